@@ -1,0 +1,79 @@
+"""Interacting Multiple Model (IMM) filter steps, batched over tracks.
+
+Each track carries M mode-conditioned estimates xm (N, M, 6), Pm (N, M, 6, 6) and mode
+probabilities mu (N, M). Symbols follow Bar-Shalom: Pi is the mode transition matrix
+(Pi[i, j] = P(mode j at k | mode i at k-1)), c the predicted mode probabilities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skywarden.track import constant_velocity, coordinated_turn, kalman
+from skywarden.track.params import MotionModel
+from skywarden.units import FloatArray
+
+
+def transition_matrix(n_models: int, switch_rate: float, dt: float) -> FloatArray:
+    """Mode transition matrix (M, M) over dt seconds for a per-second switch probability."""
+    if n_models == 1:
+        return np.ones((1, 1))
+    leave = 1.0 - (1.0 - switch_rate) ** max(dt, 0.0)
+    Pi = np.full((n_models, n_models), leave / (n_models - 1))
+    np.fill_diagonal(Pi, 1.0 - leave)
+    return Pi
+
+
+def mix(
+    xm: FloatArray, Pm: FloatArray, mu: FloatArray, Pi: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """IMM interaction: mixed initial conditions x0 (N, M, 6), P0 (N, M, 6, 6) and c (N, M)."""
+    n, m = mu.shape
+    if m == 1:
+        return xm, Pm, mu
+    c = mu @ Pi
+    w = mu[:, :, None] * Pi[None, :, :] / c[:, None, :]  # mu_{i|j}, (N, i, j)
+    wT = np.swapaxes(w, 1, 2)  # (N, j, i)
+    centre = xm[:, :1, :]  # subtract a common point so the spread terms do not cancel badly
+    dx = xm - centre
+    x0c = wT @ dx  # (N, j, 6)
+    E = Pm + dx[..., :, None] * dx[..., None, :]
+    P0 = (wT @ E.reshape(n, m, 36)).reshape(n, m, 6, 6) - x0c[..., :, None] * x0c[..., None, :]
+    return x0c + centre, kalman.symmetrise(P0), c
+
+
+def predict_models(
+    x0: FloatArray, P0: FloatArray, dt: float, models: tuple[MotionModel, ...]
+) -> tuple[FloatArray, FloatArray]:
+    """Predict each mode with its own model over dt seconds (all tracks share dt)."""
+    xm = np.empty_like(x0)
+    Pm = np.empty_like(P0)
+    step = np.array([dt])
+    for j, model in enumerate(models):
+        if model.turn_rate == 0.0:
+            F = constant_velocity.transition(step)[0]
+        else:
+            F = coordinated_turn.transition(step, model.turn_rate)[0]
+        Q = constant_velocity.process_noise(step, model.accel_sigma)[0]
+        xm[:, j], Pm[:, j] = kalman.predict(x0[:, j], P0[:, j], F, Q)
+    return xm, Pm
+
+
+def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Moment-matched combined estimate x (N, 6), P (N, 6, 6)."""
+    if mu.shape[1] == 1:
+        return xm[:, 0], Pm[:, 0]
+    x = np.einsum("nj,njd->nd", mu, xm)
+    dx = xm - x[:, None, :]
+    spread = dx[..., :, None] * dx[..., None, :]
+    P = ((Pm + spread) * mu[:, :, None, None]).sum(axis=1)
+    return x, kalman.symmetrise(P)
+
+
+def update_probabilities(c: FloatArray, log_likelihood: FloatArray) -> FloatArray:
+    """Posterior mode probabilities mu_j ~ c_j * Lambda_j, computed in log space."""
+    logw = np.log(np.maximum(c, 1e-300)) + log_likelihood
+    logw -= logw.max(axis=1, keepdims=True)
+    w = np.exp(logw)
+    w = np.maximum(w / w.sum(axis=1, keepdims=True), 1e-12)
+    return w / w.sum(axis=1, keepdims=True)

@@ -1,0 +1,86 @@
+"""Batched linear Kalman filter: predict and Joseph-form update over stacks of tracks.
+
+Symbols: x state (N, 6), P covariance (N, 6, 6), F transition, Q process noise, z measured
+position (N, 3), R measurement covariance (N, 3, 3), H = [I3 0] picks the position, y
+innovation, S innovation covariance, K gain. Units: metres, seconds, ENU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skywarden.units import FloatArray
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def symmetrise(P: FloatArray) -> FloatArray:
+    """0.5 (P + P^T) over the last two axes."""
+    return 0.5 * (P + np.swapaxes(P, -1, -2))
+
+
+def predict(
+    x: FloatArray, P: FloatArray, F: FloatArray, Q: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """x' = F x, P' = F P F^T + Q for stacks x (..., 6), P (..., 6, 6).
+
+    F and Q are either one (6, 6) matrix for every track (all tracks share the time step) or
+    stacks broadcastable to P.
+    """
+    x_new = x @ np.swapaxes(F, -1, -2) if F.ndim == 2 else np.einsum("...ij,...j->...i", F, x)
+    P_new = F @ P @ np.swapaxes(F, -1, -2) + Q
+    return x_new, symmetrise(P_new)
+
+
+def inverse_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverse and determinant of stacks of 3x3 matrices (closed form, fast for small stacks)."""
+    a, b, c = S[..., 0, 0], S[..., 0, 1], S[..., 0, 2]
+    d, e, f = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
+    g, h, i = S[..., 2, 0], S[..., 2, 1], S[..., 2, 2]
+    A, B, C = e * i - f * h, -(d * i - f * g), d * h - e * g
+    det = a * A + b * B + c * C
+    adj = np.stack(
+        [
+            np.stack([A, -(b * i - c * h), b * f - c * e], axis=-1),
+            np.stack([B, a * i - c * g, -(a * f - c * d)], axis=-1),
+            np.stack([C, -(a * h - b * g), a * e - b * d], axis=-1),
+        ],
+        axis=-2,
+    )
+    return adj / det[..., None, None], det
+
+
+def quadratic_form(y: FloatArray, S_inv: FloatArray) -> FloatArray:
+    """y^T S^-1 y for stacks y (..., 3), S_inv (..., 3, 3)."""
+    return (y[..., :, None] * S_inv * y[..., None, :]).sum(axis=(-2, -1))
+
+
+def innovation(
+    x: FloatArray, P: FloatArray, z: FloatArray, R: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Innovation y = z - H x (..., 3) and its covariance S = H P H^T + R (..., 3, 3)."""
+    return z - x[..., :3], P[..., :3, :3] + R
+
+
+def log_likelihood(d2: FloatArray, det_S: FloatArray) -> FloatArray:
+    """log N(y; 0, S) of 3-D innovations from d2 = y^T S^-1 y and det S."""
+    return -0.5 * (d2 + np.log(det_S) + 3.0 * LOG_2PI)
+
+
+def update(
+    x: FloatArray, P: FloatArray, z: FloatArray, R: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Kalman update with position measurements z (..., 3), R (..., 3, 3).
+
+    Returns the updated state, the covariance in Joseph form
+    P' = (I - K H) P (I - K H)^T + K R K^T (stays symmetric positive definite under rounding,
+    unlike P - K S K^T), and the log-likelihood log N(y; 0, S) of each measurement.
+    """
+    y, S = innovation(x, P, z, R)
+    S_inv, det_S = inverse_3x3(S)
+    K = P[..., :, :3] @ S_inv  # P H^T S^-1, (..., 6, 3)
+    x_new = x + (K @ y[..., :, None])[..., 0]
+    A = np.broadcast_to(np.eye(6), P.shape).copy()
+    A[..., :, :3] -= K
+    P_new = A @ P @ np.swapaxes(A, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
+    return x_new, symmetrise(P_new), log_likelihood(quadratic_form(y, S_inv), det_S)

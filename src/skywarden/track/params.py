@@ -1,0 +1,89 @@
+"""Tracker parameters: one frozen, validated value passed to every step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from scipy.stats import chi2
+
+from skywarden.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class MotionModel:
+    """One IMM mode: turn rate in rad/s (0 = constant velocity) and white-acceleration sigma."""
+
+    turn_rate: float = 0.0
+    accel_sigma: float = 1.0  # m/s^2 per sqrt(Hz)
+
+
+def default_models() -> tuple[MotionModel, ...]:
+    """CV plus a left and a right coordinated turn at 0.15 rad/s (~9 deg/s)."""
+    return (MotionModel(0.0, 1.0), MotionModel(0.15, 2.0), MotionModel(-0.15, 2.0))
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerParams:
+    """Everything the tracker needs; units are SI.
+
+    Attributes:
+        models: IMM modes; one model makes a plain Kalman filter.
+        mode_switch_rate: probability per second of leaving the current mode.
+        pd: probability of detection of a target by a scan.
+        clutter_density: false detections per cubic metre per scan.
+        gate_probability: probability that a true detection falls inside the gate.
+        initial_speed_sigma: 1-sigma of each velocity component of a new track, m/s.
+        initial_vertical_speed_sigma: 1-sigma of the vertical velocity of a new track, m/s.
+        confirm_m, confirm_n: a tentative track is confirmed after M hits in its first N scans.
+        tentative_max_misses: consecutive misses that delete a tentative track.
+        max_coast_s: a confirmed track not updated for this long is deleted, seconds.
+        max_position_sigma: a track whose position 1-sigma exceeds this is deleted, metres.
+        default_sigma: measurement 1-sigma used by readers that give none, metres.
+    """
+
+    models: tuple[MotionModel, ...] = field(default_factory=default_models)
+    mode_switch_rate: float = 0.05
+    pd: float = 0.9
+    clutter_density: float = 1e-9
+    gate_probability: float = 0.9999
+    initial_speed_sigma: float = 40.0
+    initial_vertical_speed_sigma: float = 10.0
+    confirm_m: int = 3
+    confirm_n: int = 4
+    tentative_max_misses: int = 2
+    max_coast_s: float = 6.0
+    max_position_sigma: float = 2000.0
+    default_sigma: float = 10.0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (len(self.models) >= 1, "models: at least one motion model"),
+            (0.0 <= self.mode_switch_rate < 1.0, "mode_switch_rate must be in [0, 1)"),
+            (0.0 < self.pd < 1.0, "pd (detection probability) must be in (0, 1)"),
+            (self.clutter_density > 0.0, "clutter_density must be > 0 (false detections per m^3)"),
+            (0.5 < self.gate_probability < 1.0, "gate_probability must be in (0.5, 1)"),
+            (self.initial_speed_sigma > 0.0, "initial_speed_sigma must be > 0 m/s"),
+            (self.initial_vertical_speed_sigma > 0.0, "initial_vertical_speed_sigma must be > 0"),
+            (1 <= self.confirm_m <= self.confirm_n <= 32, "need 1 <= confirm_m <= confirm_n <= 32"),
+            (self.tentative_max_misses >= 1, "tentative_max_misses must be >= 1"),
+            (self.max_coast_s > 0.0, "max_coast_s must be > 0 s"),
+            (self.max_position_sigma > 0.0, "max_position_sigma must be > 0 m"),
+            (self.default_sigma > 0.0, "default_sigma must be > 0 m"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        for m in self.models:
+            if not m.accel_sigma > 0.0:
+                raise ConfigError("every motion model needs accel_sigma > 0")
+
+    @property
+    def gate_threshold(self) -> float:
+        """Chi-square gate on the 3-D squared Mahalanobis distance."""
+        return _chi2_gate(self.gate_probability)
+
+
+@lru_cache(maxsize=16)
+def _chi2_gate(probability: float) -> float:
+    return float(chi2.ppf(probability, df=3))

@@ -1,0 +1,52 @@
+"""Batched IMM interaction, prediction and combination equal the per-track oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skywarden.track import imm
+from skywarden.track.params import MotionModel
+from tests import oracle
+from tests.track.strategies import random_spd
+
+MODELS = (MotionModel(0.0, 1.0), MotionModel(0.15, 2.0), MotionModel(-0.15, 2.0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), dt=st.floats(0.1, 10.0))
+def test_imm_predict_and_combine_equal_oracle(seed: int, dt: float) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = 5, len(MODELS)
+    xm = np.concatenate([rng.uniform(-1e4, 1e4, (n, m, 3)), rng.normal(0, 30, (n, m, 3))], axis=2)
+    Pm = random_spd(rng, n * m, 6, 4.0).reshape(n, m, 6, 6)
+    mu = rng.dirichlet(np.ones(m), n)
+    Pi = imm.transition_matrix(m, 0.05, dt)
+    x0, P0, c = imm.mix(xm, Pm, mu, Pi)
+    xp, Pp = imm.predict_models(x0, P0, dt, MODELS)
+    x, P = imm.combine(xp, Pp, c)
+    Fs = [oracle.ct_F(dt, mdl.turn_rate) for mdl in MODELS]
+    Qs = [oracle.white_accel_Q(dt, mdl.accel_sigma) for mdl in MODELS]
+    for i in range(n):
+        xo, Po, co = oracle.imm_predict(xm[i], Pm[i], mu[i], Pi, Fs, Qs)
+        np.testing.assert_allclose(c[i], co, rtol=1e-12)
+        np.testing.assert_allclose(xp[i], xo, rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(Pp[i], Po, rtol=1e-7, atol=1e-5)
+        xc, Pc = oracle.imm_combine(xo, Po, co)
+        np.testing.assert_allclose(x[i], xc, rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(P[i], Pc, rtol=1e-7, atol=1e-5)
+
+
+def test_transition_matrix_rows_sum_to_one() -> None:
+    for dt in (0.0, 0.5, 1.0, 30.0):
+        Pi = imm.transition_matrix(3, 0.05, dt)
+        np.testing.assert_allclose(Pi.sum(axis=1), 1.0)
+        assert (Pi >= 0).all()
+
+
+def test_mode_probabilities_follow_likelihood() -> None:
+    c = np.array([[0.5, 0.25, 0.25]])
+    mu = imm.update_probabilities(c, np.array([[-10.0, -1.0, -30.0]]))
+    assert mu.argmax() == 1
+    np.testing.assert_allclose(mu.sum(), 1.0)

@@ -1,0 +1,118 @@
+"""Properties of the whole tracker step: SPD covariances, order independence, life cycle."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skywarden.detections import icao_identity, make_detections
+from skywarden.track.params import MotionModel, TrackerParams
+from skywarden.track.step import new_tracks, step
+from skywarden.track.tracks import Status
+
+PARAMS = TrackerParams(clutter_density=1e-8, initial_speed_sigma=30.0)
+
+
+def _scene_batches(seed: int, n_targets: int, n_scans: int, clutter: int):
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(-3000, 3000, (n_targets, 3))
+    pos[:, 2] = rng.uniform(50, 500, n_targets)
+    vel = rng.normal(0, 15, (n_targets, 3))
+    vel[:, 2] = rng.normal(0, 1, n_targets)
+    batches = []
+    for k in range(n_scans):
+        seen = rng.random(n_targets) < 0.9
+        z = pos[seen] + vel[seen] * k + rng.normal(0, 5, (seen.sum(), 3))
+        c = np.column_stack([rng.uniform(-3000, 3000, (clutter, 2)), rng.uniform(50, 500, clutter)])
+        batches.append(make_detections(float(k), np.vstack([z, c]), 5.0))
+    return pos, vel, batches
+
+
+def _is_spd(P: np.ndarray) -> bool:
+    if P.size == 0:
+        return True
+    if not np.allclose(P, np.swapaxes(P, -1, -2), rtol=0, atol=1e-9 * (1 + np.abs(P).max())):
+        return False
+    return bool((np.linalg.eigvalsh(P) > 0).all())
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 12), clutter=st.integers(0, 20))
+def test_covariances_stay_symmetric_positive_definite(seed: int, n: int, clutter: int) -> None:
+    _, _, batches = _scene_batches(seed, n, 12, clutter)
+    tracks = new_tracks(PARAMS)
+    for k, batch in enumerate(batches):
+        tracks, _ = step(tracks, batch, float(k), PARAMS)
+        assert _is_spd(tracks.P) and _is_spd(tracks.Pm.reshape(-1, 6, 6))
+        np.testing.assert_allclose(tracks.mu.sum(axis=1), 1.0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 10), clutter=st.integers(0, 15))
+def test_result_does_not_depend_on_detection_order(seed: int, n: int, clutter: int) -> None:
+    _, _, batches = _scene_batches(seed, n, 8, clutter)
+    rng = np.random.default_rng(seed)
+    a = b = new_tracks(PARAMS)
+    for k, batch in enumerate(batches):
+        perm = rng.permutation(len(batch))
+        a, ev_a = step(a, batch, float(k), PARAMS)
+        b, ev_b = step(b, batch.take(perm), float(k), PARAMS)
+        np.testing.assert_array_equal(a.id, b.id)
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.P, b.P)
+        np.testing.assert_array_equal(a.status, b.status)
+        np.testing.assert_array_equal(ev_a.detection_track[perm], ev_b.detection_track)
+
+
+def test_tracks_confirm_follow_targets_and_keep_numbers() -> None:
+    pos, vel, batches = _scene_batches(7, 20, 30, 10)
+    tracks = new_tracks(PARAMS)
+    ids_at_10 = None
+    for k, batch in enumerate(batches):
+        tracks, _ = step(tracks, batch, float(k), PARAMS)
+        if k == 10:
+            ids_at_10 = set(tracks.id[tracks.confirmed].tolist())
+    conf = tracks.confirmed
+    truth = pos + vel * 29
+    err = np.linalg.norm(tracks.x[conf, None, :3] - truth[None], axis=2).min(axis=1)
+    assert conf.sum() == 20
+    assert np.median(err) < 6.0 and err.max() < 25.0
+    # the 20 targets keep the track numbers they had at scan 10
+    assert ids_at_10 is not None and set(tracks.id[conf].tolist()) == ids_at_10
+
+
+def test_lifecycle_confirm_coast_delete() -> None:
+    params = TrackerParams(
+        models=(MotionModel(0.0, 1.0),), confirm_m=2, confirm_n=3, max_coast_s=3.0
+    )
+    tracks = new_tracks(params)
+    seen = [True, True, True, False, False, False, False, False]
+    statuses = []
+    for k, hit in enumerate(seen):
+        z = np.array([[10.0 * k, 0.0, 100.0]]) if hit else np.zeros((0, 3))
+        tracks, events = step(tracks, make_detections(float(k), z, 3.0), float(k), params)
+        statuses.append(int(tracks.status[0]) if len(tracks) else None)
+        if k == 1:
+            assert events.confirmed.tolist() == [1]
+        if k == 7:
+            assert events.deleted.tolist() == [] and len(tracks) == 0
+    assert statuses[:4] == [Status.TENTATIVE, Status.CONFIRMED, Status.CONFIRMED, Status.COASTING]
+    # updated last at t=2, coasting until t - 2 > 3 s: deleted at t = 6
+    assert statuses[5] == Status.COASTING and statuses[6] is None
+
+
+def test_identity_binds_and_never_starts_a_second_track() -> None:
+    params = TrackerParams(initial_speed_sigma=30.0)
+    tracks = new_tracks(params)
+    ident = icao_identity(0x3C660C)
+    for k in range(6):
+        z = np.array([[100.0 * k, 0.0, 1000.0], [100.0 * k + 5000.0, 0.0, 1000.0]])
+        batch = make_detections(float(k), z, 10.0, identity=np.array([ident, -1]))
+        tracks, events = step(tracks, batch, float(k), params)
+    assert (tracks.identity == ident).sum() == 1
+    # a far-away report of the same identity neither moves the track nor starts a new one
+    far = make_detections(6.0, np.array([[50000.0, 0.0, 1000.0]]), 10.0, identity=ident)
+    tracks, events = step(tracks, far, 6.0, params)
+    assert (tracks.identity == ident).sum() == 1 and events.identity_conflicts == 1
+    assert events.detection_track.tolist() == [-1]
