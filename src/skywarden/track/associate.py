@@ -42,37 +42,55 @@ def assign(
     """
     good = cost < 0.0
     ti, dj, c = pairs.track[good], pairs.detection[good], cost[good]
-    if ti.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    graph = coo_matrix(
-        (np.ones(ti.size), (ti, n_tracks + dj)), shape=(n_tracks + n_detections,) * 2
+    # A pair whose track and detection have no other candidate is its own cluster.
+    alone = (np.bincount(ti, minlength=n_tracks)[ti] == 1) & (
+        np.bincount(dj, minlength=n_detections)[dj] == 1
     )
-    _, labels = connected_components(graph, directed=False)
-    cluster = labels[ti]
-    tracks_in = _members_per_cluster(cluster, ti, n_tracks)
-    dets_in = _members_per_cluster(cluster, dj, n_detections)
-    simple = (tracks_in[cluster] == 1) | (dets_in[cluster] == 1)
+    out_t, out_d = [ti[alone]], [dj[alone]]
+    ti, dj, c = ti[~alone], dj[~alone], c[~alone]
+    if ti.size:
+        graph = coo_matrix(
+            (np.ones(ti.size), (ti, n_tracks + dj)), shape=(n_tracks + n_detections,) * 2
+        )
+        cluster = connected_components(graph, directed=False)[1][ti]
+        tracks_in = _members_per_cluster(cluster, ti, n_tracks)
+        dets_in = _members_per_cluster(cluster, dj, n_detections)
+        star = (tracks_in[cluster] == 1) | (dets_in[cluster] == 1)
+        a_t, a_d = _solve_stars(ti[star], dj[star], c[star], cluster[star])
+        out_t.append(a_t)
+        out_d.append(a_d)
+        a_t, a_d = _solve_general(ti[~star], dj[~star], c[~star], cluster[~star])
+        out_t.append(a_t)
+        out_d.append(a_d)
+    return np.concatenate(out_t), np.concatenate(out_d)
 
-    # Star clusters (one track or one detection): the best single pair is optimal.
-    order = np.lexsort((c[simple], cluster[simple]))
-    s_cluster = cluster[simple][order]
-    first = np.ones(s_cluster.size, bool)
-    first[1:] = s_cluster[1:] != s_cluster[:-1]
-    out_t = [ti[simple][order][first]]
-    out_d = [dj[simple][order][first]]
 
-    # General clusters: one linear_sum_assignment each.
-    hard = ~simple
-    if hard.any():
-        h_order = np.argsort(cluster[hard], kind="stable")
-        h_t, h_d, h_c = ti[hard][h_order], dj[hard][h_order], c[hard][h_order]
-        bounds = np.flatnonzero(np.diff(cluster[hard][h_order])) + 1
-        for sl_t, sl_d, sl_c in zip(
-            np.split(h_t, bounds), np.split(h_d, bounds), np.split(h_c, bounds), strict=True
-        ):
-            a_t, a_d = _solve_cluster(sl_t, sl_d, sl_c)
-            out_t.append(a_t)
-            out_d.append(a_d)
+def _solve_stars(
+    ti: IntArray, dj: IntArray, c: FloatArray, cluster: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Clusters with one track or one detection: the cheapest pair of each is optimal."""
+    order = np.lexsort((c, cluster))
+    first = np.ones(order.size, bool)
+    first[1:] = cluster[order][1:] != cluster[order][:-1]
+    return ti[order][first], dj[order][first]
+
+
+def _solve_general(
+    ti: IntArray, dj: IntArray, c: FloatArray, cluster: IntArray
+) -> tuple[IntArray, IntArray]:
+    """The remaining clusters: one linear_sum_assignment each."""
+    if ti.size == 0:
+        return ti, dj
+    order = np.argsort(cluster, kind="stable")
+    ti, dj, c = ti[order], dj[order], c[order]
+    bounds = np.flatnonzero(np.diff(cluster[order])) + 1
+    out_t, out_d = [], []
+    for sl_t, sl_d, sl_c in zip(
+        np.split(ti, bounds), np.split(dj, bounds), np.split(c, bounds), strict=True
+    ):
+        a_t, a_d = _solve_cluster(sl_t, sl_d, sl_c)
+        out_t.append(a_t)
+        out_d.append(a_d)
     return np.concatenate(out_t), np.concatenate(out_d)
 
 

@@ -37,17 +37,19 @@ def inverse_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
     a, b, c = S[..., 0, 0], S[..., 0, 1], S[..., 0, 2]
     d, e, f = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
     g, h, i = S[..., 2, 0], S[..., 2, 1], S[..., 2, 2]
-    A, B, C = e * i - f * h, -(d * i - f * g), d * h - e * g
-    det = a * A + b * B + c * C
-    adj = np.stack(
-        [
-            np.stack([A, -(b * i - c * h), b * f - c * e], axis=-1),
-            np.stack([B, a * i - c * g, -(a * f - c * d)], axis=-1),
-            np.stack([C, -(a * h - b * g), a * e - b * d], axis=-1),
-        ],
-        axis=-2,
-    )
-    return adj / det[..., None, None], det
+    adj = np.empty(S.shape)
+    adj[..., 0, 0] = e * i - f * h
+    adj[..., 1, 0] = f * g - d * i
+    adj[..., 2, 0] = d * h - e * g
+    adj[..., 0, 1] = c * h - b * i
+    adj[..., 1, 1] = a * i - c * g
+    adj[..., 2, 1] = b * g - a * h
+    adj[..., 0, 2] = b * f - c * e
+    adj[..., 1, 2] = c * d - a * f
+    adj[..., 2, 2] = a * e - b * d
+    det = a * adj[..., 0, 0] + b * adj[..., 1, 0] + c * adj[..., 2, 0]
+    adj /= det[..., None, None]
+    return adj, det
 
 
 def quadratic_form(y: FloatArray, S_inv: FloatArray) -> FloatArray:
