@@ -1,0 +1,534 @@
+"""Transports: the only I/O of the sources stage (sockets, replayed recordings) and its clock.
+
+asyncio-based and blocking-free, so the future FastAPI/uvicorn service can run them in its loop:
+
+* :class:`UdpSource` receives datagrams (unicast, or multicast joined with IP_ADD_MEMBERSHIP)
+  and yields :class:`ReceivedDatagram` ``(receive_time_s, payload, peer)``.
+* :class:`TcpClientSource` connects to a byte-stream server (dump1090 30003/30005, an ASTERIX
+  gateway), yields :class:`ReceivedChunk` ``(receive_time_s, data, connection)`` and reconnects
+  with capped exponential backoff; ``connection`` increments on each new connection so a
+  framing decoder knows to drop a partial frame.
+* :class:`FileReplay` replays a recording of ``(t, bytes)`` at real time, N times faster or as
+  fast as possible, paced by the monotonic clock; it yields the *recorded* times.
+* :class:`UdpSender` and :class:`TcpServerSender` send bytes (simulator, tests).
+
+Every transport keeps a :class:`TransportCounters` (for the /health endpoint). Receive times
+are POSIX seconds from ``clock`` (``time.time`` unless one is passed in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from skywarden.errors import InputError, SkywardenError
+
+Clock = Callable[[], float]
+
+
+class TransportError(SkywardenError):
+    """A transport that cannot be opened or has given up (bad address, retries exhausted)."""
+
+
+@dataclass
+class TransportCounters:
+    """Running counts of one transport (mutable; read them, never reset them in place)."""
+
+    messages: int = 0  # datagrams / chunks delivered (or sent, for senders)
+    bytes: int = 0
+    errors: int = 0  # socket errors, failed connects
+    connects: int = 0  # successful connections (TCP)
+    disconnects: int = 0  # connections lost or closed (TCP)
+    reconnects: int = 0  # successful connections after the first
+    dropped: int = 0  # datagrams dropped on a full queue, clients dropped for being slow
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain dict for JSON (/health)."""
+        return asdict(self)
+
+
+class ReceivedDatagram(NamedTuple):
+    """One UDP datagram: POSIX receive time (s), payload and the sender's (host, port)."""
+
+    receive_time_s: float
+    payload: bytes
+    peer: tuple[str, int]
+
+
+class ReceivedChunk(NamedTuple):
+    """Bytes read from a stream: POSIX receive time (s), data, connection number (1, 2, ...)."""
+
+    receive_time_s: float
+    data: bytes
+    connection: int
+
+
+_CLOSED = object()
+
+
+def _udp_socket(host: str, port: int, group: str | None, interface: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if group is None:
+            sock.bind((host, port))
+        else:
+            # POSIX: binding the group address filters out other traffic to the port.
+            sock.bind(("" if sys.platform == "win32" else group, port))
+            mreq = socket.inet_aton(group) + socket.inet_aton(interface)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        where = f"{group or host}:{port}"
+        raise TransportError(f"cannot open UDP {where} (interface {interface}): {exc}") from exc
+    return sock
+
+
+class _DatagramQueue(asyncio.DatagramProtocol):
+    def __init__(self, owner: UdpSource) -> None:
+        self.owner = owner
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.owner._deliver(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        self.owner.counters.errors += 1
+
+
+@dataclass
+class UdpSource:
+    """UDP receiver. ``async with UdpSource(...) as src: async for d in src: ...``.
+
+    ``port=0`` picks a free port (read it from :attr:`local_port`). With ``multicast_group``
+    the socket joins that group on ``interface`` (an IPv4 address of a local interface).
+    At most ``queue_size`` datagrams wait for the consumer; more are dropped and counted.
+    """
+
+    host: str
+    port: int
+    multicast_group: str | None = None
+    interface: str = "0.0.0.0"
+    queue_size: int = 10_000
+    clock: Clock = time.time
+    counters: TransportCounters = field(default_factory=TransportCounters)
+    _transport: asyncio.DatagramTransport | None = field(default=None, init=False, repr=False)
+    _queue: asyncio.Queue | None = field(default=None, init=False, repr=False)
+    _local_port: int | None = field(default=None, init=False, repr=False)
+
+    async def open(self) -> None:
+        """Bind (and join the group); idempotent. A closed source cannot be reopened."""
+        if self._transport is not None:
+            return
+        if self._queue is not None:
+            raise TransportError("UdpSource was closed; make a new one")
+        sock = _udp_socket(self.host, self.port, self.multicast_group, self.interface)
+        self._local_port = sock.getsockname()[1]
+        self._queue = asyncio.Queue(maxsize=self.queue_size + 1)
+        loop = asyncio.get_running_loop()
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: _DatagramQueue(self), sock=sock
+        )
+
+    @property
+    def local_port(self) -> int:
+        """The bound port (useful with port=0); only after :meth:`open`."""
+        if self._local_port is None:
+            raise TransportError("UdpSource is not open")
+        return self._local_port
+
+    def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self._queue is not None
+        if self._queue.qsize() >= self.queue_size:
+            self.counters.dropped += 1
+            return
+        self.counters.messages += 1
+        self.counters.bytes += len(data)
+        self._queue.put_nowait(ReceivedDatagram(self.clock(), bytes(data), tuple(addr[:2])))
+
+    def close(self) -> None:
+        """Close the socket; a waiting iterator ends after the queued datagrams."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+            assert self._queue is not None
+            self._queue.put_nowait(_CLOSED)
+
+    async def datagrams(self) -> AsyncIterator[ReceivedDatagram]:
+        """Yield datagrams until :meth:`close` (opens the socket if not yet open)."""
+        if self._queue is None:
+            await self.open()
+        queue = self._queue
+        assert queue is not None
+        while True:
+            item = await queue.get()
+            if item is _CLOSED:
+                return
+            yield item
+
+    def __aiter__(self) -> AsyncIterator[ReceivedDatagram]:
+        return self.datagrams()
+
+    async def __aenter__(self) -> UdpSource:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def backoff_delays(
+    initial_s: float, maximum_s: float, rng: np.random.Generator | None = None
+) -> Iterator[float]:
+    """Endless capped exponential backoff: initial, 2x, 4x ... maximum (seconds).
+
+    With ``rng`` each delay is scaled by a uniform factor in [0.5, 1) ("equal jitter") so that
+    many clients do not reconnect in step.
+    """
+    delay = initial_s
+    while True:
+        yield delay * (0.5 + 0.5 * float(rng.random())) if rng is not None else delay
+        delay = min(maximum_s, delay * 2.0)
+
+
+@dataclass
+class TcpClientSource:
+    """TCP client that reads a byte stream and reconnects when it drops.
+
+    Iterate it (``async for chunk in source``) to connect and read. A failed connect or a lost
+    connection waits the next :func:`backoff_delays` delay (reset after a connection that
+    delivered data), then tries again; ``max_attempts`` consecutive attempts without data raise
+    :class:`TransportError` (None: try forever). ``idle_timeout_s`` treats a silent connection
+    as lost. :meth:`close` ends the iteration.
+    """
+
+    host: str
+    port: int
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    rng: np.random.Generator | None = None
+    max_attempts: int | None = None
+    idle_timeout_s: float | None = None
+    read_size: int = 65_536
+    clock: Clock = time.time
+    counters: TransportCounters = field(default_factory=TransportCounters)
+    _stop: asyncio.Event | None = field(default=None, init=False, repr=False)
+
+    def close(self) -> None:
+        """Stop reading and reconnecting (the iterator ends soon after)."""
+        if self._stop is None:
+            self._stop = asyncio.Event()
+        self._stop.set()
+
+    def _stop_event(self) -> asyncio.Event:
+        if self._stop is None:
+            self._stop = asyncio.Event()
+        return self._stop
+
+    async def _wait_or_stop(self, delay_s: float) -> bool:
+        """Sleep delay_s; True if close() was called meanwhile."""
+        stop = self._stop_event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay_s)
+        return stop.is_set()
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        try:
+            return await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            self.counters.errors += 1
+            return None
+
+    async def _read(self, reader: asyncio.StreamReader) -> bytes | None:
+        """Next bytes, or None when the connection is over (EOF, error, idle, stop)."""
+        stop = self._stop_event()
+        read = asyncio.ensure_future(reader.read(self.read_size))
+        stopping = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait(
+            {read, stopping}, timeout=self.idle_timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        stopping.cancel()
+        if read not in done:
+            read.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await read
+            return None
+        try:
+            data = read.result()
+        except OSError:
+            self.counters.errors += 1
+            return None
+        return data or None
+
+    async def chunks(self) -> AsyncIterator[ReceivedChunk]:
+        """Connect, yield chunks, reconnect; ends on :meth:`close`."""
+        stop = self._stop_event()
+        delays = backoff_delays(self.initial_backoff_s, self.max_backoff_s, self.rng)
+        failures = 0
+        while not stop.is_set():
+            streams = await self._connect()
+            if streams is not None:
+                reader, writer = streams
+                self.counters.connects += 1
+                self.counters.reconnects = self.counters.connects - 1
+                connection = self.counters.connects
+                got_data = False
+                try:
+                    while (data := await self._read(reader)) is not None:
+                        got_data = True
+                        self.counters.messages += 1
+                        self.counters.bytes += len(data)
+                        yield ReceivedChunk(self.clock(), data, connection)
+                finally:
+                    self.counters.disconnects += 1
+                    writer.close()
+                    with contextlib.suppress(OSError):
+                        await writer.wait_closed()
+                if got_data:  # a working connection: start the backoff afresh
+                    failures = -1
+                    delays = backoff_delays(self.initial_backoff_s, self.max_backoff_s, self.rng)
+            failures += 1
+            if self.max_attempts is not None and failures >= self.max_attempts:
+                raise TransportError(
+                    f"TCP {self.host}:{self.port}: no data after {failures} attempts"
+                )
+            if await self._wait_or_stop(next(delays)):
+                break
+
+    def __aiter__(self) -> AsyncIterator[ReceivedChunk]:
+        return self.chunks()
+
+
+@dataclass
+class FileReplay:
+    """Replay a recording of ``(t, bytes)`` (t in POSIX seconds, non-decreasing).
+
+    ``speed`` 1.0 is real time, N is N times faster, ``math.inf`` as fast as possible; the pace
+    follows the monotonic clock from the first chunk. Yields the recorded ``(t, bytes)``, in
+    order. A time that goes backwards is released at once and counted in ``counters.errors``.
+    Iterate with ``async for`` (asyncio.sleep) or ``for`` (time.sleep; blocking, for scripts).
+    """
+
+    chunks: Iterable[tuple[float, bytes]]
+    speed: float = 1.0
+    monotonic: Clock = time.monotonic
+    counters: TransportCounters = field(default_factory=TransportCounters)
+
+    def __post_init__(self) -> None:
+        if not self.speed > 0.0:  # also rejects NaN
+            raise InputError(f"replay speed must be > 0 (or inf), got {self.speed}")
+
+    def _paced(self) -> Iterator[tuple[float, tuple[float, bytes]]]:
+        """(seconds to wait before releasing, chunk) for each chunk."""
+        start_wall = start_t = last_t = None
+        for t, data in self.chunks:
+            t = float(t)
+            if start_t is None:
+                start_t, start_wall, last_t = t, self.monotonic(), t
+            if t < last_t:
+                self.counters.errors += 1
+            last_t = max(last_t, t)
+            wait = 0.0
+            if math.isfinite(self.speed):
+                due = start_wall + (t - start_t) / self.speed
+                wait = max(0.0, due - self.monotonic())
+            self.counters.messages += 1
+            self.counters.bytes += len(data)
+            yield wait, (t, bytes(data))
+
+    async def replay(self) -> AsyncIterator[tuple[float, bytes]]:
+        """Yield chunks at the replay pace without blocking the event loop."""
+        for count, (wait, chunk) in enumerate(self._paced()):
+            if wait > 0.0:
+                await asyncio.sleep(wait)
+            elif count % 256 == 0:
+                await asyncio.sleep(0)  # let other tasks run during a fast replay
+            yield chunk
+
+    def __aiter__(self) -> AsyncIterator[tuple[float, bytes]]:
+        return self.replay()
+
+    def __iter__(self) -> Iterator[tuple[float, bytes]]:
+        for wait, chunk in self._paced():
+            if wait > 0.0:
+                time.sleep(wait)
+            yield chunk
+
+
+@dataclass
+class UdpSender:
+    """Send datagrams to ``host:port`` (unicast or a multicast group); plain non-blocking UDP.
+
+    For multicast, ``multicast_interface`` picks the outgoing interface address,
+    ``multicast_ttl`` the hop limit (1 = this link) and ``multicast_loop`` local delivery.
+    """
+
+    host: str
+    port: int
+    multicast_interface: str | None = None
+    multicast_ttl: int = 1
+    multicast_loop: bool = True
+    counters: TransportCounters = field(default_factory=TransportCounters)
+    _sock: socket.socket | None = field(default=None, init=False, repr=False)
+
+    def _socket(self) -> socket.socket:
+        if self._sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+            sock.setblocking(False)
+            if self.multicast_interface is not None:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, self.multicast_ttl)
+                sock.setsockopt(
+                    socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, int(self.multicast_loop)
+                )
+                sock.setsockopt(
+                    socket.IPPROTO_IP,
+                    socket.IP_MULTICAST_IF,
+                    socket.inet_aton(self.multicast_interface),
+                )
+            self._sock = sock
+        return self._sock
+
+    def send(self, payload: bytes) -> bool:
+        """Send one datagram; False (and counted) if the socket refused it."""
+        try:
+            self._socket().sendto(payload, (self.host, self.port))
+        except OSError:
+            self.counters.errors += 1
+            return False
+        self.counters.messages += 1
+        self.counters.bytes += len(payload)
+        return True
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> UdpSender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@dataclass
+class TcpServerSender:
+    """A TCP server that sends the same bytes to every connected client (like dump1090's
+    30003/30005 outputs). ``port=0`` picks a free port (:attr:`port_bound`).
+
+    A client whose unsent backlog exceeds ``max_backlog_bytes`` is dropped (counted in
+    ``counters.dropped``) so that one slow reader cannot grow memory without bound.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    max_backlog_bytes: int = 4 * 1024 * 1024
+    counters: TransportCounters = field(default_factory=TransportCounters)
+    _server: asyncio.Server | None = field(default=None, init=False, repr=False)
+    _clients: set[asyncio.StreamWriter] = field(default_factory=set, init=False, repr=False)
+    _changed: asyncio.Condition | None = field(default=None, init=False, repr=False)
+
+    async def start(self) -> None:
+        """Listen; idempotent."""
+        if self._server is not None:
+            return
+        self._changed = asyncio.Condition()
+        try:
+            self._server = await asyncio.start_server(self._on_client, self.host, self.port)
+        except OSError as exc:
+            raise TransportError(f"cannot listen on TCP {self.host}:{self.port}: {exc}") from exc
+
+    @property
+    def port_bound(self) -> int:
+        if self._server is None:
+            raise TransportError("TcpServerSender is not started")
+        return self._server.sockets[0].getsockname()[1]
+
+    @property
+    def client_count(self) -> int:
+        return len(self._clients)
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._clients.add(writer)
+        self.counters.connects += 1
+        await self._notify()
+        try:
+            while await reader.read(4096):  # clients send nothing we need; wait for EOF
+                pass
+        except OSError:
+            self.counters.errors += 1
+        finally:
+            await self._drop(writer)
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _drop(self, writer: asyncio.StreamWriter) -> None:
+        if writer in self._clients:
+            self._clients.discard(writer)
+            self.counters.disconnects += 1
+            writer.close()
+            await self._notify()
+
+    async def wait_for_clients(self, count: int, timeout_s: float) -> bool:
+        """Wait until at least ``count`` clients are connected; False on timeout."""
+        assert self._changed is not None
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: len(self._clients) >= count), timeout_s
+                )
+            except TimeoutError:
+                return False
+        return True
+
+    async def send(self, data: bytes) -> int:
+        """Queue ``data`` to every client and let them drain; returns the number reached."""
+        reached = 0
+        for writer in list(self._clients):
+            if writer.transport.get_write_buffer_size() > self.max_backlog_bytes:
+                self.counters.dropped += 1
+                await self._drop(writer)
+                continue
+            try:
+                writer.write(data)
+            except OSError:
+                self.counters.errors += 1
+                await self._drop(writer)
+                continue
+            reached += 1
+        self.counters.messages += 1
+        self.counters.bytes += len(data)
+        await asyncio.sleep(0)
+        return reached
+
+    async def disconnect_clients(self) -> None:
+        """Close every client connection (the server keeps listening)."""
+        for writer in list(self._clients):
+            await self._drop(writer)
+
+    async def close(self) -> None:
+        """Disconnect the clients and stop listening."""
+        await self.disconnect_clients()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> TcpServerSender:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
