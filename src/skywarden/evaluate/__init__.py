@@ -1,0 +1,1 @@
+"""Evaluation: GOSPA, track metrics (ID switches, breaks, time to confirm, false tracks)."""
