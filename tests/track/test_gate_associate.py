@@ -33,7 +33,7 @@ def _scene(seed: int, n: int, d: int, spread: float):
 )
 def test_gate_equals_brute_force(seed: int, n: int, d: int, spread: float) -> None:
     x, P, z, R = _scene(seed, n, d, spread)
-    pairs = gate(x, P, z, R, THRESHOLD)
+    pairs = gate(x[:, :3], P[:, :3, :3], z, R, THRESHOLD)
     got = {
         (int(i), int(j)): (d2, s)
         for i, j, d2, s in zip(pairs.track, pairs.detection, pairs.d2, pairs.det_S, strict=True)
@@ -53,7 +53,7 @@ def test_gate_equals_brute_force(seed: int, n: int, d: int, spread: float) -> No
 )
 def test_cluster_gnn_equals_dense_gnn(seed: int, n: int, d: int, spread: float) -> None:
     x, P, z, R = _scene(seed, n, d, spread)
-    pairs = gate(x, P, z, R, THRESHOLD)
+    pairs = gate(x[:, :3], P[:, :3, :3], z, R, THRESHOLD)
     cost = net_cost(pairs, pd=0.9, clutter_density=1e-7)
     ti, dj = assign(pairs, cost, n, d)
     assert len(set(ti.tolist())) == ti.size and len(set(dj.tolist())) == dj.size
@@ -75,7 +75,7 @@ def test_known_crossing_assignment() -> None:
     P = np.broadcast_to(np.eye(6) * 25.0, (2, 6, 6)).copy()
     z = np.array([[4.0, 0, 0], [-6.0, 0, 0]])
     R = np.broadcast_to(np.eye(3), (2, 3, 3)).copy()
-    pairs = gate(x, P, z, R, THRESHOLD)
+    pairs = gate(x[:, :3], P[:, :3, :3], z, R, THRESHOLD)
     ti, dj = assign(pairs, net_cost(pairs, 0.9, 1e-9), 2, 2)
     # greedy takes (0, 0) (d2 0.6) and leaves track 1 with detection 1 (d2 9.8);
     # GNN takes the crossing pairs (1, 0) and (0, 1) at d2 1.4 each

@@ -93,11 +93,14 @@ def test_lifecycle_confirm_coast_delete() -> None:
         z = np.array([[10.0 * k, 0.0, 100.0]]) if hit else np.zeros((0, 3))
         tracks, events = step(tracks, make_detections(float(k), z, 3.0), float(k), params)
         statuses.append(int(tracks.status[0]) if len(tracks) else None)
+        if k == 0:  # one detection is a candidate, not yet a track
+            assert len(tracks) == 0 and len(tracks.candidates) == 1
         if k == 1:
             assert events.confirmed.tolist() == [1]
         if k == 7:
             assert events.deleted.tolist() == [] and len(tracks) == 0
-    assert statuses[:4] == [Status.TENTATIVE, Status.CONFIRMED, Status.CONFIRMED, Status.COASTING]
+    # the second detection starts the track with 2 hits: confirmed at once for M = 2
+    assert statuses[:4] == [None, Status.CONFIRMED, Status.CONFIRMED, Status.COASTING]
     # updated last at t=2, coasting until t - 2 > 3 s: deleted at t = 6
     assert statuses[5] == Status.COASTING and statuses[6] is None
 
@@ -116,3 +119,49 @@ def test_identity_binds_and_never_starts_a_second_track() -> None:
     tracks, events = step(tracks, far, 6.0, params)
     assert (tracks.identity == ident).sum() == 1 and events.identity_conflicts == 1
     assert events.detection_track.tolist() == [-1]
+
+
+def test_scattered_clutter_only_makes_candidates_that_expire() -> None:
+    params = TrackerParams(clutter_density=1e-10, tentative_max_misses=2)
+    rng = np.random.default_rng(5)
+    tracks = new_tracks(params)
+    for k in range(10):
+        z = rng.uniform(-50_000, 50_000, (30, 3))
+        tracks, events = step(tracks, make_detections(float(k), z, 5.0), float(k), params)
+        assert len(tracks) == 0 and events.born.size == 0
+        # each scan's detections live for tentative_max_misses further scans at most
+        assert len(tracks.candidates) <= 30 * params.tentative_max_misses
+    tracks, _ = step(tracks, make_detections(10.0, np.zeros((0, 3)), 5.0), 10.0, params)
+    tracks, _ = step(tracks, make_detections(11.0, np.zeros((0, 3)), 5.0), 11.0, params)
+    assert len(tracks.candidates) == 0
+
+
+def test_candidate_pairs_like_a_one_point_track_with_a_missed_scan() -> None:
+    params = TrackerParams(models=(MotionModel(0.0, 1.0),), confirm_m=3, confirm_n=4)
+    tracks = new_tracks(params)
+    plan = {0: [0.0, 0.0, 100.0], 2: [40.0, 0.0, 100.0], 3: [60.0, 0.0, 100.0]}
+    for k in range(4):
+        z = np.array([plan[k]]) if k in plan else np.zeros((0, 3))
+        tracks, events = step(tracks, make_detections(float(k), z, 2.0), float(k), params)
+    # hits at scans 0, 2, 3: three of four, so confirmed, born at the candidate's time
+    assert len(tracks) == 1 and tracks.status[0] == Status.CONFIRMED
+    assert tracks.t_birth[0] == 0.0 and tracks.hits[0] == 3
+    np.testing.assert_allclose(tracks.x[0, 3], 20.0, atol=2.0)
+
+
+def test_candidate_gate_covariance_equals_the_one_point_prediction() -> None:
+    from skywarden.track.candidates import _prior_at, predicted_position
+    from skywarden.track.tracks import Candidates
+
+    rng = np.random.default_rng(2)
+    params = TrackerParams()
+    cands = Candidates(
+        rng.uniform(0, 3, 6),
+        rng.normal(0, 100, (6, 3)),
+        np.eye(3) * 25.0 + np.zeros((6, 3, 3)),
+        np.zeros(6, np.int32),
+    )
+    pos, P_pos = predicted_position(cands, 4.0, params)
+    x, P = _prior_at(cands, 4.0, params)
+    np.testing.assert_allclose(pos, x[:, :3])
+    np.testing.assert_allclose(P_pos, P[:, :3, :3], rtol=1e-12)

@@ -66,30 +66,30 @@ def candidate_pairs(
 
 
 def gate(
-    x: FloatArray,
-    P: FloatArray,
+    pos: FloatArray,
+    P_pos: FloatArray,
     z: FloatArray,
     R: FloatArray,
     threshold: float,
     tree: cKDTree | None = None,
 ) -> GatedPairs:
-    """Pairs of tracks (x (N, 6), P (N, 6, 6)) and detections (z (D, 3), R (D, 3, 3)) whose
-    squared Mahalanobis distance is below ``threshold``.
+    """Pairs of predicted positions (pos (N, 3), covariance P_pos (N, 3, 3)) and detections
+    (z (D, 3), R (D, 3, 3)) whose squared Mahalanobis distance is below ``threshold``.
 
     The KD-tree radius for track i is sqrt(threshold * (tr P_pos,i + max_j tr R_j)), which
     bounds the largest eigenvalue of every S_ij, so no pair inside the gate is missed.
     """
-    if x.shape[0] == 0 or z.shape[0] == 0:
+    if pos.shape[0] == 0 or z.shape[0] == 0:
         empty = np.zeros(0, np.int64)
         return GatedPairs(empty, empty, np.zeros(0), np.zeros(0))
     if tree is None:
         tree = cKDTree(z)
-    trace_P = np.trace(P[:, :3, :3], axis1=1, axis2=2)
+    trace_P = np.trace(P_pos, axis1=1, axis2=2)
     trace_R_max = float(np.trace(R, axis1=1, axis2=2).max())
     radii = np.sqrt(threshold * (trace_P + trace_R_max))
-    ti, dj = candidate_pairs(x[:, :3], radii, tree)
-    y = z[dj] - x[ti, :3]
-    S_inv, det_S = kalman.inverse_3x3(P[ti, :3, :3] + R[dj])
+    ti, dj = candidate_pairs(pos, radii, tree)
+    y = z[dj] - pos[ti]
+    S_inv, det_S = kalman.inverse_3x3(P_pos[ti] + R[dj])
     d2 = kalman.quadratic_form(y, S_inv)
     keep = d2 < threshold
     return GatedPairs(ti[keep], dj[keep], d2[keep], det_S[keep])

@@ -27,19 +27,25 @@ def transition_matrix(n_models: int, switch_rate: float, dt: float) -> FloatArra
 def mix(
     xm: FloatArray, Pm: FloatArray, mu: FloatArray, Pi: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """IMM interaction: mixed initial conditions x0 (N, M, 6), P0 (N, M, 6, 6) and c (N, M)."""
+    """IMM interaction: mixed initial conditions x0 (N, M, 6), P0 (N, M, 6, 6) and c (N, M).
+
+    P0_j = sum_i w_ij (P_i + dx_i dx_i^T) - dx0_j dx0_j^T with every dx taken from the first
+    mode's state, so the spread terms do not cancel badly far from the origin.
+    """
     n, m = mu.shape
     if m == 1:
         return xm, Pm, mu
     c = mu @ Pi
     w = mu[:, :, None] * Pi[None, :, :] / c[:, None, :]  # mu_{i|j}, (N, i, j)
     wT = np.swapaxes(w, 1, 2)  # (N, j, i)
-    centre = xm[:, :1, :]  # subtract a common point so the spread terms do not cancel badly
+    centre = xm[:, :1, :]
     dx = xm - centre
     x0c = wT @ dx  # (N, j, 6)
-    E = Pm + dx[..., :, None] * dx[..., None, :]
-    P0 = (wT @ E.reshape(n, m, 36)).reshape(n, m, 6, 6) - x0c[..., :, None] * x0c[..., None, :]
-    return x0c + centre, kalman.symmetrise(P0), c
+    outer = (dx[..., :, None] * dx[..., None, :]).reshape(n, m, 36)
+    outer += Pm.reshape(n, m, 36)
+    P0 = (wT @ outer).reshape(n, m, 6, 6)
+    P0 -= x0c[..., :, None] * x0c[..., None, :]
+    return x0c + centre, P0, c
 
 
 def predict_models(
@@ -61,12 +67,13 @@ def predict_models(
 
 def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Moment-matched combined estimate x (N, 6), P (N, 6, 6)."""
-    if mu.shape[1] == 1:
+    n, m = mu.shape
+    if m == 1:
         return xm[:, 0], Pm[:, 0]
-    x = np.einsum("nj,njd->nd", mu, xm)
+    x = (mu[:, None, :] @ xm)[:, 0]
     dx = xm - x[:, None, :]
-    spread = dx[..., :, None] * dx[..., None, :]
-    P = ((Pm + spread) * mu[:, :, None, None]).sum(axis=1)
+    P = (mu[:, None, :] @ Pm.reshape(n, m, 36)).reshape(n, 6, 6)
+    P += np.swapaxes(dx * mu[:, :, None], 1, 2) @ dx
     return x, kalman.symmetrise(P)
 
 

@@ -82,7 +82,9 @@ def update(
     S_inv, det_S = inverse_3x3(S)
     K = P[..., :, :3] @ S_inv  # P H^T S^-1, (..., 6, 3)
     x_new = x + (K @ y[..., :, None])[..., 0]
-    A = np.broadcast_to(np.eye(6), P.shape).copy()
-    A[..., :, :3] -= K
-    P_new = A @ P @ np.swapaxes(A, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
+    # A = I - K H only touches the first three columns, so A P = P - K (H P) and
+    # (A P) A^T = (A P) - (A P) H^T K^T: the Joseph form with (6,3)x(3,6) products.
+    AP = P - K @ P[..., :3, :]
+    APAt = AP - AP[..., :, :3] @ np.swapaxes(K, -1, -2)
+    P_new = APAt + (K @ R) @ np.swapaxes(K, -1, -2)
     return x_new, symmetrise(P_new), log_likelihood(quadratic_form(y, S_inv), det_S)

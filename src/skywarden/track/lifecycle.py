@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from skywarden.detections import NO_IDENTITY, Detections
+from skywarden.detections import NO_IDENTITY
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import Status, Tracks
-from skywarden.units import BoolArray
+from skywarden.units import BoolArray, FloatArray, IntArray
 
 
 def popcount(bits: np.ndarray) -> np.ndarray:
@@ -60,24 +60,29 @@ def survivors(tracks: Tracks, params: TrackerParams) -> BoolArray:
     return ~(dead_tentative | stale | lost)
 
 
-def initiate(detections: Detections, t: float, params: TrackerParams, first_id: int) -> Tracks:
-    """New tentative tracks, one per detection: position from the detection, zero velocity
-    with ``initial_speed_sigma`` (horizontal) / ``initial_vertical_speed_sigma`` (vertical).
-    Reported velocities (ADS-B, Remote ID) are used where present.
+def start_tracks(
+    x: FloatArray,
+    P: FloatArray,
+    *,
+    t: float,
+    t_birth: FloatArray,
+    history: np.ndarray,
+    age: np.ndarray,
+    identity: IntArray,
+    params: TrackerParams,
+    first_id: int,
+) -> Tracks:
+    """New tracks (n,) from states x (n, 6) and covariances P (n, 6, 6) valid at t.
+
+    ``history`` holds the hits so far (bit 0 = this scan) and ``age`` the scans since the
+    first hit; tracks that already meet the M-of-N rule start confirmed. Every IMM mode starts
+    from the given estimate with equal probability.
     """
-    n = len(detections)
+    n = x.shape[0]
     m = len(params.models)
-    x = np.zeros((n, 6))
-    x[:, :3] = detections.z
-    P = np.zeros((n, 6, 6))
-    P[:, :3, :3] = detections.R
-    vel_var = np.array(
-        [params.initial_speed_sigma**2] * 2 + [params.initial_vertical_speed_sigma**2]
-    )
-    has_v = np.isfinite(detections.v)
-    x[:, 3:] = np.where(has_v, detections.v, 0.0)
-    # a reported velocity is trusted to about 2 m/s per axis
-    P[:, [3, 4, 5], [3, 4, 5]] = np.where(has_v, 4.0, vel_var)
+    history = history.astype(np.uint32)
+    window = np.uint32((1 << params.confirm_n) - 1)
+    confirmed = popcount(history & window) >= params.confirm_m
     return Tracks(
         t=t,
         id=np.arange(first_id, first_id + n, dtype=np.int64),
@@ -86,14 +91,14 @@ def initiate(detections: Detections, t: float, params: TrackerParams, first_id: 
         xm=np.repeat(x[:, None, :], m, axis=1),
         Pm=np.repeat(P[:, None, :, :], m, axis=1),
         mu=np.full((n, m), 1.0 / m),
-        status=np.zeros(n, np.int8),
-        history=np.ones(n, np.uint32),
-        age=np.ones(n, np.int32),
+        status=np.where(confirmed, Status.CONFIRMED, Status.TENTATIVE).astype(np.int8),
+        history=history,
+        age=age.astype(np.int32),
         misses=np.zeros(n, np.int32),
-        hits=np.ones(n, np.int32),
-        t_birth=np.full(n, t),
+        hits=popcount(history),
+        t_birth=np.asarray(t_birth, dtype=np.float64),
         t_update=np.full(n, t),
-        identity=detections.identity.astype(np.int64, copy=True),
+        identity=identity.astype(np.int64, copy=True),
         next_id=first_id + n,
     )
 

@@ -7,7 +7,8 @@ reads like the textbook loop:
     bind detections that carry a track's cooperative identity (ICAO / Remote ID)
     gate confirmed tracks (KD-tree, chi-square), solve clusters (GNN), then tentative tracks
     update assigned tracks (Joseph form), coast the rest
-    confirm (M of N), delete stale tracks, initiate from unused detections
+    confirm (M of N), delete stale tracks; unused detections pair with candidates from
+    earlier scans to start tracks, or become candidates
 The result does not depend on the order of the detections in the batch.
 """
 
@@ -20,12 +21,14 @@ from scipy.spatial import cKDTree
 
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
-from skywarden.track import imm, kalman
+from skywarden.track import kalman
 from skywarden.track.associate import assign, net_cost
+from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
+from skywarden.track.filtering import one_point_prior, predict_tracks, start_modes, update_tracks
 from skywarden.track.gate import gate
-from skywarden.track.lifecycle import first_of_each_identity, initiate, record_scan, survivors
+from skywarden.track.lifecycle import first_of_each_identity, record_scan, start_tracks, survivors
 from skywarden.track.params import TrackerParams
-from skywarden.track.tracks import Status, Tracks, concat_tracks, empty_tracks
+from skywarden.track.tracks import Candidates, Status, Tracks, empty_tracks, keep_and_append
 from skywarden.units import BoolArray, FloatArray, IntArray
 
 
@@ -35,11 +38,12 @@ class StepEvents:
 
     Attributes:
         born: ids of tracks started from this batch.
-        confirmed: ids of tracks confirmed in this step.
+        confirmed: ids of tracks confirmed in this step (including new ones that start
+            confirmed when M <= 2).
         deleted: ids of tracks deleted in this step.
         detection_track: (D,) for each input detection, in input order, the id of the track
-            it updated or started; -1 if it was not used (clutter, or inside a confirmed
-            track's gate without being assigned).
+            it updated or started; -1 if it started no track (it became a candidate, or it
+            was inside a confirmed track's gate without being assigned).
         identity_conflicts: number of detections whose identity belongs to a track they are
             far from (not used, so the identity stays with one track).
     """
@@ -66,42 +70,36 @@ def step(
         (detections.identity, detections.z[:, 2], detections.z[:, 1], detections.z[:, 0])
     )
     dets = detections.take(order)
-    xm, Pm, c, x, P = _predict(tracks, t, params)
-    trk_det, det_trk, blocked, conflicts = _associate(tracks, x, P, dets, params)
+    xm, Pm, c, x, P = predict_tracks(tracks, t, params)
+    tree = cKDTree(dets.z) if len(dets) else None
+    trk_det, det_trk, blocked, conflicts = _associate(tracks, x, P, dets, params, tree)
 
     upd = trk_det >= 0
-    xm_u, Pm_u, loglik = kalman.update(
-        xm[upd], Pm[upd], dets.z[trk_det[upd]][:, None, :], dets.R[trk_det[upd]][:, None, :, :]
-    )
-    xm[upd], Pm[upd] = xm_u, Pm_u
-    mu = c.copy()
-    mu[upd] = imm.update_probabilities(c[upd], loglik)
-    x, P = imm.combine(xm, Pm, mu)
-    identity = tracks.identity.copy()
+    mu = update_tracks(tracks.status != Status.TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
     det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
     det_id[upd] = dets.identity[trk_det[upd]]
-    identity = np.where((identity == NO_IDENTITY) & (det_id != NO_IDENTITY), det_id, identity)
-
+    identity = np.where(tracks.identity == NO_IDENTITY, det_id, tracks.identity)
     moved = replace(tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, identity=identity)
     was_tentative = moved.status == Status.TENTATIVE
     moved = record_scan(moved, upd, t, params)
-    confirmed = moved.id[was_tentative & (moved.status != Status.TENTATIVE)]
+    newly = was_tentative & (moved.status != Status.TENTATIVE)
+    if newly.any():
+        start_modes(moved, newly)
     keep = survivors(moved, params)
 
-    start = (det_trk < 0) & ~blocked
-    start &= first_of_each_identity(np.where(start, dets.identity, NO_IDENTITY))
-    born = initiate(dets.take(start), t, params, tracks.next_id)
-    result = concat_tracks(moved.take(keep), born)
+    free = (det_trk < 0) & ~blocked
+    born, det_born, candidates = _initiate(tracks.candidates, dets, free, t, params, tree, moved)
+    result = replace(keep_and_append(moved, keep, born), candidates=candidates)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
     det_track_sorted[used] = tracks.id[det_trk[used]]
-    det_track_sorted[start] = born.id
+    det_track_sorted[det_born >= 0] = born.id[det_born[det_born >= 0]]
     detection_track = np.empty_like(det_track_sorted)
     detection_track[order] = det_track_sorted
     events = StepEvents(
         born=born.id,
-        confirmed=confirmed,
+        confirmed=np.concatenate([moved.id[newly], born.id[born.status != Status.TENTATIVE]]),
         deleted=moved.id[~keep],
         detection_track=detection_track,
         identity_conflicts=conflicts,
@@ -109,21 +107,79 @@ def step(
     return result, events
 
 
-def _predict(
-    tracks: Tracks, t: float, params: TrackerParams
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """IMM predict of every track to t: per-model xm, Pm, predicted mode probabilities c,
-    and the combined x, P used for gating."""
-    dt = t - tracks.t if len(tracks) else 0.0
-    Pi = imm.transition_matrix(len(params.models), params.mode_switch_rate, dt)
-    x0, P0, c = imm.mix(tracks.xm, tracks.Pm, tracks.mu, Pi)
-    xm, Pm = imm.predict_models(x0, P0, dt, params.models)
-    x, P = imm.combine(xm, Pm, c)
-    return xm, Pm, c, x, P
+def _initiate(
+    cands: Candidates,
+    dets: Detections,
+    free: BoolArray,
+    t: float,
+    params: TrackerParams,
+    tree: cKDTree | None,
+    moved: Tracks,
+) -> tuple[Tracks, IntArray, Candidates]:
+    """Start tracks from unused detections.
+
+    Detections with a cooperative identity or a reported velocity start a tentative track at
+    once; the others first pair with candidates from earlier scans (GNN in the candidates'
+    gates), and the rest become candidates. Returns the new tracks, for each detection the
+    index of the new track it started (-1 for none), and the next candidates.
+    """
+    at_once = free & ((dets.identity != NO_IDENTITY) | np.isfinite(dets.v).all(axis=1))
+    at_once &= first_of_each_identity(np.where(at_once, dets.identity, NO_IDENTITY))
+    pool = np.flatnonzero(free & ~at_once)
+    c_idx, d_idx = _pair_candidates(cands, dets, pool, t, params, tree)
+    paired = np.zeros(len(cands), bool)
+    paired[c_idx] = True
+
+    x1, P1 = one_point_prior(dets.z[at_once], dets.R[at_once], dets.v[at_once], params)
+    x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
+    n1 = x1.shape[0]
+    misses = cands.misses[c_idx].astype(np.uint32)
+    born = start_tracks(
+        np.concatenate([x1, x2]),
+        np.concatenate([P1, P2]),
+        t=t,
+        t_birth=np.concatenate([np.full(n1, t), cands.t[c_idx]]),
+        history=np.concatenate([np.ones(n1, np.uint32), 1 | (1 << (misses + 1))]),
+        age=np.concatenate([np.ones(n1, np.int32), misses + 2]),
+        identity=np.concatenate([dets.identity[at_once], np.full(d_idx.size, NO_IDENTITY)]),
+        params=params,
+        first_id=moved.next_id,
+    )
+    det_born = np.full(len(dets), -1, np.int64)
+    det_born[np.flatnonzero(at_once)] = np.arange(n1)
+    det_born[d_idx] = n1 + np.arange(d_idx.size)
+    rest = np.setdiff1d(pool, d_idx)
+    new = Candidates(dets.t[rest], dets.z[rest], dets.R[rest], np.zeros(rest.size, np.int32))
+    return born, det_born, next_candidates(cands, paired, new, params)
+
+
+def _pair_candidates(
+    cands: Candidates,
+    dets: Detections,
+    pool: IntArray,
+    t: float,
+    params: TrackerParams,
+    tree: cKDTree | None,
+) -> tuple[IntArray, IntArray]:
+    """GNN between candidates and the detections in pool: (candidate idx, detection idx)."""
+    if len(cands) == 0 or pool.size == 0 or tree is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pos, P_pos = predicted_position(cands, t, params)
+    pairs = gate(pos, P_pos, dets.z, dets.R, params.gate_threshold, tree)
+    in_pool = np.zeros(len(dets), bool)
+    in_pool[pool] = True
+    pairs = pairs.take(in_pool[pairs.detection])
+    cost = net_cost(pairs, params.pd, params.clutter_density)
+    return assign(pairs, cost, len(cands), len(dets))
 
 
 def _associate(
-    tracks: Tracks, x: FloatArray, P: FloatArray, dets: Detections, params: TrackerParams
+    tracks: Tracks,
+    x: FloatArray,
+    P: FloatArray,
+    dets: Detections,
+    params: TrackerParams,
+    tree: cKDTree | None,
 ) -> tuple[IntArray, IntArray, BoolArray, int]:
     """Assign detections to predicted tracks: identities first, then GNN on confirmed tracks,
     then GNN on tentative tracks with what is left.
@@ -140,13 +196,12 @@ def _associate(
         return trk_det, det_trk, blocked, 0
     threshold = params.gate_threshold
     conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
-    tree = cKDTree(dets.z)
     for confirmed_pass in (True, False):
         group = (tracks.status != Status.TENTATIVE) == confirmed_pass
         t_idx = np.flatnonzero(group & (trk_det < 0))
         if t_idx.size == 0:
             continue
-        pairs = gate(x[t_idx], P[t_idx], dets.z, dets.R, threshold, tree)
+        pairs = gate(x[t_idx, :3], P[t_idx, :3, :3], dets.z, dets.R, threshold, tree)
         free = (det_trk[pairs.detection] < 0) & ~blocked[pairs.detection]
         track_identity = tracks.identity[t_idx[pairs.track]]
         det_identity = dets.identity[pairs.detection]

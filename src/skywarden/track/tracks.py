@@ -6,13 +6,33 @@ boolean mask applied to all of them. States are in the site ENU frame (metres, m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import IntEnum
 
 import numpy as np
 
 from skywarden.detections import NO_IDENTITY
 from skywarden.units import FloatArray, IntArray
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """K candidates: t (K,) POSIX s, z (K, 3) ENU m, R (K, 3, 3) m^2, misses (K,) scans."""
+
+    t: FloatArray
+    z: FloatArray
+    R: FloatArray
+    misses: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+    @staticmethod
+    def empty() -> Candidates:
+        return Candidates(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3, 3)), np.zeros(0, np.int32))
+
+    def take(self, index: np.ndarray) -> Candidates:
+        return Candidates(self.t[index], self.z[index], self.R[index], self.misses[index])
 
 
 class Status(IntEnum):
@@ -42,6 +62,7 @@ class Tracks:
         t_birth, t_update: (N,) POSIX seconds of birth and of the last update.
         identity: (N,) int64 cooperative identity key bound to the track, -1 if none.
         next_id: the number the next new track gets.
+        candidates: single unexplained detections that may start tracks (not tracks yet).
     """
 
     t: float
@@ -60,6 +81,7 @@ class Tracks:
     t_update: FloatArray
     identity: IntArray
     next_id: int = 1
+    candidates: Candidates = field(default_factory=Candidates.empty)
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -80,7 +102,7 @@ class Tracks:
 
 
 def _is_array(name: str) -> bool:
-    return name not in ("t", "next_id")
+    return name not in ("t", "next_id", "candidates")
 
 
 def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
@@ -103,6 +125,22 @@ def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
         identity=np.full(0, NO_IDENTITY, np.int64),
         next_id=next_id,
     )
+
+
+def keep_and_append(a: Tracks, keep: np.ndarray, b: Tracks) -> Tracks:
+    """The tracks of a selected by the boolean mask keep, followed by all tracks of b
+    (b's time and next_id are kept). One allocation per array, no intermediate copy."""
+    n_keep = int(np.count_nonzero(keep))
+    changes = {}
+    for f in fields(a):
+        if not _is_array(f.name):
+            continue
+        src, tail = getattr(a, f.name), getattr(b, f.name)
+        out = np.empty((n_keep + tail.shape[0], *src.shape[1:]), dtype=src.dtype)
+        np.compress(keep, src, axis=0, out=out[:n_keep])
+        out[n_keep:] = tail
+        changes[f.name] = out
+    return replace(b, **changes)
 
 
 def concat_tracks(a: Tracks, b: Tracks) -> Tracks:

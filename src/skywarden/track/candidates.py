@@ -1,0 +1,68 @@
+"""Candidates: single unexplained detections that start a track when a second one follows.
+
+Most unexplained detections are clutter. Keeping each as a full tentative track (per-mode
+states and covariances) would make clutter the bulk of the tracker's work, so a detection
+first becomes a compact candidate: its time, position and covariance. A later detection that
+falls in its gate (zero-velocity prior with ``initial_speed_sigma``) makes a tentative track
+from the pair, exactly as a one-point track updated with the second detection would be.
+Candidates unpaired for ``tentative_max_misses`` scans are dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skywarden.track import kalman
+from skywarden.track.filtering import initiation_model, one_point_prior, predict_one_model
+from skywarden.track.params import TrackerParams
+from skywarden.track.tracks import Candidates
+from skywarden.units import FloatArray
+
+
+def predicted_position(
+    cands: Candidates, t: float, params: TrackerParams
+) -> tuple[FloatArray, FloatArray]:
+    """Where each candidate's target may be at t: its position (K, 3), with the position
+    covariance (K, 3, 3) of the one-point prior predicted over dt = t - t_candidate:
+    R + dt^2 diag(sv^2, sv^2, svz^2) + q dt^3 / 3 I (the CV model in closed form)."""
+    dt = t - cands.t
+    q = initiation_model(params).accel_sigma ** 2
+    speed_var = np.array(
+        [params.initial_speed_sigma**2] * 2 + [params.initial_vertical_speed_sigma**2]
+    )
+    P_pos = cands.R.copy()
+    diag = (dt**2)[:, None] * speed_var + (q * dt**3 / 3.0)[:, None]
+    P_pos[:, [0, 1, 2], [0, 1, 2]] += diag
+    return cands.z, P_pos
+
+
+def pair_tracks(
+    cands: Candidates, z: FloatArray, R: FloatArray, t: float, params: TrackerParams
+) -> tuple[FloatArray, FloatArray]:
+    """States (K, 6) and covariances (K, 6, 6) of tracks started by candidates paired with
+    detections z (K, 3), R (K, 3, 3) at t."""
+    x, P = _prior_at(cands, t, params)
+    x, P, _ = kalman.update(x, P, z, R)
+    return x, P
+
+
+def next_candidates(
+    cands: Candidates, paired: np.ndarray, new: Candidates, params: TrackerParams
+) -> Candidates:
+    """Candidates after a scan: unpaired ones age by one miss and are dropped at
+    ``tentative_max_misses``; the new ones are appended."""
+    rest = cands.take(~paired)
+    rest = Candidates(rest.t, rest.z, rest.R, rest.misses + 1)
+    alive = rest.misses < params.tentative_max_misses
+    old = rest.take(alive)
+    return Candidates(
+        np.concatenate([old.t, new.t]),
+        np.concatenate([old.z, new.z]),
+        np.concatenate([old.R, new.R]),
+        np.concatenate([old.misses, new.misses]),
+    )
+
+
+def _prior_at(cands: Candidates, t: float, params: TrackerParams) -> tuple[FloatArray, FloatArray]:
+    x, P = one_point_prior(cands.z, cands.R, np.full((len(cands), 3), np.nan), params)
+    return predict_one_model(x, P, t - cands.t, initiation_model(params))
