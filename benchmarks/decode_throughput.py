@@ -7,6 +7,9 @@ Rows (records per second, best of --repeat runs; container parsing excluded):
   CAT048 libasterix parse libasterix's own plain parse (Uap.parse per block), same file
   CAT048 libasterix path  skywarden's reference path (libasterix parse + field extraction)
   CAT062 / CAT034         skywarden decoder (libasterix path) on the Argentine pcaps
+  Mode S                  Beast deframing, rs1090 decode, CPR positions, SBS lines, and
+                          pyModeS (GPL, benchmark-only peer) on the same messages
+                          (rows from benchmarks/modes_throughput.py)
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import asterix.generated as gen  # noqa: E402
@@ -104,6 +107,23 @@ def main() -> None:
     print(
         f"CAT048 fast path / libasterix path:        {fast_rate / (rows[2][1] / rows[2][2]):.1f}x"
     )
+    print_modes_rows(args.data)
+
+
+def print_modes_rows(data: Path) -> None:
+    """The Mode S rows (benchmarks/modes_throughput.py) in the same run."""
+    from modes_throughput import run as modes_run
+
+    rows = modes_run(data)
+    print(f"\n{'Mode S / ADS-B':<52} {'records':>9} {'seconds':>9} {'records/s':>11}")
+    for row in rows:
+        name, n, dt = row["format"], row["records"], row["seconds"]
+        print(f"{name:<52} {n:>9,} {dt:>9.3f} {n / dt:>11,.0f}")
+    rates = {r["format"]: r["records_per_s"] for r in rows}
+    peer = [r["records_per_s"] for r in rows if "peer" in r["format"]]
+    full = rates.get("beast + rs1090 + CPR positions (Mode S msgs)")
+    if peer and full:
+        print(f"\nMode S full path to positions / pyModeS: {full / peer[0]:.1f}x")
 
 
 if __name__ == "__main__":
