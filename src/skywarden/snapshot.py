@@ -1,0 +1,217 @@
+"""The immutable per-tick picture that every reader (server, sinks, store) sees.
+
+The pipeline builds one :class:`Snapshot` per tick from the core's arrays; readers never touch
+tracker internals. The JSON form is encoded once per snapshot (:meth:`Snapshot.json_bytes`)
+and the same bytes go to every WebSocket client.
+
+Frames and units: positions are given both in WGS-84 (lat/lon degrees, ``alt_m`` metres above
+the ellipsoid) and in the site ENU frame (metres); velocities in ENU m/s; times POSIX seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from skywarden.units import FloatArray, IntArray
+
+CLASS_NAMES = ("unknown", "drone", "aircraft", "bird", "clutter")  # index = TargetClass value
+STATUS_NAMES = ("tentative", "confirmed", "coasting")
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TrackArrays:
+    """N confirmed tracks at the snapshot time (struct of arrays).
+
+    Attributes:
+        id: (N,) track numbers.
+        enu: (N, 6) [e, n, u, ve, vn, vu] site ENU, m and m/s.
+        lat, lon, alt_m: (N,) WGS-84 position (degrees, metres above the ellipsoid).
+        sigma_m: (N,) 1-sigma horizontal position uncertainty, metres.
+        status: (N,) int8 0 tentative, 1 confirmed, 2 coasting.
+        target_class: (N,) int8 index into CLASS_NAMES.
+        p_class: (N, 4) probabilities of drone, bird, aircraft, unknown.
+        behaviour: (N,) str labels ('' if none).
+        identity: (N,) str, e.g. 'icao:3C660C', 'rid:1588E0...', '' if none.
+        callsign: (N,) str, '' if none.
+        t_update: (N,) POSIX s of the last measurement.
+        trail: (N, L, 3) recent lat, lon, alt_m (NaN-padded at the start), oldest first.
+        predicted: (N, K, 3) predicted lat, lon, alt_m at the next K horizon steps.
+    """
+
+    id: IntArray
+    enu: FloatArray
+    lat: FloatArray
+    lon: FloatArray
+    alt_m: FloatArray
+    sigma_m: FloatArray
+    status: np.ndarray
+    target_class: np.ndarray
+    p_class: FloatArray
+    behaviour: np.ndarray
+    identity: np.ndarray
+    callsign: np.ndarray
+    t_update: FloatArray
+    trail: FloatArray
+    predicted: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.id.shape[0])
+
+    @staticmethod
+    def empty(trail_length: int = 0, predicted_steps: int = 0) -> TrackArrays:
+        z = np.zeros(0)
+        s = np.zeros(0, dtype=object)
+        return TrackArrays(
+            id=np.zeros(0, np.int64), enu=np.zeros((0, 6)), lat=z, lon=z, alt_m=z, sigma_m=z,
+            status=np.zeros(0, np.int8), target_class=np.zeros(0, np.int8),
+            p_class=np.zeros((0, 4)), behaviour=s, identity=s, callsign=s, t_update=z,
+            trail=np.zeros((0, trail_length, 3)), predicted=np.zeros((0, predicted_steps, 3)),
+        )  # fmt: skip
+
+    def take(self, index: np.ndarray) -> TrackArrays:
+        """The tracks selected by a mask or index array."""
+        return TrackArrays(**{k: getattr(self, k)[index] for k in self.__slots__})
+
+    def select(
+        self, bbox: tuple[float, float, float, float] | None = None, classes: set[str] | None = None
+    ) -> TrackArrays:
+        """Tracks inside bbox (min_lon, min_lat, max_lon, max_lat) and of the given classes."""
+        keep = np.ones(len(self), bool)
+        if bbox is not None:
+            lo_lon, lo_lat, hi_lon, hi_lat = bbox
+            keep &= (self.lon >= lo_lon) & (self.lon <= hi_lon)
+            keep &= (self.lat >= lo_lat) & (self.lat <= hi_lat)
+        if classes is not None:
+            names = np.array(CLASS_NAMES, dtype=object)[self.target_class.astype(int)]
+            keep &= np.isin(names, list(classes))
+        return self.take(keep)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per track."""
+        out = []
+        for i in range(len(self)):
+            out.append(
+                {
+                    "id": int(self.id[i]),
+                    "lat": _num(self.lat[i], 7),
+                    "lon": _num(self.lon[i], 7),
+                    "alt_m": _num(self.alt_m[i], 1),
+                    "enu": [_num(v, 2) for v in self.enu[i]],
+                    "speed_mps": _num(math.hypot(self.enu[i, 3], self.enu[i, 4]), 2),
+                    "course_deg": _num(
+                        math.degrees(math.atan2(self.enu[i, 3], self.enu[i, 4])) % 360.0, 1
+                    ),
+                    "sigma_m": _num(self.sigma_m[i], 1),
+                    "status": STATUS_NAMES[int(self.status[i])],
+                    "class": CLASS_NAMES[int(self.target_class[i])],
+                    "p": {
+                        k: _num(self.p_class[i, j], 3)
+                        for j, k in enumerate(("drone", "bird", "aircraft", "unknown"))
+                    },
+                    "behaviour": str(self.behaviour[i] or ""),
+                    "identity": str(self.identity[i] or ""),
+                    "callsign": str(self.callsign[i] or ""),
+                    "t_update": _num(self.t_update[i], 3),
+                    "trail": _points(self.trail[i]),
+                    "predicted": _points(self.predicted[i]),
+                }
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """One alert as readers see it (a plain value; the warn stage owns the lifecycle)."""
+
+    id: int
+    zone_id: str
+    track_id: int
+    object: str
+    state: str
+    priority: int
+    probability: float
+    time_to_entry_s: float
+    inside: bool
+    target_class: str
+    lat: float
+    lon: float
+    alt_m: float
+    t_raised: float
+    t_state: float
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__slots__}
+        for k in ("probability", "time_to_entry_s", "lat", "lon", "alt_m", "t_raised", "t_state"):
+            d[k] = _num(d[k], 7 if k in ("lat", "lon") else 3)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class SensorView:
+    """A sensor as readers see it: where it is and how its input is doing."""
+
+    name: str
+    kind: str
+    lat: float
+    lon: float
+    alt_m: float
+    range_m: float
+    connected: bool
+    messages: int
+    rejects: dict[str, int] = field(default_factory=dict)
+    last_message_t: float = math.nan
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__slots__}
+        for k in ("lat", "lon", "alt_m", "range_m", "last_message_t"):
+            d[k] = _num(d[k], 7 if k in ("lat", "lon") else 3)
+        return d
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything readers need at one tick; immutable, built once, encoded once."""
+
+    seq: int
+    t: float
+    site: tuple[float, float, float]  # lat, lon (deg), h (m above the ellipsoid)
+    tracks: TrackArrays
+    alerts: tuple[AlertView, ...] = ()
+    sensors: tuple[SensorView, ...] = ()
+    health: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "seq": self.seq,
+            "t": self.t,
+            "site": {"lat": self.site[0], "lon": self.site[1], "h_m": self.site[2]},
+            "tracks": self.tracks.to_json(),
+            "alerts": [a.to_json() for a in self.alerts],
+            "sensors": [s.to_json() for s in self.sensors],
+            "health": self.health,
+        }
+
+    @cached_property
+    def json_bytes(self) -> bytes:
+        """The snapshot as compact UTF-8 JSON, encoded once for every reader."""
+        return json.dumps(self.to_json(), separators=(",", ":"), allow_nan=False).encode()
+
+
+def _num(v: float, digits: int) -> float | None:
+    """A JSON-safe rounded float (None for NaN/inf)."""
+    v = float(v)
+    return round(v, digits) if math.isfinite(v) else None
+
+
+def _points(a: FloatArray) -> list[list[float]]:
+    """Rows of (lat, lon, alt) without the NaN padding, rounded for the wire."""
+    ok = np.isfinite(a).all(axis=1)
+    return [[round(float(p[0]), 7), round(float(p[1]), 7), round(float(p[2]), 1)] for p in a[ok]]
