@@ -5,7 +5,8 @@ states and covariances) would make clutter the bulk of the tracker's work, so a 
 first becomes a compact candidate: its time, position and covariance. A later detection that
 falls in its gate (zero-velocity prior with ``initial_speed_sigma``) makes a tentative track
 from the pair, exactly as a one-point track updated with the second detection would be.
-Candidates unpaired for ``tentative_max_misses`` scans are dropped.
+Candidates unpaired for ``tentative_max_misses`` scans are dropped. ``misses`` counts the
+scans since the candidate's own (-1 during the scan that made it).
 """
 
 from __future__ import annotations
@@ -47,20 +48,26 @@ def pair_tracks(
 
 
 def next_candidates(
-    cands: Candidates, paired: np.ndarray, new: Candidates, params: TrackerParams
+    cands: Candidates,
+    paired: np.ndarray,
+    new: Candidates,
+    params: TrackerParams,
+    end_of_scan: bool,
 ) -> Candidates:
-    """Candidates after a scan: unpaired ones age by one miss and are dropped at
-    ``tentative_max_misses``; the new ones are appended."""
+    """Candidates after a batch: the unpaired ones plus the new ones (misses = -1: made in this
+    scan, so they cannot pair within it). At the end of a scan every candidate ages by one
+    and those unpaired for ``tentative_max_misses`` scans are dropped."""
     rest = cands.take(~paired)
-    rest = Candidates(rest.t, rest.z, rest.R, rest.misses + 1)
-    alive = rest.misses < params.tentative_max_misses
-    old = rest.take(alive)
-    return Candidates(
-        np.concatenate([old.t, new.t]),
-        np.concatenate([old.z, new.z]),
-        np.concatenate([old.R, new.R]),
-        np.concatenate([old.misses, new.misses]),
+    merged = Candidates(
+        np.concatenate([rest.t, new.t]),
+        np.concatenate([rest.z, new.z]),
+        np.concatenate([rest.R, new.R]),
+        np.concatenate([rest.misses, np.full(len(new), -1, np.int32)]),
     )
+    if not end_of_scan:
+        return merged
+    aged = Candidates(merged.t, merged.z, merged.R, merged.misses + 1)
+    return aged.take(aged.misses < params.tentative_max_misses)
 
 
 def _prior_at(cands: Candidates, t: float, params: TrackerParams) -> tuple[FloatArray, FloatArray]:

@@ -17,13 +17,15 @@ def popcount(bits: np.ndarray) -> np.ndarray:
     return np.bitwise_count(bits.astype(np.uint32)).astype(np.int32)
 
 
-def record_scan(tracks: Tracks, hit: BoolArray, t: float, params: TrackerParams) -> Tracks:
-    """Advance hit history, age and miss counters after one scan, and set statuses.
+def record_scan(tracks: Tracks, t: float, params: TrackerParams) -> Tracks:
+    """Close one scan: tracks with ``pending_hit`` were hit. Advance hit history, age and
+    miss counters, clear ``pending_hit``, and set statuses.
 
     A tentative track is confirmed when it has ``confirm_m`` hits within its first
     ``confirm_n`` scans; a confirmed track that misses becomes coasting, and a coasting
     track that is hit becomes confirmed again.
     """
+    hit = tracks.pending_hit
     history = (tracks.history << np.uint32(1)) | hit.astype(np.uint32)
     age = tracks.age + 1
     status = tracks.status.copy()
@@ -40,6 +42,7 @@ def record_scan(tracks: Tracks, hit: BoolArray, t: float, params: TrackerParams)
         hits=tracks.hits + hit.astype(np.int32),
         status=status,
         t_update=np.where(hit, t, tracks.t_update),
+        pending_hit=np.zeros_like(hit),
     )
 
 
@@ -72,17 +75,16 @@ def start_tracks(
     params: TrackerParams,
     first_id: int,
 ) -> Tracks:
-    """New tracks (n,) from states x (n, 6) and covariances P (n, 6, 6) valid at t.
+    """New tentative tracks (n,) from states x (n, 6) and covariances P (n, 6, 6) valid at t.
 
-    ``history`` holds the hits so far (bit 0 = this scan) and ``age`` the scans since the
-    first hit; tracks that already meet the M-of-N rule start confirmed. Every IMM mode starts
-    from the given estimate with equal probability.
+    ``history`` and ``age`` describe the scans before this one (hits in earlier scans, bit 0 =
+    the previous scan); the new tracks are hit in this scan (``pending_hit``), which the end of
+    the scan records (:func:`record_scan`), confirming them if they meet the M-of-N rule.
+    Every IMM mode starts from the given estimate with equal probability.
     """
     n = x.shape[0]
     m = len(params.models)
     history = history.astype(np.uint32)
-    window = np.uint32((1 << params.confirm_n) - 1)
-    confirmed = popcount(history & window) >= params.confirm_m
     return Tracks(
         t=t,
         id=np.arange(first_id, first_id + n, dtype=np.int64),
@@ -91,7 +93,7 @@ def start_tracks(
         xm=np.repeat(x[:, None, :], m, axis=1),
         Pm=np.repeat(P[:, None, :, :], m, axis=1),
         mu=np.full((n, m), 1.0 / m),
-        status=np.where(confirmed, Status.CONFIRMED, Status.TENTATIVE).astype(np.int8),
+        status=np.full(n, Status.TENTATIVE, np.int8),
         history=history,
         age=age.astype(np.int32),
         misses=np.zeros(n, np.int32),
@@ -99,6 +101,7 @@ def start_tracks(
         t_birth=np.asarray(t_birth, dtype=np.float64),
         t_update=np.full(n, t),
         identity=identity.astype(np.int64, copy=True),
+        pending_hit=np.ones(n, bool),
         next_id=first_id + n,
     )
 

@@ -61,9 +61,20 @@ def new_tracks(params: TrackerParams, t: float = 0.0) -> Tracks:
 
 
 def step(
-    tracks: Tracks, detections: Detections, t: float, params: TrackerParams
+    tracks: Tracks,
+    detections: Detections,
+    t: float,
+    params: TrackerParams,
+    *,
+    end_of_scan: bool = True,
 ) -> tuple[Tracks, StepEvents]:
-    """Advance the tracks to time t (POSIX s) with one batch of detections (all taken at t)."""
+    """Advance the tracks to time t (POSIX s) with one batch of detections (all taken at t).
+
+    A scan may be fed as several batches in time order (e.g. the sectors of a rotating radar,
+    or several sensors): pass ``end_of_scan=False`` for all but the last. Hits, misses,
+    confirmation and deletion are counted per scan, so a track is not missed by a batch that
+    could not see it.
+    """
     if len(tracks) and t < tracks.t - 1e-9:
         raise SkywardenError(f"step time {t} is before the tracks' time {tracks.t}")
     order = np.lexsort(
@@ -78,18 +89,24 @@ def step(
     mu = update_tracks(tracks.status != Status.TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
     det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
     det_id[upd] = dets.identity[trk_det[upd]]
-    identity = np.where(tracks.identity == NO_IDENTITY, det_id, tracks.identity)
-    moved = replace(tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, identity=identity)
-    was_tentative = moved.status == Status.TENTATIVE
-    moved = record_scan(moved, upd, t, params)
-    newly = was_tentative & (moved.status != Status.TENTATIVE)
-    if newly.any():
-        start_modes(moved, newly)
-    keep = survivors(moved, params)
-
+    moved = replace(
+        tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu,
+        identity=np.where(tracks.identity == NO_IDENTITY, det_id, tracks.identity),
+        pending_hit=tracks.pending_hit | upd,
+    )  # fmt: skip
     free = (det_trk < 0) & ~blocked
-    born, det_born, candidates = _initiate(tracks.candidates, dets, free, t, params, tree, moved)
-    result = replace(keep_and_append(moved, keep, born), candidates=candidates)
+    born, det_born, candidates = _initiate(
+        tracks.candidates, dets, free, t, params, tree, moved, end_of_scan
+    )
+
+    keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
+    confirmed: list[IntArray] = []
+    if end_of_scan:
+        moved, newly = _close_scan(moved, t, params)
+        born, newly_born = _close_scan(born, t, params)
+        confirmed = [moved.id[newly], born.id[newly_born]]
+        keep, keep_born = survivors(moved, params), survivors(born, params)
+    result = replace(keep_and_append(moved, keep, born.take(keep_born)), candidates=candidates)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
@@ -99,12 +116,23 @@ def step(
     detection_track[order] = det_track_sorted
     events = StepEvents(
         born=born.id,
-        confirmed=np.concatenate([moved.id[newly], born.id[born.status != Status.TENTATIVE]]),
-        deleted=moved.id[~keep],
+        confirmed=np.concatenate(confirmed) if confirmed else np.zeros(0, np.int64),
+        deleted=np.concatenate([moved.id[~keep], born.id[~keep_born]]),
         detection_track=detection_track,
         identity_conflicts=conflicts,
     )
     return result, events
+
+
+def _close_scan(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tracks, BoolArray]:
+    """Record the scan's hits; returns the tracks and the mask of newly confirmed ones (whose
+    IMM modes start now)."""
+    was_tentative = tracks.status == Status.TENTATIVE
+    tracks = record_scan(tracks, t, params)
+    newly = was_tentative & (tracks.status != Status.TENTATIVE)
+    if newly.any():
+        start_modes(tracks, newly)
+    return tracks, newly
 
 
 def _initiate(
@@ -115,6 +143,7 @@ def _initiate(
     params: TrackerParams,
     tree: cKDTree | None,
     moved: Tracks,
+    end_of_scan: bool,
 ) -> tuple[Tracks, IntArray, Candidates]:
     """Start tracks from unused detections.
 
@@ -139,8 +168,8 @@ def _initiate(
         np.concatenate([P1, P2]),
         t=t,
         t_birth=np.concatenate([np.full(n1, t), cands.t[c_idx]]),
-        history=np.concatenate([np.ones(n1, np.uint32), 1 | (1 << (misses + 1))]),
-        age=np.concatenate([np.ones(n1, np.int32), misses + 2]),
+        history=np.concatenate([np.zeros(n1, np.uint32), 1 << misses]),
+        age=np.concatenate([np.zeros(n1, np.int32), misses + 1]),
         identity=np.concatenate([dets.identity[at_once], np.full(d_idx.size, NO_IDENTITY)]),
         params=params,
         first_id=moved.next_id,
@@ -149,8 +178,8 @@ def _initiate(
     det_born[np.flatnonzero(at_once)] = np.arange(n1)
     det_born[d_idx] = n1 + np.arange(d_idx.size)
     rest = np.setdiff1d(pool, d_idx)
-    new = Candidates(dets.t[rest], dets.z[rest], dets.R[rest], np.zeros(rest.size, np.int32))
-    return born, det_born, next_candidates(cands, paired, new, params)
+    new = Candidates(dets.t[rest], dets.z[rest], dets.R[rest], np.full(rest.size, -1, np.int32))
+    return born, det_born, next_candidates(cands, paired, new, params, end_of_scan)
 
 
 def _pair_candidates(
@@ -168,7 +197,7 @@ def _pair_candidates(
     pairs = gate(pos, P_pos, dets.z, dets.R, params.gate_threshold, tree)
     in_pool = np.zeros(len(dets), bool)
     in_pool[pool] = True
-    pairs = pairs.take(in_pool[pairs.detection])
+    pairs = pairs.take(in_pool[pairs.detection] & (cands.misses[pairs.track] >= 0))
     cost = net_cost(pairs, params.pd, params.clutter_density)
     return assign(pairs, cost, len(cands), len(dets))
 

@@ -17,7 +17,11 @@ from skywarden.units import FloatArray, IntArray
 
 @dataclass(frozen=True, slots=True)
 class Candidates:
-    """K candidates: t (K,) POSIX s, z (K, 3) ENU m, R (K, 3, 3) m^2, misses (K,) scans."""
+    """K single detections that may start tracks (see track/candidates.py).
+
+    t (K,) POSIX s, z (K, 3) ENU m, R (K, 3, 3) m^2, misses (K,) int32 scans since the
+    candidate's scan (-1 while that scan is still open).
+    """
 
     t: FloatArray
     z: FloatArray
@@ -61,6 +65,7 @@ class Tracks:
         hits: (N,) int32 number of updates.
         t_birth, t_update: (N,) POSIX seconds of birth and of the last update.
         identity: (N,) int64 cooperative identity key bound to the track, -1 if none.
+        pending_hit: (N,) bool, updated since the last end of scan (see step's end_of_scan).
         next_id: the number the next new track gets.
         candidates: single unexplained detections that may start tracks (not tracks yet).
     """
@@ -80,6 +85,7 @@ class Tracks:
     t_birth: FloatArray
     t_update: FloatArray
     identity: IntArray
+    pending_hit: np.ndarray
     next_id: int = 1
     candidates: Candidates = field(default_factory=Candidates.empty)
 
@@ -123,6 +129,7 @@ def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
         t_birth=np.zeros(0),
         t_update=np.zeros(0),
         identity=np.full(0, NO_IDENTITY, np.int64),
+        pending_hit=np.zeros(0, bool),
         next_id=next_id,
     )
 
