@@ -1,4 +1,4 @@
-"""pcap / pcapng containers: file bytes -> captured frames (pure, no I/O).
+"""pcap / pcapng containers: file bytes -> captured frames (pure, no I/O), and a small writer.
 
 Uses dpkt for the container formats and for Ethernet/IP/UDP. Frames keep their link type so
 that the Remote ID decoder can read radiotap / 802.11 and Nordic BLE sniffer frames itself.
@@ -7,8 +7,10 @@ that the Remote ID decoder can read radiotap / 802.11 and Nordic BLE sniffer fra
 from __future__ import annotations
 
 import io
+import socket
+import struct
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import dpkt
@@ -90,7 +92,9 @@ def _ip_packet(frame: Frame) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
     return ip if isinstance(ip, (dpkt.ip.IP, dpkt.ip6.IP6)) else None
 
 
-def udp_datagrams(frames: Iterator[Frame], rejects: Counter[str] | None = None) -> Iterator[Datagram]:
+def udp_datagrams(
+    frames: Iterator[Frame], rejects: Counter[str] | None = None
+) -> Iterator[Datagram]:
     """UDP payloads of Ethernet / Linux SLL / raw-IP frames; other frames are counted.
 
     Fragmented IPv4 datagrams are not reassembled (ASTERIX senders keep blocks under the MTU);
@@ -119,3 +123,77 @@ def udp_datagrams(frames: Iterator[Frame], rejects: Counter[str] | None = None) 
 
 def _inet(addr: bytes) -> str:
     return ".".join(str(b) for b in addr)
+
+
+# --- writing (simulator, tests) ------------------------------------------------------------
+
+PCAP_SNAPLEN = 65535
+_PCAP_GLOBAL_HEADER = struct.Struct("<IHHiIII")
+_PCAP_RECORD_HEADER = struct.Struct("<IIII")
+
+
+def write_pcap(frames: Iterable[tuple[float, bytes]], linktype: int) -> bytes:
+    """A classic little-endian pcap file (microsecond timestamps) of ``(t, frame)`` pairs.
+
+    ``t`` is POSIX seconds (>= 0), rounded to the microsecond; ``frame`` the link-layer bytes
+    of ``linktype`` (e.g. :data:`LINKTYPE_ETHERNET`, :data:`LINKTYPE_IEEE802_11_RADIOTAP`).
+    """
+    out = [_PCAP_GLOBAL_HEADER.pack(0xA1B2C3D4, 2, 4, 0, 0, PCAP_SNAPLEN, linktype)]
+    for t, data in frames:
+        micros = round(float(t) * 1e6)
+        if micros < 0:
+            raise ValueError(f"pcap timestamps must be >= 0 s, got {t}")
+        sec, usec = divmod(micros, 1_000_000)
+        out.append(_PCAP_RECORD_HEADER.pack(sec, usec, len(data), len(data)))
+        out.append(bytes(data))
+    return b"".join(out)
+
+
+def multicast_mac(group: str) -> bytes:
+    """Ethernet destination MAC of an IPv4 multicast group (01:00:5e + low 23 bits)."""
+    raw = socket.inet_aton(group)
+    return bytes([0x01, 0x00, 0x5E, raw[1] & 0x7F, raw[2], raw[3]])
+
+
+def udp_ipv4_packet(
+    payload: bytes, src: str, dst: str, sport: int, dport: int, *, ttl: int = 16, ident: int = 0
+) -> bytes:
+    """An IPv4 packet (checksums filled in, DF clear, no fragmentation) carrying one UDP datagram.
+
+    Raises ValueError for payloads that do not fit one IPv4 datagram.
+    """
+    if len(payload) > 65535 - 28:
+        raise ValueError(f"UDP payload of {len(payload)} bytes does not fit an IPv4 datagram")
+    udp = dpkt.udp.UDP(sport=sport, dport=dport, data=payload)
+    udp.ulen = 8 + len(payload)
+    ip = dpkt.ip.IP(
+        src=socket.inet_aton(src),
+        dst=socket.inet_aton(dst),
+        p=dpkt.ip.IP_PROTO_UDP,
+        ttl=ttl,
+        id=ident & 0xFFFF,
+        data=udp,
+    )
+    ip.len = 20 + udp.ulen
+    return bytes(ip)
+
+
+def ethernet_udp_frame(
+    payload: bytes,
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    *,
+    src_mac: bytes = b"\x02\x00\x00\x00\x00\x01",
+    dst_mac: bytes | None = None,
+    ttl: int = 16,
+    ident: int = 0,
+) -> bytes:
+    """Ethernet II + IPv4 + UDP frame. ``dst_mac`` None: the multicast MAC of a multicast
+    ``dst`` (224.0.0.0/4), else the broadcast address."""
+    if dst_mac is None:
+        first = socket.inet_aton(dst)[0]
+        dst_mac = multicast_mac(dst) if 224 <= first <= 239 else b"\xff" * 6
+    ip = udp_ipv4_packet(payload, src, dst, sport, dport, ttl=ttl, ident=ident)
+    return dst_mac + src_mac + struct.pack(">H", dpkt.ethernet.ETH_TYPE_IP) + ip
