@@ -1,0 +1,322 @@
+"""The pipeline: owns the clock and the loop. sources -> tick -> step -> classify -> warn ->
+snapshot -> readers (server, sinks, store).
+
+:meth:`Pipeline.process` is one synchronous tick over a batch of detections (testable without
+sockets); :meth:`Pipeline.run` drives it from live or recorded sources. The pipeline is also
+the server's :class:`~skywarden.server.backend.ServiceBackend`: readers get immutable
+snapshots and send operator actions back through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from skywarden.detections import Detections, icao_of, identity_kind
+from skywarden.geo import LocalFrame
+from skywarden.site_config import SiteConfig
+from skywarden.snapshot import CLASS_NAMES, AlertView, SensorView, Snapshot, TrackArrays
+from skywarden.track.step import new_tracks, step
+from skywarden.track.tracks import Tracks
+from skywarden.trails import TrailBuffer
+from skywarden.units import FloatArray
+from skywarden.warn import (
+    Alert,
+    AlertBook,
+    AlertParams,
+    AuditEntry,
+    TargetClass,
+    acknowledge,
+    assess,
+    ignore,
+    make_entry_model,
+    ordered,
+    parse_zones,
+    reject,
+    update_alerts,
+    zones_to_geojson,
+)
+
+GROUP_S = 0.2  # detections within this time of each other update the tracks together
+PREDICT_STEPS = 6
+PREDICT_STEP_S = 10.0
+TRAIL_LENGTH = 30
+AIRCRAFT_SPEED_MPS = 70.0
+
+
+@dataclass(frozen=True, slots=True)
+class Classes:
+    """Per-track labels: class (N,) TargetClass, p (N, 4) [drone, bird, aircraft, unknown],
+    behaviour (N,) str."""
+
+    target_class: np.ndarray
+    p: FloatArray
+    behaviour: np.ndarray
+
+
+Classifier = Callable[[Tracks, float], Classes]
+
+
+def identity_and_speed_classes(tracks: Tracks, t: float) -> Classes:
+    """Class from cooperative identity and speed alone (used when no trained classifier is
+    given): ICAO -> aircraft, Remote ID -> drone, faster than 70 m/s -> aircraft, else
+    unknown. Probabilities say how sure that rule is, not a calibrated model."""
+    kinds = np.array([identity_kind(int(i)) for i in tracks.identity], dtype=object)
+    speed = np.linalg.norm(tracks.x[:, 3:5], axis=1)
+    cls = np.full(len(tracks), TargetClass.UNKNOWN, np.int8)
+    cls[speed > AIRCRAFT_SPEED_MPS] = TargetClass.AIRCRAFT
+    cls[kinds == "icao"] = TargetClass.AIRCRAFT
+    cls[kinds == "remote_id"] = TargetClass.DRONE
+    p = np.tile([0.25, 0.25, 0.25, 0.25], (len(tracks), 1))
+    p[cls == TargetClass.AIRCRAFT] = [0.02, 0.02, 0.95, 0.01]
+    p[cls == TargetClass.DRONE] = [0.95, 0.02, 0.02, 0.01]
+    return Classes(cls, p, np.full(len(tracks), "", dtype=object))
+
+
+class Pipeline:
+    """One site's picture, advanced tick by tick."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        *,
+        classifier: Classifier = identity_and_speed_classes,
+        clock: Callable[[], float] = time.time,
+        seed: int = 0,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.frame = LocalFrame(config.lat, config.lon, config.height_m)
+        self.params = config.tracker
+        self.classifier = classifier
+        self.tracks = new_tracks(self.params)
+        self.zones = parse_zones(config.zones_geojson, self.frame)
+        horizon = max((r.horizon_s * r.hold_horizon_factor for r in config.rules), default=120.0)
+        self.entry_model = make_entry_model(np.random.default_rng(seed), horizon_s=horizon)
+        self.alert_params = AlertParams()
+        self.book = AlertBook()
+        self.trails = TrailBuffer(TRAIL_LENGTH)
+        self.names: dict[int, str] = {}  # identity key -> 'rid:SERIAL' (filled by the feeds)
+        self.callsigns: dict[int, str] = {}
+        self.sensors: tuple[SensorView, ...] = ()
+        self.source_health: dict[str, dict[str, Any]] = {}
+        self.latency_ms: deque[float] = deque(maxlen=2000)
+        self.queue_depth = 0
+        self.late_detections = 0
+        self.started = clock()
+        self.seq = 0
+        self._snapshot = Snapshot(0, self.started, self.site, TrackArrays.empty(TRAIL_LENGTH))
+        self._published = asyncio.Event() if _in_loop() else None
+        self.listeners: list[Callable[[Snapshot, tuple[AuditEntry, ...]], None]] = []
+
+    @property
+    def site(self) -> tuple[float, float, float]:
+        return (self.config.lat, self.config.lon, self.config.height_m)
+
+    # ------------------------------------------------------------------ the tick
+
+    def process(self, t: float, detections: Detections) -> tuple[Snapshot, tuple[AuditEntry, ...]]:
+        """One tick at POSIX time t: update tracks with the detections (in time order, in
+        groups of GROUP_S), classify, assess the zones, update alerts, build the snapshot."""
+        for t_group, batch in self._groups(detections, t):
+            self.tracks, _ = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
+        self.tracks, _ = step(self.tracks, Detections.empty(), t, self.params)
+        shown = self.tracks.take(self.tracks.confirmed)
+        classes = self.classifier(shown, t)
+        assessment = assess(
+            t, shown.x, shown.P, shown.id, shown.identity, classes.target_class, self.zones,
+            self.config.rules, self.entry_model, self.alert_params, self.config.allow,
+        )  # fmt: skip
+        self.book, events = update_alerts(self.book, assessment, t, self.alert_params)
+        snapshot = self._build_snapshot(t, shown, classes)
+        self._publish(snapshot, events)
+        return snapshot, events
+
+    def _groups(self, detections: Detections, t: float) -> list[tuple[float, Detections]]:
+        """The tick's detections in time order, in groups spanning at most GROUP_S, each with
+        the time of its last detection. Times are clamped to [tracks' time, t]; detections
+        older than the tracks (late datagrams) are counted."""
+        if len(detections) == 0:
+            return []
+        times = np.minimum(detections.t, t)
+        self.late_detections += int((times < self.tracks.t).sum())
+        times = np.maximum(times, self.tracks.t)
+        order = np.argsort(times, kind="stable")
+        times = times[order]
+        cuts = np.flatnonzero(np.diff(np.floor((times - times[0]) / GROUP_S))) + 1
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [times.size]])
+        return [
+            (float(times[e - 1]), detections.take(order[s:e]))
+            for s, e in zip(starts, ends, strict=True)
+        ]
+
+    # ------------------------------------------------------------------ snapshot
+
+    def _build_snapshot(self, t: float, shown: Tracks, classes: Classes) -> Snapshot:
+        lat, lon, alt = self.frame.enu_to_geodetic(shown.x[:, :3])
+        points = np.column_stack([lat, lon, alt])
+        trail = self.trails.update(shown.id, points)
+        steps = PREDICT_STEP_S * np.arange(1, PREDICT_STEPS + 1)
+        ahead = shown.x[:, None, :3] + shown.x[:, None, 3:] * steps[None, :, None]
+        p_lat, p_lon, p_alt = self.frame.enu_to_geodetic(ahead.reshape(-1, 3))
+        predicted = np.column_stack([p_lat, p_lon, p_alt]).reshape(len(shown), PREDICT_STEPS, 3)
+        tracks = TrackArrays(
+            id=shown.id,
+            enu=shown.x,
+            lat=lat,
+            lon=lon,
+            alt_m=alt,
+            sigma_m=np.sqrt(np.maximum(shown.P[:, 0, 0], shown.P[:, 1, 1])),
+            status=shown.status,
+            target_class=classes.target_class.astype(np.int8),
+            p_class=classes.p,
+            behaviour=classes.behaviour,
+            identity=np.array([self.identity_label(int(i)) for i in shown.identity], dtype=object),
+            callsign=np.array(
+                [self.callsigns.get(int(i), "") for i in shown.identity], dtype=object
+            ),
+            t_update=shown.t_update,
+            trail=trail,
+            predicted=predicted,
+        )
+        self.seq += 1
+        return Snapshot(
+            seq=self.seq,
+            t=t,
+            site=self.site,
+            tracks=tracks,
+            alerts=tuple(self.alert_view(a) for a in ordered(self.book)),
+            sensors=self.sensors,
+            health=self.health(),
+        )
+
+    def identity_label(self, identity: int) -> str:
+        """'icao:3C660C', 'rid:SERIAL' or '' for an identity key."""
+        if identity < 0:
+            return ""
+        address = icao_of(identity)
+        if address is not None:
+            return f"icao:{address:06X}"
+        return self.names.get(identity, identity_kind(identity))
+
+    def alert_view(self, alert: Alert) -> AlertView:
+        lat, lon, alt = self.frame.enu_to_geodetic(np.array([alert.position]))
+        key = alert.object_key
+        label = self.identity_label(key) if identity_kind(key) != "none" else ""
+        return AlertView(
+            id=alert.id,
+            zone_id=alert.zone_id,
+            track_id=alert.track_id,
+            object=label or f"track:{alert.track_id}",
+            state=alert.state.name.lower(),
+            priority=alert.priority,
+            probability=alert.probability,
+            time_to_entry_s=alert.time_to_entry_s,
+            inside=alert.inside,
+            target_class=CLASS_NAMES[int(alert.target_class)],
+            lat=float(lat[0]),
+            lon=float(lon[0]),
+            alt_m=float(alt[0]),
+            t_raised=alert.t_raised,
+            t_state=alert.t_state,
+        )
+
+    def _publish(self, snapshot: Snapshot, events: tuple[AuditEntry, ...]) -> None:
+        self._snapshot = snapshot
+        for listener in self.listeners:
+            listener(snapshot, events)
+        if self._published is not None:
+            self._published.set()
+            self._published = asyncio.Event()
+
+    # ------------------------------------------------------------------ ServiceBackend
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    async def next_snapshot(self, after_seq: int) -> Snapshot:
+        while self._snapshot.seq <= after_seq:
+            if self._published is None:
+                self._published = asyncio.Event()
+            await self._published.wait()
+        return self._snapshot
+
+    def _operator(self, action: Callable[..., AlertBook], alert_id: int, who: str, note: str):
+        t = self.clock()
+        before = len(self.book.audit)
+        self.book = action(self.book, alert_id, who, t, note)
+        entries = self.book.audit[before:] if len(self.book.audit) >= before else ()
+        for listener in self.listeners:
+            listener(self._snapshot, tuple(entries))
+        alert = next((a for a in self.book.alerts if a.id == alert_id), None)
+        if alert is None:
+            raise KeyError(alert_id)
+        self._snapshot = replace(
+            self._snapshot, alerts=tuple(self.alert_view(a) for a in ordered(self.book))
+        )
+        return self.alert_view(alert)
+
+    def acknowledge(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        return self._operator(acknowledge, alert_id, who, note)
+
+    def reject(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        return self._operator(reject, alert_id, who, note)
+
+    def ignore(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        return self._operator(ignore, alert_id, who, note)
+
+    def zones_geojson(self) -> dict:
+        return zones_to_geojson(self.zones, self.frame)
+
+    def put_zones(self, geojson: dict) -> dict:
+        self.zones = parse_zones(geojson, self.frame)  # ConfigError on a bad document
+        return self.zones_geojson()
+
+    def health(self) -> dict:
+        lat = np.array(self.latency_ms) if self.latency_ms else np.zeros(1)
+        return {
+            "sources": self.source_health,
+            "tick_latency_ms": {
+                "p50": float(np.percentile(lat, 50)),
+                "p99": float(np.percentile(lat, 99)),
+                "last": float(lat[-1]),
+            },
+            "queue_depth": self.queue_depth,
+            "late_detections": self.late_detections,
+            "uptime_s": self.clock() - self.started,
+            "snapshot_seq": self.seq,
+            "tracks": int(len(self.tracks)),
+        }
+
+    def audit(self, since_t: float | None = None) -> list[dict]:
+        return [
+            {
+                "t": e.t, "alert_id": e.alert_id, "action": e.action, "who": e.who,
+                "state": e.state.name.lower(), "zone_id": e.zone_id, "note": e.note,
+            }
+            for e in self.book.audit
+            if since_t is None or e.t >= since_t
+        ]  # fmt: skip
+
+    def history_tracks(self, t0: float, t1: float) -> list[dict]:
+        return []
+
+
+def _in_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def detections_or_empty(batches: Sequence[Detections]) -> Detections:
+    """Concatenate the tick's batches (empty if none)."""
+    return Detections.concat(list(batches)) if batches else Detections.empty()

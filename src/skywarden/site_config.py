@@ -1,0 +1,325 @@
+"""The site configuration: one TOML file -> frozen, validated dataclasses.
+
+    [site]         name, lat, lon, height_m (WGS-84 ellipsoidal height of the origin)
+    [service]      bind ("127.0.0.1:8080"), tile_url, live_rate_hz, scan_period_s
+    [storage]      path (DuckDB history file; "" = no history), flush_s
+    [zones]        file (GeoJSON, relative to the config file)
+    [tracker]      TrackerParams overrides (see config.tracker_params)
+    [[sensors]]    name, kind (asterix | sbs | beast | remote_id), transport (udp | tcp |
+                   file), host, port, group (multicast), file, speed, lat, lon, height_m,
+                   range_m, sigma_range_m, sigma_azimuth_deg, sac, sic
+    [[alert_rules]] name, zones, classes, min/max_height_m, min/max_speed_mps, horizon_s,
+                   min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h
+    [[allow]]      identity ("icao:3C660C" | "rid:SERIAL"), zones, valid_from, valid_until
+                   (ISO 8601 or POSIX seconds), note
+    [sinks]        webhooks = [urls], cot = "tcp://host:port" | "udp://host:port"
+
+Every problem is a ConfigError naming the file and the key. Relative paths are resolved
+against the config file's folder. This module is the only reader of site configuration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from skywarden.config import read_toml, tracker_params
+from skywarden.detections import icao_identity, remote_id_identity
+from skywarden.errors import ConfigError
+from skywarden.track.params import TrackerParams
+from skywarden.units import DEG
+from skywarden.warn.rules import AlertRule, AllowEntry, TargetClass
+
+SENSOR_KINDS = ("asterix", "sbs", "beast", "remote_id")
+TRANSPORTS = ("udp", "tcp", "file")
+CLASS_BY_NAME = {c.name.lower(): c for c in TargetClass}
+
+
+@dataclass(frozen=True)
+class SensorConfig:
+    """One input: what it speaks, how it arrives, and where the sensor is."""
+
+    name: str
+    kind: str
+    transport: str
+    host: str = "0.0.0.0"
+    port: int = 0
+    group: str | None = None
+    file: Path | None = None
+    speed: float = 1.0
+    lat: float | None = None
+    lon: float | None = None
+    height_m: float = 0.0
+    range_m: float = 100_000.0
+    sigma_range_m: float = 70.0
+    sigma_azimuth_rad: float = 0.08 * DEG
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything `skywarden run` needs, validated."""
+
+    name: str
+    lat: float
+    lon: float
+    height_m: float
+    sensors: tuple[SensorConfig, ...]
+    zones_geojson: dict[str, Any]
+    rules: tuple[AlertRule, ...]
+    allow: tuple[AllowEntry, ...] = ()
+    tracker: TrackerParams = field(default_factory=TrackerParams)
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 8080
+    tile_url: str | None = None
+    live_rate_hz: float = 2.0
+    scan_period_s: float = 1.0
+    storage_path: Path | None = None
+    flush_s: float = 2.0
+    webhooks: tuple[str, ...] = ()
+    cot: str | None = None
+    source_text: str = ""
+
+
+def load_site_config(path: str | Path) -> SiteConfig:
+    """Read and validate a site TOML file (see the module docstring)."""
+    p = Path(path)
+    doc = read_toml(p)
+    return site_config_from_dict(doc, p.parent, str(p), p.read_text(errors="replace"))
+
+
+def site_config_from_dict(
+    doc: dict[str, Any], base: Path, source: str = "site config", text: str = ""
+) -> SiteConfig:
+    """Validate a parsed site document; relative paths resolve against ``base``."""
+    where = _Where(source)
+    known = {"site", "service", "storage", "zones", "tracker", "sensors", "alert_rules",
+             "allow", "sinks"}  # fmt: skip
+    where.unknown(doc, known, "top level")
+    site = where.table(doc, "site")
+    lat = where.number(site, "lat", "site", -90.0, 90.0)
+    lon = where.number(site, "lon", "site", -180.0, 180.0)
+    service = where.table(doc, "service", required=False)
+    storage = where.table(doc, "storage", required=False)
+    sinks = where.table(doc, "sinks", required=False)
+    bind = str(service.get("bind", "127.0.0.1:8080"))
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        where.fail("service.bind", f"must be HOST:PORT, not {bind!r}")
+    storage_path = storage.get("path", "")
+    return SiteConfig(
+        name=str(site.get("name", "site")),
+        lat=lat,
+        lon=lon,
+        height_m=where.number(site, "height_m", "site", -500.0, 9000.0, default=0.0),
+        sensors=tuple(_sensor(s, i, base, where) for i, s in enumerate(doc.get("sensors", []))),
+        zones_geojson=_zones(doc, base, where),
+        rules=tuple(_rule(r, i, where) for i, r in enumerate(doc.get("alert_rules", [{}]))),
+        allow=tuple(_allow(a, i, where) for i, a in enumerate(doc.get("allow", []))),
+        tracker=tracker_params(dict(doc.get("tracker", {})), f"{source} [tracker]"),
+        bind_host=host,
+        bind_port=int(port),
+        tile_url=service.get("tile_url") or None,
+        live_rate_hz=where.number(service, "live_rate_hz", "service", 0.1, 50.0, default=2.0),
+        scan_period_s=where.number(service, "scan_period_s", "service", 0.05, 60.0, default=1.0),
+        storage_path=(base / storage_path) if storage_path else None,
+        flush_s=where.number(storage, "flush_s", "storage", 0.1, 3600.0, default=2.0),
+        webhooks=tuple(str(u) for u in sinks.get("webhooks", [])),
+        cot=sinks.get("cot") or None,
+        source_text=text,
+    )
+
+
+class _Where:
+    """Error helper: every message names the config file and the key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ConfigError(f"{key}: {problem}", path=self.source)
+
+    def unknown(self, table: dict[str, Any], known: set[str], name: str) -> None:
+        extra = sorted(set(table) - known)
+        if extra:
+            self.fail(name, f"unknown key(s) {', '.join(extra)}; known: {', '.join(sorted(known))}")
+
+    def table(self, doc: dict[str, Any], key: str, required: bool = True) -> dict[str, Any]:
+        value = doc.get(key)
+        if value is None:
+            if required:
+                self.fail(key, "missing table")
+            return {}
+        if not isinstance(value, dict):
+            self.fail(key, "must be a table")
+        return value
+
+    def number(
+        self, table: dict[str, Any], key: str, prefix: str, lo: float, hi: float,
+        default: float | None = None,
+    ) -> float:  # fmt: skip
+        value = table.get(key, default)
+        name = f"{prefix}.{key}"
+        if value is None:
+            self.fail(name, "missing")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(name, f"must be a number, not {value!r}")
+        if not (lo <= float(value) <= hi) or not math.isfinite(float(value)):
+            self.fail(name, f"{value} is outside [{lo}, {hi}]")
+        return float(value)
+
+
+def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
+    prefix = f"sensors[{i}]"
+    if not isinstance(s, dict):
+        where.fail(prefix, "must be a table")
+    where.unknown(
+        s,
+        {"name", "kind", "transport", "host", "port", "group", "file", "speed", "lat", "lon",
+         "height_m", "range_m", "sigma_range_m", "sigma_azimuth_deg", "sac", "sic"},
+        prefix,
+    )  # fmt: skip
+    kind, transport = s.get("kind"), s.get("transport", "udp")
+    if kind not in SENSOR_KINDS:
+        where.fail(f"{prefix}.kind", f"must be one of {', '.join(SENSOR_KINDS)}, not {kind!r}")
+    if transport not in TRANSPORTS:
+        where.fail(f"{prefix}.transport", f"must be one of {', '.join(TRANSPORTS)}")
+    port = int(s.get("port", 0))
+    if transport in ("udp", "tcp") and not 0 < port < 65536:
+        where.fail(f"{prefix}.port", f"needs a port in 1..65535 for {transport}")
+    file = None
+    if transport == "file":
+        if "file" not in s:
+            where.fail(f"{prefix}.file", "needed for transport = 'file'")
+        file = base / str(s["file"])
+        if not file.is_file():
+            where.fail(f"{prefix}.file", f"no such file: {file}")
+    if kind == "asterix" and ("lat" not in s or "lon" not in s):
+        where.fail(prefix, "an asterix radar needs its position (lat, lon, height_m)")
+    return SensorConfig(
+        name=str(s.get("name", f"sensor-{i}")),
+        kind=kind,
+        transport=transport,
+        host=str(s.get("host", "0.0.0.0" if transport == "udp" else "127.0.0.1")),
+        port=port,
+        group=s.get("group"),
+        file=file,
+        speed=where.number(s, "speed", prefix, 0.0, math.inf, default=1.0) or math.inf,
+        lat=where.number(s, "lat", prefix, -90, 90) if "lat" in s else None,
+        lon=where.number(s, "lon", prefix, -180, 180) if "lon" in s else None,
+        height_m=where.number(s, "height_m", prefix, -500, 9000, default=0.0),
+        range_m=where.number(s, "range_m", prefix, 1.0, 1e6, default=100_000.0),
+        sigma_range_m=where.number(s, "sigma_range_m", prefix, 0.01, 1e4, default=70.0),
+        sigma_azimuth_rad=where.number(s, "sigma_azimuth_deg", prefix, 1e-4, 10.0, default=0.08)
+        * DEG,
+    )
+
+
+def _zones(doc: dict[str, Any], base: Path, where: _Where) -> dict[str, Any]:
+    import json
+
+    zones = where.table(doc, "zones", required=False)
+    if "file" not in zones:
+        return {"type": "FeatureCollection", "features": []}
+    path = base / str(zones["file"])
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        where.fail("zones.file", f"no such file: {path}")
+    except json.JSONDecodeError as exc:
+        where.fail("zones.file", f"{path} is not valid JSON: {exc}")
+    raise AssertionError("unreachable")
+
+
+def _classes(names: Any, where: _Where, key: str) -> frozenset[TargetClass]:
+    if not isinstance(names, list) or not names:
+        where.fail(key, "must be a non-empty list of class names")
+    bad = [n for n in names if str(n).lower() not in CLASS_BY_NAME]
+    if bad:
+        where.fail(key, f"unknown class(es) {bad}; known: {', '.join(CLASS_BY_NAME)}")
+    return frozenset(CLASS_BY_NAME[str(n).lower()] for n in names)
+
+
+def _rule(r: Any, i: int, where: _Where) -> AlertRule:
+    prefix = f"alert_rules[{i}]"
+    where.unknown(
+        r,
+        {"name", "zones", "classes", "min_height_m", "max_height_m", "min_speed_mps",
+         "max_speed_mps", "horizon_s", "min_probability", "priority", "active_hours",
+         "utc_offset_h"},
+        prefix,
+    )  # fmt: skip
+    tod = None
+    if "active_hours" in r:
+        tod = _hours(str(r["active_hours"]), where, f"{prefix}.active_hours")
+    try:
+        return AlertRule(
+            name=str(r.get("name", f"rule-{i}")),
+            zone_ids=frozenset(map(str, r["zones"])) if "zones" in r else None,
+            classes=_classes(r.get("classes", ["drone", "unknown"]), where, f"{prefix}.classes"),
+            altitude_band_m=(
+                float(r.get("min_height_m", -math.inf)),
+                float(r.get("max_height_m", math.inf)),
+            ),
+            speed_band_mps=(
+                float(r.get("min_speed_mps", 0.0)),
+                float(r.get("max_speed_mps", math.inf)),
+            ),
+            time_of_day_s=tod,
+            utc_offset_s=float(r.get("utc_offset_h", 0.0)) * 3600.0,
+            min_probability=float(r.get("min_probability", 0.5)),
+            horizon_s=float(r.get("horizon_s", 180.0)),
+            priority=int(r["priority"]) if "priority" in r else None,
+        )
+    except ConfigError as exc:
+        where.fail(prefix, exc.problem)
+    except (TypeError, ValueError) as exc:
+        where.fail(prefix, f"bad value: {exc}")
+    raise AssertionError("unreachable")
+
+
+def _hours(text: str, where: _Where, key: str) -> tuple[float, float]:
+    try:
+        start, end = (datetime.strptime(part.strip(), "%H:%M") for part in text.split("-"))
+    except ValueError:
+        where.fail(key, f"must look like '07:00-19:30', not {text!r}")
+        raise
+    return start.hour * 3600.0 + start.minute * 60.0, end.hour * 3600.0 + end.minute * 60.0
+
+
+def _allow(a: Any, i: int, where: _Where) -> AllowEntry:
+    prefix = f"allow[{i}]"
+    where.unknown(a, {"identity", "zones", "valid_from", "valid_until", "note"}, prefix)
+    kind, _, value = str(a.get("identity", "")).partition(":")
+    if kind == "icao":
+        try:
+            identity = icao_identity(int(value, 16))
+        except ValueError:
+            where.fail(f"{prefix}.identity", f"'icao:' needs a hex address, not {value!r}")
+    elif kind == "rid" and value:
+        identity = remote_id_identity(value)
+    else:
+        where.fail(f"{prefix}.identity", "must be 'icao:HEX' or 'rid:SERIAL'")
+    return AllowEntry(
+        identity=identity,
+        zone_ids=frozenset(map(str, a["zones"])) if "zones" in a else None,
+        valid_from_s=_time(a.get("valid_from"), -math.inf, where, f"{prefix}.valid_from"),
+        valid_until_s=_time(a.get("valid_until"), math.inf, where, f"{prefix}.valid_until"),
+        note=str(a.get("note", "")),
+    )
+
+
+def _time(value: Any, default: float, where: _Where, key: str) -> float:
+    if value is None:
+        return default
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        where.fail(key, f"must be ISO 8601 (2026-11-25T08:00:00Z) or POSIX seconds, not {value!r}")
+    raise AssertionError("unreachable")
