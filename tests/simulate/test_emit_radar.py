@@ -18,7 +18,11 @@ from hypothesis import strategies as st
 
 from skywarden.simulate import build_scenario
 from skywarden.simulate.emit import RECORDING_NAMES, write_scenario_recordings
-from skywarden.simulate.emit_radar import height_to_pressure_altitude_m, radar_messages
+from skywarden.simulate.emit_radar import (
+    height_to_pressure_altitude_m,
+    radar_messages,
+    truth_velocity_of_detections,
+)
 from skywarden.simulate.emit_site import RADAR, SiteSetup
 from skywarden.sources.asterix import AsterixDecoder, decode_capture
 from skywarden.sources.asterix_detections import (
@@ -113,7 +117,11 @@ def test_every_detection_in_coverage_becomes_one_plot(recorded):
 def test_decoded_positions_equal_detections_within_quantisation(recorded):
     scenario, setup, emission, records, _ = recorded
     det = cat048_to_detections(records.cat048, setup.frame, setup.radar_site)
-    expected = scenario.det_z[emission.plot_detection]
+    # each plot is the detection moved along its target's true velocity to the plot time
+    det_index = emission.plot_detection
+    scan_t = setup.posix(scenario.times)[scenario.scan_index[det_index]]
+    v = truth_velocity_of_detections(scenario, det_index)
+    expected = scenario.det_z[det_index] + v * (emission.plot_t - scan_t)[:, None]
     error = np.linalg.norm(det.z - expected, axis=1)
     bound = quantisation_bound(setup, expected)
     assert np.all(error <= bound), (error - bound).max()
@@ -226,3 +234,20 @@ def test_plots_beyond_the_instrumented_range_are_counted_not_sent():
 def test_mode_c_is_the_exact_inverse_of_the_decoder_conversion(height_m):
     back = pressure_altitude_to_height_m(height_to_pressure_altitude_m(np.array([height_m])))
     assert abs(back[0] - height_m) < 1e-6
+
+
+def test_plot_positions_follow_the_target_to_the_plot_time() -> None:
+    """A fast target's plot lies where the target is at the plot's own time, not at the scan
+    time: an airliner at ~200 m/s seen half a rotation off the scan time moves ~100 m."""
+    scenario = build_scenario("mixed", 1, n_scans=5)
+    setup = SiteSetup()
+    emission = radar_messages(scenario, setup)
+    det_index = emission.plot_detection
+    scan_t = setup.posix(scenario.times)[scenario.scan_index[det_index]]
+    v = truth_velocity_of_detections(scenario, det_index)
+    dt = emission.plot_t - scan_t
+    assert np.abs(dt).max() <= 0.5 * setup.rotation_period(scenario) + 1e-9
+    clutter = scenario.det_truth_id[det_index] < 0
+    assert np.all(v[clutter] == 0.0)
+    fast = np.linalg.norm(v, axis=1) > 100.0
+    assert fast.any() and np.abs(dt[fast]).max() > 0.05

@@ -3,7 +3,9 @@
 Timing model (one scenario scan = one antenna rotation of period T): the antenna crosses
 north at ``times[s] - T/2`` and turns clockwise, so the scan's detection time is mid-rotation
 and a plot's time, ``north + azimuth / 2pi * T``, is within T/2 of it. The plot *positions*
-are the scenario's detections unchanged (the simulated sensor takes them at the scan time).
+are the scenario's detections moved to the plot time along the target's true velocity
+(``z + v (t_plot - t_scan)``; clutter stays put), so each plot's time and position agree, as
+a real rotating radar's do.
 
 Per rotation: a CAT034 north marker (with I034/041 rotation period and I034/120 radar
 position) and ``sectors - 1`` sector crossing messages, each sent as the antenna reaches
@@ -78,13 +80,40 @@ class RadarEmission:
     north_t: FloatArray
 
 
+def truth_velocity_of_detections(scenario: Scenario, det: IntArray) -> FloatArray:
+    """True ENU velocity (D, 3) m/s of each detection's target at its scan; 0 for clutter."""
+    tid = scenario.det_truth_id[det]
+    scan = scenario.scan_index[det]
+    width = int(scenario.truth_id.max()) + 1 if scenario.truth_id.size else 1
+    keys = scenario.truth_scan.astype(np.int64) * width + scenario.truth_id
+    order = np.argsort(keys, kind="stable")
+    want = scan.astype(np.int64) * width + np.maximum(tid, 0)
+    pos = np.clip(np.searchsorted(keys[order], want), 0, max(keys.size - 1, 0))
+    found = (tid >= 0) & (keys.size > 0)
+    found &= keys[order][pos] == want
+    v = np.zeros((det.shape[0], 3))
+    v[found] = scenario.truth_state[order[pos[found]], 3:]
+    return v
+
+
+def _plot_positions(scenario: Scenario, setup: SiteSetup, keep: IntArray, plot_t: FloatArray):
+    """Detections ``keep`` moved from their scan time to their plot time (ENU m)."""
+    scan_t = setup.posix(scenario.times)[scenario.scan_index[keep]]
+    v = truth_velocity_of_detections(scenario, keep)
+    return scenario.det_z[keep] + v * (plot_t - scan_t)[:, None]
+
+
 def _plot_columns(
     scenario: Scenario, setup: SiteSetup, keep: IntArray, plot_t: FloatArray
 ) -> dict[str, np.ndarray]:
     """Cat048Records columns (SI) of the detections ``keep`` seen at POSIX times plot_t."""
     radar = setup.radar_site
     r, az, _, h = enu_to_radar_plot(
-        setup.frame, radar.lat_deg, radar.lon_deg, radar.h_m, scenario.det_z[keep]
+        setup.frame,
+        radar.lat_deg,
+        radar.lon_deg,
+        radar.h_m,
+        _plot_positions(scenario, setup, keep, plot_t),
     )
     target = scenario.det_truth_id[keep]
     xpdr = (target >= 0) & carriers(scenario, setup.transponder_classes)[np.maximum(target, 0)]
@@ -149,15 +178,21 @@ def radar_messages(scenario: Scenario, setup: SiteSetup) -> RadarEmission:
     period = setup.rotation_period(scenario)
     north_t = setup.posix(scenario.times) - 0.5 * period
     radar = setup.radar_site
+    every = np.arange(scenario.det_z.shape[0])
     r, az, _, _ = enu_to_radar_plot(
         setup.frame, radar.lat_deg, radar.lon_deg, radar.h_m, scenario.det_z
     )
+    # the plot time depends on the azimuth of the moved position: one refinement is enough
+    plot_t = north_t[scenario.scan_index] + az / (2.0 * math.pi) * period
+    moved = _plot_positions(scenario, setup, every, plot_t)
+    r, az, _, _ = enu_to_radar_plot(setup.frame, radar.lat_deg, radar.lon_deg, radar.h_m, moved)
+    plot_t = north_t[scenario.scan_index] + az / (2.0 * math.pi) * period
     outside = r > setup.max_range_m
     sector = np.minimum((az / (2.0 * math.pi) * setup.sectors).astype(np.int64), setup.sectors - 1)
     keep = np.flatnonzero(~outside)
     keep = keep[np.lexsort((az[keep], sector[keep], scenario.scan_index[keep]))]
     scan = scenario.scan_index[keep]
-    plot_t = north_t[scan] + az[keep] / (2.0 * math.pi) * period
+    plot_t = plot_t[keep]
     plots = Cat048Records.from_columns(_plot_columns(scenario, setup, keep, plot_t), len(keep))
     bounds = sector_boundaries(north_t, period, setup.sectors)
     messages = _sector_messages(setup, bounds, period)

@@ -13,13 +13,40 @@ Motion modes (:class:`Motion`):
 * ``CV``: nearly-constant velocity.
 * ``CT``: coordinated turn at ``turn_rate`` in the horizontal plane (0 = straight leg), vertical
   nearly-constant velocity (climbs and dives are CV/CT with a vertical speed).
-* ``HOVER``: hold an anchor point with a small Ornstein-Uhlenbeck wobble of the position.
+* ``HOVER``: hold an anchor point; the set point wobbles (Ornstein-Uhlenbeck) around it and the
+  target flies to the set point with the GOTO guidance (so it also brakes onto a new anchor).
 * ``LOITER``: orbit ``centre`` at ``radius`` with signed ``speed`` (positive = anticlockwise),
-  at the centre's height; exact circle, no noise.
-* ``GOTO``: fly straight at ``aim`` with speed ``speed`` (capped so that it stops on the
-  point), plus white velocity jitter; once there it holds the point.
+  at the centre's height. A target off the orbit joins it along a vector field (below); one on
+  it stays on the exact circle at constant speed (the exact orbit is a fixed point).
+* ``GOTO``: fly at ``aim`` at up to ``speed`` and stop on the point (braking profile), plus
+  white acceleration jitter; once there it holds the point.
+* ``DIVE``: as GOTO without braking (an attack dive or a crash onto a ground point): full speed
+  until impact, where the simulator ends the target's truth.
 * ``FLOCK``: a bird: Ornstein-Uhlenbeck velocity deviation around its flock's velocity, pulled
-  towards the flock centre, speed clamped to [8, 20] m/s, height kept in [10, 400] m.
+  towards the flock centre, speed clamped to [8, 20] m/s, height kept in [10, 400] m; the
+  change is limited to accel_max * dt (a turn too sharp for that keeps the bird's speed and
+  turns it as far as the limit allows, :func:`limit_acceleration_in_band`).
+
+Acceleration limits. Every target has a maximum acceleration ``accel_max`` (m/s^2, 3-D norm),
+by default from its class (:data:`MAX_ACCELERATION`). The guided modes (HOVER, LOITER, GOTO,
+DIVE, FLOCK) compute a desired velocity and move the velocity towards it by at most
+``accel_max * dt`` per step (:func:`limit_acceleration`), jitter included, so the velocity never
+jumps; positions advance along the path that joins the two velocities (:func:`advance`). CV and
+CT are kinematic: their acceleration is the turn's centripetal ``speed * |turn_rate|`` (plus
+their white noise), which the scenarios keep below the class limit.
+
+Guidance (all vectorised over targets):
+
+* approach (GOTO, HOVER): desired speed ``min(cruise, sqrt(2 * BRAKE_FRACTION * a_max * d),
+  d / (APPROACH_STEPS * dt))`` towards the aim at distance d. Braking at half the limit leaves
+  room for the lag of the rate limiter and for sideways corrections; the last, linear part
+  closes the distance geometrically (d_{n+1} = 5/6 d_n - 1/6 d_{n-1}: roots 1/2 and 1/3, so no
+  overshoot) and the target comes to rest on the point.
+* orbit (LOITER): horizontal direction ``cos(t) e_t - sin(t) e_r`` with ``t = atan(e / L)``,
+  e = distance from the circle (positive outside), e_r radial and e_t tangential unit vectors,
+  ``L = max(0.3 r, 2 v^2 / a_max)``; it is rotated ahead by the orbit's turn over the step
+  (feed-forward), so a target on the circle stays exactly on it. Speed = the orbit speed;
+  vertical: approach profile to the centre's height at up to 5 m/s.
 """
 
 from __future__ import annotations
@@ -44,6 +71,22 @@ HOVER_TAU_S = 4.0  # correlation time of the hover wobble
 HOVER_SIGMA = np.array([0.7, 0.7, 0.3])  # stationary std of the hover wobble, metres
 IMPACT_HEIGHT = 1.0  # a target below this height (m) has hit the ground and is removed
 
+# Maximum acceleration by target class, m/s^2 (3-D norm of dv/dt):
+# * drone: small multirotors tilt 25-35 deg for horizontal acceleration, g tan(30 deg) = 5.7
+#   m/s^2 (consumer quadcopters reach about 0-15 m/s in 2.5-3 s, 5-6 m/s^2); small fixed-wing
+#   drones pull about 0.6 g in sustained turns. 6 m/s^2 covers both.
+# * bird: about 1 g in short bursts (take-off, evasive turns of pigeons and starlings).
+# * aircraft (airliners): normal operations keep below about 0.3 g: a rate-one turn (3 deg/s)
+#   at 130 m/s needs 6.8 m/s^2, so airliners turn at 25-30 deg bank, g tan(17-25 deg) = 3-4.6
+#   m/s^2 at most; speed changes are about 1-2 m/s^2. 3 m/s^2.
+# * generic (bench, scale-N point targets): as drones.
+MAX_ACCELERATION = {"drone": 6.0, "bird": 10.0, "aircraft": 3.0, "generic": 6.0}
+BRAKE_FRACTION = 0.5  # the approach profile brakes at this fraction of the limit
+APPROACH_STEPS = 3.0  # the last part of an approach closes distance / (this * dt) per second
+HOVER_APPROACH_SPEED = 10.0  # m/s, cruise cap of a HOVER approach when no speed is set
+LOITER_CLIMB_SPEED = 5.0  # m/s, vertical speed cap while joining an orbit
+LOITER_CAPTURE = (0.3, 2.0)  # L = max(0.3 radius, 2 v^2 / a_max): width of the capture field
+
 
 class Motion(IntEnum):
     """Motion mode of a simulated target (see the module docstring)."""
@@ -54,6 +97,7 @@ class Motion(IntEnum):
     LOITER = 3
     GOTO = 4
     FLOCK = 5
+    DIVE = 6
 
 
 def white_acceleration_noise(
@@ -116,13 +160,136 @@ def ou_step(u: FloatArray, dt: float, tau: float, sigma: FloatArray, xi: FloatAr
     return a * u + math.sqrt(1.0 - a * a) * sigma * xi
 
 
-def goto_velocity(x: FloatArray, aim: FloatArray, speed: FloatArray, dt: float) -> FloatArray:
-    """Velocity (K, 3) straight at aim (K, 3) at speed (K,), slowed to stop on the point."""
+def limit_acceleration(
+    v: FloatArray, v_desired: FloatArray, accel_max: FloatArray, dt: float
+) -> FloatArray:
+    """Velocities v (K,3) moved towards v_desired (K,3) by at most accel_max (K,) * dt, m/s."""
+    dv = v_desired - v
+    norm = np.linalg.norm(dv, axis=1)
+    room = accel_max * dt
+    scale = np.where(norm > room, room / np.where(norm > 0.0, norm, 1.0), 1.0)
+    return v + dv * scale[:, None]
+
+
+def limit_acceleration_in_band(
+    v: FloatArray, v_desired: FloatArray, accel_max: FloatArray, dt: float, lo: float, hi: float
+) -> FloatArray:
+    """As :func:`limit_acceleration`, keeping speeds in [lo, hi] (v and v_desired in the band).
+
+    The straight change may cut through speeds below lo (a sharp turn); then the target turns
+    at constant speed towards v_desired's direction as far as the limit allows instead.
+    """
+    new = clamp_speed(limit_acceleration(v, v_desired, accel_max, dt), lo, hi)
+    room = accel_max * dt
+    bad = np.linalg.norm(new - v, axis=1) > room * (1.0 + 1e-12)
+    if bad.any():
+        new[bad] = _turn_towards(v[bad], v_desired[bad], room[bad])
+    return new
+
+
+def _turn_towards(v: FloatArray, v_desired: FloatArray, room: FloatArray) -> FloatArray:
+    """v (K,3) turned towards v_desired's direction at constant speed, changing by <= room."""
+    speed = np.linalg.norm(v, axis=1)
+    u = v / speed[:, None]
+    w = v_desired - np.einsum("ij,ij->i", v_desired, u)[:, None] * u
+    w_norm = np.linalg.norm(w, axis=1)
+    flat = w_norm < 1e-9 * (1.0 + np.linalg.norm(v_desired, axis=1))  # dead ahead or behind
+    w[flat] = np.column_stack([-u[flat, 1], u[flat, 0], np.zeros(flat.sum())])
+    w /= np.maximum(np.linalg.norm(w, axis=1), 1e-300)[:, None]
+    angle = np.arctan2(np.einsum("ij,ij->i", v_desired, w), np.einsum("ij,ij->i", v_desired, u))
+    angle = np.minimum(angle, 2.0 * np.arcsin(np.minimum(1.0, room / (2.0 * speed))))
+    return speed[:, None] * (np.cos(angle)[:, None] * u + np.sin(angle)[:, None] * w)
+
+
+def arc_factor(h0: FloatArray, h1: FloatArray) -> FloatArray:
+    """Chord / trapezoid ratio (K,) for horizontal velocities h0 -> h1 (K,2) turning uniformly.
+
+    A velocity of constant size turning by alpha over a step covers the chord, which is
+    ``tan(alpha/2) / (alpha/2)`` times the trapezoid ``(h0 + h1) dt / 2``. Exact up to alpha =
+    pi/2, tapered to 1 (straight, constant acceleration) at 3 pi/4 and beyond, where the change
+    is a reversal through low speed rather than a turn.
+    """
+    cross = h0[:, 0] * h1[:, 1] - h0[:, 1] * h1[:, 0]
+    alpha = np.abs(np.arctan2(cross, np.einsum("ij,ij->i", h0, h1)))
+    half = np.clip(alpha / 2.0, 1e-4, math.pi / 4)
+    ratio = np.where(alpha < 2e-4, 1.0 + alpha**2 / 12.0, np.tan(half) / half)
+    weight = np.clip((0.75 * math.pi - alpha) / (0.25 * math.pi), 0.0, 1.0)
+    return 1.0 + (ratio - 1.0) * weight
+
+
+def advance(x: FloatArray, v_new: FloatArray, dt: float) -> FloatArray:
+    """State (K,6) after dt when the velocity goes from x[:, 3:] to v_new (K,3) over the step.
+
+    Vertically the acceleration is constant (trapezoid); horizontally the velocity turns
+    uniformly (:func:`arc_factor`), so an exact circle stays exact.
+    """
+    out = x.copy()
+    step = 0.5 * (x[:, 3:] + v_new) * dt
+    step[:, :2] *= arc_factor(x[:, 3:5], v_new[:, :2])[:, None]
+    out[:, :3] += step
+    out[:, 3:] = v_new
+    return out
+
+
+def approach_speed(
+    dist: FloatArray, cruise: FloatArray, accel_max: FloatArray, dt: float
+) -> FloatArray:
+    """Desired speed (K,) at distance dist (K,) m from a point where the target must stop."""
+    braking = np.sqrt(2.0 * BRAKE_FRACTION * accel_max * dist)
+    return np.minimum(np.minimum(cruise, braking), dist / (APPROACH_STEPS * dt))
+
+
+def goto_velocity(
+    x: FloatArray,
+    aim: FloatArray,
+    speed: FloatArray,
+    accel_max: FloatArray,
+    dt: float,
+    brake: bool | np.ndarray = True,
+) -> FloatArray:
+    """Desired velocity (K,3) straight at aim (K,3): speed (K,) cap, braking to stop if brake."""
     d = aim - x[:, :3]
     dist = np.linalg.norm(d, axis=1)
-    step_speed = np.minimum(speed, dist / dt)
+    desired = np.where(brake, approach_speed(dist, speed, accel_max, dt), speed)
     unit = d / np.where(dist > 0.0, dist, 1.0)[:, None]
-    return unit * step_speed[:, None]
+    return unit * desired[:, None]
+
+
+def stopping_point(x: FloatArray, accel_max: FloatArray) -> FloatArray:
+    """Where targets (K,6) come to rest (K,3) braking straight at BRAKE_FRACTION * accel_max."""
+    speed = np.linalg.norm(x[:, 3:], axis=1)
+    return x[:, :3] + x[:, 3:] * (speed / (2.0 * BRAKE_FRACTION * accel_max))[:, None]
+
+
+def orbit_velocity(
+    x: FloatArray,
+    centre: FloatArray,
+    radius: FloatArray,
+    speed: FloatArray,
+    accel_max: FloatArray,
+    dt: float,
+) -> FloatArray:
+    """Desired velocity (K,3) to join and follow a circular orbit (see the module docstring).
+
+    centre (K,3) m, radius (K,) m, signed speed (K,) m/s (positive = anticlockwise).
+    """
+    off = x[:, :2] - centre[:, :2]
+    rho = np.linalg.norm(off, axis=1)
+    e_r = off / np.where(rho > 0.0, rho, 1.0)[:, None]
+    e_r[rho == 0.0] = (1.0, 0.0)
+    e_t = np.sign(speed)[:, None] * np.column_stack([-e_r[:, 1], e_r[:, 0]])
+    width = np.maximum(LOITER_CAPTURE[0] * radius, LOITER_CAPTURE[1] * speed**2 / accel_max)
+    t = np.arctan((rho - radius) / width)
+    u = np.cos(t)[:, None] * e_t - np.sin(t)[:, None] * e_r
+    turn = speed / radius * dt  # feed-forward: the orbit's turn over the step
+    c, s = np.cos(turn), np.sin(turn)
+    v = np.empty((x.shape[0], 3))
+    v[:, 0] = (c * u[:, 0] - s * u[:, 1]) * np.abs(speed)
+    v[:, 1] = (s * u[:, 0] + c * u[:, 1]) * np.abs(speed)
+    dh = centre[:, 2] - x[:, 2]
+    climb = approach_speed(np.abs(dh), np.full(dh.shape, LOITER_CLIMB_SPEED), accel_max, dt)
+    v[:, 2] = np.sign(dh) * climb
+    return v
 
 
 def clamp_speed(v: FloatArray, lo: float, hi: float) -> FloatArray:
@@ -148,16 +315,18 @@ class MotionState:
     """Working arrays of a running simulation (mutable; internal to the simulator).
 
     Per target k (K rows): x (K,6) state; mode (K,) :class:`Motion`; accel_sigma (K,)
-    m/s^2/sqrt(Hz) (CV, CT; GOTO velocity jitter); turn_rate (K,) rad/s (CT); aim (K,3) m
-    (GOTO target, HOVER anchor); speed (K,) m/s (GOTO cap, LOITER signed speed); centre (K,3)
-    and radius (K,) m (LOITER); phase (K,) rad (LOITER); wander (K,3) (HOVER position offset
-    m, FLOCK velocity deviation m/s); flock (K,) index into flocks or -1. flocks (F,6) is the
-    state of each flock centre.
+    m/s^2/sqrt(Hz) (CV, CT; GOTO and DIVE jitter); accel_max (K,) m/s^2 (guided modes);
+    turn_rate (K,) rad/s (CT); aim (K,3) m (GOTO/DIVE target, HOVER anchor); speed (K,) m/s
+    (GOTO/DIVE/HOVER cap, LOITER signed speed); centre (K,3) and radius (K,) m (LOITER); phase
+    (K,) rad (LOITER, the target's angle about the centre); wander (K,3) (HOVER set-point
+    offset m, FLOCK velocity deviation m/s); flock (K,) index into flocks or -1. flocks (F,6)
+    is the state of each flock centre.
     """
 
     x: FloatArray
     mode: np.ndarray
     accel_sigma: FloatArray
+    accel_max: FloatArray
     turn_rate: FloatArray
     aim: FloatArray
     speed: FloatArray
@@ -173,11 +342,11 @@ def propagate(ms: MotionState, active: np.ndarray, dt: float, rng: np.random.Gen
     """Advance the targets selected by the boolean mask ``active`` (K,) by dt seconds, in place.
 
     Every flock centre advances too. Random numbers are drawn in a fixed order (flocks, CV, CT,
-    HOVER, GOTO, FLOCK), so a seed gives the same run.
+    HOVER, GOTO and DIVE, FLOCK), so a seed gives the same run.
     """
     _propagate_flocks(ms, dt, rng)
-    for mode, stepper in _STEPPERS:
-        idx = np.flatnonzero(active & (ms.mode == mode))
+    for modes, stepper in _STEPPERS:
+        idx = np.flatnonzero(active & np.isin(ms.mode, modes))
         if idx.size:
             stepper(ms, idx, dt, rng)
 
@@ -199,26 +368,32 @@ def _step_ct(ms: MotionState, idx: IntArray, dt: float, rng: np.random.Generator
 
 
 def _step_hover(ms: MotionState, idx: IntArray, dt: float, rng: np.random.Generator) -> None:
-    old = ms.wander[idx]
-    new = ou_step(old, dt, HOVER_TAU_S, HOVER_SIGMA, rng.standard_normal((idx.size, 3)))
-    ms.wander[idx] = new
-    ms.x[idx, :3] = ms.aim[idx] + new
-    ms.x[idx, 3:] = (new - old) / dt
+    wander = ou_step(
+        ms.wander[idx], dt, HOVER_TAU_S, HOVER_SIGMA, rng.standard_normal((idx.size, 3))
+    )
+    ms.wander[idx] = wander
+    x, a_max = ms.x[idx], ms.accel_max[idx]
+    cap = np.where(np.isnan(ms.speed[idx]), HOVER_APPROACH_SPEED, ms.speed[idx])
+    v = goto_velocity(x, ms.aim[idx] + wander, cap, a_max, dt)
+    ms.x[idx] = advance(x, limit_acceleration(x[:, 3:], v, a_max, dt), dt)
 
 
 def _step_loiter(ms: MotionState, idx: IntArray, dt: float, rng: np.random.Generator) -> None:
-    phase = ms.phase[idx] + ms.speed[idx] / ms.radius[idx] * dt
-    ms.phase[idx] = phase
-    ms.x[idx] = loiter_state(ms.centre[idx], ms.radius[idx], phase, ms.speed[idx])
+    x, a_max = ms.x[idx], ms.accel_max[idx]
+    v = orbit_velocity(x, ms.centre[idx], ms.radius[idx], ms.speed[idx], a_max, dt)
+    x = advance(x, limit_acceleration(x[:, 3:], v, a_max, dt), dt)
+    ms.x[idx] = x
+    off = x[:, :2] - ms.centre[idx, :2]
+    ms.phase[idx] = np.arctan2(off[:, 1], off[:, 0])
 
 
 def _step_goto(ms: MotionState, idx: IntArray, dt: float, rng: np.random.Generator) -> None:
-    x = ms.x[idx]
-    v = goto_velocity(x, ms.aim[idx], ms.speed[idx], dt)
+    """GOTO and DIVE: guidance plus white jitter, both inside the acceleration limit."""
+    x, a_max = ms.x[idx], ms.accel_max[idx]
+    brake = ms.mode[idx] == Motion.GOTO
+    v = goto_velocity(x, ms.aim[idx], ms.speed[idx], a_max, dt, brake)
     v += ms.accel_sigma[idx, None] * math.sqrt(dt) * rng.standard_normal((idx.size, 3))
-    x[:, :3] += v * dt
-    x[:, 3:] = v
-    ms.x[idx] = x
+    ms.x[idx] = advance(x, limit_acceleration(x[:, 3:], v, a_max, dt), dt)
 
 
 def _step_flock(ms: MotionState, idx: IntArray, dt: float, rng: np.random.Generator) -> None:
@@ -229,9 +404,8 @@ def _step_flock(ms: MotionState, idx: IntArray, dt: float, rng: np.random.Genera
     centre = ms.flocks[f]
     v = centre[:, 3:] + dev + (centre[:, :3] - x[:, :3]) / BIRD_COHESION_S
     v = clamp_speed(v, *BIRD_SPEED_RANGE)
-    x[:, :3] += v * dt
-    x[:, 3:] = v
-    ms.x[idx] = reflect_height(x, *BIRD_HEIGHT_RANGE)
+    v = limit_acceleration_in_band(x[:, 3:], v, ms.accel_max[idx], dt, *BIRD_SPEED_RANGE)
+    ms.x[idx] = reflect_height(advance(x, v, dt), *BIRD_HEIGHT_RANGE)
 
 
 def _propagate_flocks(ms: MotionState, dt: float, rng: np.random.Generator) -> None:
@@ -245,10 +419,10 @@ def _propagate_flocks(ms: MotionState, dt: float, rng: np.random.Generator) -> N
 
 
 _STEPPERS = (
-    (Motion.CV, _step_cv),
-    (Motion.CT, _step_ct),
-    (Motion.HOVER, _step_hover),
-    (Motion.LOITER, _step_loiter),
-    (Motion.GOTO, _step_goto),
-    (Motion.FLOCK, _step_flock),
+    ((Motion.CV,), _step_cv),
+    ((Motion.CT,), _step_ct),
+    ((Motion.HOVER,), _step_hover),
+    ((Motion.LOITER,), _step_loiter),
+    ((Motion.GOTO, Motion.DIVE), _step_goto),
+    ((Motion.FLOCK,), _step_flock),
 )

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from skywarden.simulate.motion import Motion, MotionState, loiter_state
+from skywarden.simulate.motion import (
+    MAX_ACCELERATION,
+    Motion,
+    MotionState,
+    loiter_state,
+    stopping_point,
+)
 from skywarden.units import FloatArray, IntArray
 
 NEVER = np.iinfo(np.int32).max  # death scan of a target that lives to the end
@@ -23,8 +29,13 @@ class Manoeuvres:
     """E scheduled changes, applied after propagation on scan ``scan`` (sorted by scan).
 
     NaN (or mode -1) means "keep". mode (E,) new :class:`Motion`; turn_rate (E,) rad/s;
-    vu (E,) new vertical speed m/s; aim (E,3) m (GOTO target / HOVER anchor, NaN anchor =
-    where the target is); speed (E,) m/s; centre (E,3) and radius (E,) m (LOITER).
+    vu (E,) new vertical speed m/s (set at once: keep the change below accel_max * dt); aim
+    (E,3) m (GOTO/DIVE target, HOVER anchor; NaN = where the target comes to rest if it
+    brakes now); speed (E,) m/s; centre (E,3) and radius (E,) m (LOITER).
+
+    Mode changes never move a target or change its velocity: the new mode's guidance takes it
+    there within its acceleration limit (LOITER joins the orbit, HOVER brakes onto the anchor,
+    DIVE accelerates into the dive).
     """
 
     scan: IntArray
@@ -49,7 +60,8 @@ class TargetPlan:
 
     x0 (K,6) is the state on the birth scan; a target exists on scans
     birth_scan <= s < death_scan (and while it stays above ground). flocks0 (F,6) are the
-    flock-centre states on scan 0. target_class / target_kind (K,) are str labels.
+    flock-centre states on scan 0. target_class / target_kind (K,) are str labels; accel_max
+    (K,) m/s^2 is each target's acceleration limit (by class unless given).
     """
 
     x0: FloatArray
@@ -57,6 +69,7 @@ class TargetPlan:
     death_scan: IntArray
     mode: np.ndarray
     accel_sigma: FloatArray
+    accel_max: FloatArray
     turn_rate: FloatArray
     aim: FloatArray
     speed: FloatArray
@@ -78,6 +91,7 @@ class TargetPlan:
             x=self.x0.copy(),
             mode=self.mode.copy(),
             accel_sigma=self.accel_sigma.copy(),
+            accel_max=self.accel_max.copy(),
             turn_rate=self.turn_rate.copy(),
             aim=self.aim.copy(),
             speed=self.speed.copy(),
@@ -106,23 +120,18 @@ def apply_manoeuvres(ms: MotionState, ev: Manoeuvres, eligible: np.ndarray) -> N
     centre = ev.centre[ok]
     has = ~np.isnan(centre).any(axis=1)
     ms.centre[t[has]] = centre[has]
-    aim = np.where(np.isnan(ev.aim[ok]), ms.x[t, :3], ev.aim[ok])
+    rest = stopping_point(ms.x[t], ms.accel_max[t])
+    aim = np.where(np.isnan(ev.aim[ok]), rest, ev.aim[ok])
     mode = ev.mode[ok]
     has = mode >= 0
     ms.mode[t[has]] = mode[has]
-    sets_aim = (mode == Motion.GOTO) | (mode == Motion.HOVER) | ~np.isnan(ev.aim[ok]).any(axis=1)
+    sets_aim = np.isin(mode, (Motion.GOTO, Motion.DIVE, Motion.HOVER))
+    sets_aim |= ~np.isnan(ev.aim[ok]).any(axis=1)
     ms.aim[t[sets_aim]] = aim[sets_aim]
     loiter = t[mode == Motion.LOITER]
-    if loiter.size:
-        offset = ms.x[loiter, :2] - ms.centre[loiter, :2]
-        ms.phase[loiter] = np.arctan2(offset[:, 1], offset[:, 0])
-        ms.x[loiter] = loiter_state(
-            ms.centre[loiter], ms.radius[loiter], ms.phase[loiter], ms.speed[loiter]
-        )
-    hover = t[mode == Motion.HOVER]
-    if hover.size:
-        ms.wander[hover] = ms.x[hover, :3] - ms.aim[hover]
-        ms.x[hover, 3:] = 0.0
+    offset = ms.x[loiter, :2] - ms.centre[loiter, :2]
+    ms.phase[loiter] = np.arctan2(offset[:, 1], offset[:, 0])
+    ms.wander[t[mode == Motion.HOVER]] = 0.0  # the set point starts on the anchor
 
 
 def _rows(value: object, n: int, width: int = 0) -> np.ndarray:
@@ -153,6 +162,7 @@ class PlanBuilder:
         birth_scan: int | IntArray = 0,
         death_scan: int | IntArray = NEVER,
         accel_sigma: float | FloatArray = 0.0,
+        accel_max: float | FloatArray | None = None,
         turn_rate: float | FloatArray = 0.0,
         aim: object = np.nan,
         speed: float | FloatArray = np.nan,
@@ -161,9 +171,19 @@ class PlanBuilder:
         phase: float | FloatArray = 0.0,
         flock: int = -1,
     ) -> IntArray:
-        """Add n targets with states x0 (n, 6) at their birth scans; returns their ids (n,)."""
+        """Add n targets with states x0 (n, 6) at their birth scans; returns their ids (n,).
+
+        accel_max (m/s^2) defaults to MAX_ACCELERATION[target_class].
+        """
         x0 = np.asarray(x0, dtype=np.float64).reshape(-1, 6)
         n = x0.shape[0]
+        if accel_max is None:
+            if target_class not in MAX_ACCELERATION:
+                known = ", ".join(MAX_ACCELERATION)
+                raise ValueError(f"no default accel_max for class {target_class!r} ({known})")
+            accel_max = MAX_ACCELERATION[target_class]
+        if np.any(np.asarray(accel_max) <= 0.0):
+            raise ValueError("accel_max must be positive")
         self._groups.append(
             {
                 "x0": x0.copy(),
@@ -171,6 +191,7 @@ class PlanBuilder:
                 "death_scan": np.broadcast_to(np.asarray(death_scan, np.int64), (n,)).copy(),
                 "mode": np.full(n, int(mode), dtype=np.int8),
                 "accel_sigma": _rows(accel_sigma, n),
+                "accel_max": _rows(accel_max, n),
                 "turn_rate": _rows(turn_rate, n),
                 "aim": _rows(aim, n, 3),
                 "speed": _rows(speed, n),

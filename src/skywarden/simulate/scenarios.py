@@ -10,13 +10,19 @@ above the site). Documented ranges, which the tests check:
 * generic (bench, scale-N): nearly-constant velocity (white acceleration 0.1 m/s^2/sqrt(Hz)),
   10-35 m/s and height 300-2700 m at birth.
 
+Every target keeps within its class's acceleration limit (``motion.MAX_ACCELERATION``: drones 6,
+birds 10, airliners 3 m/s^2; CV/CT white noise aside): swarm drones brake onto hover points,
+turn onto their orbits and accelerate into their dives within it; turns are chosen so that
+speed x turn rate stays below it.
+
 Scenarios (defaults; ``pd``, ``sigma``, ``clutter_rate``, ``n_scans``, ``scan_period``,
 ``sigma_per_km`` and ``t0`` can be overridden):
 
 * ``crossing``: 4-6 drones; two pairs pass within 0.5-1.5 sigma of each other at the same
   height, one of them just after a coordinated turn; extra targets cross 40-80 m above or below.
-* ``swarm``: 32-40 drones in 3-5 groups approaching from several directions; they loiter,
-  loiter then dive at the site, or hover; 240 scans.
+* ``swarm``: 32-40 drones in 3-5 groups approaching from several directions; they loiter
+  (joining the orbit from 150 m out), loiter then dive at the site (no braking: truth ends at
+  impact), or brake to a hover; 240 scans.
 * ``mixed``: hovering, loitering, patrolling (legs and turns), climbing and late-born drones,
   a bird flock, two airliners, clutter; 300 scans.
 * ``bench``: 100 CV targets alive at every scan (40 die and 40 are born during the run),
@@ -43,6 +49,7 @@ from skywarden.units import DEG, FloatArray
 SCENARIO_NAMES = ("crossing", "swarm", "mixed", "bench", "scale-N")
 MAX_SCALE_TARGETS = 2_000_000
 DRONE_ACCEL_SIGMA = 0.01  # m/s^2/sqrt(Hz): low-flying drones must not wander out of 20-300 m
+SWARM_JOIN_LEAD = 150.0  # m before the orbit where swarm drones switch from GOTO to LOITER
 OVERRIDES = ("pd", "sigma", "clutter_rate", "n_scans", "scan_period", "sigma_per_km", "t0")
 
 
@@ -305,18 +312,25 @@ def _add_swarm_group(
             speed=speed[k],
         )
         arrive = launch + np.ceil(dist[k] / speed[k] / st.scan_period).astype(int) + 3
-        if r == "hover":
+        if r == "hover":  # GOTO has braked onto the point by then; HOVER holds it
             b.manoeuvre(arrive, ids, mode=Motion.HOVER, aim=aim[k])
             continue
         orbit = rng.uniform(8, 15, ids.size) * rng.choice([-1, 1], ids.size)
+        # switch to LOITER while still SWARM_JOIN_LEAD m out, so it turns onto the orbit
+        join = launch + np.floor((dist[k] - SWARM_JOIN_LEAD) / speed[k] / st.scan_period)
         b.manoeuvre(
-            arrive, ids, mode=Motion.LOITER, centre=centre[k], radius=radius[k], speed=orbit
+            join.astype(int),
+            ids,
+            mode=Motion.LOITER,
+            centre=centre[k],
+            radius=radius[k],
+            speed=orbit,
         )
         if r == "loiter-dive":
             dive = arrive + np.round(rng.uniform(30, 80, ids.size) / st.scan_period).astype(int)
             target = np.column_stack([rng.uniform(-50, 50, (ids.size, 2)), np.zeros(ids.size)])
             b.manoeuvre(
-                dive, ids, mode=Motion.GOTO, aim=target, speed=rng.uniform(25, 35, ids.size)
+                dive, ids, mode=Motion.DIVE, aim=target, speed=rng.uniform(25, 35, ids.size)
             )
 
 

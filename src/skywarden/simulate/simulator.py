@@ -34,6 +34,7 @@ class Scenario:
         target_class: (K,) str 'drone' | 'bird' | 'aircraft' | 'generic'.
         target_kind: (K,) str motion label ('cv', 'hover', 'loiter', 'loiter-dive', ...).
         target_accel_sigma: (K,) white-acceleration sigma of each target's noise, m/s^2/sqrt(Hz).
+        target_accel_max: (K,) acceleration limit of each target's manoeuvres, m/s^2.
         det_t: (D,) seconds; det_z (D, 3) metres; det_sigma (D,) 1-sigma per axis, metres.
         det_truth_id: (D,) target id, -1 for clutter; scan_index (D,) scan of each detection.
         sensor_params: the :class:`SensorParams` used (pd, sigma, clutter rate, volume, ...).
@@ -49,6 +50,7 @@ class Scenario:
     target_class: np.ndarray
     target_kind: np.ndarray
     target_accel_sigma: FloatArray
+    target_accel_max: FloatArray
     det_t: FloatArray
     det_z: FloatArray
     det_sigma: FloatArray
@@ -143,6 +145,7 @@ def _assemble(
         "target_class": plan.target_class.astype(str),
         "target_kind": plan.target_kind.astype(str),
         "target_accel_sigma": plan.accel_sigma.copy(),
+        "target_accel_max": plan.accel_max.copy(),
         "det_t": times[scan_index],
         "det_z": np.concatenate([z for z, _, _ in dets]).reshape(-1, 3),
         "det_sigma": np.concatenate([sg for _, sg, _ in dets]),
