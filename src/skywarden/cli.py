@@ -250,7 +250,7 @@ def _cmd_track_recording(args: argparse.Namespace) -> int:
         )
     plan = plan_scans(rec.revisit_s)
     params = _tracker_params_from(args, base=plan.tracker_settings())
-    batches = scan_batches(rec.detections, plan.period_s)
+    batches = scan_batches(rec.detections, plan)
     identities: list[np.ndarray] = []
     history = _run_with_progress(
         iter(batches),

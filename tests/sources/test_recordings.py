@@ -319,17 +319,13 @@ def test_parse_options() -> None:
 # ----------------------------------------------------------------------------- batching
 
 
-def test_plan_scans_scales_the_life_cycle() -> None:
+def test_plan_scans_windows_and_coast_time() -> None:
     radar = plan_scans(4.0)
     assert radar.batches_per_revisit == 8 and radar.period_s == 0.5
-    assert radar.tracker_settings() == {
-        "confirm_n": 32,
-        "tentative_max_misses": 16,
-        "max_coast_s": 12.5,
-    }
+    assert radar.tracker_settings() == {"max_coast_s": 12.5}
     adsb = plan_scans(0.52)
     assert adsb.batches_per_revisit == 2 and adsb.tracker_settings()["max_coast_s"] == 6.0
-    assert plan_scans(60.0).batches_per_revisit == 8  # capped: confirm_n <= 32
+    assert plan_scans(60.0).batches_per_revisit == 8  # capped
     with pytest.raises(InputError):
         plan_scans(0.0)
 
@@ -345,20 +341,26 @@ def test_scan_batches_properties(t, ids, period, max_empty) -> None:
     n = len(t)
     identity = np.array([NO_IDENTITY if i < 0 else icao_identity(i) for i in ids[:n]])
     dets = make_detections(np.array(t), np.zeros((n, 3)), 1.0, identity=identity)
-    batches = scan_batches(dets, period, max_empty=max_empty)
+    plan = plan_scans(period * 4)
+    period = plan.period_s
+    batches = scan_batches(dets, plan, max_empty=max_empty)
     out = list(batches)
     assert len(out) == len(batches)
-    times = [bt for bt, _ in out]
+    times = [bt for bt, _, _ in out]
     assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert out[-1][2]  # the last batch always closes the scan
+    windows = np.round((np.array(times) - batches.start_t) / period - 0.5).astype(int)
+    ends = np.array([e for _, _, e in out])
+    assert np.array_equal(ends[:-1], (windows[:-1] + 1) % plan.batches_per_revisit == 0)
     kept = 0
-    for bt, d in out:
+    for bt, d, _ in out:
         assert np.all(np.abs(d.t - bt) <= period / 2 + 1e-9)
         with_id = d.identity[d.identity != NO_IDENTITY]
         assert with_id.size == np.unique(with_id).size  # one report per identity
         kept += len(d)
     assert kept + batches.dropped_same_identity == n
     # the report kept for an identity is the one nearest its batch time
-    for bt, d in out:
+    for bt, d, _ in out:
         for key in np.unique(d.identity[d.identity != NO_IDENTITY]):
             window = np.floor((dets.t - batches.start_t) / period)
             same = (dets.identity == key) & (window == np.floor((bt - batches.start_t) / period))
@@ -431,7 +433,7 @@ def test_batched_radar_plots_track_the_truth() -> None:
     rec = decode_recording(data, "line.ast", None, RecordingOptions(date_t=0.0))
     plan = plan_scans(rec.revisit_s)
     params = TrackerParams(**plan.tracker_settings())
-    history, _ = run_tracker(scan_batches(rec.detections, plan.period_s), params)
+    history, _ = run_tracker(scan_batches(rec.detections, plan), params)
     assert np.unique(history.id).size == 1  # one aircraft, one track, no break
     # with 8 windows per rotation, the last batch is within 0.25 s of the last plot
     t_last = rec.detections.t[-1]

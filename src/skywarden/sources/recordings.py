@@ -3,7 +3,7 @@
     rec = read_recording("bcn.ast", options=RecordingOptions(date_t=parse_date("2023-05-02")))
     rec.inventory.as_dict()                 # what ``skywarden inspect`` prints
     plan = plan_scans(rec.revisit_s)        # batch period + tracker life-cycle settings
-    for t, dets in scan_batches(rec.detections, plan.period_s): ...   # tracker input
+    for t, dets, end in scan_batches(rec.detections, plan): ...   # step(..., end_of_scan=end)
     FileReplay(rec.chunks(), speed=10.0)    # the original bytes, timed, for replay
 
 Formats: pcap/pcapng with ASTERIX over UDP or Remote ID (Wi-Fi / Bluetooth), raw ASTERIX
@@ -20,11 +20,11 @@ Barcelona radar), so a batch per rotation would misplace a 250 m/s aircraft by u
 Instead, time is cut into windows of ``period_s = revisit_s / k`` (k = 2..8 batches per
 revisit, the smallest giving a window of at most 0.5 s: at most 0.25 s between a detection
 and its batch time, the window's middle, i.e. <= 63 m at 250 m/s, below the radar's
-azimuth noise beyond ~25 NM). Each target then appears in about one batch in k, so the
-tracker's scan-counted life cycle is scaled by k (:meth:`ScanPlan.tracker_settings`):
-confirmation M=3 hits within 4 revisits, a tentative track dies after 2 revisits without a
-hit, and a confirmed track coasts for 3 revisits (at least 6 s). Within a batch, only the
-report of each identity nearest the batch time is kept (the tracker would use only one).
+azimuth noise beyond ~25 NM). Every k-th window ends a scan (``end_of_scan``), so the
+tracker's hits, misses and M-of-N confirmation count revisits, as for one batch per
+rotation; a confirmed track coasts for 3 revisits (at least 6 s,
+:meth:`ScanPlan.tracker_settings`). Within a batch, only the report of each identity nearest
+the batch time is kept (the tracker would use only one).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from skywarden.sources.recording_readers import (
 from skywarden.units import IntArray
 
 MAX_BATCH_TIME_ERROR_S = 0.25
-MAX_BATCHES_PER_REVISIT = 8  # confirm_n = 4 k must fit the tracker's 32-scan hit history
+MAX_BATCHES_PER_REVISIT = 8
 DEFAULT_REVISIT_S = 1.0
 MAX_EMPTY_BATCHES = 256  # empty windows emitted in a row; longer silences are skipped
 
@@ -381,13 +381,8 @@ class ScanPlan:
         return self.revisit_s / self.batches_per_revisit
 
     def tracker_settings(self) -> dict[str, int | float]:
-        """TrackerParams values that keep the life cycle in revisits, not in batches."""
-        k = self.batches_per_revisit
-        return {
-            "confirm_n": 4 * k,
-            "tentative_max_misses": 2 * k,
-            "max_coast_s": max(6.0, 3.0 * self.revisit_s + self.period_s),
-        }
+        """TrackerParams values for this revisit: coast for 3 revisits (at least 6 s)."""
+        return {"max_coast_s": max(6.0, 3.0 * self.revisit_s + self.period_s)}
 
 
 def plan_scans(revisit_s: float, max_time_error_s: float = MAX_BATCH_TIME_ERROR_S) -> ScanPlan:
@@ -401,7 +396,8 @@ def plan_scans(revisit_s: float, max_time_error_s: float = MAX_BATCH_TIME_ERROR_
 
 @dataclass(frozen=True)
 class ScanBatches:
-    """Detections cut into time windows; iterate for ``(batch time, Detections)``.
+    """Detections cut into time windows; iterate for ``(batch time, Detections, end_of_scan)``
+    (every ``windows_per_scan``-th window ends a scan of the tracker).
 
     Attributes:
         detections: the detections kept, ordered by window then time.
@@ -418,6 +414,7 @@ class ScanBatches:
     period_s: float
     dropped_same_identity: int
     max_empty: int = MAX_EMPTY_BATCHES
+    windows_per_scan: int = 1
 
     def _windows(self) -> tuple[IntArray, IntArray]:
         """Distinct windows and the start row of each (plus the end)."""
@@ -438,28 +435,37 @@ class ScanBatches:
         """The time given to the tracker for a window: its middle."""
         return self.start_t + (window + 0.5) * self.period_s
 
-    def __iter__(self) -> Iterator[tuple[float, Detections]]:
+    def ends_scan(self, window: int) -> bool:
+        """Whether the window is the last of a scan."""
+        return (window + 1) % self.windows_per_scan == 0
+
+    def __iter__(self) -> Iterator[tuple[float, Detections, bool]]:
         windows, bounds = self._windows()
         previous = None
+        last = int(windows[-1]) if windows.size else -1
         for i, w in enumerate(windows.tolist()):
             if previous is not None:
                 for e in range(previous + 1, min(w, previous + 1 + self.max_empty)):
-                    yield self.batch_time(e), Detections.empty()
-            yield self.batch_time(w), self.detections.take(slice(bounds[i], bounds[i + 1]))
+                    yield self.batch_time(e), Detections.empty(), self.ends_scan(e)
+            batch = self.detections.take(slice(bounds[i], bounds[i + 1]))
+            yield self.batch_time(w), batch, self.ends_scan(w) or w == last
             previous = w
 
 
 def scan_batches(
-    detections: Detections, period_s: float, *, max_empty: int = MAX_EMPTY_BATCHES
+    detections: Detections, plan: ScanPlan, *, max_empty: int = MAX_EMPTY_BATCHES
 ) -> ScanBatches:
-    """Cut detections into windows of ``period_s`` seconds starting at the first detection.
+    """Cut detections into windows of ``plan.period_s`` seconds starting at the first
+    detection; every ``plan.batches_per_revisit``-th window ends a scan.
 
     Each identity keeps, per window, only its report nearest the window's middle.
     """
+    period_s = plan.period_s
+    k = plan.batches_per_revisit
     if not (math.isfinite(period_s) and period_s > 0.0):
         raise InputError(f"batch period must be > 0 s, not {period_s}")
     if len(detections) == 0:
-        return ScanBatches(detections, np.zeros(0, np.int64), 0.0, period_s, 0, max_empty)
+        return ScanBatches(detections, np.zeros(0, np.int64), 0.0, period_s, 0, max_empty, k)
     t = detections.t
     start = float(t.min())
     window = np.floor((t - start) / period_s).astype(np.int64)
@@ -479,4 +485,5 @@ def scan_batches(
         period_s=period_s,
         dropped_same_identity=int(order.size - kept.size),
         max_empty=max_empty,
+        windows_per_scan=k,
     )

@@ -31,11 +31,14 @@ class TrackHistory:
 
 
 def run_tracker(
-    scans: Iterable[tuple[float, Detections]],
+    scans: Iterable[tuple[float, Detections] | tuple[float, Detections, bool]],
     params: TrackerParams,
     on_scan: Callable[[int, Tracks], None] | None = None,
 ) -> tuple[TrackHistory, Tracks]:
-    """Step the tracker through the scans (in time order) and record confirmed tracks.
+    """Step the tracker through the batches (in time order) and record confirmed tracks.
+
+    Each item is ``(t, detections)`` (one batch = one scan) or ``(t, detections,
+    end_of_scan)`` for scans delivered in several batches (see :func:`step`).
 
     ``on_scan(n_detections, tracks)`` is called after each scan (progress bars, timing).
     Returns the history and the final tracker state.
@@ -45,11 +48,11 @@ def run_tracker(
     id_out: list[IntArray] = []
     x_out: list[FloatArray] = []
     started = False
-    for t, detections in scans:
+    for t, detections, *end in scans:
         if not started:
             tracks = new_tracks(params, t)
             started = True
-        tracks, _ = step(tracks, detections, t, params)
+        tracks, _ = step(tracks, detections, t, params, end_of_scan=end[0] if end else True)
         shown = tracks.confirmed
         t_out.append(np.full(int(shown.sum()), t))
         id_out.append(tracks.id[shown])
