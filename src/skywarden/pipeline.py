@@ -10,9 +10,10 @@ snapshots and send operator actions back through it.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +23,7 @@ from skywarden.detections import Detections, icao_of, identity_kind
 from skywarden.geo import LocalFrame
 from skywarden.site_config import SiteConfig
 from skywarden.snapshot import CLASS_NAMES, AlertView, SensorView, Snapshot, TrackArrays
+from skywarden.sources.feeds import Feed
 from skywarden.track.step import new_tracks, step
 from skywarden.track.tracks import Tracks
 from skywarden.trails import TrailBuffer
@@ -114,6 +116,7 @@ class Pipeline:
         self._snapshot = Snapshot(0, self.started, self.site, TrackArrays.empty(TRAIL_LENGTH))
         self._published = asyncio.Event() if _in_loop() else None
         self.listeners: list[Callable[[Snapshot, tuple[AuditEntry, ...]], None]] = []
+        self.history_reader: Callable[[], Any] | None = None
 
     @property
     def site(self) -> tuple[float, float, float]:
@@ -121,12 +124,20 @@ class Pipeline:
 
     # ------------------------------------------------------------------ the tick
 
-    def process(self, t: float, detections: Detections) -> tuple[Snapshot, tuple[AuditEntry, ...]]:
-        """One tick at POSIX time t: update tracks with the detections (in time order, in
-        groups of GROUP_S), classify, assess the zones, update alerts, build the snapshot."""
+    def process(
+        self, t: float, detections: Detections, end_of_scan: bool = True
+    ) -> tuple[Snapshot, tuple[AuditEntry, ...]]:
+        """One update at POSIX time t: the detections update the tracks (in time order, in
+        groups of GROUP_S), then classes, zone assessment, alerts and the snapshot.
+
+        ``end_of_scan`` closes the tracker's scan (hits, misses, confirmation): the live loop
+        processes data as it arrives and closes a scan every ``scan_period_s``.
+        """
         for t_group, batch in self._groups(detections, t):
             self.tracks, _ = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
-        self.tracks, _ = step(self.tracks, Detections.empty(), t, self.params)
+        self.tracks, _ = step(
+            self.tracks, Detections.empty(), t, self.params, end_of_scan=end_of_scan
+        )
         shown = self.tracks.take(self.tracks.confirmed)
         classes = self.classifier(shown, t)
         assessment = assess(
@@ -196,6 +207,18 @@ class Pipeline:
             sensors=self.sensors,
             health=self.health(),
         )
+
+    def note_sources(self, sources: Sequence[LiveSource], dropped: Sequence[int]) -> None:
+        """Refresh identity labels and per-source health from the live feeds."""
+        for i, src in enumerate(sources):
+            self.names.update(src.feed.names)
+            self.callsigns.update(src.feed.callsigns)
+            health = src.feed.counters.as_dict()
+            health["dropped"] = dropped[i]
+            counters = getattr(src.transport, "counters", None)
+            if counters is not None:
+                health["transport"] = counters.as_dict()
+            self.source_health[src.name] = health
 
     def identity_label(self, identity: int) -> str:
         """'icao:3C660C', 'rid:SERIAL' or '' for an identity key."""
@@ -306,7 +329,104 @@ class Pipeline:
         ]  # fmt: skip
 
     def history_tracks(self, t0: float, t1: float) -> list[dict]:
-        return []
+        """Track paths of a past time window from the history store (the map's replay)."""
+        if self.history_reader is None:
+            return []
+        return self.history_reader().tracks_between(t0, t1)
+
+
+@dataclass
+class LiveSource:
+    """One configured input: its feed (decoder state) and its byte stream.
+
+    ``stream`` yields ``(receive_time_s, bytes[, connection])`` tuples (UdpSource,
+    TcpClientSource, or a replay); ``transport`` exposes ``counters`` for /health.
+    """
+
+    name: str
+    feed: Feed
+    stream: AsyncIterable[tuple]
+    transport: Any = None
+
+
+async def run_live(
+    pipeline: Pipeline,
+    sources: Sequence[LiveSource],
+    stop: asyncio.Event,
+    *,
+    batch_window_s: float = 0.02,
+    on_raw: Callable[[str, float, bytes], None] | None = None,
+    max_queue: int = 200_000,
+) -> None:
+    """Drive the pipeline from live sources until ``stop`` is set.
+
+    Data is processed as it arrives: the loop waits for the first chunk, gathers whatever else
+    arrives within ``batch_window_s``, decodes it and runs :meth:`Pipeline.process`; a scan is
+    closed every ``scan_period_s`` of the pipeline's clock even when nothing arrives. The
+    latency recorded for /health is from the earliest receive time of a batch to the end of
+    its processing (alerts out). A full queue drops chunks and counts them per source.
+    """
+    queue: asyncio.Queue[tuple[int, float, bytes, int]] = asyncio.Queue(max_queue)
+    dropped = [0] * len(sources)
+    pumps = [
+        asyncio.create_task(_pump(i, src, queue, dropped), name=f"source:{src.name}")
+        for i, src in enumerate(sources)
+    ]
+    period = pipeline.config.scan_period_s
+    scan_end = pipeline.clock() + period
+    try:
+        while not stop.is_set():
+            items = await _gather(queue, stop, scan_end - pipeline.clock(), batch_window_s)
+            batches, first_t = [], math.inf
+            for i, t, data, connection in items:
+                if on_raw is not None:
+                    on_raw(sources[i].name, t, data)
+                batches.append(sources[i].feed.feed(t, data, connection))
+                first_t = min(first_t, t)
+            now = pipeline.clock()
+            end_of_scan = now >= scan_end
+            if end_of_scan:
+                scan_end = max(scan_end + period, now)
+            pipeline.queue_depth = queue.qsize()
+            if items or end_of_scan:
+                pipeline.process(now, detections_or_empty(batches), end_of_scan=end_of_scan)
+            if items:
+                pipeline.latency_ms.append((pipeline.clock() - first_t) * 1e3)
+            pipeline.note_sources(sources, dropped)
+    finally:
+        for task in pumps:
+            task.cancel()
+        await asyncio.gather(*pumps, return_exceptions=True)
+
+
+async def _gather(
+    queue: asyncio.Queue, stop: asyncio.Event, timeout_s: float, window_s: float
+) -> list[tuple[int, float, bytes, int]]:
+    """Wait up to timeout_s for a chunk, then take what arrives within window_s."""
+    items = []
+    try:
+        items.append(await asyncio.wait_for(queue.get(), timeout=max(timeout_s, 0.0)))
+    except TimeoutError:
+        return items
+    deadline = time.monotonic() + window_s
+    while time.monotonic() < deadline and not stop.is_set():
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        await asyncio.sleep(min(0.002, window_s))
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+async def _pump(index: int, source: LiveSource, queue: asyncio.Queue, dropped: list[int]) -> None:
+    """Move one source's chunks into the shared queue; a full queue drops and counts."""
+    async for item in source.stream:
+        t, data = float(item[0]), bytes(item[1])
+        connection = int(item[2]) if len(item) > 2 and isinstance(item[2], int) else 0
+        try:
+            queue.put_nowait((index, t, data, connection))
+        except asyncio.QueueFull:
+            dropped[index] += 1
 
 
 def _in_loop() -> bool:

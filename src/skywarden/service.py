@@ -1,0 +1,242 @@
+"""`skywarden run`: assemble the live service from a site configuration.
+
+Sources (UDP, TCP, recorded files) -> feeds -> :func:`skywarden.pipeline.run_live` -> the
+pipeline's snapshots -> FastAPI/WebSocket server, DuckDB history, webhook and CoT sinks.
+Recorded file sources are replayed on a clock that follows the recording (so their own
+timestamps stay consistent); live sockets use the wall clock. Mixing both is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from skywarden.errors import ConfigError
+from skywarden.geo import LocalFrame
+from skywarden.pipeline import LiveSource, Pipeline, run_live
+from skywarden.site_config import SensorConfig, SiteConfig
+from skywarden.snapshot import SensorView, Snapshot
+from skywarden.sources.asterix_detections import RadarSigmas, RadarSite
+from skywarden.sources.feeds import AsterixFeed, BeastFeed, Feed, RemoteIdFeed, SbsFeed
+from skywarden.sources.transport import FileReplay, TcpClientSource, UdpSource
+from skywarden.warn import AuditEntry
+
+
+@dataclass
+class Service:
+    """The running parts, for tests and the CLI (``stop`` ends :func:`serve`)."""
+
+    pipeline: Pipeline
+    sources: list[LiveSource]
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    history: Any = None
+    sinks: list[Any] = field(default_factory=list)
+    app: Any = None
+
+
+def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
+    """The decoder state for one configured sensor."""
+    if sensor.kind == "asterix":
+        radar = RadarSite(float(sensor.lat), float(sensor.lon), sensor.height_m)
+        sigmas = RadarSigmas(range_m=sensor.sigma_range_m, azimuth_rad=sensor.sigma_azimuth_rad)
+        return AsterixFeed(frame, index, radar, sigmas)
+    if sensor.kind == "sbs":
+        return SbsFeed(frame, index)
+    if sensor.kind == "beast":
+        return BeastFeed(frame, index)
+    if sensor.kind == "remote_id":
+        return RemoteIdFeed(frame, index)
+    raise ConfigError(f"sensor {sensor.name!r}: unknown kind {sensor.kind!r}")
+
+
+def make_stream(sensor: SensorConfig) -> tuple[AsyncIterator[tuple], Any]:
+    """The byte stream of one configured sensor and its transport object (counters)."""
+    if sensor.transport == "udp":
+        udp = UdpSource(sensor.host, sensor.port, multicast_group=sensor.group)
+        return _udp_stream(udp), udp
+    if sensor.transport == "tcp":
+        tcp = TcpClientSource(sensor.host, sensor.port)
+        return aiter(tcp), tcp
+    from skywarden.sources.recordings import read_recording
+
+    recording = read_recording(sensor.file)
+    replay = FileReplay(recording.chunks(), speed=sensor.speed)
+    return aiter(replay), replay
+
+
+async def _udp_stream(udp: UdpSource) -> AsyncIterator[tuple]:
+    async with udp:
+        async for datagram in udp:
+            yield datagram
+
+
+class ReplayClock:
+    """A clock that follows the replayed recording: starts at the first recorded time and
+    runs ``speed`` times faster than the monotonic clock."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed if math.isfinite(speed) and speed > 0 else 1.0
+        self.origin: float | None = None
+        self.m0 = time.monotonic()
+
+    def start_at(self, t: float) -> None:
+        if self.origin is None:
+            self.origin, self.m0 = t, time.monotonic()
+
+    def __call__(self) -> float:
+        if self.origin is None:
+            return 0.0
+        return self.origin + (time.monotonic() - self.m0) * self.speed
+
+
+def build_service(
+    config: SiteConfig,
+    *,
+    classifier: Callable | None = None,
+    with_server: bool = True,
+) -> Service:
+    """Feeds, streams, the pipeline, history and sinks for a site configuration."""
+    files = [s.transport == "file" for s in config.sensors]
+    if any(files) and not all(files):
+        raise ConfigError("sensors: mix of recorded files and live sockets is not supported")
+    kwargs: dict[str, Any] = {}
+    if classifier is not None:
+        kwargs["classifier"] = classifier
+    clock: Callable[[], float] = time.time
+    if config.sensors and all(files):
+        clock = ReplayClock(min(s.speed for s in config.sensors))
+    pipeline = Pipeline(config, clock=clock, **kwargs)
+    pipeline.sensors = tuple(_sensor_view(s, pipeline.frame) for s in config.sensors)
+    sources = []
+    for i, sensor in enumerate(config.sensors):
+        stream, transport = make_stream(sensor)
+        if isinstance(clock, ReplayClock):
+            stream = _clocked(stream, clock)
+        sources.append(
+            LiveSource(sensor.name, make_feed(sensor, i, pipeline.frame), stream, transport)
+        )
+    service = Service(pipeline, sources)
+    if config.storage_path is not None:
+        from skywarden.store.history import HistoryWriter
+
+        service.history = HistoryWriter(
+            config.storage_path, site=pipeline.site, config_text=config.source_text
+        )
+        pipeline.history_reader = service.history.reader
+    if with_server:
+        from skywarden.server.app import create_app
+
+        service.app = create_app(
+            pipeline, live_rate_hz=config.live_rate_hz, tile_url=config.tile_url
+        )
+    return service
+
+
+async def _clocked(stream: AsyncIterator[tuple], clock: ReplayClock) -> AsyncIterator[tuple]:
+    async for t, data in stream:
+        clock.start_at(t)
+        yield (t, data)
+
+
+def _sensor_view(sensor: SensorConfig, frame: LocalFrame) -> SensorView:
+    lat = sensor.lat if sensor.lat is not None else frame.lat0_deg
+    lon = sensor.lon if sensor.lon is not None else frame.lon0_deg
+    return SensorView(
+        name=sensor.name, kind=sensor.kind, lat=lat, lon=lon, alt_m=sensor.height_m,
+        range_m=sensor.range_m, connected=True, messages=0,
+    )  # fmt: skip
+
+
+async def serve(service: Service, *, host: str | None = None, port: int | None = None) -> None:
+    """Run sources, pipeline, sinks, history and (if built) the HTTP server until stopped."""
+    config = service.pipeline.config
+    await _start_sinks(service)
+    tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
+                                          on_raw=_raw_recorder(service)))]  # fmt: skip
+    if service.history is not None:
+        tasks.append(asyncio.create_task(_flush_history(service, config.flush_s)))
+    server = None
+    if service.app is not None:
+        import uvicorn
+
+        server = uvicorn.Server(
+            uvicorn.Config(
+                service.app, host=host or config.bind_host, port=port or config.bind_port,
+                log_level="warning", lifespan="on",
+            )
+        )  # fmt: skip
+        tasks.append(asyncio.create_task(server.serve()))
+    try:
+        await service.stop.wait()
+    finally:
+        if server is not None:
+            server.should_exit = True
+        await asyncio.sleep(0)
+        for task in tasks[:1]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5.0)
+        for task in tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sink in service.sinks:
+            await sink.close()
+        if service.history is not None:
+            service.history.flush()
+            service.history.close()
+
+
+def _raw_recorder(service: Service) -> Callable[[str, float, bytes], None] | None:
+    if service.history is None:
+        return None
+    return lambda source, t, data: service.history.add_raw(t, source, data)
+
+
+async def _flush_history(service: Service, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        await asyncio.to_thread(service.history.flush)
+
+
+async def _start_sinks(service: Service) -> None:
+    config = service.pipeline.config
+    pipeline = service.pipeline
+    if config.webhooks:
+        from skywarden.sinks.webhook import WebhookSink
+
+        service.sinks.append(WebhookSink(list(config.webhooks)))
+    if config.cot:
+        from skywarden.sinks.cot import CotSink
+
+        scheme, _, rest = config.cot.partition("://")
+        host, _, port = rest.rpartition(":")
+        service.sinks.append(CotSink(host, int(port), protocol=scheme or "tcp"))
+    for sink in service.sinks:
+        await sink.start()
+    pipeline.listeners.append(_deliver(service))
+
+
+def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], None]:
+    """Per snapshot: history, tracks to CoT, alert events to every sink."""
+
+    def deliver(snapshot: Snapshot, events: tuple[AuditEntry, ...]) -> None:
+        if service.history is not None:
+            service.history.add_snapshot(snapshot)
+            service.history.add_audit(events)
+        views = {a.id: a for a in snapshot.alerts}
+        for sink in service.sinks:
+            if hasattr(sink, "submit_tracks"):
+                sink.submit_tracks(snapshot)
+            for entry in events:
+                view = views.get(entry.alert_id)
+                if hasattr(sink, "submit_alert") and hasattr(sink, "submit_tracks"):
+                    if view is not None:
+                        sink.submit_alert(view, entry.t, entry.note)
+                else:
+                    sink.submit_alert(entry, view)
+
+    return deliver
