@@ -1,0 +1,174 @@
+"""Track classification (drone / bird / aircraft / unknown) and behaviour, updated every scan.
+
+Pure core: after each tracker step,
+
+    state, result = classify_tracks(state, tracks, zones=zones)
+
+keeps a bounded window of recent states per track (:mod:`.history`), computes kinematic
+features (:mod:`.features`), evaluates the shipped calibrated tree model (:mod:`.model`,
+NumPy only), fuses cooperative identity evidence (:mod:`.identity`) and labels behaviour
+(:mod:`.behaviour`). Everything is vectorised over tracks.
+
+The class label is the most probable class, or ``unknown`` when no class reaches
+``min_confidence``. :class:`ScanClassifier` plugs into
+:func:`skywarden.track.run.run_tracker`'s ``on_scan`` and gives the CSV columns ``class``,
+``p_drone``, ``p_bird``, ``p_aircraft``, ``behaviour`` row-aligned with its history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from skywarden.classify.behaviour import BEHAVIOURS, Behaviour, BehaviourParams, classify_behaviour
+from skywarden.classify.dataset import CLASSES
+from skywarden.classify.features import FEATURE_NAMES, features_from_window
+from skywarden.classify.history import (
+    DEFAULT_WINDOW,
+    StateWindow,
+    empty_window,
+    match_ids,
+    update_window,
+)
+from skywarden.classify.identity import fuse, identity_likelihood
+from skywarden.classify.model import TreeModel, load_model, predict_proba, top_features
+from skywarden.track.tracks import Tracks
+from skywarden.units import FloatArray, IntArray
+
+MIN_CONFIDENCE = 0.5
+SMOOTHING_S = 10.0  # time constant of the per-track exponential average of probabilities
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifierState:
+    """What the classifier carries between scans.
+
+    window: the per-track state window; p: (N, 4) smoothed probabilities, rows as the window.
+    """
+
+    window: StateWindow
+    p: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Classes of N tracks, rows in the order of the tracker's arrays.
+
+    id: (N,) track numbers; p: (N, 4) probabilities [drone, bird, aircraft, unknown];
+    label: (N,) object str class; behaviour: (N,) object str; top_features: (N, k) object
+    names of the features behind each label, top_scores: (N, k) their logit contributions.
+    """
+
+    id: IntArray
+    p: FloatArray
+    label: np.ndarray
+    behaviour: np.ndarray
+    top_features: np.ndarray
+    top_scores: FloatArray
+    detail: Behaviour
+
+
+def new_classifier_state(width: int = DEFAULT_WINDOW) -> ClassifierState:
+    """An empty classifier state keeping ``width`` scans per track."""
+    return ClassifierState(empty_window(width), np.zeros((0, len(CLASSES))))
+
+
+def smooth_probabilities(
+    state: ClassifierState, window: StateWindow, p: FloatArray, tau_s: float = SMOOTHING_S
+) -> FloatArray:
+    """Exponential average over scans (time constant tau_s) of each track's probabilities.
+
+    A linear pool of calibrated per-scan outputs, so rows still sum to 1; new tracks start
+    from this scan's p. The weight of the new scan is 1 - exp(-dt / tau_s).
+    """
+    row = match_ids(state.window.id, window.id)
+    old = row >= 0
+    out = p.copy()
+    if old.any():
+        dt = window.t[old, -1] - state.window.t[row[old], -1]
+        a = 1.0 - np.exp(-np.maximum(np.nan_to_num(dt), 0.0) / tau_s)
+        out[old] = a[:, None] * p[old] + (1.0 - a[:, None]) * state.p[row[old]]
+    return out
+
+
+def class_labels(p: FloatArray, min_confidence: float = MIN_CONFIDENCE) -> np.ndarray:
+    """(N,) object str: the most probable class, 'unknown' below min_confidence."""
+    names = np.asarray(CLASSES, dtype=object)
+    label = names[p.argmax(axis=1)] if p.shape[0] else np.zeros(0, object)
+    return np.where(p.max(axis=1, initial=0.0) >= min_confidence, label, "unknown")
+
+
+def classify_tracks(
+    state: ClassifierState,
+    tracks: Tracks,
+    *,
+    zones: FloatArray | None = None,
+    emitter_category: np.ndarray | None = None,
+    ua_type: IntArray | None = None,
+    model: TreeModel | None = None,
+    behaviour_params: BehaviourParams | None = None,
+    n_top: int = 3,
+) -> tuple[ClassifierState, Classification]:
+    """Update the window with this scan's tracks and classify all of them.
+
+    zones: (K, 3) protected circles [e, n, radius] m for 'approach' (default: the site);
+    emitter_category (N,) str and ua_type (N,) int: optional identity evidence per track.
+    """
+    model = model or load_model()
+    window = update_window(state.window, tracks)
+    X = features_from_window(window)
+    p = predict_proba(X, model)
+    p = fuse(p, identity_likelihood(tracks.identity, emitter_category, ua_type))
+    names, scores = top_features(X, n_top, model)
+    label = class_labels(p)
+    detail = classify_behaviour(window, label == "drone", zones, behaviour_params, X)
+    result = Classification(tracks.id.copy(), p, label, detail.label, names, scores, detail)
+    return ClassifierState(window, p), result  # p kept for callers that smooth over scans
+
+
+class ScanClassifier:
+    """``on_scan`` callback for :func:`~skywarden.track.run.run_tracker` collecting CSV columns.
+
+    Rows follow run_tracker's history: per scan, the confirmed tracks in array order.
+    """
+
+    def __init__(self, zones: FloatArray | None = None, model: TreeModel | None = None) -> None:
+        self.state = new_classifier_state()
+        self.zones = zones
+        self.model = model
+        self._rows: list[tuple[FloatArray, np.ndarray, np.ndarray]] = []
+
+    def __call__(self, n_detections: int, tracks: Tracks) -> None:
+        self.state, result = classify_tracks(self.state, tracks, zones=self.zones, model=self.model)
+        shown = tracks.confirmed
+        self._rows.append((result.p[shown], result.label[shown], result.behaviour[shown]))
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """class, p_drone, p_bird, p_aircraft, behaviour: one entry per history row."""
+        if not self._rows:
+            p, label, behaviour = np.zeros((0, 4)), np.zeros(0, object), np.zeros(0, object)
+        else:
+            p = np.concatenate([r[0] for r in self._rows])
+            label = np.concatenate([r[1] for r in self._rows])
+            behaviour = np.concatenate([r[2] for r in self._rows])
+        return {
+            "class": label,
+            "p_drone": p[:, 0],
+            "p_bird": p[:, 1],
+            "p_aircraft": p[:, 2],
+            "behaviour": behaviour,
+        }
+
+
+__all__ = [
+    "BEHAVIOURS",
+    "CLASSES",
+    "FEATURE_NAMES",
+    "Classification",
+    "ClassifierState",
+    "ScanClassifier",
+    "class_labels",
+    "classify_tracks",
+    "new_classifier_state",
+]

@@ -1,0 +1,199 @@
+"""The classifier's data: which trajectories go to train / calib / test, and how they are rendered.
+
+Split unit is the trajectory group (a flight log, a UZH flight, an aircraft address, a
+simulator seed): a group is in exactly one split, so no trajectory is ever split across
+train and test. Fixed assignments (few real drone flights, chosen so the test split holds a
+long ArduPilot flight, two racing flights and the Parrot hover):
+
+* ArduPilot tlog 2018-09-17 -> train, 2018-09-25 -> test.
+* UZH-FPV indoor_forward_3, _5, _9 -> train; _6 -> calib; _7, _10 -> test.
+* Parrot ANAFI Remote ID flight -> test.
+* Aircraft (CAT048 Barcelona and SBS addresses): by a stable hash of the address,
+  60 % train, 15 % calib, 25 % test.
+* Simulator seeds 1000+ train, 2000+ calib, 3000+ test; synthetic birds and light aircraft
+  use a different seed per split.
+
+Everything is seeded: the same split and seed give identical samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from skywarden.classify import synthetic
+from skywarden.classify.dataset import (
+    Samples,
+    concat_samples,
+    render,
+    scans_from_scenario,
+    track_samples,
+)
+from skywarden.classify.trajectories import (
+    Trajectory,
+    cat048_trajectories,
+    harrier_flight_samples,
+    parrot_trajectory,
+    sbs_trajectories,
+    tlog_trajectories,
+    uzh_trajectory,
+)
+from skywarden.track.params import TrackerParams
+
+SPLITS = ("train", "calib", "test")
+NOISE_SIGMAS = (5.0, 10.0, 15.0, 20.0)  # radar position noise, metres per axis
+SPLIT_SEED = {"train": 1000, "calib": 2000, "test": 3000}
+TLOG_DIR = "phoenix-uav-tlog"
+UZH_DIR = "uzh-fpv-trajectories"
+PARROT = "cdc-remoteidreceiver/parrot_anafi4_real.pcapng"
+SBS = "beastblackbox/beast_decoded_sbs.txt"
+CAT048 = "upc-pgta-lebl/230502-est-080001_BCN_60MN_08_09.ast"
+HARRIER = "inbo-bird-tracking/MH_WATERLAND_gps_586.csv"
+FIXED_SPLIT = {
+    "2018-09-17_16-44-06": "train",
+    "2018-09-25_15-36-53": "test",
+    "indoor_forward_3": "train",
+    "indoor_forward_5": "train",
+    "indoor_forward_9": "train",
+    "indoor_forward_6": "calib",
+    "indoor_forward_7": "test",
+    "indoor_forward_10": "test",
+    "parrot_anafi": "test",
+}
+# (scenario name, number of seeds) per split
+SIM_RUNS = {
+    "train": (("mixed", 12), ("swarm", 3), ("crossing", 8)),
+    "calib": (("mixed", 4), ("swarm", 1), ("crossing", 2)),
+    "test": (("mixed", 6), ("swarm", 1), ("crossing", 3)),
+}
+SYNTHETIC_COUNTS = {"train": (400, 80), "calib": (100, 20), "test": (150, 30)}
+
+
+def split_of(group: str) -> str:
+    """The split a trajectory group belongs to (fixed table, else a stable hash)."""
+    if group in FIXED_SPLIT:
+        return FIXED_SPLIT[group]
+    u = int.from_bytes(hashlib.blake2b(group.encode(), digest_size=4).digest(), "big") / 2**32
+    return "train" if u < 0.60 else "calib" if u < 0.75 else "test"
+
+
+def real_drones(shared: Path, split: str) -> tuple[list[Trajectory], list[Trajectory]]:
+    """(outdoor flights, indoor racing flights) of one split; missing files are skipped."""
+    outdoor: list[Trajectory] = []
+    for f in sorted((shared / TLOG_DIR).glob("*.tlog")):
+        if split_of(f.stem) == split:
+            outdoor += tlog_trajectories(f)
+    if (shared / PARROT).is_file() and split_of("parrot_anafi") == split:
+        outdoor += parrot_trajectory(shared / PARROT)
+    indoor: list[Trajectory] = []
+    for f in sorted((shared / UZH_DIR).glob("*_with_gt.txt")):
+        if split_of(f.name.removesuffix("_snapdragon_with_gt.txt")) == split:
+            indoor += uzh_trajectory(f)
+    return outdoor, indoor
+
+
+def real_aircraft(shared: Path, split: str) -> list[Trajectory]:
+    """Aircraft of one split from the CAT048 and SBS recordings (missing files skipped)."""
+    out: list[Trajectory] = []
+    if (shared / CAT048).is_file():
+        out += cat048_trajectories(shared / CAT048, keep=lambda g: split_of(g) == split)
+    if (shared / SBS).is_file():
+        out += [t for t in sbs_trajectories(shared / SBS) if split_of(t.group) == split]
+    return out
+
+
+def _renders(split: str) -> list[tuple[float, float]]:
+    """(sigma m, pd) of each rendering of the real drone flights."""
+    if split == "train":
+        return [(5.0, 0.9), (10.0, 0.85), (15.0, 0.95), (20.0, 0.9), (10.0, 0.95), (15.0, 0.85)]
+    return [(s, 0.9) for s in NOISE_SIGMAS]
+
+
+def real_samples(shared: Path, split: str, params: TrackerParams) -> Samples:
+    """Samples of the real drone and aircraft trajectories of one split (module docstring)."""
+    rng = np.random.default_rng(SPLIT_SEED[split] + 1)
+    outdoor, indoor = real_drones(shared, split)
+    parts = []
+    for sigma, pd in _renders(split):
+        kw = {"sigma": sigma, "pd": pd, "chunk_s": 60.0, "stride_s": 15.0, "lanes": 32}
+        if outdoor:
+            scans = render(outdoor, rng, height_offset=(0.0, 30.0), **kw)
+            parts.append(track_samples(scans, params, "real-drone"))
+        if indoor:
+            scans = render(indoor, rng, height_offset=(10.0, 60.0), **kw)
+            parts.append(track_samples(scans, params, "real-drone"))
+    aircraft = real_aircraft(shared, split)
+    if aircraft:
+        for sigma in (5.0, 20.0) if split == "train" else (10.0,):
+            scans = render(aircraft, rng, sigma=sigma, chunk_s=120.0, stride_s=90.0)
+            parts.append(track_samples(scans, params, "real-aircraft"))
+    return concat_samples(parts) if parts else _empty()
+
+
+def synthetic_samples(shared: Path, split: str, params: TrackerParams) -> Samples:
+    """Samples of harrier-informed single birds, light aircraft, helicopters and clutter."""
+    rng = np.random.default_rng(SPLIT_SEED[split] + 2)
+    n_birds, n_aircraft = SYNTHETIC_COUNTS[split]
+    parts = []
+    if (shared / HARRIER).is_file():
+        flight = harrier_flight_samples(shared / HARRIER)
+        birds = synthetic.synthetic_birds(rng, n_birds, 240.0, flight, f"bird-{split}-")
+        for k, sigma in enumerate(NOISE_SIGMAS):  # every class is seen at every noise level
+            scans = render(birds[k::4], rng, sigma=sigma, chunk_s=60.0, stride_s=30.0, lanes=32)
+            parts.append(track_samples(scans, params, "synthetic-bird"))
+    planes = synthetic.synthetic_aircraft(rng, n_aircraft, 240.0, "ga", f"ga-{split}-")
+    planes += synthetic.synthetic_aircraft(rng, n_aircraft, 240.0, "heli", f"heli-{split}-")
+    for k, sigma in enumerate(NOISE_SIGMAS):
+        scans = render(planes[k::4], rng, sigma=sigma, chunk_s=120.0, stride_s=60.0, lanes=32)
+        parts.append(track_samples(scans, params, "synthetic-aircraft"))
+    # dense clutter around a few targets: false tracks for the 'unknown' class
+    scans = render(planes[: n_aircraft // 4], rng, sigma=10.0, clutter_rate=150.0, lanes=4)
+    parts.append(track_samples(scans, params, "clutter"))
+    return concat_samples(parts)
+
+
+def simulated_samples(split: str, params: TrackerParams) -> Samples:
+    """Samples of the project simulator's scenarios (seeds of this split, varied noise)."""
+    from skywarden.simulate import build_scenario
+
+    parts = []
+    for name, count in SIM_RUNS[split]:
+        for k in range(count):
+            seed = SPLIT_SEED[split] + k
+            sigma = NOISE_SIGMAS[k % 4]
+            scenario = build_scenario(name, seed, sigma=sigma)
+            parts.append(track_samples(scans_from_scenario(scenario), params, f"sim-{name}"))
+    return concat_samples(parts)
+
+
+def split_samples(
+    shared: Path,
+    split: str,
+    params: TrackerParams | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Samples:
+    """Every sample of one split: real, synthetic and simulated."""
+    params = params or TrackerParams()
+    say = progress or (lambda _m: None)
+    say(f"{split}: real trajectories")
+    real = real_samples(shared, split, params)
+    say(f"{split}: synthetic birds, light aircraft, clutter")
+    synth = synthetic_samples(shared, split, params)
+    say(f"{split}: simulator scenarios")
+    sim = simulated_samples(split, params)
+    return concat_samples([real, synth, sim])
+
+
+def _empty() -> Samples:
+    from skywarden.classify.features import N_FEATURES
+
+    return Samples(
+        np.zeros((0, N_FEATURES)),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        np.zeros(0, np.int64),
+        np.zeros(0, object),
+    )

@@ -1,0 +1,202 @@
+"""The shipped track classifier: gradient-boosted trees evaluated with NumPy only.
+
+The model is trained by ``scripts/train_classifier.py`` (scikit-learn's
+HistGradientBoostingClassifier, then temperature scaling on a calibration split) and exported
+to ``classifier.npz``: plain arrays of tree nodes, no pickle, so it does not depend on any
+library version. File layout (F features, C = 4 classes, T trees, K nodes in all):
+
+* ``feature_names`` (F,) str, ``classes`` (C,) str ('drone', 'bird', 'aircraft', 'unknown').
+* ``baseline`` (C,) raw score before any tree; ``temperature`` () the calibration temperature.
+* ``tree_root`` (T,) node index of each tree's root; ``tree_class`` (T,) the class whose raw
+  score the tree adds to.
+* ``node_feature`` (K,), ``node_threshold`` (K,) (go left when x <= threshold),
+  ``node_missing_left`` (K,) (where a NaN goes), ``node_left``/``node_right`` (K,) absolute
+  child indices, ``node_is_leaf`` (K,), ``node_value`` (K,) leaf output (learning rate
+  applied); for inner nodes the count-weighted mean of their leaves (used for attributions).
+
+``p = softmax((baseline + sum of each class's trees) / temperature)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from skywarden.errors import SkywardenError
+from skywarden.units import FloatArray, IntArray
+
+MODEL_FILE = "classifier.npz"
+_FIELDS = (
+    "feature_names",
+    "classes",
+    "baseline",
+    "temperature",
+    "tree_root",
+    "tree_class",
+    "node_feature",
+    "node_threshold",
+    "node_missing_left",
+    "node_left",
+    "node_right",
+    "node_is_leaf",
+    "node_value",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TreeModel:
+    """A calibrated tree ensemble (array layout in the module docstring)."""
+
+    feature_names: tuple[str, ...]
+    classes: tuple[str, ...]
+    baseline: FloatArray
+    temperature: float
+    tree_root: IntArray
+    tree_class: IntArray
+    node_feature: IntArray
+    node_threshold: FloatArray
+    node_missing_left: np.ndarray
+    node_left: IntArray
+    node_right: IntArray
+    node_is_leaf: np.ndarray
+    node_value: FloatArray
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays written to the .npz file."""
+        out = {name: np.asarray(getattr(self, name)) for name in _FIELDS}
+        out["feature_names"] = np.array(self.feature_names, dtype=str)
+        out["classes"] = np.array(self.classes, dtype=str)
+        return out
+
+
+def save_model(model: TreeModel, path: Path) -> None:
+    """Write the model as a compressed .npz of plain arrays (no pickled objects)."""
+    np.savez_compressed(path, **model.to_arrays())
+
+
+def read_model(path: Path | str) -> TreeModel:
+    """Read a model file written by :func:`save_model`."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in _FIELDS}
+    except (OSError, KeyError, ValueError) as exc:
+        raise SkywardenError(f"cannot read classifier model {path}: {exc}") from exc
+    return TreeModel(
+        feature_names=tuple(str(s) for s in arrays["feature_names"]),
+        classes=tuple(str(s) for s in arrays["classes"]),
+        baseline=arrays["baseline"].astype(np.float64),
+        temperature=float(arrays["temperature"]),
+        tree_root=arrays["tree_root"].astype(np.int64),
+        tree_class=arrays["tree_class"].astype(np.int64),
+        node_feature=arrays["node_feature"].astype(np.int64),
+        node_threshold=arrays["node_threshold"].astype(np.float64),
+        node_missing_left=arrays["node_missing_left"].astype(bool),
+        node_left=arrays["node_left"].astype(np.int64),
+        node_right=arrays["node_right"].astype(np.int64),
+        node_is_leaf=arrays["node_is_leaf"].astype(bool),
+        node_value=arrays["node_value"].astype(np.float64),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_model() -> TreeModel:
+    """The model shipped inside the package, read once and cached."""
+    source = resources.files("skywarden.classify").joinpath(MODEL_FILE)
+    with resources.as_file(source) as path:
+        if not path.is_file():
+            raise SkywardenError(
+                f"the classifier model {MODEL_FILE} is missing from the package; "
+                "run scripts/train_classifier.py"
+            )
+        return read_model(path)
+
+
+def _check(model: TreeModel, X: FloatArray) -> FloatArray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != len(model.feature_names):
+        raise SkywardenError(
+            f"classifier expects (N, {len(model.feature_names)}) features, got {X.shape}"
+        )
+    return X
+
+
+def _walk(model: TreeModel, X: FloatArray, contributions: bool) -> tuple[FloatArray, FloatArray]:
+    """Raw scores (N, C) and, if asked, per-feature contributions (N, C, F) (else empty)."""
+    n, f = X.shape
+    c = model.n_classes
+    node = np.broadcast_to(model.tree_root, (n, model.tree_root.size)).copy()
+    rows = np.arange(n)[:, None]
+    contrib = np.zeros(n * c * f) if contributions else np.zeros(0)
+    key_base = (rows * c + model.tree_class[None, :]) * f
+    while True:
+        inner = ~model.node_is_leaf[node]
+        if not inner.any():
+            break
+        feat = model.node_feature[node]
+        x = X[rows, np.where(inner, feat, 0)]
+        left = np.where(np.isnan(x), model.node_missing_left[node], x <= model.node_threshold[node])
+        child = np.where(left, model.node_left[node], model.node_right[node])
+        child = np.where(inner, child, node)
+        if contributions:
+            delta = model.node_value[child] - model.node_value[node]
+            contrib += np.bincount(
+                (key_base + feat)[inner], weights=delta[inner], minlength=contrib.size
+            )
+        node = child
+    raw = np.tile(model.baseline, (n, 1))
+    for k in range(c):
+        raw[:, k] += model.node_value[node[:, model.tree_class == k]].sum(axis=1)
+    return raw, contrib.reshape(n, c, f) if contributions else contrib
+
+
+def softmax(z: FloatArray) -> FloatArray:
+    """Row-wise softmax of (N, C) scores."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def raw_scores(X: FloatArray, model: TreeModel | None = None) -> FloatArray:
+    """(N, C) uncalibrated raw scores (logits) of the tree ensemble."""
+    model = model or load_model()
+    return _walk(model, _check(model, X), contributions=False)[0]
+
+
+def predict_proba(X: FloatArray, model: TreeModel | None = None) -> FloatArray:
+    """(N, 4) calibrated probabilities [drone, bird, aircraft, unknown]; rows sum to 1."""
+    model = model or load_model()
+    X = _check(model, X)
+    if X.shape[0] == 0:
+        return np.zeros((0, model.n_classes))
+    return softmax(raw_scores(X, model) / model.temperature)
+
+
+def top_features(
+    X: FloatArray, k: int = 3, model: TreeModel | None = None
+) -> tuple[np.ndarray, FloatArray]:
+    """The k features that pushed each row most towards its predicted class.
+
+    Attribution follows each tree's decision path (Saabas): the change of node value at a split
+    is credited to the split's feature, so contributions add up to the raw score minus the
+    ensemble's mean. For the predicted class c the score of feature j is its contribution to
+    the logit of c minus its mean contribution to all logits, divided by the temperature.
+
+    Returns names (N, k) object array and scores (N, k) in logit units, largest first.
+    """
+    model = model or load_model()
+    X = _check(model, X)
+    raw, contrib = _walk(model, X, contributions=True)
+    best = raw.argmax(axis=1)
+    rows = np.arange(X.shape[0])
+    score = (contrib[rows, best, :] - contrib.mean(axis=1)) / model.temperature
+    k = min(k, X.shape[1])
+    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
+    names = np.asarray(model.feature_names, dtype=object)[order]
+    return names, np.take_along_axis(score, order, axis=1)

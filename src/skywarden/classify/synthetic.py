@@ -1,0 +1,136 @@
+"""Synthetic truth trajectories for the classes with no real radar-rate recording.
+
+There is no public high-rate bird track and no real light-aircraft or helicopter track in
+../shared/data, so the training set draws these from simple, seeded motion models (all
+vectorised over targets; a loop over 0.5 s time steps). Units: metres, seconds, site ENU.
+
+* Single birds: cruise speed and height drawn from the real marsh harrier's in-flight GPS
+  fixes (5-minute fixes, so only these distributions are used, never its path), with an
+  Ornstein-Uhlenbeck speed and vertical-speed wobble, a heading random walk and, for some
+  birds, a thermal-soaring phase (slow circling climb, as raptors do).
+* Light aircraft (35-75 m/s, 300-3000 m) and helicopters (35-70 m/s, 150-1000 m): straight
+  legs and gentle standard-rate turns, slow climbs and descents.
+
+Flocks come from the project simulator (:mod:`skywarden.simulate`), not from here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from skywarden.classify.trajectories import Trajectory
+from skywarden.units import DEG, FloatArray
+
+STEP_S = 0.5  # integration step, s
+SAMPLE_EVERY = 2  # keep every 2nd step: truth at 1 s
+
+
+def _integrate(
+    p0: FloatArray, speed: FloatArray, heading: FloatArray, vz: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Positions (K, S, 3) from per-step speed, heading (rad from east) and vertical speed."""
+    v = np.stack([speed * np.cos(heading), speed * np.sin(heading), vz], axis=-1)
+    p = p0[:, None, :] + np.cumsum(v * STEP_S, axis=1)
+    return p, v
+
+
+def _ou(
+    rng: np.random.Generator, k: int, s: int, sigma: float | FloatArray, tau: float
+) -> FloatArray:
+    """(k, s) Ornstein-Uhlenbeck samples with stationary std sigma and correlation time tau."""
+    a = math.exp(-STEP_S / tau)
+    noise = rng.standard_normal((k, s)) * np.asarray(sigma).reshape(-1, 1) * math.sqrt(1 - a * a)
+    out = np.empty((k, s))
+    out[:, 0] = rng.standard_normal(k) * np.asarray(sigma).reshape(-1)
+    for i in range(1, s):
+        out[:, i] = a * out[:, i - 1] + noise[:, i]
+    return out
+
+
+def _to_trajectories(
+    prefix: str, label: str, p: FloatArray, t0: float, group: str
+) -> list[Trajectory]:
+    k, s, _ = p.shape
+    t = t0 + STEP_S * np.arange(1, s + 1)
+    keep = slice(SAMPLE_EVERY - 1, None, SAMPLE_EVERY)
+    return [
+        Trajectory(f"{prefix}{i}", f"{group}{i}", label, t[keep].copy(), p[i, keep].copy())
+        for i in range(k)
+    ]
+
+
+def synthetic_birds(
+    rng: np.random.Generator,
+    n: int,
+    duration_s: float,
+    flight_samples: FloatArray,
+    group: str = "bird",
+) -> list[Trajectory]:
+    """n single birds for duration_s seconds; speed/height drawn from (m, 2) flight samples."""
+    s = int(duration_s / STEP_S)
+    pick = rng.integers(0, flight_samples.shape[0], n)
+    cruise = np.clip(flight_samples[pick, 0] * rng.uniform(0.8, 1.8, n), 3.0, 18.0)
+    height = np.clip(flight_samples[pick, 1] + rng.uniform(0.0, 60.0, n), 10.0, 400.0)
+    speed = cruise[:, None] + _ou(rng, n, s, 0.15 * cruise + 0.5, 3.0)
+    heading = rng.uniform(0, 2 * math.pi, n)[:, None] + np.cumsum(
+        rng.normal(0.0, 0.08 * math.sqrt(STEP_S), (n, s)), axis=1
+    )
+    vz = _ou(rng, n, s, 0.6, 3.0)
+    soaring = rng.random(n) < 0.4
+    start = rng.uniform(0.0, 0.6, n) * s
+    length = rng.uniform(30.0, 120.0, n) / STEP_S
+    steps = np.arange(s)[None, :]
+    phase = soaring[:, None] & (steps >= start[:, None]) & (steps < (start + length)[:, None])
+    rate = rng.uniform(0.15, 0.45, n) * rng.choice([-1.0, 1.0], n)
+    heading = heading + np.cumsum(np.where(phase, rate[:, None] * STEP_S, 0.0), axis=1)
+    speed = np.where(
+        phase, rng.uniform(5.0, 10.0, n)[:, None] + 0.3 * (speed - cruise[:, None]), speed
+    )
+    vz = np.where(phase, rng.uniform(0.5, 2.0, n)[:, None] + 0.3 * vz, vz)
+    speed = np.maximum(speed, 1.0)
+    p0 = np.column_stack([np.zeros(n), np.zeros(n), height])
+    p, _ = _integrate(p0, speed, heading, vz)
+    p[..., 2] = 5.0 + np.abs(p[..., 2] - 5.0)  # reflect at 5 m above the ground
+    return _to_trajectories("synthetic_bird_", "bird", p, 0.0, group)
+
+
+def _piecewise(
+    rng: np.random.Generator, n: int, s: int, choices: FloatArray, weights: FloatArray
+) -> FloatArray:
+    """(n, s) piecewise-constant values: segments of 20-90 s, each value a choice x U(0.3, 1)."""
+    out = np.empty((n, s))
+    seg = max(1, int(20.0 / STEP_S))
+    i = 0
+    value = np.zeros(n)
+    change = np.zeros(n, dtype=np.int64)
+    while i < s:
+        new = i >= change
+        pick = rng.choice(choices, n, p=weights) * rng.uniform(0.3, 1.0, n)
+        value = np.where(new, pick, value)
+        change = np.where(new, i + rng.integers(seg, int(90.0 / STEP_S), n), change)
+        out[:, i : i + seg] = value[:, None]
+        i += seg
+    return out
+
+
+def synthetic_aircraft(
+    rng: np.random.Generator, n: int, duration_s: float, kind: str, group: str = "aircraft"
+) -> list[Trajectory]:
+    """n light aircraft (kind 'ga') or helicopters (kind 'heli') for duration_s seconds."""
+    s = int(duration_s / STEP_S)
+    if kind == "ga":
+        cruise, height, max_turn = rng.uniform(35, 75, n), rng.uniform(300, 3000, n), 3.0 * DEG
+    elif kind == "heli":
+        cruise, height, max_turn = rng.uniform(35, 70, n), rng.uniform(150, 1000, n), 6.0 * DEG
+    else:
+        raise ValueError(f"unknown synthetic aircraft kind {kind!r}")
+    turn = _piecewise(rng, n, s, np.array([0.0, max_turn, -max_turn]), np.array([0.6, 0.2, 0.2]))
+    climb = _piecewise(rng, n, s, np.array([0.0, 4.0, -4.0]), np.array([0.6, 0.2, 0.2]))
+    heading = rng.uniform(0, 2 * math.pi, n)[:, None] + np.cumsum(turn * STEP_S, axis=1)
+    speed = cruise[:, None] + _ou(rng, n, s, 1.0, 10.0)
+    p0 = np.column_stack([np.zeros(n), np.zeros(n), height])
+    p, _ = _integrate(p0, speed, heading, climb)
+    p[..., 2] = np.maximum(p[..., 2], 100.0)
+    return _to_trajectories(f"synthetic_{kind}_", "aircraft", p, 0.0, group)
