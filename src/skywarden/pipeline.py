@@ -81,6 +81,53 @@ def identity_and_speed_classes(tracks: Tracks, t: float) -> Classes:
     return Classes(cls, p, np.full(len(tracks), "", dtype=object))
 
 
+class TrainedClassifier:
+    """The shipped classifier (skywarden.classify) as the pipeline's per-update classifier.
+
+    Its feature window expects one sample per scan, so the window advances at most once per
+    ``scan_period_s``; updates in between reuse the last labels of each track (new tracks are
+    'unknown' until the next scan).
+    """
+
+    def __init__(self, scan_period_s: float = 1.0, zones: FloatArray | None = None) -> None:
+        from skywarden.classify import new_classifier_state
+
+        self.state = new_classifier_state()
+        self.period = scan_period_s
+        self.zones = zones
+        self.last_t = -math.inf
+        self.last: Classes | None = None
+        self.last_id = np.zeros(0, np.int64)
+
+    def __call__(self, tracks: Tracks, t: float) -> Classes:
+        from skywarden.classify import classify_tracks
+
+        if self.last is None or t - self.last_t >= 0.9 * self.period:
+            self.state, result = classify_tracks(self.state, tracks, zones=self.zones)
+            names = np.array([n.upper() for n in result.label], dtype=object)
+            cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
+            self.last = Classes(cls, result.p, np.asarray(result.behaviour, dtype=object))
+            self.last_id, self.last_t = tracks.id.copy(), t
+            return self.last
+        return self._reuse(tracks)
+
+    def _reuse(self, tracks: Tracks) -> Classes:
+        assert self.last is not None
+        out = identity_and_speed_classes(tracks, 0.0)
+        cls, p, behaviour = out.target_class.copy(), out.p.copy(), out.behaviour.copy()
+        cls[:] = TargetClass.UNKNOWN
+        p[:] = [0.0, 0.0, 0.0, 1.0]
+        order = np.argsort(self.last_id)
+        pos = np.clip(np.searchsorted(self.last_id[order], tracks.id), 0, max(order.size - 1, 0))
+        known = (
+            (order.size > 0) & (self.last_id[order][pos] == tracks.id) if order.size else pos < 0
+        )
+        rows = order[pos[known]]
+        cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
+        behaviour[known] = self.last.behaviour[rows]
+        return Classes(cls, p, behaviour)
+
+
 class Pipeline:
     """One site's picture, advanced tick by tick."""
 
