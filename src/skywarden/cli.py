@@ -55,7 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="simulate a scenario: truth.csv and detections.csv")
     sim.add_argument("scenario", help="crossing | swarm | mixed | bench | scale-N")
     sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--out", type=Path, required=True, help="output folder")
+    sim.add_argument("--out", type=Path, help="output folder (truth.csv, detections.csv)")
+    sim.add_argument(
+        "--wire",
+        action="store_true",
+        help="also write the wire bytes real sensors send: radar.pcap (CAT034+CAT048), "
+        "adsb_cat021.pcap, adsb.beast, adsb.sbs, remote_id.pcap",
+    )
+    sim.add_argument(
+        "--stream",
+        action="store_true",
+        help="stream the wire formats live on loopback (UDP 8600 radar, 8601 CAT021, 8602 "
+        "Remote ID; TCP 30003 SBS, 30005 Beast) instead of writing files",
+    )
+    sim.add_argument("--speed", type=float, default=1.0, help="stream speed factor")
     sim.set_defaults(run=_cmd_simulate)
 
     trk = sub.add_parser(
@@ -71,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_recording_options(trk)
     trk.set_defaults(run=_cmd_track)
 
+    trk.add_argument(
+        "--classify",
+        action="store_true",
+        help="add class, p_drone, p_bird, p_aircraft, behaviour columns",
+    )
+
     ins = sub.add_parser("inspect", help="what a recording holds: counts, time, sensors, area")
     ins.add_argument("recording", type=Path, help="pcap/pcapng, .ast, Beast or SBS file")
     ins.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -78,18 +97,72 @@ def _parser() -> argparse.ArgumentParser:
     ins.set_defaults(run=_cmd_inspect)
 
     ev = sub.add_parser("evaluate", help="GOSPA and track metrics of tracks against truth")
-    ev.add_argument("--truth", type=Path, required=True)
-    ev.add_argument("--tracks", type=Path, required=True)
+    ev.add_argument("--truth", type=Path)
+    ev.add_argument("--tracks", type=Path)
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.add_argument("--plot", type=Path, help="write truth, tracks and GOSPA to this PNG")
     _add_gospa_options(ev)
     ev.set_defaults(run=_cmd_evaluate)
 
-    demo = sub.add_parser("demo", help="simulate, track and evaluate a scenario end to end")
-    demo.add_argument("--scenario", default="mixed")
+    ev.add_argument(
+        "--scenario",
+        help="instead of files: run the full pipeline on a simulated scenario "
+        "and print the warning metrics (lead time per drone, missed drones, false alerts/h)",
+    )
+    ev.add_argument("--seed", type=int, default=1)
+
+    evc = sub.add_parser(
+        "evaluate-classifier",
+        help="confusion matrix, balanced accuracy, calibration (ECE) and a reliability diagram",
+    )
+    evc.add_argument("--data", type=Path, default=_default_shared_data(), help="../shared/data")
+    evc.add_argument("--plot", type=Path, default=Path("out/reliability.png"))
+    evc.add_argument("--json", action="store_true")
+    evc.set_defaults(run=_cmd_evaluate_classifier)
+
+    run = sub.add_parser("run", help="run the service for a site (TOML configuration)")
+    run.add_argument("site", type=Path, help="site configuration TOML")
+    run.set_defaults(run=_cmd_run)
+
+    demo = sub.add_parser(
+        "demo",
+        help="a simulated site under a drone swarm, streamed over loopback through the whole "
+        "service; map on http://127.0.0.1:8080",
+    )
+    demo.add_argument("--scenario", default="swarm")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--out", type=Path, default=Path("out/demo"))
+    demo.add_argument("--port", type=int, default=8080, help="map / API port")
+    demo.add_argument("--once", action="store_true", help="exit when the scenario ends")
+    demo.add_argument(
+        "--cooperative-drones", action="store_true", help="drones broadcast Remote ID"
+    )
     demo.set_defaults(run=_cmd_demo)
+
+    offline = sub.add_parser(
+        "offline-demo", help="simulate, track and evaluate a scenario from files (no sockets)"
+    )
+    offline.add_argument("--scenario", default="mixed")
+    offline.add_argument("--seed", type=int, default=1)
+    offline.add_argument("--out", type=Path, default=Path("out/offline-demo"))
+    offline.set_defaults(run=_cmd_offline_demo)
+
+    rep = sub.add_parser(
+        "replay",
+        help="re-run recorded raw inputs through the current tracker and rules; "
+        "print the difference in alerts",
+    )
+    rep.add_argument("history", type=Path, help="history .duckdb file")
+    rep.add_argument("--json", action="store_true")
+    rep.set_defaults(run=_cmd_replay)
+
+    exp = sub.add_parser("export", help="GeoJSON or CSV of tracks and alerts for a time window")
+    exp.add_argument("history", type=Path, help="history .duckdb file")
+    exp.add_argument("--out", type=Path, required=True)
+    exp.add_argument("--format", choices=["geojson", "csv"], default="geojson")
+    exp.add_argument("--from", dest="t0", help="start (ISO 8601 or POSIX s; default: all)")
+    exp.add_argument("--to", dest="t1", help="end (ISO 8601 or POSIX s; default: all)")
+    exp.set_defaults(run=_cmd_export)
     return parser
 
 
@@ -158,18 +231,29 @@ def _cmd_track(args: argparse.Namespace) -> int:
     params = _tracker_params_from(args)
     table = read_detections(args.detections)
     n_scans = int(np.unique(table.t).size)
+    classifier = _scan_classifier(args)
     history = _run_with_progress(
-        detection_scans(table, params.default_sigma), params, n_scans, quiet=args.quiet
-    )
+        detection_scans(table, params.default_sigma), params, n_scans, quiet=args.quiet,
+        on_scan=classifier,
+    )  # fmt: skip
     out = TrackTable(t=history.t, id=history.id, pos=history.x[:, :3], vel=history.x[:, 3:])
     _parent(args.out)
-    write_tracks(args.out, out)
+    write_tracks(args.out, out, extra=classifier.columns() if classifier else None)
     if not args.quiet:
         print(
             f"{len(table)} detections in {n_scans} scans -> {np.unique(history.id).size} "
             f"confirmed tracks, {len(history)} rows in {args.out}"
         )
     return 0
+
+
+def _scan_classifier(args: argparse.Namespace):
+    """The per-scan classifier collecting the --classify columns, or None."""
+    if not getattr(args, "classify", False):
+        return None
+    from skywarden.classify import ScanClassifier
+
+    return ScanClassifier()
 
 
 def _run_with_progress(scan_iter, params, n_scans: int, *, quiet: bool, on_scan=None):
@@ -252,19 +336,24 @@ def _cmd_track_recording(args: argparse.Namespace) -> int:
     params = _tracker_params_from(args, base=plan.tracker_settings())
     batches = scan_batches(rec.detections, plan)
     identities: list[np.ndarray] = []
-    history = _run_with_progress(
-        iter(batches),
-        params,
-        len(batches),
-        quiet=args.quiet,
-        on_scan=lambda _n, tracks: identities.append(tracks.identity[tracks.confirmed]),
-    )
+    classifier = _scan_classifier(args)
+
+    def on_scan(n: int, tracks) -> None:
+        identities.append(tracks.identity[tracks.confirmed])
+        if classifier is not None:
+            classifier(n, tracks)
+
+    history = _run_with_progress(iter(batches), params, len(batches), quiet=args.quiet,
+                                 on_scan=on_scan)  # fmt: skip
     keys = np.concatenate(identities) if identities else np.zeros(0, np.int64)
     unique, inverse = np.unique(keys, return_inverse=True)
     labels = np.asarray(rec.identity_label(unique) or [""], dtype=object)[inverse]
     out = TrackTable(t=history.t, id=history.id, pos=history.x[:, :3], vel=history.x[:, 3:])
     _parent(args.out)
-    write_tracks(args.out, out, extra={"identity": labels})
+    extra = {"identity": labels}
+    if classifier is not None:
+        extra.update(classifier.columns())
+    write_tracks(args.out, out, extra=extra)
     if not args.quiet:
         n_tracks = np.unique(history.id).size
         print(
@@ -357,6 +446,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from skywarden.evaluate.report import plot, print_summary, summary
     from skywarden.tables import read_tracks, read_truth
 
+    if getattr(args, "scenario", None):
+        return _evaluate_scenario_warnings(args)
+    if args.truth is None or args.tracks is None:
+        raise ConfigError("evaluate needs --truth and --tracks (or --scenario NAME)")
     truth = read_truth(args.truth)
     tracks = read_tracks(args.tracks)
     result = evaluate(truth, tracks, c=args.c, p=args.p, alpha=args.alpha)
@@ -374,57 +467,185 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from skywarden.simulate import build_scenario
-    from skywarden.tables import Truth, write_detections, write_truth
 
     scenario = build_scenario(args.scenario, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
+    if args.stream:
+        return _stream_scenario(scenario, args.speed)
+    if args.out is None:
+        raise ConfigError("--out is required (or --stream)")
+    _write_scenario(scenario, args.out)
+    if args.wire:
+        from skywarden.simulate.emit import write_scenario_recordings
+        from skywarden.simulate.emit_site import SiteSetup
+
+        paths = write_scenario_recordings(scenario, SiteSetup(), args.out)
+        print("wire formats: " + ", ".join(p.name for p in paths.values()))
+    return 0
+
+
+def _write_scenario(scenario, out: Path) -> None:
+    from skywarden.tables import Truth, write_detections, write_truth
+
+    out.mkdir(parents=True, exist_ok=True)
+    s = scenario.truth_state
     write_truth(
-        args.out / "truth.csv",
-        Truth(
-            t=scenario.truth_t,
-            id=scenario.truth_id,
-            pos=scenario.truth_state[:, :3],
-            vel=scenario.truth_state[:, 3:],
-        ),
+        out / "truth.csv",
+        Truth(t=scenario.truth_t, id=scenario.truth_id, pos=s[:, :3], vel=s[:, 3:]),
     )
     write_detections(
-        args.out / "detections.csv",
+        out / "detections.csv",
         DetectionTable(t=scenario.det_t, pos=scenario.det_z, sigma=scenario.det_sigma),
     )
     print(
-        f"{scenario.name} (seed {args.seed}): {np.unique(scenario.truth_id).size} targets, "
-        f"{scenario.times.size} scans, {scenario.det_t.size} detections -> {args.out}"
+        f"{scenario.name} (seed {scenario.seed}): {scenario.n_targets} targets, "
+        f"{scenario.times.size} scans, {scenario.det_t.size} detections -> {out}"
     )
+
+
+def _stream_scenario(scenario, speed: float) -> int:
+    import asyncio
+    import math
+    import time
+
+    from skywarden.simulate.emit import LivePorts, stream_scenario
+    from skywarden.simulate.emit_site import SiteSetup
+
+    setup = SiteSetup(start_posix=math.floor(time.time()) + 1.0)
+    ports = LivePorts(remote_id_udp=8602)
+    print(
+        f"streaming {scenario.name} on 127.0.0.1: UDP {ports.radar_udp} radar (CAT034/048), "
+        f"{ports.adsb_cat021_udp} CAT021, {ports.remote_id_udp} Remote ID; TCP {ports.sbs_tcp} "
+        f"SBS, {ports.beast_tcp} Beast; speed {speed}x"
+    )
+    counters = asyncio.run(stream_scenario(scenario, setup, ports, speed=speed))
+    for name, c in counters.items():
+        print(f"{name}: {c.as_dict()}")
+    return 0
+
+
+def _evaluate_scenario_warnings(args: argparse.Namespace) -> int:
+    from skywarden.evaluate.warning import evaluate_scenario_warnings
+
+    report = evaluate_scenario_warnings(args.scenario, args.seed)
+    print(json.dumps(report, indent=2, default=str) if args.json else report.get("text", report))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from skywarden.service import build_service, serve
+    from skywarden.site_config import load_site_config
+
+    config = load_site_config(args.site)
+    service = build_service(config)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, service.stop.set)
+        print(
+            f"skywarden: {config.name}: {len(config.sensors)} sensors, "
+            f"{len(service.pipeline.zones)} zones; map on "
+            f"http://{config.bind_host}:{config.bind_port}/"
+        )
+        await serve(service)
+
+    asyncio.run(main())
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from skywarden.demo import DemoPorts, run_demo
+
+    asyncio.run(
+        run_demo(
+            args.scenario, args.seed, out=args.out, ports=DemoPorts(http=args.port),
+            once=args.once, cooperative_drones=args.cooperative_drones,
+        )
+    )  # fmt: skip
+    return 0
+
+
+def _cmd_offline_demo(args: argparse.Namespace) -> int:
+    from skywarden.simulate import build_scenario
+
     out: Path = args.out
-    sim = argparse.Namespace(scenario=args.scenario, seed=args.seed, out=out)
-    _cmd_simulate(sim)
+    _write_scenario(build_scenario(args.scenario, args.seed), out)
     trk = argparse.Namespace(
-        detections=out / "detections.csv",
-        out=out / "tracks.csv",
-        config=None,
-        sigma=None,
-        pd=None,
-        clutter_density=None,
-        models=None,
-        quiet=False,
-    )
+        detections=out / "detections.csv", out=out / "tracks.csv", config=None, sigma=None,
+        pd=None, clutter_density=None, models=None, quiet=False, format=None, classify=False,
+    )  # fmt: skip
     _cmd_track(trk)
     ev = argparse.Namespace(
-        truth=out / "truth.csv",
-        tracks=out / "tracks.csv",
-        json=False,
-        plot=out / "evaluation.png",
-        c=50.0,
-        p=2.0,
-        alpha=2.0,
-    )
+        truth=out / "truth.csv", tracks=out / "tracks.csv", json=False,
+        plot=out / "evaluation.png", c=50.0, p=2.0, alpha=2.0, scenario=None,
+    )  # fmt: skip
     _cmd_evaluate(ev)
     print(f"plot: {out / 'evaluation.png'}")
     return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from skywarden.service import replay_history
+
+    _require_file(args.history)
+    diff = replay_history(args.history)
+    print(json.dumps(diff.to_json(), indent=2) if args.json else diff.format())
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import math
+
+    from skywarden.store.export import export
+
+    _require_file(args.history)
+    t0 = _parse_time(args.t0, -math.inf, "--from")
+    t1 = _parse_time(args.t1, math.inf, "--to")
+    for path in export(args.history, t0, t1, args.out, fmt=args.format):
+        print(path)
+    return 0
+
+
+def _parse_time(text: str | None, default: float, option: str) -> float:
+    from datetime import datetime
+
+    if text is None:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ConfigError(f"{option}: use ISO 8601 or POSIX seconds, not {text!r}") from None
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise InputError("no such file", path=str(path))
+
+
+def _cmd_evaluate_classifier(args: argparse.Namespace) -> int:
+    from skywarden.classify.evaluation import evaluate_classifier, format_report
+
+    if not args.data.is_dir():
+        raise InputError(
+            "the real recordings folder (../shared/data) is missing", path=str(args.data)
+        )
+    _parent(args.plot)
+    report = evaluate_classifier(args.plot, args.data)
+    print(json.dumps(report, indent=2, default=str) if args.json else format_report(report))
+    return 0
+
+
+def _default_shared_data() -> Path:
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def _parent(path: Path) -> None:

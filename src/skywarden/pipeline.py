@@ -13,7 +13,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -444,6 +444,57 @@ async def run_live(
         for task in pumps:
             task.cancel()
         await asyncio.gather(*pumps, return_exceptions=True)
+
+
+def replay_inputs(
+    pipeline: Pipeline,
+    feeds: dict[str, Feed],
+    inputs: Iterable[tuple[float, str, bytes]],
+    *,
+    batch_window_s: float = 0.02,
+) -> Iterator[Snapshot]:
+    """Drive the pipeline offline from recorded raw inputs ``(t_receive, source, bytes)`` in
+    receive order, batching and closing scans as :func:`run_live` does on the live clock.
+    Inputs of unknown sources are counted in ``pipeline.source_health['unknown']``. Yields
+    each snapshot."""
+    period = pipeline.config.scan_period_s
+    scan_end: float | None = None
+    batch: list[Detections] = []
+    batch_start = batch_last = 0.0
+    unknown = 0
+    for t, source, payload in inputs:
+        if scan_end is None:
+            scan_end = t + period
+        if batch and t - batch_start > batch_window_s:
+            yield from _flush_replay(pipeline, batch, batch_last, scan_end)
+            scan_end = _next_scan_end(scan_end, batch_last, period)
+            batch = []
+        while t > scan_end:  # scans that ended with no data
+            pipeline.process(scan_end, Detections.empty(), end_of_scan=True)
+            yield pipeline.snapshot()
+            scan_end += period
+        feed = feeds.get(source)
+        if feed is None:
+            unknown += 1
+            pipeline.source_health["unknown"] = {"messages": unknown}
+            continue
+        if not batch:
+            batch_start = t
+        batch.append(feed.feed(t, payload))
+        batch_last = t
+    if batch and scan_end is not None:
+        yield from _flush_replay(pipeline, batch, batch_last, scan_end)
+
+
+def _flush_replay(
+    pipeline: Pipeline, batch: list[Detections], t: float, scan_end: float
+) -> Iterator[Snapshot]:
+    snapshot, _ = pipeline.process(t, detections_or_empty(batch), end_of_scan=t >= scan_end)
+    yield snapshot
+
+
+def _next_scan_end(scan_end: float, t: float, period: float) -> float:
+    return max(scan_end + period, t) if t >= scan_end else scan_end
 
 
 async def _gather(

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from skywarden.errors import ConfigError
 from skywarden.geo import LocalFrame
 from skywarden.pipeline import LiveSource, Pipeline, run_live
-from skywarden.site_config import SensorConfig, SiteConfig
+from skywarden.site_config import SensorConfig, SiteConfig, site_config_to_dict
 from skywarden.snapshot import SensorView, Snapshot
 from skywarden.sources.asterix_detections import RadarSigmas, RadarSite
 from skywarden.sources.feeds import AsterixFeed, BeastFeed, Feed, RemoteIdFeed, SbsFeed
@@ -125,7 +127,9 @@ def build_service(
         from skywarden.store.history import HistoryWriter
 
         service.history = HistoryWriter(
-            config.storage_path, site=pipeline.site, config_text=config.source_text
+            config.storage_path,
+            site=pipeline.site,
+            config_text=json.dumps(site_config_to_dict(config)),
         )
         pipeline.history_reader = service.history.reader
     if with_server:
@@ -240,3 +244,37 @@ def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], N
                     sink.submit_alert(entry, view)
 
     return deliver
+
+
+def replay_history(history_path, *, classifier: Callable | None = None):
+    """Re-run a history file's raw inputs through a fresh pipeline built from the stored site
+    configuration, and compare the alerts (skywarden.store.replay.AlertDiff)."""
+    from skywarden.pipeline import replay_inputs
+    from skywarden.site_config import site_config_from_dict
+    from skywarden.store.replay import replay_alerts
+
+    def run_pipeline(inputs, meta):
+        if not meta.config_text:
+            raise ConfigError(
+                "the history has no stored site configuration", path=str(history_path)
+            )
+        try:
+            doc = json.loads(meta.config_text)
+        except json.JSONDecodeError:
+            raise ConfigError(
+                "the stored site configuration is not replayable (not JSON)", path=str(history_path)
+            ) from None
+        config = site_config_from_dict(doc, Path("."), source=f"{history_path} (stored config)")
+        now = [0.0]
+        kwargs = {"classifier": classifier} if classifier is not None else {}
+        pipeline = Pipeline(config, clock=lambda: now[0], **kwargs)
+        feeds = {s.name: make_feed(s, i, pipeline.frame) for i, s in enumerate(config.sensors)}
+
+        def timed():
+            for raw in inputs:
+                now[0] = raw.t_receive
+                yield raw.t_receive, raw.source, raw.payload
+
+        return replay_inputs(pipeline, feeds, timed())
+
+    return replay_alerts(history_path, run_pipeline)

@@ -217,10 +217,71 @@ def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
     )
 
 
+def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
+    """A self-contained document (zones inline, no file paths) that
+    :func:`site_config_from_dict` reads back into an equivalent configuration: what the
+    history stores so that ``skywarden replay`` can rebuild the pipeline."""
+    sensors = []
+    for s in config.sensors:
+        d: dict[str, Any] = {"name": s.name, "kind": s.kind, "transport": "udp", "port": 1,
+                             "height_m": s.height_m, "range_m": s.range_m,
+                             "sigma_range_m": s.sigma_range_m,
+                             "sigma_azimuth_deg": s.sigma_azimuth_rad / DEG}  # fmt: skip
+        if s.lat is not None and s.lon is not None:
+            d["lat"], d["lon"] = s.lat, s.lon
+        sensors.append(d)
+    rules = [_rule_to_dict(r) for r in config.rules]
+    tracker = {
+        k: getattr(config.tracker, k)
+        for k in ("pd", "clutter_density", "gate_probability", "initial_speed_sigma",
+                  "confirm_m", "confirm_n", "tentative_max_misses", "max_coast_s")
+    }  # fmt: skip
+    return {
+        "site": {"name": config.name, "lat": config.lat, "lon": config.lon,
+                 "height_m": config.height_m},
+        "service": {"bind": f"{config.bind_host}:{config.bind_port}",
+                    "scan_period_s": config.scan_period_s},
+        "zones": {"geojson": config.zones_geojson},
+        "tracker": tracker,
+        "sensors": sensors,
+        "alert_rules": rules,
+        "allow": [
+            {"identity_key": a.identity, "zones": sorted(a.zone_ids) if a.zone_ids else None,
+             "valid_from": a.valid_from_s, "valid_until": a.valid_until_s, "note": a.note}
+            for a in config.allow
+        ],
+    }  # fmt: skip
+
+
+def _rule_to_dict(r: AlertRule) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "name": r.name,
+        "classes": sorted(c.name.lower() for c in r.classes),
+        "min_height_m": r.altitude_band_m[0], "max_height_m": r.altitude_band_m[1],
+        "min_speed_mps": r.speed_band_mps[0], "max_speed_mps": r.speed_band_mps[1],
+        "horizon_s": r.horizon_s, "min_probability": r.min_probability,
+        "utc_offset_h": r.utc_offset_s / 3600.0,
+    }  # fmt: skip
+    if r.zone_ids is not None:
+        d["zones"] = sorted(r.zone_ids)
+    if r.priority is not None:
+        d["priority"] = r.priority
+    if r.time_of_day_s is not None:
+        a, b = (int(x) for x in r.time_of_day_s)
+        d["active_hours"] = (
+            f"{a // 3600:02d}:{a % 3600 // 60:02d}-{b // 3600:02d}:{b % 3600 // 60:02d}"
+        )
+    return {k: v for k, v in d.items() if not (isinstance(v, float) and math.isinf(v))}
+
+
 def _zones(doc: dict[str, Any], base: Path, where: _Where) -> dict[str, Any]:
     import json
 
     zones = where.table(doc, "zones", required=False)
+    if "geojson" in zones:
+        if not isinstance(zones["geojson"], dict):
+            where.fail("zones.geojson", "must be a GeoJSON object")
+        return zones["geojson"]
     if "file" not in zones:
         return {"type": "FeatureCollection", "features": []}
     path = base / str(zones["file"])
@@ -291,9 +352,13 @@ def _hours(text: str, where: _Where, key: str) -> tuple[float, float]:
 
 def _allow(a: Any, i: int, where: _Where) -> AllowEntry:
     prefix = f"allow[{i}]"
-    where.unknown(a, {"identity", "zones", "valid_from", "valid_until", "note"}, prefix)
+    where.unknown(
+        a, {"identity", "identity_key", "zones", "valid_from", "valid_until", "note"}, prefix
+    )
     kind, _, value = str(a.get("identity", "")).partition(":")
-    if kind == "icao":
+    if "identity_key" in a:
+        identity = int(a["identity_key"])
+    elif kind == "icao":
         try:
             identity = icao_identity(int(value, 16))
         except ValueError:
@@ -304,7 +369,7 @@ def _allow(a: Any, i: int, where: _Where) -> AllowEntry:
         where.fail(f"{prefix}.identity", "must be 'icao:HEX' or 'rid:SERIAL'")
     return AllowEntry(
         identity=identity,
-        zone_ids=frozenset(map(str, a["zones"])) if "zones" in a else None,
+        zone_ids=frozenset(map(str, a["zones"])) if a.get("zones") else None,
         valid_from_s=_time(a.get("valid_from"), -math.inf, where, f"{prefix}.valid_from"),
         valid_until_s=_time(a.get("valid_until"), math.inf, where, f"{prefix}.valid_until"),
         note=str(a.get("note", "")),
