@@ -1,0 +1,75 @@
+"""Configuration: TOML files and command-line overrides -> frozen, validated dataclasses.
+
+The only module that reads configuration files. Unknown keys and bad values are errors that
+name the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from skywarden.errors import ConfigError
+from skywarden.track.params import MotionModel, TrackerParams, default_models
+
+_MODEL_SETS = {
+    "imm": default_models,
+    "cv": lambda: (MotionModel(0.0, 1.0),),
+}
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; raises ConfigError naming the file on any problem."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("config file not found", path=str(p)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=str(p)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(p)) from None
+
+
+def tracker_params(values: dict[str, Any], source: str = "tracker config") -> TrackerParams:
+    """TrackerParams from a mapping (the ``[tracker]`` table or CLI options).
+
+    Keys are TrackerParams fields; ``models`` is ``"imm"`` (CV + left/right turns) or ``"cv"``,
+    and ``accel_sigma`` (m/s^2) scales every model's process noise.
+    """
+    allowed = {f.name for f in fields(TrackerParams)} | {"accel_sigma"}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"unknown tracker option(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}",
+            path=source,
+        )
+    kwargs = dict(values)
+    models_name = kwargs.pop("models", "imm")
+    if models_name not in _MODEL_SETS:
+        raise ConfigError(f"models must be one of {sorted(_MODEL_SETS)}, not {models_name!r}")
+    models = _MODEL_SETS[models_name]()
+    accel = kwargs.pop("accel_sigma", None)
+    if accel is not None:
+        models = tuple(
+            MotionModel(m.turn_rate, float(accel) * m.accel_sigma / models[0].accel_sigma)
+            for m in models
+        )
+    try:
+        typed = {k: _number(k, v) for k, v in kwargs.items()}
+        return TrackerParams(models=models, **typed)
+    except ConfigError as exc:
+        raise ConfigError(exc.problem, path=source) from None
+
+
+def _number(key: str, value: Any) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key} must be a number, not {value!r}")
+    if key in ("confirm_m", "confirm_n", "tentative_max_misses"):
+        if int(value) != value:
+            raise ConfigError(f"{key} must be a whole number, not {value!r}")
+        return int(value)
+    return float(value)
