@@ -319,6 +319,8 @@ class Pipeline:
         return self._snapshot
 
     def _operator(self, action: Callable[..., AlertBook], alert_id: int, who: str, note: str):
+        if not any(a.id == alert_id for a in self.book.alerts):
+            raise KeyError(alert_id)
         t = self.clock()
         before = len(self.book.audit)
         self.book = action(self.book, alert_id, who, t, note)

@@ -1,0 +1,457 @@
+"""The FastAPI application: versioned REST under /api/v1, the live WebSocket and the map page.
+
+Build it with :func:`create_app` around any :class:`~skywarden.server.backend.ServiceBackend`
+and serve it with uvicorn, e.g. ``uvicorn.run(create_app(backend), host=..., port=...)``.
+
+Bad input gets a clear 4xx with a JSON ``{"detail": ...}`` body and never stops the service:
+422 for a malformed request (bad JSON, wrong field types, bad query values), 400 for a zone
+document that is not valid GeoJSON (the message names the feature and the problem), 404 for an
+unknown alert, track or zone id, 409 for an alert action the alert cannot take, 413 for a body
+larger than ``max_body_bytes``. An unexpected fault in a handler is a JSON 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from skywarden.errors import ConfigError
+from skywarden.server import schemas
+from skywarden.server.backend import ServiceBackend
+from skywarden.server.live import LiveBroadcaster, Subscription
+from skywarden.snapshot import CLASS_NAMES, AlertView
+from skywarden.warn.alerts import AlertError
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+WEB_DIR = Path(__file__).parent / "web"
+VENDOR_DIR = WEB_DIR / "vendor"
+VENDOR_FILES = (
+    "maplibre-gl.js",
+    "maplibre-gl.css",
+    "LICENSE.txt",
+    "VERSION",
+    "swagger-ui-bundle.js",
+    "swagger-ui.css",
+    "swagger-ui-LICENSE.txt",
+    "swagger-ui-NOTICE.txt",
+)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": schemas.ErrorBody, "description": text}
+    for code, text in (
+        (400, "bad document"),
+        (404, "unknown id"),
+        (409, "illegal transition"),
+        (413, "body too large"),
+    )
+}
+
+
+def create_app(
+    backend: ServiceBackend,
+    *,
+    live_rate_hz: float = 2.0,
+    max_body_bytes: int = 1_000_000,
+    tile_url: str | None = None,
+) -> FastAPI:
+    """The service around backend.
+
+    Args:
+        backend: the running system (or a test fake).
+        live_rate_hz: maximum rate of WebSocket snapshot broadcasts.
+        max_body_bytes: larger request bodies get 413.
+        tile_url: optional raster tile URL template ({z}/{x}/{y}) for the map background;
+            None draws the offline map (grid, range rings, zones, sensors) only.
+    """
+    if max_body_bytes < 1:
+        raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
+    broadcaster = LiveBroadcaster(backend, rate_hz=live_rate_hz)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await broadcaster.stop()
+
+    app = FastAPI(
+        title="skywarden",
+        version="1",
+        summary="Drone early warning: tracks, alerts, zones and sensor health.",
+        description=(
+            "Live picture: the WebSocket `/api/v1/live` sends each snapshot (tracks, alerts, "
+            "sensors) as UTF-8 JSON in binary frames, at most `live_rate_hz` times a second. "
+            'Errors are JSON `{"detail": ...}`. The map page is served at `/`.'
+        ),
+        lifespan=lifespan,
+        docs_url=None,  # served below, from the vendored Swagger UI when present (offline)
+        redoc_url=None,
+    )
+    app.state.backend = backend
+    app.state.broadcaster = broadcaster
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_exception_handler(Exception, _internal_error)
+    app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url))
+    app.add_api_websocket_route(f"{API_PREFIX}/live", _live_endpoint(backend, broadcaster))
+    _add_web(app)
+    return app
+
+
+# --- REST --------------------------------------------------------------------------------------
+
+
+def _api_router(
+    backend: ServiceBackend, broadcaster: LiveBroadcaster, rate_hz: float, tile_url: str | None
+) -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX, responses={422: {"description": "malformed request"}})
+
+    @router.get("/tracks", response_model=schemas.TrackList, tags=["tracks"])
+    def get_tracks(
+        bbox: Annotated[
+            str | None, Query(description="min_lon,min_lat,max_lon,max_lat (degrees)")
+        ] = None,
+        target_class: Annotated[
+            list[str] | None,
+            Query(alias="class", description=f"repeat or comma-separate: {', '.join(CLASS_NAMES)}"),
+        ] = None,
+        min_alt_m: Annotated[float | None, Query(description="metres, WGS-84")] = None,
+        max_alt_m: Annotated[float | None, Query(description="metres, WGS-84")] = None,
+    ) -> JSONResponse:
+        """Tracks of the latest snapshot, optionally inside a box, of some classes, in a band."""
+        snap = backend.snapshot()
+        tracks = snap.tracks.select(_parse_bbox(bbox), _parse_classes(target_class))
+        if min_alt_m is not None or max_alt_m is not None:
+            lo = -math.inf if min_alt_m is None else min_alt_m
+            hi = math.inf if max_alt_m is None else max_alt_m
+            tracks = tracks.take((tracks.alt_m >= lo) & (tracks.alt_m <= hi))
+        body = tracks.to_json()
+        return JSONResponse({"seq": snap.seq, "t": snap.t, "count": len(body), "tracks": body})
+
+    @router.get(
+        "/tracks/{track_id}", response_model=schemas.Track, responses=ERRORS, tags=["tracks"]
+    )
+    def get_track(track_id: int) -> JSONResponse:
+        """One track of the latest snapshot."""
+        tracks = backend.snapshot().tracks
+        hit = np.flatnonzero(tracks.id == track_id)
+        if hit.size == 0:
+            raise HTTPException(404, f"unknown track id {track_id}")
+        return JSONResponse(tracks.take(hit[:1]).to_json()[0])
+
+    @router.get("/alerts", response_model=schemas.AlertList, tags=["alerts"])
+    def get_alerts(
+        state: Annotated[
+            str | None, Query(description="only alerts in this state, e.g. active")
+        ] = None,
+    ) -> JSONResponse:
+        """Alerts of the latest snapshot, most urgent first (priority, then time to entry)."""
+        snap = backend.snapshot()
+        alerts = [a for a in snap.alerts if state is None or a.state == state]
+        body = [a.to_json() for a in sorted(alerts, key=_alert_urgency)]
+        return JSONResponse({"seq": snap.seq, "t": snap.t, "count": len(body), "alerts": body})
+
+    @router.get(
+        "/alerts/{alert_id}", response_model=schemas.Alert, responses=ERRORS, tags=["alerts"]
+    )
+    def get_alert(alert_id: int) -> JSONResponse:
+        """One alert of the latest snapshot."""
+        for alert in backend.snapshot().alerts:
+            if alert.id == alert_id:
+                return JSONResponse(alert.to_json())
+        raise HTTPException(404, f"unknown alert id {alert_id}")
+
+    for action in ("acknowledge", "reject", "ignore"):
+        router.add_api_route(
+            f"/alerts/{{alert_id}}/{action}",
+            _alert_action(getattr(backend, action), action),
+            methods=["POST"],
+            response_model=schemas.Alert,
+            responses=ERRORS,
+            tags=["alerts"],
+            name=f"{action}_alert",
+        )
+
+    @router.get("/zones", response_model=schemas.FeatureCollection, tags=["zones"])
+    def get_zones() -> JSONResponse:
+        """The zones in force (GeoJSON FeatureCollection, [lon, lat] degrees)."""
+        return JSONResponse(backend.zones_geojson())
+
+    @router.get("/zones/{zone_id}", responses=ERRORS, tags=["zones"])
+    def get_zone(zone_id: Annotated[str, PathParam(max_length=200)]) -> JSONResponse:
+        """One zone as a GeoJSON Feature."""
+        features = backend.zones_geojson().get("features", [])
+        for feature in features:
+            if _feature_id(feature) == zone_id:
+                return JSONResponse(feature)
+        known = ", ".join(repr(_feature_id(f)) for f in features) or "none"
+        raise HTTPException(404, f"unknown zone id {zone_id!r} (known: {known})")
+
+    @router.put(
+        "/zones",
+        response_model=schemas.FeatureCollection,
+        responses=ERRORS,
+        tags=["zones"],
+        openapi_extra=_json_body_doc(schemas.FeatureCollection),
+    )
+    async def put_zones(request: Request) -> JSONResponse:
+        """Replace every zone with a GeoJSON FeatureCollection (400 names what is wrong)."""
+        document = await _json_body(request)
+        try:
+            zones = backend.put_zones(document)
+        except ConfigError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return JSONResponse(zones)
+
+    @router.get("/health", response_model=schemas.Health, tags=["health"])
+    def get_health() -> JSONResponse:
+        """Per-source message and reject counters, tick latency, queue depth, live clients."""
+        body = dict(backend.health())
+        body["sensors"] = [s.to_json() for s in backend.snapshot().sensors]
+        body["live"] = {
+            "clients": broadcaster.clients,
+            "sent": broadcaster.sent,
+            "dropped_clients": broadcaster.dropped_clients,
+            "rate_hz": broadcaster.rate_hz,
+        }
+        return JSONResponse(body)
+
+    @router.get("/audit", response_model=list[schemas.AuditEntry], tags=["alerts"])
+    def get_audit(
+        since_t: Annotated[float | None, Query(description="POSIX s; only later entries")] = None,
+    ) -> JSONResponse:
+        """Who did what to which alert, and when (oldest first)."""
+        return JSONResponse(backend.audit(since_t))
+
+    @router.get("/history/tracks", responses={501: {"description": "no store"}}, tags=["tracks"])
+    def get_history(
+        t0: Annotated[float, Query(description="POSIX s")],
+        t1: Annotated[float, Query(description="POSIX s, after t0")],
+    ) -> JSONResponse:
+        """Stored track states between t0 and t1 (for replay)."""
+        if not (math.isfinite(t0) and math.isfinite(t1) and t1 > t0):
+            raise HTTPException(422, f"need finite t0 < t1, got t0={t0}, t1={t1}")
+        try:
+            return JSONResponse(backend.history_tracks(t0, t1))
+        except NotImplementedError as exc:
+            raise HTTPException(501, "no track history store is configured") from exc
+
+    @router.get("/map-config", response_model=schemas.MapConfig, tags=["map"])
+    def get_map_config() -> dict[str, Any]:
+        """What the map page needs to draw itself: site, optional tile URL, live rate."""
+        lat, lon, h = backend.snapshot().site
+        return {
+            "tile_url": tile_url,
+            "live_rate_hz": rate_hz,
+            "site": {"lat": lat, "lon": lon, "h_m": h},
+            "maplibre": (VENDOR_DIR / "maplibre-gl.js").is_file(),
+        }
+
+    return router
+
+
+def _alert_action(method: Callable[..., AlertView], action: str) -> Callable[..., JSONResponse]:
+    def act(
+        alert_id: Annotated[int, PathParam(description="alert id")], body: schemas.AlertAction
+    ) -> JSONResponse:
+        try:
+            alert = method(alert_id, body.who, body.note)
+        except KeyError as exc:
+            raise HTTPException(404, f"unknown alert id {alert_id}") from exc
+        except AlertError as exc:
+            raise HTTPException(409, f"cannot {action} alert {alert_id}: {exc}") from exc
+        return JSONResponse(alert.to_json())
+
+    act.__doc__ = f"The operator `who` chooses to {action} an alert (with an optional note)."
+    return act
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
+        raise HTTPException(422, f"bbox must be min_lon,min_lat,max_lon,max_lat numbers: {text!r}")
+    lo_lon, lo_lat, hi_lon, hi_lat = parts
+    if not (lo_lon <= hi_lon and lo_lat <= hi_lat and -90 <= lo_lat and hi_lat <= 90):
+        raise HTTPException(422, f"bbox needs min <= max and latitudes within -90..90: {text!r}")
+    return lo_lon, lo_lat, hi_lon, hi_lat
+
+
+def _parse_classes(values: list[str] | None) -> set[str] | None:
+    if not values:
+        return None
+    names = {p.strip() for v in values for p in v.split(",") if p.strip()}
+    unknown = sorted(names - set(CLASS_NAMES))
+    if unknown:
+        raise HTTPException(422, f"unknown class {unknown} (use {', '.join(CLASS_NAMES)})")
+    return names
+
+
+def _alert_urgency(alert: AlertView) -> tuple[int, float, int]:
+    tte = alert.time_to_entry_s
+    return alert.priority, tte if math.isfinite(tte) else math.inf, alert.id
+
+
+def _feature_id(feature: Any) -> str | None:
+    if not isinstance(feature, dict):
+        return None
+    raw = feature.get("id", (feature.get("properties") or {}).get("id"))
+    return None if raw is None else str(raw)
+
+
+async def _json_body(request: Request) -> Any:
+    body = await request.body()
+    if not body.strip():
+        raise HTTPException(422, "request body is empty; expected JSON")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(422, f"request body is not valid JSON: {exc}") from exc
+
+
+def _json_body_doc(model: type[schemas.BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# --- WebSocket ---------------------------------------------------------------------------------
+
+
+def _live_endpoint(
+    backend: ServiceBackend, broadcaster: LiveBroadcaster
+) -> Callable[[WebSocket], Any]:
+    async def live(websocket: WebSocket) -> None:
+        """Each new snapshot's JSON (binary frames, UTF-8), at most live_rate_hz a second."""
+        await websocket.accept()
+        sub = broadcaster.subscribe()
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            await websocket.send_bytes(backend.snapshot().json_bytes)
+            tasks = [
+                asyncio.create_task(_pump(websocket, sub)),
+                asyncio.create_task(_until_disconnect(websocket)),
+                asyncio.create_task(sub.dropped.wait()),
+            ]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if sub.dropped.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(websocket.close(1013, "client too slow"), 5.0)
+        except (WebSocketDisconnect, ConnectionError):
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # retrieve their errors
+            broadcaster.unsubscribe(sub)
+
+    return live
+
+
+async def _pump(websocket: WebSocket, sub: Subscription) -> None:
+    while (data := await sub.get()) is not None:
+        await websocket.send_bytes(data)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+# --- the map page ------------------------------------------------------------------------------
+
+
+def _add_web(app: FastAPI) -> None:
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        urls = {}
+        if (VENDOR_DIR / "swagger-ui-bundle.js").is_file():  # else the CDN, as FastAPI does
+            urls = {"swagger_js_url": "/vendor/swagger-ui-bundle.js",
+                    "swagger_css_url": "/vendor/swagger-ui.css"}  # fmt: skip
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="skywarden API",
+            swagger_favicon_url="data:,",
+            **urls,
+        )
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/vendor/{name}", include_in_schema=False)
+    def vendor(name: str) -> FileResponse:
+        if name not in VENDOR_FILES:
+            raise HTTPException(404, f"no vendored file {name!r}")
+        path = VENDOR_DIR / name
+        if not path.is_file():
+            raise HTTPException(
+                404, f"{name} is not vendored: run scripts/vendor_maplibre.sh to install MapLibre"
+            )
+        return FileResponse(path)
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for request bodies over max_bytes (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _detail(self) -> str:
+        return f"request body larger than {self.max_bytes} bytes"
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps({"detail": self._detail()}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("internal error serving %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)

@@ -1,0 +1,71 @@
+"""The one plug point between the service (REST, WebSocket, map) and whatever produces snapshots.
+
+The pipeline implements :class:`ServiceBackend`; the server, the store and the sinks only call
+it. Tests implement it with small fakes that return hand-made :class:`~skywarden.snapshot.Snapshot`
+objects.
+
+Errors the server maps to HTTP status codes (with a JSON ``{"detail": ...}`` body):
+
+* ``KeyError`` from an alert action: unknown alert id -> 404.
+* :class:`skywarden.warn.alerts.AlertError`: an action the alert cannot take -> 409.
+* :class:`skywarden.errors.ConfigError` from :meth:`ServiceBackend.put_zones`: a bad zone
+  document -> 400 (the message names the feature and the problem).
+* ``NotImplementedError`` from :meth:`ServiceBackend.history_tracks` (no store) -> 501.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from skywarden.snapshot import AlertView, Snapshot
+
+
+@runtime_checkable
+class ServiceBackend(Protocol):
+    """What the service needs from the running system (times are POSIX seconds)."""
+
+    def snapshot(self) -> Snapshot:
+        """The latest snapshot (never blocks)."""
+        ...
+
+    async def next_snapshot(self, after_seq: int) -> Snapshot:
+        """Wait for, then return, the latest snapshot whose ``seq`` is greater than after_seq."""
+        ...
+
+    def acknowledge(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        """The operator ``who`` acknowledges an alert. KeyError: unknown id; AlertError: illegal."""
+        ...
+
+    def reject(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        """The operator rejects an alert (false alarm). Errors as :meth:`acknowledge`."""
+        ...
+
+    def ignore(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        """The operator ignores an alert (known, harmless). Errors as :meth:`acknowledge`."""
+        ...
+
+    def zones_geojson(self) -> dict[str, Any]:
+        """The zones in force as a GeoJSON FeatureCollection ([lon, lat] degrees, WGS-84)."""
+        ...
+
+    def put_zones(self, geojson: dict[str, Any]) -> dict[str, Any]:
+        """Replace the zones; returns the new FeatureCollection. ConfigError: a bad document."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """Per-source counters, tick latency and queue depth.
+
+        ``{"sources": {name: {"messages", "bytes", "rejects": {reason: n}, "connected", ...}},
+        "tick_latency_ms": {"p50", "p99", "last"}, "queue_depth": int, "uptime_s": float,
+        "snapshot_seq": int}``
+        """
+        ...
+
+    def audit(self, since_t: float | None = None) -> list[dict[str, Any]]:
+        """Operator and system actions on alerts (who, what, which alert, when), oldest first."""
+        ...
+
+    def history_tracks(self, t0: float, t1: float) -> list[dict[str, Any]]:
+        """Stored track states between t0 and t1 (for a replay slider); NotImplementedError if
+        no store is configured."""
+        ...

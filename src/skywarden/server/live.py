@@ -1,0 +1,131 @@
+"""Live snapshots to every WebSocket client: encoded once, sent at a fixed maximum rate.
+
+One broadcast task waits for each new snapshot (``backend.next_snapshot``: newer than the one
+current when the first client subscribed, then newer than the last one sent), takes its
+pre-encoded ``json_bytes`` (computed once per snapshot, whatever the number of clients) and
+offers that same ``bytes`` object to every subscriber's bounded queue. It then sleeps so that
+broadcasts are at least ``1 / rate_hz`` seconds apart; snapshots that arrive meanwhile are
+skipped (the next broadcast takes the latest). A subscriber whose queue is full is dropped
+rather than allowed to slow anyone else: its ``dropped`` event is set and it is forgotten.
+
+Clocks: the pace is kept with ``asyncio.sleep`` (the event loop's monotonic clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from skywarden.server.backend import ServiceBackend
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One client's bounded queue of pre-encoded snapshots (bytes, oldest first)."""
+
+    queue: asyncio.Queue[bytes]
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, data: bytes) -> bool:
+        """Queue data without waiting; False (and ``dropped`` set) if the client is too slow."""
+        if self.dropped.is_set():
+            return False
+        try:
+            self.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            self.dropped.set()
+            return False
+        return True
+
+    async def get(self) -> bytes | None:
+        """The next snapshot's bytes, or None once the subscription has been dropped."""
+        if self.dropped.is_set():
+            return None
+        getter = asyncio.ensure_future(self.queue.get())
+        dropped = asyncio.ensure_future(self.dropped.wait())
+        try:
+            await asyncio.wait({getter, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the caller is cancelled: leave no task behind
+            dropped.cancel()
+            if not getter.done():
+                getter.cancel()
+        return getter.result() if getter.done() and not getter.cancelled() else None
+
+
+class LiveBroadcaster:
+    """Fans each new snapshot's bytes out to all subscribers at most ``rate_hz`` times a second."""
+
+    def __init__(self, backend: ServiceBackend, rate_hz: float = 2.0, queue_size: int = 4):
+        if not rate_hz > 0.0:
+            raise ValueError(f"live rate must be positive, got {rate_hz} Hz")
+        if queue_size < 1:
+            raise ValueError(f"per-client queue size must be at least 1, got {queue_size}")
+        self.backend = backend
+        self.rate_hz = float(rate_hz)
+        self.queue_size = int(queue_size)
+        self.sent = 0  # broadcasts so far
+        self.dropped_clients = 0
+        self._subs: set[Subscription] = set()
+        self._has_subs = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_seq = -1  # the newest snapshot already sent (or current when clients joined)
+
+    @property
+    def clients(self) -> int:
+        return len(self._subs)
+
+    def subscribe(self) -> Subscription:
+        """A new client's subscription; starts the broadcast task if it is not running."""
+        sub = Subscription(asyncio.Queue(maxsize=self.queue_size))
+        if not self._subs:  # the first client gets the current snapshot from its endpoint
+            self._last_seq = max(self._last_seq, self.backend.snapshot().seq)
+        self._subs.add(sub)
+        self._has_subs.set()
+        self.start()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+        if not self._subs:
+            self._has_subs.clear()
+
+    def start(self) -> None:
+        """Start the broadcast task in the running loop (idempotent)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="live-broadcast")
+
+    async def stop(self) -> None:
+        """Cancel the broadcast task and wait for it to end."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def publish(self, data: bytes) -> None:
+        """Offer the same bytes object to every subscriber; drop those that are full."""
+        for sub in list(self._subs):
+            if not sub.offer(data):
+                self.unsubscribe(sub)
+                self.dropped_clients += 1
+                log.warning("live: dropped a WebSocket client that could not keep up")
+        self.sent += 1
+
+    async def run(self) -> None:
+        """Broadcast forever: wait for clients and a new snapshot, publish, keep the pace."""
+        period = 1.0 / self.rate_hz
+        while True:
+            await self._has_subs.wait()
+            try:
+                snapshot = await self.backend.next_snapshot(self._last_seq)
+                self._last_seq = snapshot.seq
+                self.publish(snapshot.json_bytes)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a backend fault must not end the live feed for good
+                log.exception("live: failed to get or encode a snapshot; retrying")
+            await asyncio.sleep(period)  # broadcasts at least one period apart

@@ -1,0 +1,231 @@
+"""Test fakes of ServiceBackend: hand-made snapshots, real zone parsing, recorded operator actions.
+
+:class:`FakeBackend` serves whatever snapshot a test publishes; :class:`MovingBackend` builds a
+new snapshot on each ``next_snapshot`` call in which a drone flies at the site's protected zone
+(raising one alert after a few ticks) and an airliner crosses the area.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from skywarden.geo import LocalFrame
+from skywarden.snapshot import CLASS_NAMES, AlertView, SensorView, Snapshot, TrackArrays
+from skywarden.warn.alerts import AlertError
+from skywarden.warn.zones import parse_zones, zones_to_geojson
+
+SITE = (52.0, 5.0, 10.0)  # lat, lon (deg), h (m)
+FRAME = LocalFrame(*SITE)
+ZONES = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "id": "site-core",
+            "properties": {
+                "name": "Site core",
+                "role": "protected",
+                "floor_m": 0,
+                "ceiling_m": 500,
+                "radius_m": 1000,
+            },
+            "geometry": {"type": "Point", "coordinates": [SITE[1], SITE[0]]},
+        },
+        {
+            "type": "Feature",
+            "id": "approach",
+            "properties": {"name": "Approach sector", "role": "warning", "floor_m": 0,
+                           "ceiling_m": 1500},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[5.01, 51.99], [5.06, 51.99], [5.06, 52.03], [5.01, 52.03],
+                                 [5.01, 51.99]]],
+            },
+        },
+    ],
+}  # fmt: skip
+
+
+def make_tracks(enu: np.ndarray, classes: list[str], identity: list[str], callsign: list[str],
+                ids: list[int], t: float, trail_length: int = 8, steps: int = 6,
+                trail_dt: float = 2.0) -> TrackArrays:  # fmt: skip
+    """Tracks at site ENU states enu (N, 6) with straight-line trails and predictions."""
+    n = enu.shape[0]
+    lat, lon, alt = FRAME.enu_to_geodetic(enu[:, :3])
+
+    def along(offsets_s: np.ndarray) -> np.ndarray:
+        pos = enu[:, None, :3] + offsets_s[None, :, None] * enu[:, None, 3:]
+        la, lo, al = FRAME.enu_to_geodetic(pos.reshape(-1, 3))
+        return np.stack([la, lo, al], axis=1).reshape(n, offsets_s.size, 3)
+
+    p_class = np.full((n, 4), 0.05)
+    order = ("drone", "bird", "aircraft", "unknown")
+    for i, c in enumerate(classes):
+        if c in order:
+            p_class[i, order.index(c)] = 0.85
+    return TrackArrays(
+        id=np.asarray(ids, np.int64), enu=enu.astype(float), lat=lat, lon=lon, alt_m=alt,
+        sigma_m=np.full(n, 12.0), status=np.ones(n, np.int8),
+        target_class=np.array([CLASS_NAMES.index(c) for c in classes], np.int8),
+        p_class=p_class, behaviour=np.array(["" for _ in range(n)], dtype=object),
+        identity=np.array(identity, dtype=object), callsign=np.array(callsign, dtype=object),
+        t_update=np.full(n, t), trail=along(-trail_dt * np.arange(trail_length, 0, -1)),
+        predicted=along(10.0 * np.arange(1, steps + 1)),
+    )  # fmt: skip
+
+
+def make_alert(alert_id: int, track: TrackArrays, index: int, t: float, **kw: Any) -> AlertView:
+    values: dict[str, Any] = dict(
+        id=alert_id, zone_id="site-core", track_id=int(track.id[index]),
+        object=str(track.identity[index] or f"track:{int(track.id[index])}"), state="active",
+        priority=1, probability=0.9, time_to_entry_s=60.0, inside=False,
+        target_class=CLASS_NAMES[int(track.target_class[index])], lat=float(track.lat[index]),
+        lon=float(track.lon[index]), alt_m=float(track.alt_m[index]), t_raised=t, t_state=t,
+    )  # fmt: skip
+    values.update(kw)
+    return AlertView(**values)
+
+
+SENSORS = (
+    SensorView("radar-north", "radar", 52.004, 5.0, 12.0, 8000.0, True, 1520, {"bad_crc": 3}),
+    SensorView("adsb-roof", "adsb", 52.0, 5.002, 15.0, 60000.0, True, 48210, {}),
+    SensorView("rid-mast", "remote_id", 51.998, 4.997, 12.0, 2500.0, False, 96, {"short": 1}),
+)
+
+
+def static_snapshot(seq: int = 1, t: float = 1_700_000_000.0) -> Snapshot:
+    """Three tracks (drone, aircraft, bird) and two alerts (priority 2 soon, priority 1 later)."""
+    enu = np.array([[1500.0, 1500.0, 120.0, -10.0, -10.0, 0.0],
+                    [-20000.0, 8000.0, 3000.0, 200.0, 0.0, 0.0],
+                    [300.0, -400.0, 40.0, 2.0, 1.0, 0.0]])  # fmt: skip
+    tracks = make_tracks(enu, ["drone", "aircraft", "bird"], ["rid:1588E0", "icao:3C660C", ""],
+                         ["", "DLH4AB", ""], [101, 202, 303], t)  # fmt: skip
+    alerts = (
+        make_alert(7, tracks, 2, t, priority=2, time_to_entry_s=5.0, zone_id="approach"),
+        make_alert(5, tracks, 0, t, priority=1, time_to_entry_s=90.0),
+        make_alert(6, tracks, 0, t, priority=1, time_to_entry_s=30.0, state="acknowledged"),
+    )
+    return Snapshot(seq=seq, t=t, site=SITE, tracks=tracks, alerts=alerts, sensors=SENSORS)
+
+
+class FakeBackend:
+    """Serves the published snapshot; operator actions and zone changes are recorded."""
+
+    def __init__(self, snapshot: Snapshot | None = None) -> None:
+        self._snapshot = snapshot or static_snapshot()
+        self.actions: list[tuple[str, int, str, str]] = []
+        self.zones = zones_to_geojson(parse_zones(ZONES, FRAME), FRAME)
+        self.health_calls = 0
+
+    def publish(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    async def next_snapshot(self, after_seq: int) -> Snapshot:
+        while self._snapshot.seq <= after_seq:  # polled: publish() may come from another thread
+            await asyncio.sleep(0.005)
+        return self._snapshot
+
+    def _act(self, action: str, state: str, alert_id: int, who: str, note: str) -> AlertView:
+        snap = self._snapshot
+        alerts = {a.id: a for a in snap.alerts}
+        if alert_id not in alerts:
+            raise KeyError(alert_id)
+        if alerts[alert_id].state != "active":
+            raise AlertError(f"alert {alert_id} is {alerts[alert_id].state}, not active")
+        self.actions.append((action, alert_id, who, note))
+        changed = replace(alerts[alert_id], state=state, t_state=snap.t)
+        alerts[alert_id] = changed
+        self._snapshot = replace(snap, alerts=tuple(alerts.values()))
+        return changed
+
+    def acknowledge(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        return self._act("acknowledge", "acknowledged", alert_id, who, note)
+
+    def reject(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        return self._act("reject", "rejected", alert_id, who, note)
+
+    def ignore(self, alert_id: int, who: str, note: str = "") -> AlertView:
+        return self._act("ignore", "ignored", alert_id, who, note)
+
+    def zones_geojson(self) -> dict:
+        return self.zones
+
+    def put_zones(self, geojson: dict) -> dict:
+        self.zones = zones_to_geojson(parse_zones(geojson, FRAME), FRAME)
+        return self.zones
+
+    def health(self) -> dict:
+        self.health_calls += 1
+        return {
+            "sources": {
+                s.name: {"messages": s.messages, "bytes": 40 * s.messages,
+                         "rejects": dict(Counter(s.rejects)), "connected": s.connected}
+                for s in self._snapshot.sensors
+            },
+            "tick_latency_ms": {"p50": 3.1, "p99": 9.7, "last": 2.8},
+            "queue_depth": 2,
+            "uptime_s": 123.0,
+            "snapshot_seq": self._snapshot.seq,
+        }  # fmt: skip
+
+    def audit(self, since_t: float | None = None) -> list[dict]:
+        return [
+            {"alert_id": a, "action": act, "who": who, "note": note, "t": self._snapshot.t}
+            for act, a, who, note in self.actions
+        ]
+
+    def history_tracks(self, t0: float, t1: float) -> list[dict]:
+        raise NotImplementedError("no store in this fake")
+
+
+class MovingBackend(FakeBackend):
+    """A drone heading for the protected zone (alert from tick 4) and an airliner crossing.
+
+    Each ``next_snapshot`` waits ``tick_s`` (real seconds) and advances the picture by
+    ``sim_dt_s`` simulated seconds.
+    """
+
+    def __init__(self, tick_s: float = 0.25, sim_dt_s: float = 1.0) -> None:
+        self.tick_s, self.sim_dt_s = tick_s, sim_dt_s
+        self.t0 = 1_700_000_000.0
+        self._step = 0
+        self._alert_state: tuple[str, float] | None = None  # (state, t_state)
+        super().__init__(self._build(0))
+
+    def _build(self, k: int) -> Snapshot:
+        t = self.t0 + k * self.sim_dt_s
+        s = k * self.sim_dt_s
+        enu = np.array([[3200.0 - 9.0 * s, 2600.0 - 7.5 * s, 120.0, -9.0, -7.5, 0.0],
+                        [-7000.0 + 70.0 * s, 4500.0, 900.0, 70.0, 0.0, 0.0]])  # fmt: skip
+        tracks = make_tracks(enu, ["drone", "aircraft"], ["rid:1588E0FA21", "icao:3C660C"],
+                             ["", "DLH4AB"], [101, 202], t, trail_dt=4.0)  # fmt: skip
+        alerts: tuple[AlertView, ...] = ()
+        if k >= 4:
+            distance = math.hypot(enu[0, 0], enu[0, 1]) - 1000.0
+            state, t_state = self._alert_state or ("active", self.t0 + 4 * self.sim_dt_s)
+            alerts = (
+                make_alert(1, tracks, 0, t, time_to_entry_s=max(distance, 0.0) / math.hypot(9, 7.5),
+                           inside=distance <= 0, state=state, t_raised=self.t0 + 4 * self.sim_dt_s,
+                           t_state=t_state),
+            )  # fmt: skip
+        return Snapshot(seq=k + 1, t=t, site=SITE, tracks=tracks, alerts=alerts, sensors=SENSORS)
+
+    async def next_snapshot(self, after_seq: int) -> Snapshot:
+        await asyncio.sleep(self.tick_s)
+        self._step += 1
+        self._snapshot = self._build(self._step)
+        return self._snapshot
+
+    def _act(self, action: str, state: str, alert_id: int, who: str, note: str) -> AlertView:
+        changed = super()._act(action, state, alert_id, who, note)
+        self._alert_state = (state, changed.t_state)
+        return changed
