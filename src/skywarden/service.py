@@ -101,17 +101,22 @@ def build_service(
     *,
     classifier: Callable | None = None,
     with_server: bool = True,
+    clock: Callable[[], float] | None = None,
 ) -> Service:
-    """Feeds, streams, the pipeline, history and sinks for a site configuration."""
+    """Feeds, streams, the pipeline, history and sinks for a site configuration.
+
+    ``clock`` overrides the wall clock (tests and sped-up simulations must give the clock the
+    sensors' data follows)."""
     files = [s.transport == "file" for s in config.sensors]
     if any(files) and not all(files):
         raise ConfigError("sensors: mix of recorded files and live sockets is not supported")
     kwargs: dict[str, Any] = {}
     if classifier is not None:
         kwargs["classifier"] = classifier
-    clock: Callable[[], float] = time.time
-    if config.sensors and all(files):
-        clock = ReplayClock(min(s.speed for s in config.sensors))
+    if clock is None:
+        clock = time.time
+        if config.sensors and all(files):
+            clock = ReplayClock(min(s.speed for s in config.sensors))
     pipeline = Pipeline(config, clock=clock, **kwargs)
     pipeline.sensors = tuple(_sensor_view(s, pipeline.frame) for s in config.sensors)
     sources = []

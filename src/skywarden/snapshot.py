@@ -196,13 +196,29 @@ class Snapshot:
             "tracks": self.tracks.to_json(),
             "alerts": [a.to_json() for a in self.alerts],
             "sensors": [s.to_json() for s in self.sensors],
-            "health": self.health,
+            "health": json_safe(self.health),
         }
 
     @cached_property
     def json_bytes(self) -> bytes:
         """The snapshot as compact UTF-8 JSON, encoded once for every reader."""
         return json.dumps(self.to_json(), separators=(",", ":"), allow_nan=False).encode()
+
+
+def json_safe(value: Any) -> Any:
+    """A copy of nested dicts/lists/tuples with NaN and infinities replaced by None and NumPy
+    scalars turned into Python numbers (so that strict JSON encoding cannot fail)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
 
 
 def _num(v: float, digits: int) -> float | None:
