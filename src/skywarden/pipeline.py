@@ -33,9 +33,11 @@ from skywarden.warn import (
     AlertBook,
     AlertParams,
     AuditEntry,
+    EntryForecast,
     TargetClass,
     acknowledge,
     assess,
+    forecast_entry,
     ignore,
     make_entry_model,
     ordered,
@@ -103,7 +105,7 @@ class TrainedClassifier:
         from skywarden.classify import classify_tracks
 
         if self.last is None or t - self.last_t >= 0.9 * self.period:
-            self.state, result = classify_tracks(self.state, tracks, zones=self.zones)
+            self.state, result = classify_tracks(self.state, tracks, zones=self.zones, n_top=0)
             names = np.array([n.upper() for n in result.label], dtype=object)
             cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
             self.last = Classes(cls, result.p, np.asarray(result.behaviour, dtype=object))
@@ -128,6 +130,54 @@ class TrainedClassifier:
         return Classes(cls, p, behaviour)
 
 
+class ForecastCache:
+    """Zone-entry forecasts of the shown tracks, recomputed only where needed.
+
+    Between scan ends, a track's forecast is recomputed only if it was updated (or is new);
+    the others keep theirs with the time to entry counted down. At each scan end, and when
+    the zones change, every track is recomputed. This keeps the warning work per arrival batch
+    proportional to the tracks that batch updated.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[str, ...] = ()
+        self.id = np.zeros(0, np.int64)
+        self.t_update = np.zeros(0)
+        self.t = 0.0
+        self.value: EntryForecast | None = None
+
+    def forecast(
+        self, shown: Tracks, t: float, zones: Sequence[Any], model: Any, full: bool
+    ) -> EntryForecast:
+        key = tuple(z.id for z in zones)
+        n, z = len(shown), len(zones)
+        redo = np.ones(n, bool)
+        rows = np.full(n, -1)
+        if not full and self.value is not None and key == self.key and self.id.size:
+            order = np.argsort(self.id)
+            pos = np.clip(np.searchsorted(self.id[order], shown.id), 0, order.size - 1)
+            known = self.id[order][pos] == shown.id
+            rows[known] = order[pos[known]]
+            redo = ~known | (shown.t_update != self.t_update[np.maximum(rows, 0)])
+        out = EntryForecast(
+            probability=np.zeros((n, z)), time_s=np.full((n, z), np.inf),
+            inside=np.zeros((n, z), bool), evaluated=np.zeros((n, z), bool),
+        )  # fmt: skip
+        keep = ~redo
+        if keep.any():
+            old, r = self.value, rows[keep]
+            out.probability[keep] = old.probability[r]
+            out.time_s[keep] = np.maximum(old.time_s[r] - (t - self.t), 0.0)
+            out.inside[keep], out.evaluated[keep] = old.inside[r], old.evaluated[r]
+        if redo.any():
+            fresh = forecast_entry(shown.x[redo], shown.P[redo], zones, model)
+            out.probability[redo], out.time_s[redo] = fresh.probability, fresh.time_s
+            out.inside[redo], out.evaluated[redo] = fresh.inside, fresh.evaluated
+        self.key, self.id, self.t_update, self.t = key, shown.id.copy(), shown.t_update.copy(), t
+        self.value = out
+        return out
+
+
 class Pipeline:
     """One site's picture, advanced tick by tick."""
 
@@ -135,7 +185,7 @@ class Pipeline:
         self,
         config: SiteConfig,
         *,
-        classifier: Classifier = identity_and_speed_classes,
+        classifier: Classifier | None = None,
         clock: Callable[[], float] = time.time,
         seed: int = 0,
     ) -> None:
@@ -143,13 +193,14 @@ class Pipeline:
         self.clock = clock
         self.frame = LocalFrame(config.lat, config.lon, config.height_m)
         self.params = config.tracker
-        self.classifier = classifier
+        self.classifier = classifier or TrainedClassifier(config.scan_period_s)
         self.tracks = new_tracks(self.params)
         self.zones = parse_zones(config.zones_geojson, self.frame)
         horizon = max((r.horizon_s * r.hold_horizon_factor for r in config.rules), default=120.0)
         self.entry_model = make_entry_model(np.random.default_rng(seed), horizon_s=horizon)
         self.alert_params = AlertParams()
         self.book = AlertBook()
+        self.forecasts = ForecastCache()
         self.trails = TrailBuffer(TRAIL_LENGTH)
         self.names: dict[int, str] = {}  # identity key -> 'rid:SERIAL' (filled by the feeds)
         self.callsigns: dict[int, str] = {}
@@ -187,9 +238,11 @@ class Pipeline:
         )
         shown = self.tracks.take(self.tracks.confirmed)
         classes = self.classifier(shown, t)
+        forecast = self.forecasts.forecast(shown, t, self.zones, self.entry_model, end_of_scan)
         assessment = assess(
             t, shown.x, shown.P, shown.id, shown.identity, classes.target_class, self.zones,
             self.config.rules, self.entry_model, self.alert_params, self.config.allow,
+            forecast=forecast,
         )  # fmt: skip
         self.book, events = update_alerts(self.book, assessment, t, self.alert_params)
         snapshot = self._build_snapshot(t, shown, classes)
@@ -426,12 +479,14 @@ async def run_live(
     try:
         while not stop.is_set():
             items = await _gather(queue, stop, scan_end - pipeline.clock(), batch_window_s)
-            batches, first_t = [], math.inf
+            per_source: dict[int, list[tuple[float, bytes, int]]] = {}
+            first_t = math.inf
             for i, t, data, connection in items:
                 if on_raw is not None:
                     on_raw(sources[i].name, t, data)
-                batches.append(sources[i].feed.feed(t, data, connection))
+                per_source.setdefault(i, []).append((t, data, connection))
                 first_t = min(first_t, t)
+            batches = [sources[i].feed.feed_many(chunks) for i, chunks in per_source.items()]
             now = pipeline.clock()
             end_of_scan = now >= scan_end
             if end_of_scan:
@@ -461,16 +516,16 @@ def replay_inputs(
     each snapshot."""
     period = pipeline.config.scan_period_s
     scan_end: float | None = None
-    batch: list[Detections] = []
+    batch: dict[str, list[tuple[float, bytes, int]]] = {}
     batch_start = batch_last = 0.0
     unknown = 0
     for t, source, payload in inputs:
         if scan_end is None:
             scan_end = t + period
         if batch and t - batch_start > batch_window_s:
-            yield from _flush_replay(pipeline, batch, batch_last, scan_end)
+            yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end)
             scan_end = _next_scan_end(scan_end, batch_last, period)
-            batch = []
+            batch = {}
         while t > scan_end:  # scans that ended with no data
             pipeline.process(scan_end, Detections.empty(), end_of_scan=True)
             yield pipeline.snapshot()
@@ -482,16 +537,21 @@ def replay_inputs(
             continue
         if not batch:
             batch_start = t
-        batch.append(feed.feed(t, payload))
+        batch.setdefault(source, []).append((t, payload, 0))
         batch_last = t
     if batch and scan_end is not None:
-        yield from _flush_replay(pipeline, batch, batch_last, scan_end)
+        yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end)
 
 
 def _flush_replay(
-    pipeline: Pipeline, batch: list[Detections], t: float, scan_end: float
+    pipeline: Pipeline,
+    feeds: dict[str, Feed],
+    batch: dict[str, list[tuple[float, bytes, int]]],
+    t: float,
+    scan_end: float,
 ) -> Iterator[Snapshot]:
-    snapshot, _ = pipeline.process(t, detections_or_empty(batch), end_of_scan=t >= scan_end)
+    dets = [feeds[source].feed_many(chunks) for source, chunks in batch.items()]
+    snapshot, _ = pipeline.process(t, detections_or_empty(dets), end_of_scan=t >= scan_end)
     yield snapshot
 
 

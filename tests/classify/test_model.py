@@ -98,3 +98,17 @@ def test_model_rejects_wrong_feature_count():
 
     with pytest.raises(SkywardenError):
         predict_proba(np.zeros((2, 3)))
+
+
+def test_single_walk_equals_separate_calls() -> None:
+    from skywarden.classify.model import predict_proba, predict_with_reasons, top_features
+
+    rng = np.random.default_rng(4)
+    model = load_model()
+    X = rng.normal(0, 3, (40, len(model.feature_names)))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    p, names, scores = predict_with_reasons(X, 3, model)
+    np.testing.assert_allclose(p, predict_proba(X, model), rtol=1e-12)
+    ref_names, ref_scores = top_features(X, 3, model)
+    assert (names == ref_names).all()
+    np.testing.assert_allclose(scores, ref_scores)

@@ -32,7 +32,13 @@ from skywarden.classify.history import (
     update_window,
 )
 from skywarden.classify.identity import fuse, identity_likelihood
-from skywarden.classify.model import TreeModel, load_model, predict_proba, top_features
+from skywarden.classify.model import (
+    TreeModel,
+    load_model,
+    predict_proba,  # noqa: F401 (re-exported)
+    predict_with_reasons,
+    top_features,  # noqa: F401 (re-exported)
+)
 from skywarden.track.tracks import Tracks
 from skywarden.units import FloatArray, IntArray
 
@@ -118,9 +124,8 @@ def classify_tracks(
     model = model or load_model()
     window = update_window(state.window, tracks)
     X = features_from_window(window)
-    p = predict_proba(X, model)
+    p, names, scores = predict_with_reasons(X, n_top, model)
     p = fuse(p, identity_likelihood(tracks.identity, emitter_category, ua_type))
-    names, scores = top_features(X, n_top, model)
     label = class_labels(p)
     detail = classify_behaviour(window, label == "drone", zones, behaviour_params, X)
     result = Classification(tracks.id.copy(), p, label, detail.label, names, scores, detail)

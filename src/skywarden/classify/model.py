@@ -129,31 +129,35 @@ def _check(model: TreeModel, X: FloatArray) -> FloatArray:
 
 
 def _walk(model: TreeModel, X: FloatArray, contributions: bool) -> tuple[FloatArray, FloatArray]:
-    """Raw scores (N, C) and, if asked, per-feature contributions (N, C, F) (else empty)."""
+    """Raw scores (N, C) and, if asked, per-feature contributions (N, C, F) (else empty).
+
+    All (row, tree) pairs descend together, one tree level per round, and pairs that reached a
+    leaf leave the working set, so the work is the total path length, not N x T x depth.
+    """
     n, f = X.shape
     c = model.n_classes
-    node = np.broadcast_to(model.tree_root, (n, model.tree_root.size)).copy()
-    rows = np.arange(n)[:, None]
+    t = model.tree_root.size
+    node = np.tile(model.tree_root, n)  # (N * T,) row-major: pair p = row * T + tree
+    row = np.repeat(np.arange(n), t)
+    x_flat = X.ravel()
     contrib = np.zeros(n * c * f) if contributions else np.zeros(0)
-    key_base = (rows * c + model.tree_class[None, :]) * f
-    while True:
-        inner = ~model.node_is_leaf[node]
-        if not inner.any():
-            break
-        feat = model.node_feature[node]
-        x = X[rows, np.where(inner, feat, 0)]
-        left = np.where(np.isnan(x), model.node_missing_left[node], x <= model.node_threshold[node])
-        child = np.where(left, model.node_left[node], model.node_right[node])
-        child = np.where(inner, child, node)
+    key_base = (row * c + np.tile(model.tree_class, n)) * f if contributions else None
+    active = np.flatnonzero(~model.node_is_leaf[node])
+    while active.size:
+        at = node[active]
+        feat = model.node_feature[at]
+        x = x_flat[row[active] * f + feat]
+        left = np.where(np.isnan(x), model.node_missing_left[at], x <= model.node_threshold[at])
+        child = np.where(left, model.node_left[at], model.node_right[at])
         if contributions:
-            delta = model.node_value[child] - model.node_value[node]
-            contrib += np.bincount(
-                (key_base + feat)[inner], weights=delta[inner], minlength=contrib.size
-            )
-        node = child
+            delta = model.node_value[child] - model.node_value[at]
+            contrib += np.bincount(key_base[active] + feat, weights=delta, minlength=contrib.size)
+        node[active] = child
+        active = active[~model.node_is_leaf[child]]
+    leaf_value = model.node_value[node].reshape(n, t)
     raw = np.tile(model.baseline, (n, 1))
     for k in range(c):
-        raw[:, k] += model.node_value[node[:, model.tree_class == k]].sum(axis=1)
+        raw[:, k] += leaf_value[:, model.tree_class == k].sum(axis=1)
     return raw, contrib.reshape(n, c, f) if contributions else contrib
 
 
@@ -193,10 +197,36 @@ def top_features(
     model = model or load_model()
     X = _check(model, X)
     raw, contrib = _walk(model, X, contributions=True)
+    return _top(model, raw, contrib, k)
+
+
+def predict_with_reasons(
+    X: FloatArray, k: int = 3, model: TreeModel | None = None
+) -> tuple[FloatArray, np.ndarray, FloatArray]:
+    """:func:`predict_proba` and :func:`top_features` from a single walk of the trees."""
+    model = model or load_model()
+    X = _check(model, X)
+    if X.shape[0] == 0:
+        empty = np.zeros((0, min(k, X.shape[1])))
+        return np.zeros((0, model.n_classes)), empty.astype(object), empty
+    raw, contrib = _walk(model, X, contributions=k > 0)
+    if k <= 0:
+        return (
+            softmax(raw / model.temperature),
+            np.zeros((X.shape[0], 0), object),
+            np.zeros((X.shape[0], 0)),
+        )
+    names, scores = _top(model, raw, contrib, k)
+    return softmax(raw / model.temperature), names, scores
+
+
+def _top(
+    model: TreeModel, raw: FloatArray, contrib: FloatArray, k: int
+) -> tuple[np.ndarray, FloatArray]:
     best = raw.argmax(axis=1)
-    rows = np.arange(X.shape[0])
+    rows = np.arange(raw.shape[0])
     score = (contrib[rows, best, :] - contrib.mean(axis=1)) / model.temperature
-    k = min(k, X.shape[1])
+    k = min(k, contrib.shape[2])
     order = np.argsort(-score, axis=1, kind="stable")[:, :k]
     names = np.asarray(model.feature_names, dtype=object)[order]
     return names, np.take_along_axis(score, order, axis=1)

@@ -32,7 +32,7 @@ import numpy as np
 from skywarden.errors import SkywardenError
 from skywarden.units import BoolArray, FloatArray, IntArray
 from skywarden.warn.rules import NO_PRIORITY, AlertRule, AllowEntry, evaluate_rules
-from skywarden.warn.time_to_entry import EntryModel, forecast_entry
+from skywarden.warn.time_to_entry import EntryForecast, EntryModel, forecast_entry
 from skywarden.warn.zones import Zone, inside
 
 TRACK_KEY_TAG = 7  # object keys of tracks without identity: (7 << 60) | track id
@@ -170,6 +170,7 @@ def assess(
     model: EntryModel,
     params: AlertParams,
     allow: Sequence[AllowEntry] = (),
+    forecast: EntryForecast | None = None,
 ) -> Assessment:
     """The warning picture of N tracks at time t (POSIX s), for :func:`update_alerts`.
 
@@ -181,9 +182,12 @@ def assess(
         zones, rules, allow: the configuration; model: the entry forecast's parameters and
             samples (:func:`~skywarden.warn.time_to_entry.make_entry_model`, made once).
         params: lifecycle parameters (the hold margin is used here).
+        forecast: the entry forecast of these tracks if the caller already has it (the
+            pipeline reuses forecasts of tracks not updated since); computed otherwise.
     """
     x = np.asarray(x, dtype=np.float64).reshape(-1, 6)
-    forecast = forecast_entry(x, P, zones, model)
+    if forecast is None:
+        forecast = forecast_entry(x, P, zones, model)
     margin = inside(zones, x[:, :3], params.margin_m)
     decision = evaluate_rules(rules, zones, t, x, target_class, identity, forecast, margin, allow)
     return Assessment(
