@@ -22,7 +22,14 @@ import numpy as np
 from skywarden.detections import Detections, icao_of, identity_kind
 from skywarden.geo import LocalFrame
 from skywarden.site_config import SiteConfig
-from skywarden.snapshot import CLASS_NAMES, AlertView, SensorView, Snapshot, TrackArrays
+from skywarden.snapshot import (
+    CLASS_NAMES,
+    AlertView,
+    SensorView,
+    Snapshot,
+    TrackArrays,
+    json_safe,
+)
 from skywarden.sources.feeds import Feed
 from skywarden.track.step import new_tracks, step
 from skywarden.track.tracks import Tracks
@@ -406,19 +413,21 @@ class Pipeline:
 
     def health(self) -> dict:
         lat = np.array(self.latency_ms) if self.latency_ms else np.zeros(1)
-        return {
-            "sources": self.source_health,
-            "tick_latency_ms": {
-                "p50": float(np.percentile(lat, 50)),
-                "p99": float(np.percentile(lat, 99)),
-                "last": float(lat[-1]),
-            },
-            "queue_depth": self.queue_depth,
-            "late_detections": self.late_detections,
-            "uptime_s": self.clock() - self.started,
-            "snapshot_seq": self.seq,
-            "tracks": int(len(self.tracks)),
-        }
+        return json_safe(
+            {
+                "sources": self.source_health,
+                "tick_latency_ms": {
+                    "p50": float(np.percentile(lat, 50)),
+                    "p99": float(np.percentile(lat, 99)),
+                    "last": float(lat[-1]),
+                },
+                "queue_depth": self.queue_depth,
+                "late_detections": self.late_detections,
+                "uptime_s": self.clock() - self.started,
+                "snapshot_seq": self.seq,
+                "tracks": int(len(self.tracks)),
+            }
+        )
 
     def audit(self, since_t: float | None = None) -> list[dict]:
         return [
