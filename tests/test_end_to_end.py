@@ -72,11 +72,14 @@ async def _end_to_end(tmp_path: Path) -> None:
     tak = TakListener()
     tak_port = await tak.start()
     config = dataclasses.replace(
-        demo_site("mixed", ports, setup, tmp_path / "history.duckdb"),
+        demo_site(scenario, ports, setup, tmp_path / "history.duckdb"),
         webhooks=(receiver.url,), cot=f"tcp://127.0.0.1:{tak_port}", flush_s=0.5,
     )  # fmt: skip
     # a protected zone of 3 km around the site: the mixed scenario's drones are inside it
-    config.zones_geojson["features"][0]["properties"]["radius_m"] = 3000.0
+    zones = config.zones_geojson
+    zones["features"] = [dict(f) for f in zones["features"]]
+    zones["features"][0] = {**zones["features"][0], "properties": {
+        **zones["features"][0]["properties"], "radius_m": 3000.0}}  # fmt: skip
     service = build_service(config, clock=ScaledClock(start))
     serving = asyncio.create_task(serve(service, port=ports.http))
     await asyncio.sleep(0.5)

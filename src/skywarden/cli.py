@@ -524,10 +524,13 @@ def _stream_scenario(scenario, speed: float) -> int:
 
 
 def _evaluate_scenario_warnings(args: argparse.Namespace) -> int:
-    from skywarden.evaluate.warning import evaluate_scenario_warnings
+    from skywarden.evaluate.warning import evaluate_scenario_warnings, print_warning_report
 
     report = evaluate_scenario_warnings(args.scenario, args.seed)
-    print(json.dumps(report, indent=2, default=str) if args.json else report.get("text", report))
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print_warning_report(report)
     return 0
 
 

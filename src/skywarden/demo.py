@@ -16,10 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from skywarden.evaluate.warning import DEMO_LAT, DEMO_LON
 from skywarden.simulate import build_scenario
 from skywarden.simulate.emit import LivePorts, stream_scenario
 from skywarden.simulate.emit_site import SiteSetup
-from skywarden.site_config import SensorConfig, SiteConfig, site_config_from_dict
+from skywarden.simulate.simulator import Scenario
+from skywarden.site_config import SensorConfig, SiteConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,19 +36,14 @@ class DemoPorts:
 
 
 def demo_site(
-    scenario_name: str, ports: DemoPorts, setup: SiteSetup, storage: Path | None
+    scenario: Scenario, ports: DemoPorts, setup: SiteSetup, storage: Path | None
 ) -> SiteConfig:
-    """The demo site: origin at the simulated site, a protected zone around it and a 2 km
-    warning ring, the simulated radar, ADS-B and Remote ID receivers on loopback."""
-    radius = 300.0
-    doc: dict[str, Any] = {
-        "site": {"name": f"demo ({scenario_name})", "lat": setup.lat_deg, "lon": setup.lon_deg,
-                 "height_m": setup.h_m},
-        "service": {"bind": f"127.0.0.1:{ports.http}", "live_rate_hz": 2, "scan_period_s": 1.0},
-        "alert_rules": [{"name": "drones and unknowns", "classes": ["drone", "unknown"],
-                         "horizon_s": 300, "min_probability": 0.5}],
-    }  # fmt: skip
-    config = site_config_from_dict(doc, Path("."), source="demo site")
+    """The evaluated demo site (skywarden.evaluate.warning.default_demo_site: a 300 m
+    protected zone around the site, a 1 km warning ring, drone and unknown-object rules) with
+    the simulated radar, ADS-B and Remote ID receivers on loopback and the map on ports.http."""
+    from skywarden.evaluate.warning import default_demo_site
+
+    config = default_demo_site(scenario)
     radar = setup.radar_site
     sensors = (
         SensorConfig("radar", "asterix", "udp", "127.0.0.1", ports.radar_udp, lat=radar.lat_deg,
@@ -56,27 +53,11 @@ def demo_site(
         SensorConfig("remote-id", "remote_id", "udp", "127.0.0.1", ports.remote_id_udp),
         SensorConfig("adsb-sbs", "sbs", "tcp", "127.0.0.1", ports.sbs_tcp),
     )  # fmt: skip
-    zones = {
-        "type": "FeatureCollection",
-        "features": [
-            _circle("site", "Protected site", "protected", setup, radius, 500.0),
-            _circle("ring", "2 km warning ring", "warning", setup, 2000.0, 1000.0),
-        ],
-    }
     return dataclasses.replace(
-        config, sensors=sensors, zones_geojson=zones, storage_path=storage,
-        source_text=f"demo scenario {scenario_name}",
+        config, name=f"demo ({scenario.name})", sensors=sensors, storage_path=storage,
+        bind_host="127.0.0.1", bind_port=ports.http,
+        source_text=f"demo scenario {scenario.name} seed {scenario.seed}",
     )  # fmt: skip
-
-
-def _circle(zid: str, name: str, role: str, setup: SiteSetup, radius: float, ceiling: float):
-    return {
-        "type": "Feature",
-        "id": zid,
-        "properties": {"name": name, "role": role, "floor_m": 0, "ceiling_m": ceiling,
-                       "altitude_ref": "agl", "radius_m": radius},
-        "geometry": {"type": "Point", "coordinates": [setup.lon_deg, setup.lat_deg]},
-    }  # fmt: skip
 
 
 async def run_demo(
@@ -99,7 +80,9 @@ async def run_demo(
         start_posix=math.floor(time.time()) + 2.0,
         remote_id_classes=frozenset({"drone"}) if cooperative_drones else frozenset(),
     )
-    config = demo_site(scenario_name, ports, setup, out / "history.duckdb")
+    if (setup.lat_deg, setup.lon_deg) != (DEMO_LAT, DEMO_LON):
+        raise AssertionError("the demo site and the simulated sensors must share the origin")
+    config = demo_site(scenario, ports, setup, out / "history.duckdb")
     service = build_service(config)
     live = LivePorts(
         radar_udp=ports.radar_udp, adsb_cat021_udp=ports.adsb_udp,
