@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from skywarden.detections import Detections, icao_of, identity_kind
+from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
 from skywarden.site_config import SiteConfig
 from skywarden.snapshot import (
@@ -239,6 +239,7 @@ class Pipeline:
         self.latency_ms: deque[float] = deque(maxlen=2000)
         self.queue_depth = 0
         self.late_detections = 0
+        self.invalid_detections: dict[int, int] = {}
         self.started = clock()
         self.seq = 0
         self._snapshot = Snapshot(0, self.started, self.site, TrackArrays.empty(TRAIL_LENGTH))
@@ -261,6 +262,7 @@ class Pipeline:
         ``end_of_scan`` closes the tracker's scan (hits, misses, confirmation): the live loop
         processes data as it arrives and closes a scan every ``scan_period_s``.
         """
+        detections = self._valid(detections)
         for t_group, batch in self._groups(detections, t):
             self.tracks, _ = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
         self.tracks, _ = step(
@@ -278,6 +280,24 @@ class Pipeline:
         snapshot = self._build_snapshot(t, shown, classes)
         self._publish(snapshot, events)
         return snapshot, events
+
+    def _valid(self, detections: Detections) -> Detections:
+        """Drop (and count by source kind) detections with non-finite times, positions or
+        covariances, or covariances that are not positive definite: the core's input
+        contract. A decoder that produces them is a bug to find, not a reason to stop."""
+        if len(detections) == 0:
+            return detections
+        R = detections.R
+        ok = np.isfinite(detections.t) & np.isfinite(detections.z).all(axis=1)
+        ok &= np.isfinite(R).all(axis=(1, 2))
+        d0 = R[:, 0, 0]
+        det2 = R[:, 0, 0] * R[:, 1, 1] - R[:, 0, 1] * R[:, 1, 0]
+        ok &= (d0 > 0) & (det2 > 0) & (np.linalg.det(np.where(ok[:, None, None], R, np.eye(3))) > 0)
+        if ok.all():
+            return detections
+        for kind in detections.kind[~ok]:
+            self.invalid_detections[int(kind)] = self.invalid_detections.get(int(kind), 0) + 1
+        return detections.take(ok)
 
     def _groups(self, detections: Detections, t: float) -> list[tuple[float, Detections]]:
         """The tick's detections in time order, in groups spanning at most GROUP_S, each with
@@ -446,6 +466,9 @@ class Pipeline:
                 },
                 "queue_depth": self.queue_depth,
                 "late_detections": self.late_detections,
+                "invalid_detections": {
+                    SourceKind(k).name.lower(): n for k, n in self.invalid_detections.items()
+                },
                 "uptime_s": self.clock() - self.started,
                 "snapshot_seq": self.seq,
                 "tracks": int(len(self.tracks)),

@@ -78,22 +78,30 @@ async def _udp_stream(udp: UdpSource) -> AsyncIterator[tuple]:
 
 
 class ReplayClock:
-    """A clock that follows the replayed recording: starts at the first recorded time and
-    runs ``speed`` times faster than the monotonic clock."""
+    """The clock of a replayed recording: the recorded time of the data being replayed.
+
+    It starts at the first recorded time and then runs ``speed`` times faster than the
+    monotonic clock, but never behind the newest recorded time seen (so with ``speed`` = inf,
+    or when the replay falls behind, it is the data's own time)."""
 
     def __init__(self, speed: float) -> None:
-        self.speed = speed if math.isfinite(speed) and speed > 0 else 1.0
+        self.speed = speed if speed > 0 else 1.0
         self.origin: float | None = None
+        self.latest = -math.inf
         self.m0 = time.monotonic()
 
-    def start_at(self, t: float) -> None:
+    def note(self, t: float) -> None:
+        """A chunk recorded at time t is being replayed."""
         if self.origin is None:
             self.origin, self.m0 = t, time.monotonic()
+        self.latest = max(self.latest, t)
 
     def __call__(self) -> float:
         if self.origin is None:
             return 0.0
-        return self.origin + (time.monotonic() - self.m0) * self.speed
+        if not math.isfinite(self.speed):
+            return self.latest
+        return max(self.origin + (time.monotonic() - self.m0) * self.speed, self.latest)
 
 
 def build_service(
@@ -148,8 +156,9 @@ def build_service(
 
 async def _clocked(stream: AsyncIterator[tuple], clock: ReplayClock) -> AsyncIterator[tuple]:
     async for t, data in stream:
-        clock.start_at(t)
+        clock.note(t)
         yield (t, data)
+        await asyncio.sleep(0)  # let the pipeline run between chunks of a fast replay
 
 
 def _sensor_view(sensor: SensorConfig, frame: LocalFrame) -> SensorView:

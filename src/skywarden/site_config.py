@@ -6,7 +6,8 @@
     [zones]        file (GeoJSON, relative to the config file)
     [tracker]      TrackerParams overrides (see config.tracker_params)
     [[sensors]]    name, kind (asterix | sbs | beast | remote_id), transport (udp | tcp |
-                   file), host, port, group (multicast), file, speed, lat, lon, height_m,
+                   file), host, port, group (multicast), file, speed (replay factor; 0 = as
+                   fast as possible), lat, lon, height_m,
                    range_m, sigma_range_m, sigma_azimuth_deg, sac, sic
     [[alert_rules]] name, zones, classes, min/max_height_m, min/max_speed_mps, horizon_s,
                    min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h

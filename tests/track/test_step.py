@@ -165,3 +165,16 @@ def test_candidate_gate_covariance_equals_the_one_point_prediction() -> None:
     x, P = _prior_at(cands, 4.0, params)
     np.testing.assert_allclose(pos, x[:, :3])
     np.testing.assert_allclose(P_pos, P[:, :3, :3], rtol=1e-12)
+
+
+def test_detections_stamped_after_the_step_time_are_taken_at_it() -> None:
+    """A source may stamp detections slightly after the step time (clock skew); the batch is
+    still taken at t, so candidates must not carry a future time (negative dt later)."""
+    params = TrackerParams(models=(MotionModel(0.0, 1.0),))
+    tracks = new_tracks(params)
+    for k in range(6):
+        batch = make_detections(float(k) + 0.4, np.array([[10.0 * k, 0.0, 100.0]]), 3.0)
+        tracks, _ = step(tracks, batch, float(k), params)
+        assert np.isfinite(tracks.x).all() and np.isfinite(tracks.P).all()
+        assert (tracks.candidates.t <= k).all()
+    assert tracks.confirmed.sum() == 1

@@ -178,7 +178,10 @@ def _initiate(
     det_born[np.flatnonzero(at_once)] = np.arange(n1)
     det_born[d_idx] = n1 + np.arange(d_idx.size)
     rest = np.setdiff1d(pool, d_idx)
-    new = Candidates(dets.t[rest], dets.z[rest], dets.R[rest], np.full(rest.size, -1, np.int32))
+    # all detections of a batch are taken at t (also when a source stamps them later)
+    new = Candidates(
+        np.full(rest.size, t), dets.z[rest], dets.R[rest], np.full(rest.size, -1, np.int32)
+    )
     return born, det_born, next_candidates(cands, paired, new, params, end_of_scan)
 
 
