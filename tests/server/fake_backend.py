@@ -2,7 +2,8 @@
 
 :class:`FakeBackend` serves whatever snapshot a test publishes; :class:`MovingBackend` builds a
 new snapshot on each ``next_snapshot`` call in which a drone flies at the site's protected zone
-(raising one alert after a few ticks) and an airliner crosses the area.
+(raising one alert after a few ticks) and an airliner crosses the area. Either serves a stored
+history when a test sets ``backend.history`` (e.g. to :func:`history_paths`).
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class FakeBackend:
         self.actions: list[tuple[str, int, str, str]] = []
         self.zones = zones_to_geojson(parse_zones(ZONES, FRAME), FRAME)
         self.health_calls = 0
+        self.history: list[dict] | None = None  # track paths as HistoryReader.tracks_between
 
     def publish(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
@@ -184,7 +186,60 @@ class FakeBackend:
         ]
 
     def history_tracks(self, t0: float, t1: float) -> list[dict]:
-        raise NotImplementedError("no store in this fake")
+        if self.history is None:
+            raise NotImplementedError("no store in this fake")
+        return [cut for path in self.history if (cut := _cut_path(path, t0, t1)) is not None]
+
+    def history_span(self) -> tuple[float, float] | None:
+        if self.history is None:
+            raise NotImplementedError("no store in this fake")
+        if not self.history:
+            return None
+        return min(p["t0"] for p in self.history), max(p["t1"] for p in self.history)
+
+
+HISTORY_T1 = 1_700_000_000.0  # the stored minute ends where MovingBackend's live picture starts
+
+
+def history_paths(t1: float = HISTORY_T1) -> list[dict]:
+    """Two stored tracks over the minute before t1, shaped as ``HistoryReader.tracks_between``.
+
+    Track 11, a drone (rid:HIST-DRONE), flies west at 10 m/s for the whole minute, a sample
+    each second. Track 12 is seen from t1-45 to t1-5 s (a sample every 2 s) flying south at
+    60 m/s, ``unknown`` until t1-30 s and then ``aircraft`` (callsign KLM1234).
+    """
+    t_a = t1 - 60.0 + np.arange(61.0)
+    drone = np.column_stack([1500.0 - 10.0 * (t_a - t_a[0]), np.full(61, 800.0),
+                             np.full(61, 150.0)])  # fmt: skip
+    t_b = t1 - 45.0 + 2.0 * np.arange(21.0)
+    plane = np.column_stack([np.full(21, -2000.0), 3000.0 - 60.0 * (t_b - t_b[0]),
+                             np.full(21, 900.0)])  # fmt: skip
+    classes_b = ["unknown" if t < t1 - 30.0 else "aircraft" for t in t_b]
+    return [
+        _path(11, t_a, drone, ["drone"] * 61, "rid:HIST-DRONE", ""),
+        _path(12, t_b, plane, classes_b, "icao:484CB8", "KLM1234"),
+    ]
+
+
+def _path(track_id: int, t: np.ndarray, enu: np.ndarray, classes: list[str], identity: str,
+          callsign: str) -> dict:  # fmt: skip
+    lat, lon, alt = FRAME.enu_to_geodetic(enu)
+    return {
+        "id": track_id, "class": classes[-1], "identity": identity, "callsign": callsign,
+        "t0": float(t[0]), "t1": float(t[-1]), "t": t.tolist(), "lat": lat.tolist(),
+        "lon": lon.tolist(), "alt_m": alt.tolist(), "class_seq": classes,
+    }  # fmt: skip
+
+
+def _cut_path(path: dict, t0: float, t1: float) -> dict | None:
+    """The samples of one stored path within [t0, t1] (None if there are none)."""
+    keep = [i for i, t in enumerate(path["t"]) if t0 <= t <= t1]
+    if not keep:
+        return None
+    cut = {k: [path[k][i] for i in keep] for k in ("t", "lat", "lon", "alt_m", "class_seq")}
+    cut.update(id=path["id"], identity=path["identity"], callsign=path["callsign"],
+               t0=cut["t"][0], t1=cut["t"][-1], **{"class": cut["class_seq"][-1]})  # fmt: skip
+    return cut
 
 
 class MovingBackend(FakeBackend):

@@ -9,9 +9,19 @@ import json
 import httpx
 import pytest
 
+from skywarden.pipeline import Pipeline
 from skywarden.server import app as app_module
 from skywarden.server import create_app
-from tests.server.fake_backend import ZONES, FakeBackend
+from skywarden.site_config import SiteConfig
+from skywarden.store import HistoryWriter
+from tests.server.fake_backend import (
+    HISTORY_T1,
+    SITE,
+    ZONES,
+    FakeBackend,
+    history_paths,
+    static_snapshot,
+)
 
 V1 = "/api/v1"
 
@@ -282,6 +292,44 @@ def test_health_reports_sources_latency_queue_and_live(client: Client) -> None:
 def test_history_without_store_is_501_and_bad_range_422(client: Client) -> None:
     assert client.get(f"{V1}/history/tracks", params={"t0": 1, "t1": 2}).status_code == 501
     assert client.get(f"{V1}/history/tracks", params={"t0": 2, "t1": 1}).status_code == 422
+
+
+def test_history_span_without_store_is_501(client: Client) -> None:
+    r = client.get(f"{V1}/history/span")
+    assert r.status_code == 501 and r.json() == {"detail": "no track history store is configured"}
+
+
+def test_history_span_and_tracks_of_a_stored_minute(backend: FakeBackend, client: Client) -> None:
+    backend.history = history_paths()
+    assert client.get(f"{V1}/history/span").json() == {"t0": HISTORY_T1 - 60, "t1": HISTORY_T1}
+    r = client.get(f"{V1}/history/tracks", params={"t0": HISTORY_T1 - 40, "t1": HISTORY_T1 - 31})
+    assert r.status_code == 200
+    paths = {p["id"]: p for p in r.json()}
+    assert paths[11]["t"] == [HISTORY_T1 - 40 + k for k in range(10)]
+    assert paths[12]["t"] == [HISTORY_T1 - 39 + 2 * k for k in range(5)]
+    assert paths[12]["class"] == "unknown" and paths[12]["callsign"] == "KLM1234"
+    assert client.get(f"{V1}/history/tracks", params={"t0": 1, "t1": 2}).json() == []
+    backend.history = []
+    assert client.get(f"{V1}/history/span").json() == {"t0": None, "t1": None}
+
+
+def test_history_endpoints_over_the_pipeline_and_a_duckdb_store() -> None:
+    empty = {"type": "FeatureCollection", "features": []}
+    config = SiteConfig("test", *SITE, sensors=(), zones_geojson=empty, rules=())
+    pipeline = Pipeline(config, clock=lambda: HISTORY_T1)
+    client = Client(create_app(pipeline))
+    assert client.get(f"{V1}/history/span").status_code == 501
+    assert client.get(f"{V1}/history/tracks", params={"t0": 1, "t1": 2}).status_code == 501
+    with HistoryWriter(":memory:") as writer:
+        for k in range(3):
+            writer.add_snapshot(static_snapshot(k + 1, HISTORY_T1 + k))
+        writer.flush()
+        pipeline.history_reader = writer.reader
+        span = client.get(f"{V1}/history/span").json()
+        assert span == {"t0": HISTORY_T1, "t1": HISTORY_T1 + 2}
+        paths = client.get(f"{V1}/history/tracks", params=span).json()
+        assert [p["id"] for p in paths] == [101, 202, 303]
+        assert paths[0]["t"] == [HISTORY_T1, HISTORY_T1 + 1, HISTORY_T1 + 2]
 
 
 def test_map_config(client: Client) -> None:

@@ -250,6 +250,16 @@ def _api_router(
         except NotImplementedError as exc:
             raise HTTPException(501, "no track history store is configured") from exc
 
+    @router.get("/history/span", responses={501: {"description": "no store"}}, tags=["tracks"])
+    def get_history_span() -> JSONResponse:
+        """First and last stored time (POSIX s); both null for an empty history."""
+        try:
+            span = backend.history_span()
+        except NotImplementedError as exc:
+            raise HTTPException(501, "no track history store is configured") from exc
+        t0, t1 = span if span is not None else (None, None)
+        return JSONResponse({"t0": t0, "t1": t1})
+
     @router.get("/map-config", response_model=schemas.MapConfig, tags=["map"])
     def get_map_config() -> dict[str, Any]:
         """What the map page needs to draw itself: site, optional tile URL, live rate."""

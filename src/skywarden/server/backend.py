@@ -10,7 +10,8 @@ Errors the server maps to HTTP status codes (with a JSON ``{"detail": ...}`` bod
 * :class:`skywarden.warn.alerts.AlertError`: an action the alert cannot take -> 409.
 * :class:`skywarden.errors.ConfigError` from :meth:`ServiceBackend.put_zones`: a bad zone
   document -> 400 (the message names the feature and the problem).
-* ``NotImplementedError`` from :meth:`ServiceBackend.history_tracks` (no store) -> 501.
+* ``NotImplementedError`` from :meth:`ServiceBackend.history_tracks` or
+  :meth:`ServiceBackend.history_span` (no store) -> 501.
 """
 
 from __future__ import annotations
@@ -68,4 +69,9 @@ class ServiceBackend(Protocol):
     def history_tracks(self, t0: float, t1: float) -> list[dict[str, Any]]:
         """Stored track states between t0 and t1 (for a replay slider); NotImplementedError if
         no store is configured."""
+        ...
+
+    def history_span(self) -> tuple[float, float] | None:
+        """(first, last) stored time, None for an empty history; NotImplementedError if no
+        store is configured."""
         ...

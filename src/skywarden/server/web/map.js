@@ -1,9 +1,11 @@
 /* skywarden map page: the MapLibre map (offline: grid, range rings, zones, sensors; tiles only if
- * configured), tracks from the live WebSocket, labels, track details. Panels live in panels.js. */
+ * configured), tracks from the live WebSocket or a replay (replay.js), labels, track details.
+ * Panels live in panels.js. */
 (function () {
   'use strict';
 
   const UI = window.skywardenUI;
+  const Replay = window.skywardenReplay;
   const $ = (id) => document.getElementById(id);
   const RINGS_KM = [1, 2, 5, 10, 20, 50];
   const MAX_LABELS = 300;
@@ -13,7 +15,8 @@
   const S = (window.skywarden = {
     map: null, mapReady: false, config: null, snapshot: null, tracks: [], alerts: [], zones: EMPTY,
     zoneNames: {}, filters: UI.readFilters(), connected: false, frames: 0, lastFrameAt: 0,
-    trackFeatures: EMPTY, selected: null, popup: null, health: null,
+    trackFeatures: EMPTY, selected: null, popup: null, health: null, replay: Replay.state,
+    link: ['CONNECTING', 'warn'],
     positions() {
       const out = {};
       for (const f of S.trackFeatures.features) out[f.properties.id] = f.geometry.coordinates.slice();
@@ -201,16 +204,20 @@
   }
 
   /* ---------- tracks ---------- */
+  /* the tracks drawn now: the live snapshot's, or the replay's at the slider time */
+  function picture() { return S.replay.active ? S.replay.picture : S.tracks; }
   function renderTracks() {
     const f = S.filters;
-    const alerting = new Set(S.alerts.filter((a) => a.state === 'active').map((a) => a.track_id));
-    const shown = S.tracks.filter((t) => t.lat != null && t.lon != null && UI.passes(f, t));
+    const live = S.replay.active ? [] : S.alerts.filter((a) => a.state === 'active');
+    const alerting = new Set(live.map((a) => a.track_id));
+    const shown = picture().filter((t) => t.lat != null && t.lon != null && UI.passes(f, t));
     const pts = [], trails = [], preds = [];
     for (const t of shown) {
       const here = [t.lon, t.lat];
       const props = { id: t.id, cls: t.class, course: t.course_deg || 0, alerting: alerting.has(t.id), selected: S.selected === t.id };
       pts.push({ type: 'Feature', id: t.id, properties: props, geometry: { type: 'Point', coordinates: here } });
-      if (f.trails && t.trail.length) trails.push(line(t.trail.map((p) => [p[1], p[0]]).concat([here]), { cls: t.class }));
+      const trail = t.trailLL || t.trail.map((p) => [p[1], p[0]]);
+      if (f.trails && trail.length) trails.push(line(trail.concat([here]), { cls: t.class }));
       if (f.predicted && t.predicted.length) preds.push(line([here].concat(t.predicted.map((p) => [p[1], p[0]])), { cls: t.class }));
     }
     S.trackFeatures = { type: 'FeatureCollection', features: pts };
@@ -251,7 +258,12 @@
       `<span class="bar"><i style="width:${Math.round(100 * (v || 0))}%;background:${UI.CLASS_COLOURS[k] || '#ccc'}"></i></span>` +
       `<span class="num">${UI.fmt.num(100 * (v || 0), 0)}%</span></div>`).join('');
     const age = S.snapshot && t.t_update != null ? S.snapshot.t - t.t_update : null;
-    const rows = [
+    const rows = t.replay ? [
+      ['Track', t.id], ['Identity', t.identity || '–'], ['Callsign', t.callsign || '–'],
+      ['Position', UI.fmt.latlon(t.lat, t.lon)], ['Altitude', UI.fmt.int(t.alt_m) + ' m'],
+      ['Speed', UI.fmt.num(t.speed_mps, 1) + ' m/s'], ['Course', UI.fmt.num(t.course_deg, 0) + '°'],
+      ['Stored sample', UI.fmt.utc(t.t_update) + 'Z'],
+    ] : [
       ['Track', t.id], ['Identity', t.identity || '–'], ['Callsign', t.callsign || '–'], ['Status', t.status],
       ['Position', UI.fmt.latlon(t.lat, t.lon)], ['Altitude', UI.fmt.int(t.alt_m) + ' m'],
       ['Speed', UI.fmt.num(t.speed_mps, 1) + ' m/s'], ['Course', UI.fmt.num(t.course_deg, 0) + '°'],
@@ -264,7 +276,7 @@
   }
   function select(id) {
     S.selected = id;
-    const t = S.tracks.find((x) => x.id === id);
+    const t = picture().find((x) => x.id === id);
     if (!S.popup) {
       S.popup = new maplibregl.Popup({ closeOnClick: false, maxWidth: '300px', offset: 14 });
       S.popup.on('close', () => { S.popup = null; S.selected = null; renderTracks(); });
@@ -274,16 +286,30 @@
   }
   function updatePopup() {
     if (!S.popup || S.selected == null) return;
-    const t = S.tracks.find((x) => x.id === S.selected);
+    const t = picture().find((x) => x.id === S.selected);
     if (t) S.popup.setLngLat([t.lon, t.lat]).setHTML(detailsHtml(t));
     else S.popup.setHTML(`<div class="details"><h3>Track ${S.selected}</h3><div class="muted">track lost</div></div>`);
   }
 
   /* ---------- the live feed ---------- */
   function setLink(text, kind) {
-    const el = $('link');
+    S.link = [text, kind];
+    showLink();
+  }
+  function showLink() {
+    const el = $('link'), [text, kind] = S.replay.active ? ['REPLAY', 'replay'] : S.link;
     el.textContent = text;
     el.className = 'pill pill-' + kind;
+    el.title = S.replay.active ? 'replaying stored tracks; alerts and sensors stay live' : 'live feed';
+  }
+  /* header numbers and tracks of the picture shown (live, or the replay at the slider time) */
+  function showPicture() {
+    if (!S.replay.active && !S.snapshot) { renderTracks(); return; }
+    const tracks = picture();
+    $('stat-tracks').textContent = tracks.length;
+    $('stat-time').textContent = UI.fmt.utc(S.replay.active ? S.replay.at : S.snapshot.t);
+    UI.updateClassCounts(tracks);
+    renderTracks();
   }
   function onSnapshot(snap) {
     S.snapshot = snap;
@@ -291,10 +317,7 @@
     S.alerts = snap.alerts || [];
     S.frames += 1;
     S.lastFrameAt = performance.now();
-    $('stat-tracks').textContent = S.tracks.length;
-    $('stat-time').textContent = UI.fmt.utc(snap.t);
-    UI.updateClassCounts(S.tracks);
-    renderTracks();
+    if (!S.replay.active) showPicture();
     if (S.alerts.some((a) => !(a.zone_id in S.zoneNames))) loadZonesSoon();
     UI.renderAlerts(S.alerts, S.zoneNames);
     UI.renderSensors(snap.sensors || []);
@@ -371,6 +394,7 @@
       drawGrid();
       loadZones();
       if (S.snapshot) onSnapshot(S.snapshot);
+      showPicture();
     });
     S.map.on('moveend', () => { if (S.mapReady) { drawGrid(); saveView(); } });
     S.map.on('render', () => { if (S.mapReady) placeLabels(); });
@@ -381,7 +405,7 @@
     S.map.on('error', (e) => console.warn('map:', e && e.error ? e.error.message : e));
   }
   UI.alertsUI.onSelect = (a) => {
-    const t = S.tracks.find((x) => x.id === a.track_id);
+    const t = picture().find((x) => x.id === a.track_id);
     if (t && S.mapReady) { S.map.easeTo({ center: [t.lon, t.lat], duration: 600 }); select(t.id); }
   };
   async function start() {
@@ -396,6 +420,11 @@
       await new Promise((ok) => setTimeout(ok, 1000));
     }
     startMap(S.config);
+    Replay.setup({
+      enter() { if (S.popup) S.popup.remove(); showLink(); },
+      render: showPicture,
+      leave() { if (S.popup) S.popup.remove(); showLink(); showPicture(); },
+    });
     loadZones();
     connect();
     UI.pollHealth();
