@@ -13,7 +13,7 @@ import numpy as np
 from skywarden.detections import Detections
 from skywarden.track import constant_velocity, imm, kalman
 from skywarden.track.params import MotionModel, TrackerParams
-from skywarden.track.tracks import Status, Tracks
+from skywarden.track.tracks import TENTATIVE, Tracks
 from skywarden.units import BoolArray, FloatArray, IntArray
 
 BLOCK_ROWS = 1024
@@ -33,16 +33,24 @@ def predict_tracks(
     c (N, M), and the combined x (N, 6), P (N, 6, 6) used for gating.
     """
     dt = t - tracks.t if len(tracks) else 0.0
+    if len(params.models) == 1:  # a plain Kalman filter: one model for every track
+        F, Q = imm.model_matrices(float(dt), 0.0, params.models[0].accel_sigma)
+        if params.models[0].turn_rate != 0.0:
+            F, Q = imm.model_matrices(
+                float(dt), params.models[0].turn_rate, params.models[0].accel_sigma
+            )
+        x, P = kalman.predict(tracks.x, tracks.P, F, Q)
+        return x[:, None, :], P[:, None, :, :], tracks.mu.copy(), x, P
     xm, Pm, c = tracks.xm.copy(), tracks.Pm.copy(), tracks.mu.copy()
     x, P = np.empty_like(tracks.x), np.empty_like(tracks.P)
     Pi = imm.transition_matrix(len(params.models), params.mode_switch_rate, dt)
     single = (initiation_model(params),)
-    for rows in blocks(np.flatnonzero(tracks.status != Status.TENTATIVE)):
+    for rows in blocks(np.flatnonzero(tracks.status != TENTATIVE)):
         x0, P0, c_rows = imm.mix(tracks.xm[rows], tracks.Pm[rows], tracks.mu[rows], Pi)
         xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models)
         xm[rows], Pm[rows], c[rows] = xm_rows, Pm_rows, c_rows
         x[rows], P[rows] = imm.combine(xm_rows, Pm_rows, c_rows)
-    for rows in blocks(np.flatnonzero(tracks.status == Status.TENTATIVE)):
+    for rows in blocks(np.flatnonzero(tracks.status == TENTATIVE)):
         x_rows, P_rows = imm.predict_models(tracks.x[rows, None], tracks.P[rows, None], dt, single)
         x[rows], P[rows] = x_rows[:, 0], P_rows[:, 0]
     return xm, Pm, c, x, P
@@ -65,6 +73,11 @@ def update_tracks(
     """
     upd = trk_det >= 0
     mu = c.copy()
+    if xm.shape[1] == 1 and np.shares_memory(xm, x):  # one model: xm, Pm are views of x, P
+        for rows in blocks(np.flatnonzero(upd)):
+            z, R = dets.z[trk_det[rows]], dets.R[trk_det[rows]]
+            x[rows], P[rows], _ = kalman.update(x[rows], P[rows], z, R)
+        return mu
     for rows in blocks(np.flatnonzero(upd & imm_rows)):
         z, R = dets.z[trk_det[rows]], dets.R[trk_det[rows]]
         xm_u, Pm_u, loglik = kalman.update(xm[rows], Pm[rows], z[:, None, :], R[:, None])

@@ -7,6 +7,8 @@ probabilities mu (N, M). Symbols follow Bar-Shalom: Pi is the mode transition ma
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from skywarden.track import constant_velocity, coordinated_turn, kalman
@@ -54,15 +56,26 @@ def predict_models(
     """Predict each mode with its own model over dt seconds (all tracks share dt)."""
     xm = np.empty_like(x0)
     Pm = np.empty_like(P0)
-    step = np.array([dt])
     for j, model in enumerate(models):
-        if model.turn_rate == 0.0:
-            F = constant_velocity.transition(step)[0]
-        else:
-            F = coordinated_turn.transition(step, model.turn_rate)[0]
-        Q = constant_velocity.process_noise(step, model.accel_sigma)[0]
+        F, Q = model_matrices(float(dt), model.turn_rate, model.accel_sigma)
         xm[:, j], Pm[:, j] = kalman.predict(x0[:, j], P0[:, j], F, Q)
     return xm, Pm
+
+
+@lru_cache(maxsize=256)
+def model_matrices(
+    dt: float, turn_rate: float, accel_sigma: float
+) -> tuple[FloatArray, FloatArray]:
+    """F and Q (6, 6) of one mode over dt seconds (cached: scans repeat the same dt)."""
+    step = np.array([dt])
+    if turn_rate == 0.0:
+        F = constant_velocity.transition(step)[0]
+    else:
+        F = coordinated_turn.transition(step, turn_rate)[0]
+    Q = constant_velocity.process_noise(step, accel_sigma)[0]
+    F.setflags(write=False)
+    Q.setflags(write=False)
+    return F, Q
 
 
 def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from skywarden.detections import NO_IDENTITY
 from skywarden.track.params import TrackerParams
-from skywarden.track.tracks import Status, Tracks
+from skywarden.track.tracks import COASTING, CONFIRMED, TENTATIVE, Tracks
 from skywarden.units import BoolArray, FloatArray, IntArray
 
 
@@ -29,11 +29,11 @@ def record_scan(tracks: Tracks, t: float, params: TrackerParams) -> Tracks:
     history = (tracks.history << np.uint32(1)) | hit.astype(np.uint32)
     age = tracks.age + 1
     status = tracks.status.copy()
-    tentative = status == Status.TENTATIVE
+    tentative = status == TENTATIVE
     window = np.uint32((1 << params.confirm_n) - 1)
     confirm = tentative & (popcount(history & window) >= params.confirm_m)
-    status[confirm | (~tentative & hit)] = Status.CONFIRMED
-    status[~tentative & ~hit] = Status.COASTING
+    status[confirm | (~tentative & hit)] = CONFIRMED
+    status[~tentative & ~hit] = COASTING
     return replace(
         tracks,
         history=history,
@@ -53,7 +53,7 @@ def survivors(tracks: Tracks, params: TrackerParams) -> BoolArray:
     unconfirmed after ``confirm_n`` scans; any track not updated for ``max_coast_s`` seconds
     or whose position 1-sigma (largest axis) exceeds ``max_position_sigma`` metres.
     """
-    tentative = tracks.status == Status.TENTATIVE
+    tentative = tracks.status == TENTATIVE
     dead_tentative = tentative & (
         (tracks.misses >= params.tentative_max_misses) | (tracks.age >= params.confirm_n + 1)
     )
@@ -93,7 +93,7 @@ def start_tracks(
         xm=np.repeat(x[:, None, :], m, axis=1),
         Pm=np.repeat(P[:, None, :, :], m, axis=1),
         mu=np.full((n, m), 1.0 / m),
-        status=np.full(n, Status.TENTATIVE, np.int8),
+        status=np.full(n, TENTATIVE, np.int8),
         history=history,
         age=age.astype(np.int32),
         misses=np.zeros(n, np.int32),

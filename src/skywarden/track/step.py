@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
@@ -25,10 +24,16 @@ from skywarden.track import kalman
 from skywarden.track.associate import assign, net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
 from skywarden.track.filtering import one_point_prior, predict_tracks, start_modes, update_tracks
-from skywarden.track.gate import gate
+from skywarden.track.gate import GatedPairs, gate
 from skywarden.track.lifecycle import first_of_each_identity, record_scan, start_tracks, survivors
 from skywarden.track.params import TrackerParams
-from skywarden.track.tracks import Candidates, Status, Tracks, empty_tracks, keep_and_append
+from skywarden.track.tracks import (
+    TENTATIVE,
+    Candidates,
+    Tracks,
+    empty_tracks,
+    keep_and_append,
+)
 from skywarden.units import BoolArray, FloatArray, IntArray
 
 
@@ -82,11 +87,11 @@ def step(
     )
     dets = detections.take(order)
     xm, Pm, c, x, P = predict_tracks(tracks, t, params)
-    tree = cKDTree(dets.z) if len(dets) else None
-    trk_det, det_trk, blocked, conflicts = _associate(tracks, x, P, dets, params, tree)
+    track_pairs, cand_pairs = _gate_all(tracks, x, P, dets, t, params)
+    trk_det, det_trk, blocked, conflicts = _associate(tracks, x, P, dets, params, track_pairs)
 
     upd = trk_det >= 0
-    mu = update_tracks(tracks.status != Status.TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
+    mu = update_tracks(tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
     det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
     det_id[upd] = dets.identity[trk_det[upd]]
     moved = replace(
@@ -96,16 +101,19 @@ def step(
     )  # fmt: skip
     free = (det_trk < 0) & ~blocked
     born, det_born, candidates = _initiate(
-        tracks.candidates, dets, free, t, params, tree, moved, end_of_scan
+        tracks.candidates, dets, free, t, params, cand_pairs, moved, end_of_scan
     )
 
     keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
     confirmed: list[IntArray] = []
     if end_of_scan:
         moved, newly = _close_scan(moved, t, params)
-        born, newly_born = _close_scan(born, t, params)
-        confirmed = [moved.id[newly], born.id[newly_born]]
-        keep, keep_born = survivors(moved, params), survivors(born, params)
+        confirmed = [moved.id[newly]]
+        keep = survivors(moved, params)
+        if len(born):
+            born, newly_born = _close_scan(born, t, params)
+            confirmed.append(born.id[newly_born])
+            keep_born = survivors(born, params)
     result = replace(keep_and_append(moved, keep, born.take(keep_born)), candidates=candidates)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
@@ -127,9 +135,9 @@ def step(
 def _close_scan(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tracks, BoolArray]:
     """Record the scan's hits; returns the tracks and the mask of newly confirmed ones (whose
     IMM modes start now)."""
-    was_tentative = tracks.status == Status.TENTATIVE
+    was_tentative = tracks.status == TENTATIVE
     tracks = record_scan(tracks, t, params)
-    newly = was_tentative & (tracks.status != Status.TENTATIVE)
+    newly = was_tentative & (tracks.status != TENTATIVE)
     if newly.any():
         start_modes(tracks, newly)
     return tracks, newly
@@ -141,7 +149,7 @@ def _initiate(
     free: BoolArray,
     t: float,
     params: TrackerParams,
-    tree: cKDTree | None,
+    cand_pairs: GatedPairs,
     moved: Tracks,
     end_of_scan: bool,
 ) -> tuple[Tracks, IntArray, Candidates]:
@@ -155,13 +163,22 @@ def _initiate(
     at_once = free & ((dets.identity != NO_IDENTITY) | np.isfinite(dets.v).all(axis=1))
     at_once &= first_of_each_identity(np.where(at_once, dets.identity, NO_IDENTITY))
     pool = np.flatnonzero(free & ~at_once)
-    c_idx, d_idx = _pair_candidates(cands, dets, pool, t, params, tree)
+    c_idx, d_idx = _pair_candidates(cands, dets, pool, params, cand_pairs)
     paired = np.zeros(len(cands), bool)
     paired[c_idx] = True
 
+    n1 = int(np.count_nonzero(at_once))
+    det_born = np.full(len(dets), -1, np.int64)
+    rest = np.setdiff1d(pool, d_idx)
+    # all detections of a batch are taken at t (also when a source stamps them later)
+    new = Candidates(
+        np.full(rest.size, t), dets.z[rest], dets.R[rest], np.full(rest.size, -1, np.int32)
+    )
+    candidates = next_candidates(cands, paired, new, params, end_of_scan)
+    if n1 == 0 and d_idx.size == 0:
+        return empty_tracks(len(params.models), t, moved.next_id), det_born, candidates
     x1, P1 = one_point_prior(dets.z[at_once], dets.R[at_once], dets.v[at_once], params)
     x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
-    n1 = x1.shape[0]
     misses = cands.misses[c_idx].astype(np.uint32)
     born = start_tracks(
         np.concatenate([x1, x2]),
@@ -174,30 +191,47 @@ def _initiate(
         params=params,
         first_id=moved.next_id,
     )
-    det_born = np.full(len(dets), -1, np.int64)
     det_born[np.flatnonzero(at_once)] = np.arange(n1)
     det_born[d_idx] = n1 + np.arange(d_idx.size)
-    rest = np.setdiff1d(pool, d_idx)
-    # all detections of a batch are taken at t (also when a source stamps them later)
-    new = Candidates(
-        np.full(rest.size, t), dets.z[rest], dets.R[rest], np.full(rest.size, -1, np.int32)
-    )
-    return born, det_born, next_candidates(cands, paired, new, params, end_of_scan)
+    return born, det_born, candidates
+
+
+def _gate_all(
+    tracks: Tracks,
+    x: FloatArray,
+    P: FloatArray,
+    dets: Detections,
+    t: float,
+    params: TrackerParams,
+) -> tuple[GatedPairs, GatedPairs]:
+    """One KD-tree gating of every track and every candidate against the batch; returns the
+    track pairs and the candidate pairs (candidate indices)."""
+    n, k = len(tracks), len(tracks.candidates)
+    if len(dets) == 0 or n + k == 0:
+        return _NO_PAIRS, _NO_PAIRS
+    pos, P_pos = x[:, :3], P[:, :3, :3]
+    if k:
+        cand_pos, cand_P = predicted_position(tracks.candidates, t, params)
+        pos, P_pos = np.concatenate([pos, cand_pos]), np.concatenate([P_pos, cand_P])
+    pairs = gate(pos, P_pos, dets.z, dets.R, params.gate_threshold)
+    is_track = pairs.track < n
+    cand = pairs.take(~is_track)
+    return pairs.take(is_track), GatedPairs(cand.track - n, cand.detection, cand.d2, cand.det_S)
+
+
+_NO_PAIRS = GatedPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
 
 
 def _pair_candidates(
     cands: Candidates,
     dets: Detections,
     pool: IntArray,
-    t: float,
     params: TrackerParams,
-    tree: cKDTree | None,
+    pairs: GatedPairs,
 ) -> tuple[IntArray, IntArray]:
     """GNN between candidates and the detections in pool: (candidate idx, detection idx)."""
-    if len(cands) == 0 or pool.size == 0 or tree is None:
+    if len(pairs) == 0 or pool.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    pos, P_pos = predicted_position(cands, t, params)
-    pairs = gate(pos, P_pos, dets.z, dets.R, params.gate_threshold, tree)
     in_pool = np.zeros(len(dets), bool)
     in_pool[pool] = True
     pairs = pairs.take(in_pool[pairs.detection] & (cands.misses[pairs.track] >= 0))
@@ -211,7 +245,7 @@ def _associate(
     P: FloatArray,
     dets: Detections,
     params: TrackerParams,
-    tree: cKDTree | None,
+    gated: GatedPairs,
 ) -> tuple[IntArray, IntArray, BoolArray, int]:
     """Assign detections to predicted tracks: identities first, then GNN on confirmed tracks,
     then GNN on tentative tracks with what is left.
@@ -228,22 +262,20 @@ def _associate(
         return trk_det, det_trk, blocked, 0
     threshold = params.gate_threshold
     conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
+    confirmed = tracks.status[gated.track] != TENTATIVE
     for confirmed_pass in (True, False):
-        group = (tracks.status != Status.TENTATIVE) == confirmed_pass
-        t_idx = np.flatnonzero(group & (trk_det < 0))
-        if t_idx.size == 0:
-            continue
-        pairs = gate(x[t_idx, :3], P[t_idx, :3, :3], dets.z, dets.R, threshold, tree)
+        pairs = gated.take(confirmed == confirmed_pass)
+        open_track = trk_det[pairs.track] < 0
         free = (det_trk[pairs.detection] < 0) & ~blocked[pairs.detection]
-        track_identity = tracks.identity[t_idx[pairs.track]]
+        track_identity = tracks.identity[pairs.track]
         det_identity = dets.identity[pairs.detection]
         compatible = (track_identity == NO_IDENTITY) | (det_identity == NO_IDENTITY)
         compatible |= track_identity == det_identity
-        pairs = pairs.take(free & compatible)
+        pairs = pairs.take(open_track & free & compatible)
         cost = net_cost(pairs, params.pd, params.clutter_density)
-        a_t, a_d = assign(pairs, cost, t_idx.size, d)
-        trk_det[t_idx[a_t]] = a_d
-        det_trk[a_d] = t_idx[a_t]
+        a_t, a_d = assign(pairs, cost, n, d)
+        trk_det[a_t] = a_d
+        det_trk[a_d] = a_t
         if confirmed_pass:  # detections near a confirmed track do not start new tracks
             blocked[pairs.detection] = True
     blocked &= det_trk < 0

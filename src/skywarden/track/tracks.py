@@ -47,6 +47,10 @@ class Status(IntEnum):
     COASTING = 2
 
 
+# plain ints for array comparisons in hot paths (IntEnum member access is slow)
+TENTATIVE, CONFIRMED, COASTING = int(Status.TENTATIVE), int(Status.CONFIRMED), int(Status.COASTING)
+
+
 @dataclass(frozen=True, slots=True)
 class Tracks:
     """N tracks with M motion models, all valid at time ``t``.
@@ -104,7 +108,7 @@ class Tracks:
     @property
     def confirmed(self) -> np.ndarray:
         """(N,) bool: confirmed or coasting (tracks an operator sees)."""
-        return self.status != Status.TENTATIVE
+        return self.status != TENTATIVE
 
 
 def _is_array(name: str) -> bool:
@@ -138,6 +142,8 @@ def keep_and_append(a: Tracks, keep: np.ndarray, b: Tracks) -> Tracks:
     """The tracks of a selected by the boolean mask keep, followed by all tracks of b
     (b's time and next_id are kept). One allocation per array, no intermediate copy."""
     n_keep = int(np.count_nonzero(keep))
+    if n_keep == len(a) and len(b) == 0:  # nothing deleted or born: no copies needed
+        return replace(a, t=b.t, next_id=b.next_id)
     changes = {}
     for f in fields(a):
         if not _is_array(f.name):
