@@ -31,6 +31,13 @@ from skywarden.snapshot import (
     json_safe,
 )
 from skywarden.sources.feeds import Feed
+from skywarden.track.fuse import (
+    KIND_NAMES,
+    fusion_flags,
+    new_fusion,
+    sources_view,
+    update_fusion,
+)
 from skywarden.track.step import new_tracks, step
 from skywarden.track.tracks import Tracks
 from skywarden.trails import TrailBuffer
@@ -231,6 +238,7 @@ class Pipeline:
         self.alert_params = AlertParams()
         self.book = AlertBook()
         self.forecasts = ForecastCache()
+        self.fusion = new_fusion()
         self.trails = TrailBuffer(TRAIL_LENGTH)
         self.names: dict[int, str] = {}  # identity key -> 'rid:SERIAL' (filled by the feeds)
         self.callsigns: dict[int, str] = {}
@@ -264,10 +272,15 @@ class Pipeline:
         """
         detections = self._valid(detections)
         for t_group, batch in self._groups(detections, t):
-            self.tracks, _ = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
-        self.tracks, _ = step(
+            self.tracks, ev = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
+            self.fusion = update_fusion(
+                self.fusion, self.tracks, batch, ev.detection_track, t_group
+            )
+        self.tracks, ev = step(
             self.tracks, Detections.empty(), t, self.params, end_of_scan=end_of_scan
         )
+        empty = Detections.empty()
+        self.fusion = update_fusion(self.fusion, self.tracks, empty, ev.detection_track, t)
         shown = self.tracks.take(self.tracks.confirmed)
         classes = self.classifier(shown, t)
         forecast = self.forecasts.forecast(shown, t, self.zones, self.entry_model, end_of_scan)
@@ -346,6 +359,7 @@ class Pipeline:
             t_update=shown.t_update,
             trail=trail,
             predicted=predicted,
+            **self._fusion_columns(shown, classes),
         )
         self.seq += 1
         return Snapshot(
@@ -357,6 +371,26 @@ class Pipeline:
             sensors=self.sensors,
             health=self.health(),
         )
+
+    def _fusion_columns(self, shown: Tracks, classes: Classes) -> dict[str, np.ndarray]:
+        """Per track: the fusion flags and the last report time of each source kind."""
+        drone = classes.target_class == TargetClass.DRONE
+        inconsistent, non_cooperative, last = fusion_flags(self.fusion, shown.id, drone)
+        flags = np.empty(len(shown), dtype=object)
+        sources = np.empty(len(shown), dtype=object)
+        for i in range(len(shown)):
+            flags[i] = ("cooperative_inconsistent",) * bool(inconsistent[i]) + (
+                "non_cooperative",
+            ) * bool(non_cooperative[i])
+            sources[i] = {
+                KIND_NAMES[k]: float(last[i, k]) for k in range(last.shape[1])
+                if np.isfinite(last[i, k])
+            }  # fmt: skip
+        return {"flags": flags, "sources": sources}
+
+    def track_sources(self, track_id: int) -> dict | None:
+        """Which sensor reports fed a track and when (auditable fusion), or None."""
+        return sources_view(self.fusion, track_id)
 
     def note_sources(self, sources: Sequence[LiveSource], dropped: Sequence[int]) -> None:
         """Refresh identity labels and per-source health from the live feeds."""

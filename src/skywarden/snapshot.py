@@ -43,6 +43,9 @@ class TrackArrays:
         t_update: (N,) POSIX s of the last measurement.
         trail: (N, L, 3) recent lat, lon, alt_m (NaN-padded at the start), oldest first.
         predicted: (N, K, 3) predicted lat, lon, alt_m at the next K horizon steps.
+        flags: (N,) object tuples of str ('cooperative_inconsistent', 'non_cooperative'), or
+            None when the producer has no fusion information.
+        sources: (N,) object dicts {source kind: POSIX s of its last report}, or None.
     """
 
     id: IntArray
@@ -60,6 +63,8 @@ class TrackArrays:
     t_update: FloatArray
     trail: FloatArray
     predicted: FloatArray
+    flags: np.ndarray | None = None
+    sources: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -77,7 +82,12 @@ class TrackArrays:
 
     def take(self, index: np.ndarray) -> TrackArrays:
         """The tracks selected by a mask or index array."""
-        return TrackArrays(**{k: getattr(self, k)[index] for k in self.__slots__})
+        return TrackArrays(
+            **{
+                k: None if getattr(self, k) is None else getattr(self, k)[index]
+                for k in self.__slots__
+            }
+        )
 
     def select(
         self, bbox: tuple[float, float, float, float] | None = None, classes: set[str] | None = None
@@ -121,6 +131,8 @@ class TrackArrays:
                     "t_update": _num(self.t_update[i], 3),
                     "trail": _points(self.trail[i]),
                     "predicted": _points(self.predicted[i]),
+                    "flags": list(self.flags[i]) if self.flags is not None else [],
+                    "sources": (json_safe(self.sources[i]) if self.sources is not None else {}),
                 }
             )
         return out

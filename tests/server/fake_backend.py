@@ -190,6 +190,12 @@ class FakeBackend:
             raise NotImplementedError("no store in this fake")
         return [cut for path in self.history if (cut := _cut_path(path, t0, t1)) is not None]
 
+    def track_sources(self, track_id: int) -> dict | None:
+        if track_id not in self.snapshot().tracks.id:
+            return None
+        return {"track_id": track_id, "reports": [{"t": 1.0, "sensor": 0, "kind": "radar"}],
+                "last": {"radar": 1.0, "remote_id": float("nan")}}  # fmt: skip
+
     def history_span(self) -> tuple[float, float] | None:
         if self.history is None:
             raise NotImplementedError("no store in this fake")

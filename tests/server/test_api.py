@@ -390,3 +390,15 @@ def test_missing_vendored_maplibre_is_a_clear_404(
     assert client.get(f"{V1}/map-config").json()["maplibre"] is False
     docs = client.get("/docs")  # falls back to the Swagger UI CDN
     assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
+
+
+def test_track_sources_is_the_fusion_audit_and_404_for_unknown(
+    client: Client, backend: FakeBackend
+) -> None:
+    track_id = int(backend.snapshot().tracks.id[0])
+    answer = client.get(f"/api/v1/tracks/{track_id}/sources")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["reports"][0]["kind"] == "radar"
+    assert body["last"]["remote_id"] is None  # NaN becomes null, strict JSON
+    assert client.get("/api/v1/tracks/999999/sources").status_code == 404

@@ -35,7 +35,7 @@ from skywarden.errors import ConfigError
 from skywarden.server import schemas
 from skywarden.server.backend import ServiceBackend
 from skywarden.server.live import LiveBroadcaster, Subscription
-from skywarden.snapshot import CLASS_NAMES, AlertView
+from skywarden.snapshot import CLASS_NAMES, AlertView, json_safe
 from skywarden.warn.alerts import AlertError
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,16 @@ def _api_router(
         if hit.size == 0:
             raise HTTPException(404, f"unknown track id {track_id}")
         return JSONResponse(tracks.take(hit[:1]).to_json()[0])
+
+    @router.get("/tracks/{track_id}/sources", responses=ERRORS, tags=["tracks"])
+    def get_track_sources(track_id: int) -> JSONResponse:
+        """Which sensor reports fed a track and when (auditable fusion): the recent reports
+        (time, sensor, kind), the last report per source kind, report counts, and the
+        cooperative-consistency test (radar-only estimate vs the cooperative claims)."""
+        view = backend.track_sources(track_id)
+        if view is None:
+            raise HTTPException(404, f"unknown track id {track_id}")
+        return JSONResponse(json_safe(view))
 
     @router.get("/alerts", response_model=schemas.AlertList, tags=["alerts"])
     def get_alerts(

@@ -71,6 +71,10 @@ class ServiceBackend(Protocol):
         no store is configured."""
         ...
 
+    def track_sources(self, track_id: int) -> dict | None:
+        """Which sensor reports fed a track and when (auditable fusion); None if unknown."""
+        ...
+
     def history_span(self) -> tuple[float, float] | None:
         """(first, last) stored time, None for an empty history; NotImplementedError if no
         store is configured."""
