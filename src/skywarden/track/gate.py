@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 from skywarden.track import kalman
 from skywarden.units import FloatArray, IntArray
 
-_FIRST_K = 8
+_FIRST_K = 2  # most gates hold 0-1 detections; the doubling loop covers the rest
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,7 @@ def step(
             born, newly_born = _close_scan(born, t, params)
             confirmed.append(born.id[newly_born])
             keep_born = survivors(born, params)
-    result = replace(keep_and_append(moved, keep, born.take(keep_born)), candidates=candidates)
+    result = keep_and_append(moved, keep, born.take(keep_born), candidates)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0

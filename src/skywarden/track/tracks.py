@@ -138,12 +138,16 @@ def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
     )
 
 
-def keep_and_append(a: Tracks, keep: np.ndarray, b: Tracks) -> Tracks:
+def keep_and_append(
+    a: Tracks, keep: np.ndarray, b: Tracks, candidates: Candidates | None = None
+) -> Tracks:
     """The tracks of a selected by the boolean mask keep, followed by all tracks of b
-    (b's time and next_id are kept). One allocation per array, no intermediate copy."""
+    (b's time and next_id are kept; candidates replaced if given). One allocation per array,
+    no intermediate copy."""
     n_keep = int(np.count_nonzero(keep))
+    extra = {} if candidates is None else {"candidates": candidates}
     if n_keep == len(a) and len(b) == 0:  # nothing deleted or born: no copies needed
-        return replace(a, t=b.t, next_id=b.next_id)
+        return replace(a, t=b.t, next_id=b.next_id, **extra)
     changes = {}
     for f in fields(a):
         if not _is_array(f.name):
@@ -153,7 +157,7 @@ def keep_and_append(a: Tracks, keep: np.ndarray, b: Tracks) -> Tracks:
         np.compress(keep, src, axis=0, out=out[:n_keep])
         out[n_keep:] = tail
         changes[f.name] = out
-    return replace(b, **changes)
+    return replace(b, **changes, **extra)
 
 
 def concat_tracks(a: Tracks, b: Tracks) -> Tracks:
