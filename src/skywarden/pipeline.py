@@ -32,7 +32,6 @@ from skywarden.snapshot import (
 )
 from skywarden.sources.feeds import Feed
 from skywarden.track.fuse import (
-    KIND_NAMES,
     fusion_flags,
     new_fusion,
     sources_view,
@@ -170,16 +169,19 @@ class TrainedClassifier:
 class ForecastCache:
     """Zone-entry forecasts of the shown tracks, recomputed only where needed.
 
-    Between scan ends, a track's forecast is recomputed only if it was updated (or is new);
-    the others keep theirs with the time to entry counted down. At each scan end, and when
+    A track's forecast is recomputed when it was updated (or is new) or when its forecast is
+    older than ``max_age_s``; the others keep theirs with the time to entry counted down. When
     the zones change, every track is recomputed. This keeps the warning work per arrival batch
-    proportional to the tracks that batch updated.
+    proportional to the tracks that batch updated, instead of a full recompute at scan ends.
     """
+
+    max_age_s = 1.0
 
     def __init__(self) -> None:
         self.key: tuple[str, ...] = ()
         self.id = np.zeros(0, np.int64)
         self.t_update = np.zeros(0)
+        self.t_row = np.zeros(0)
         self.t = 0.0
         self.value: EntryForecast | None = None
 
@@ -195,7 +197,9 @@ class ForecastCache:
             pos = np.clip(np.searchsorted(self.id[order], shown.id), 0, order.size - 1)
             known = self.id[order][pos] == shown.id
             rows[known] = order[pos[known]]
-            redo = ~known | (shown.t_update != self.t_update[np.maximum(rows, 0)])
+            safe = np.maximum(rows, 0)
+            redo = ~known | (shown.t_update != self.t_update[safe])
+            redo |= t - self.t_row[safe] > self.max_age_s
         out = EntryForecast(
             probability=np.zeros((n, z)), time_s=np.full((n, z), np.inf),
             inside=np.zeros((n, z), bool), evaluated=np.zeros((n, z), bool),
@@ -210,8 +214,11 @@ class ForecastCache:
             fresh = forecast_entry(shown.x[redo], shown.P[redo], zones, model)
             out.probability[redo], out.time_s[redo] = fresh.probability, fresh.time_s
             out.inside[redo], out.evaluated[redo] = fresh.inside, fresh.evaluated
+        t_row = np.full(n, t)
+        if keep.any():
+            t_row[keep] = self.t_row[rows[keep]]
         self.key, self.id, self.t_update, self.t = key, shown.id.copy(), shown.t_update.copy(), t
-        self.value = out
+        self.t_row, self.value = t_row, out
         return out
 
 
@@ -283,7 +290,7 @@ class Pipeline:
         self.fusion = update_fusion(self.fusion, self.tracks, empty, ev.detection_track, t)
         shown = self.tracks.take(self.tracks.confirmed)
         classes = self.classifier(shown, t)
-        forecast = self.forecasts.forecast(shown, t, self.zones, self.entry_model, end_of_scan)
+        forecast = self.forecasts.forecast(shown, t, self.zones, self.entry_model, full=False)
         assessment = assess(
             t, shown.x, shown.P, shown.id, shown.identity, classes.target_class, self.zones,
             self.config.rules, self.entry_model, self.alert_params, self.config.allow,
@@ -376,17 +383,11 @@ class Pipeline:
         """Per track: the fusion flags and the last report time of each source kind."""
         drone = classes.target_class == TargetClass.DRONE
         inconsistent, non_cooperative, last = fusion_flags(self.fusion, shown.id, drone)
-        flags = np.empty(len(shown), dtype=object)
-        sources = np.empty(len(shown), dtype=object)
-        for i in range(len(shown)):
-            flags[i] = ("cooperative_inconsistent",) * bool(inconsistent[i]) + (
-                "non_cooperative",
-            ) * bool(non_cooperative[i])
-            sources[i] = {
-                KIND_NAMES[k]: float(last[i, k]) for k in range(last.shape[1])
-                if np.isfinite(last[i, k])
-            }  # fmt: skip
-        return {"flags": flags, "sources": sources}
+        table = np.empty(4, dtype=object)
+        table[:] = [(), ("non_cooperative",), ("cooperative_inconsistent",),
+                    ("cooperative_inconsistent", "non_cooperative")]  # fmt: skip
+        code = 2 * inconsistent.astype(np.int64) + non_cooperative.astype(np.int64)
+        return {"flags": table[code], "sources": last}
 
     def track_sources(self, track_id: int) -> dict | None:
         """Which sensor reports fed a track and when (auditable fusion), or None."""

@@ -22,6 +22,7 @@ from skywarden.units import FloatArray, IntArray
 
 CLASS_NAMES = ("unknown", "drone", "aircraft", "bird", "clutter")  # index = TargetClass value
 STATUS_NAMES = ("tentative", "confirmed", "coasting")
+SOURCE_KINDS = ("radar", "adsb", "remote_id", "system_track")  # index = SourceKind value
 SCHEMA_VERSION = 1
 
 
@@ -45,7 +46,8 @@ class TrackArrays:
         predicted: (N, K, 3) predicted lat, lon, alt_m at the next K horizon steps.
         flags: (N,) object tuples of str ('cooperative_inconsistent', 'non_cooperative'), or
             None when the producer has no fusion information.
-        sources: (N,) object dicts {source kind: POSIX s of its last report}, or None.
+        sources: (N, 4) POSIX s of the last report per source kind (SOURCE_KINDS order), NaN
+            where none, or None.
     """
 
     id: IntArray
@@ -132,7 +134,7 @@ class TrackArrays:
                     "trail": _points(self.trail[i]),
                     "predicted": _points(self.predicted[i]),
                     "flags": list(self.flags[i]) if self.flags is not None else [],
-                    "sources": (json_safe(self.sources[i]) if self.sources is not None else {}),
+                    "sources": _last_reports(self.sources, i),
                 }
             )
         return out
@@ -215,6 +217,14 @@ class Snapshot:
     def json_bytes(self) -> bytes:
         """The snapshot as compact UTF-8 JSON, encoded once for every reader."""
         return json.dumps(self.to_json(), separators=(",", ":"), allow_nan=False).encode()
+
+
+def _last_reports(sources: FloatArray | None, i: int) -> dict[str, float]:
+    """{source kind: POSIX s of its last report} of row i (kinds never seen left out)."""
+    if sources is None:
+        return {}
+    return {k: round(float(v), 3) for k, v in zip(SOURCE_KINDS, sources[i], strict=True)
+            if math.isfinite(v)}  # fmt: skip
 
 
 def json_safe(value: Any) -> Any:

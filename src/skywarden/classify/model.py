@@ -142,13 +142,17 @@ def _walk(model: TreeModel, X: FloatArray, contributions: bool) -> tuple[FloatAr
     x_flat = X.ravel()
     contrib = np.zeros(n * c * f) if contributions else np.zeros(0)
     key_base = (row * c + np.tile(model.tree_class, n)) * f if contributions else None
+    children = _children(model)  # (nodes, 2): right, left
     active = np.flatnonzero(~model.node_is_leaf[node])
     while active.size:
         at = node[active]
-        feat = model.node_feature[at]
-        x = x_flat[row[active] * f + feat]
-        left = np.where(np.isnan(x), model.node_missing_left[at], x <= model.node_threshold[at])
-        child = np.where(left, model.node_left[at], model.node_right[at])
+        feat = model.node_feature.take(at)
+        x = x_flat.take(row.take(active) * f + feat)
+        left = x <= model.node_threshold.take(at)
+        missing = np.isnan(x)
+        if missing.any():
+            left = np.where(missing, model.node_missing_left.take(at), left)
+        child = children[at, left.view(np.int8)]
         if contributions:
             delta = model.node_value[child] - model.node_value[at]
             contrib += np.bincount(key_base[active] + feat, weights=delta, minlength=contrib.size)
@@ -159,6 +163,11 @@ def _walk(model: TreeModel, X: FloatArray, contributions: bool) -> tuple[FloatAr
     for k in range(c):
         raw[:, k] += leaf_value[:, model.tree_class == k].sum(axis=1)
     return raw, contrib.reshape(n, c, f) if contributions else contrib
+
+
+def _children(model: TreeModel) -> np.ndarray:
+    """(nodes, 2) child index per node: column 0 right, column 1 left."""
+    return np.stack([model.node_right, model.node_left], axis=1)
 
 
 def softmax(z: FloatArray) -> FloatArray:
