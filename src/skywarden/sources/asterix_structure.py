@@ -257,7 +257,10 @@ def walk_blocks(
         flags, p, ok = _fspec(buf, p, e, layout.fspec_max)
         supported = np.ones(active.size, dtype=bool)
         starts = np.full((active.size, len(layout.nodes)), -1, dtype=np.int64)
-        for k, node in enumerate(layout.nodes):
+        # only the items present in at least one record of this round (most UAP slots are
+        # empty in practice; skipping them is what makes multi-record blocks cheap)
+        for k in np.flatnonzero(flags[:, : len(layout.nodes)].any(axis=0)).tolist():
+            node = layout.nodes[k]
             idx = np.flatnonzero(flags[:, k] & ok & supported)
             if idx.size == 0:
                 continue
