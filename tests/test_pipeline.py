@@ -37,3 +37,19 @@ def test_cooperative_claim_300_m_off_the_radar_track_is_flagged() -> None:
     assert view is not None and view["reports"]
     assert pipeline.track_sources(10**9) is None
     assert dataclasses.is_dataclass(snapshot)
+
+
+def test_flock_rule_needs_a_majority_bird_cluster() -> None:
+    from skywarden.pipeline import TrainedClassifier
+
+    clf = TrainedClassifier(flock_radius_m=200.0, flock_min_tracks=3)
+    # track 0 with four neighbours within 200 m, three of them birds; track 5 far away alone
+    pos = np.array(
+        [[0, 0, 100], [50, 0, 100], [0, 60, 100], [-40, 0, 100], [0, -70, 100], [5000, 0, 100]],
+        dtype=float,
+    )
+    bird = np.array([False, True, True, True, False, True])
+    flock = clf._in_flock(pos, bird)
+    assert flock[0] and not flock[5]
+    # a lone pair of birds is no flock
+    assert not clf._in_flock(pos[[0, 1, 5]], bird[[0, 1, 5]]).any()

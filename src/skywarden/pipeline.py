@@ -102,10 +102,17 @@ class TrainedClassifier:
     Its feature window expects one sample per scan, so the window advances at most once per
     ``scan_period_s``; updates in between reuse each track's last labels (new tracks are
     'unknown' until the next scan). Probabilities are averaged over scans
-    (``smooth_probabilities``). Labels: the most probable class at p >= 0.5, except that
-    'drone' needs p_drone >= ``drone_confidence`` and tracks younger than ``min_age_s`` are
-    'unknown' (in their first seconds bird-flock tracks often look like drones); measured on
-    the swarm and mixed scenarios by skywarden.evaluate.warning.
+    (``smooth_probabilities``), starting when a track is ``min_age_s`` old: before that the
+    average holds only the newest scan, so a track's first seconds (few states, little more
+    than a speed, in which bird-flock tracks often look like drones) do not carry into its
+    label. Labels: the most probable class at p >= 0.5, except that 'drone' needs p_drone >=
+    ``drone_confidence``, tracks younger than ``min_age_s`` are 'unknown', and a track that
+    was not 'drone' at the previous scan does not become 'drone' inside a flock: with at
+    least ``flock_min_tracks`` other tracks within ``flock_radius_m`` (3-D), more than half
+    of them at p_bird >= 0.5 (there the tracker's associations swap between birds, which
+    looks like fast, erratic flight). Such a track is 'unknown', so the protected zone still
+    warns of it; a track already 'drone' keeps its label through a flock. Measured on the
+    swarm and mixed scenarios by skywarden.evaluate.warning.
     """
 
     def __init__(
@@ -115,6 +122,8 @@ class TrainedClassifier:
         *,
         min_age_s: float = 5.0,
         drone_confidence: float = 0.7,
+        flock_radius_m: float = 200.0,
+        flock_min_tracks: int = 3,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -123,6 +132,8 @@ class TrainedClassifier:
         self.zones = zones
         self.min_age_s = min_age_s
         self.drone_confidence = drone_confidence
+        self.flock_radius_m = flock_radius_m
+        self.flock_min_tracks = flock_min_tracks
         self.last_t = -math.inf
         self.last: Classes | None = None
         self.last_id = np.zeros(0, np.int64)
@@ -139,15 +150,44 @@ class TrainedClassifier:
             return self._reuse(tracks)
         old = self.state
         new, result = classify_tracks(old, tracks, zones=self.zones, n_top=0)
+        young = t - tracks.t_birth < self.min_age_s
         p = smooth_probabilities(old, new.window, result.p)
+        p[young] = result.p[young]  # the average starts at min_age_s
         self.state = ClassifierState(new.window, p)
         names = np.array([n.upper() for n in class_labels(p)], dtype=object)
         cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
         unsure = (cls == TargetClass.DRONE) & (p[:, 0] < self.drone_confidence)
-        cls[unsure | (t - tracks.t_birth < self.min_age_s)] = TargetClass.UNKNOWN
+        new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(tracks)
+        held = new_drone & self._in_flock(tracks.x[:, :3], p[:, 1] >= 0.5)
+        cls[unsure | young | held] = TargetClass.UNKNOWN
         self.last = Classes(cls, p, np.asarray(result.behaviour, dtype=object))
         self.last_id, self.last_t = tracks.id.copy(), t
         return self.last
+
+    def _was_drone(self, tracks: Tracks) -> np.ndarray:
+        """(N,) bool: the track was labelled 'drone' at the previous scan."""
+        from skywarden.classify.history import match_ids
+
+        if self.last is None or self.last_id.size == 0:
+            return np.zeros(len(tracks), bool)
+        row = match_ids(self.last_id, tracks.id)
+        was = self.last.target_class[np.maximum(row, 0)] == TargetClass.DRONE
+        return (row >= 0) & was
+
+    def _in_flock(self, pos: FloatArray, bird: np.ndarray) -> np.ndarray:
+        """(N,) bool: at least flock_min_tracks other tracks within flock_radius_m of pos
+        (N, 3) m, more than half of them ``bird`` (N,) bool."""
+        from scipy.spatial import cKDTree
+
+        n = pos.shape[0]
+        if n <= self.flock_min_tracks:
+            return np.zeros(n, bool)
+        pairs = cKDTree(pos).query_pairs(self.flock_radius_m, output_type="ndarray")
+        a, b = pairs[:, 0], pairs[:, 1]
+        near = np.bincount(pairs.ravel(), minlength=n)
+        w = bird.astype(np.float64)
+        birds = np.bincount(a, w[b], minlength=n) + np.bincount(b, w[a], minlength=n)
+        return (near >= self.flock_min_tracks) & (2 * birds > near)
 
     def _reuse(self, tracks: Tracks) -> Classes:
         assert self.last is not None

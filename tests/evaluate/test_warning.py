@@ -178,11 +178,13 @@ def test_swarm_every_entering_drone_alerted_with_80_percent_lead() -> None:
     assert result["drones_entering"] >= 10  # measured 22 (the divers)
     assert result["missed_drones"] == []
     assert result["drones_alerted_before_entry"] == result["drones_entering"]
-    assert result["median_lead_ratio"] >= 0.8  # measured 0.857
+    assert result["median_lead_ratio"] >= 0.8  # measured 0.838
     assert result["false_alerts"] <= 1  # measured 0
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seeds 10 and 15: a bird-flock track (the tracker jumping between birds looks like fast
+# flight) was labelled drone at 5-10 s of age and alerted in the warning ring
+@pytest.mark.parametrize("seed", [0, 1, 10, 15])
 def test_mixed_no_alert_for_airliners_or_birds(seed: int) -> None:
     result = evaluate_scenario_warnings("mixed", seed, classifier="trained")
     assert result["alerts_by_class"].get("drone", 0) > 0  # the drones near the site are
