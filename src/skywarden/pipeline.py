@@ -127,7 +127,8 @@ class TrainedClassifier:
     ) -> None:
         from skywarden.classify import new_classifier_state
 
-        self.state = new_classifier_state()
+        self.states = [new_classifier_state(), new_classifier_state()]
+        self.half_t = [-math.inf, -math.inf]
         self.period = scan_period_s
         self.zones = zones
         self.min_age_s = min_age_s
@@ -135,34 +136,49 @@ class TrainedClassifier:
         self.flock_radius_m = flock_radius_m
         self.flock_min_tracks = flock_min_tracks
         self.last_t = -math.inf
-        self.last: Classes | None = None
+        self.last = Classes(np.zeros(0, np.int8), np.zeros((0, 4)), np.zeros(0, dtype=object))
         self.last_id = np.zeros(0, np.int64)
 
     def __call__(self, tracks: Tracks, t: float) -> Classes:
-        from skywarden.classify import (
-            ClassifierState,
-            class_labels,
-            classify_tracks,
-            smooth_probabilities,
-        )
-
-        if self.last is not None and t - self.last_t < 0.9 * self.period:
+        """Labels of every track. Tracks are split in two halves by track-number parity and
+        each half is re-classified once per scan; when updates come often (the live loop),
+        the halves fall due at different updates, so the model's cost is spread over two
+        updates instead of landing on one. When both are due (one update per scan) both run."""
+        due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
+        if not due:
             return self._reuse(tracks)
-        old = self.state
-        new, result = classify_tracks(old, tracks, zones=self.zones, n_top=0)
-        young = t - tracks.t_birth < self.min_age_s
+        merged = self._reuse(tracks)
+        for half in due:
+            self.half_t[half] = t
+            rows = np.flatnonzero(tracks.id % 2 == half)
+            sub = tracks.take(rows)
+            p, behaviour, young = self._probabilities(half, sub, t)
+            merged.p[rows], merged.behaviour[rows] = p, behaviour
+            names = np.array([n.upper() for n in class_labels_of(p)], dtype=object)
+            cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
+            unsure = (cls == TargetClass.DRONE) & (p[:, 0] < self.drone_confidence)
+            new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
+            merged.target_class[rows] = np.where(unsure | young, TargetClass.UNKNOWN, cls)
+            flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
+            merged.target_class[rows[new_drone & flock]] = TargetClass.UNKNOWN
+        if len(due) == 2:  # de-phase the halves for frequent updates
+            self.half_t[1] = t - 0.5 * self.period
+        self.last, self.last_id, self.last_t = merged, tracks.id.copy(), t
+        return merged
+
+    def _probabilities(
+        self, half: int, sub: Tracks, t: float
+    ) -> tuple[FloatArray, np.ndarray, np.ndarray]:
+        """Smoothed probabilities (n, 4), behaviour (n,) and the young mask of one half."""
+        from skywarden.classify import ClassifierState, classify_tracks, smooth_probabilities
+
+        old = self.states[half]
+        new, result = classify_tracks(old, sub, zones=self.zones, n_top=0)
+        young = t - sub.t_birth < self.min_age_s
         p = smooth_probabilities(old, new.window, result.p)
         p[young] = result.p[young]  # the average starts at min_age_s
-        self.state = ClassifierState(new.window, p)
-        names = np.array([n.upper() for n in class_labels(p)], dtype=object)
-        cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
-        unsure = (cls == TargetClass.DRONE) & (p[:, 0] < self.drone_confidence)
-        new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(tracks)
-        held = new_drone & self._in_flock(tracks.x[:, :3], p[:, 1] >= 0.5)
-        cls[unsure | young | held] = TargetClass.UNKNOWN
-        self.last = Classes(cls, p, np.asarray(result.behaviour, dtype=object))
-        self.last_id, self.last_t = tracks.id.copy(), t
-        return self.last
+        self.states[half] = ClassifierState(new.window, p)
+        return p, np.asarray(result.behaviour, dtype=object), young
 
     def _was_drone(self, tracks: Tracks) -> np.ndarray:
         """(N,) bool: the track was labelled 'drone' at the previous scan."""
@@ -190,20 +206,26 @@ class TrainedClassifier:
         return (near >= self.flock_min_tracks) & (2 * birds > near)
 
     def _reuse(self, tracks: Tracks) -> Classes:
-        assert self.last is not None
-        out = identity_and_speed_classes(tracks, 0.0)
-        cls, p, behaviour = out.target_class.copy(), out.p.copy(), out.behaviour.copy()
-        cls[:] = TargetClass.UNKNOWN
-        p[:] = [0.0, 0.0, 0.0, 1.0]
-        order = np.argsort(self.last_id)
-        pos = np.clip(np.searchsorted(self.last_id[order], tracks.id), 0, max(order.size - 1, 0))
-        known = (
-            (order.size > 0) & (self.last_id[order][pos] == tracks.id) if order.size else pos < 0
-        )
-        rows = order[pos[known]]
-        cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
-        behaviour[known] = self.last.behaviour[rows]
+        """Each track's last labels (new tracks: 'unknown', p = [0, 0, 0, 1]); fresh arrays."""
+        n = len(tracks)
+        cls = np.full(n, TargetClass.UNKNOWN, np.int8)
+        p = np.tile([0.0, 0.0, 0.0, 1.0], (n, 1))
+        behaviour = np.full(n, "", dtype=object)
+        if self.last_id.size and n:
+            order = np.argsort(self.last_id)
+            pos = np.clip(np.searchsorted(self.last_id[order], tracks.id), 0, order.size - 1)
+            known = self.last_id[order][pos] == tracks.id
+            rows = order[pos[known]]
+            cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
+            behaviour[known] = self.last.behaviour[rows]
         return Classes(cls, p, behaviour)
+
+
+def class_labels_of(p: FloatArray) -> np.ndarray:
+    """The classifier's label rule (most probable class at p >= 0.5, else 'unknown')."""
+    from skywarden.classify import class_labels
+
+    return class_labels(p)
 
 
 class ForecastCache:
