@@ -123,7 +123,7 @@ def read_detections(path: str | Path) -> DetectionTable:
         negative = np.flatnonzero(sigma < 0)
         if negative.size:
             row = int(negative[0])
-            lines.fail(row, f"sigma {sigma[row]!r} is negative")
+            lines.fail(row, f"sigma {float(sigma[row])!r} is negative")
     return DetectionTable(t=cols["t"], pos=_stack(cols, "x", "y", "z"), sigma=sigma)
 
 
@@ -216,7 +216,9 @@ def _read_numeric(
     bad = ~np.isfinite(data)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
-        lines.fail(row, f"column {names[col]}: value {data[row, col]!r} is not a finite number")
+        lines.fail(
+            row, f"column {names[col]}: value {float(data[row, col])!r} is not a finite number"
+        )
     cols = {name: np.ascontiguousarray(data[:, i]) for i, name in enumerate(names)}
     return cols, lines
 
@@ -266,7 +268,7 @@ def _integer_ids(cols: dict[str, np.ndarray], name: str, lines: _Lines) -> IntAr
     bad = np.flatnonzero((values != np.floor(values)) | (np.abs(values) >= _MAX_EXACT_ID))
     if bad.size:
         row = int(bad[0])
-        lines.fail(row, f"{name} {values[row]!r} is not an integer below 2**53")
+        lines.fail(row, f"{name} {float(values[row])!r} is not an integer below 2**53")
     return values.astype(np.int64)
 
 
@@ -274,7 +276,9 @@ def _check_sorted(t: FloatArray, lines: _Lines) -> None:
     earlier = np.flatnonzero(np.diff(t) < 0)
     if earlier.size:
         row = int(earlier[0]) + 1
-        lines.fail(row, f"time {t[row]!r} is earlier than the line before ({t[row - 1]!r})")
+        lines.fail(
+            row, f"time {float(t[row])!r} is earlier than the line before ({float(t[row - 1])!r})"
+        )
 
 
 def _check_unique_per_time(t: FloatArray, ids: IntArray, name: str, lines: _Lines) -> None:
@@ -283,7 +287,7 @@ def _check_unique_per_time(t: FloatArray, ids: IntArray, name: str, lines: _Line
     repeat = (t[order][1:] == t[order][:-1]) & (ids[order][1:] == ids[order][:-1])
     if repeat.any():
         row = int(order[1:][repeat].min())
-        lines.fail(row, f"{name} {ids[row]} appears twice at time {t[row]!r}")
+        lines.fail(row, f"{name} {ids[row]} appears twice at time {float(t[row])!r}")
 
 
 def _stack(cols: dict[str, np.ndarray], *names: str) -> FloatArray:
