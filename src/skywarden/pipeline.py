@@ -38,7 +38,7 @@ from skywarden.track.fuse import (
     update_fusion,
 )
 from skywarden.track.step import new_tracks, step
-from skywarden.track.tracks import Tracks
+from skywarden.track.tracks import Tracks, rows_by_id
 from skywarden.trails import TrailBuffer
 from skywarden.units import FloatArray
 from skywarden.warn import (
@@ -182,11 +182,9 @@ class TrainedClassifier:
 
     def _was_drone(self, tracks: Tracks) -> np.ndarray:
         """(N,) bool: the track was labelled 'drone' at the previous scan."""
-        from skywarden.classify.history import match_ids
-
         if self.last is None or self.last_id.size == 0:
             return np.zeros(len(tracks), bool)
-        row = match_ids(self.last_id, tracks.id)
+        row = rows_by_id(self.last_id, tracks.id)
         was = self.last.target_class[np.maximum(row, 0)] == TargetClass.DRONE
         return (row >= 0) & was
 
@@ -211,13 +209,11 @@ class TrainedClassifier:
         cls = np.full(n, TargetClass.UNKNOWN, np.int8)
         p = np.tile([0.0, 0.0, 0.0, 1.0], (n, 1))
         behaviour = np.full(n, "", dtype=object)
-        if self.last_id.size and n:
-            order = np.argsort(self.last_id)
-            pos = np.clip(np.searchsorted(self.last_id[order], tracks.id), 0, order.size - 1)
-            known = self.last_id[order][pos] == tracks.id
-            rows = order[pos[known]]
-            cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
-            behaviour[known] = self.last.behaviour[rows]
+        row = rows_by_id(self.last_id, tracks.id)
+        known = row >= 0
+        rows = row[known]
+        cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
+        behaviour[known] = self.last.behaviour[rows]
         return Classes(cls, p, behaviour)
 
 
@@ -255,10 +251,8 @@ class ForecastCache:
         redo = np.ones(n, bool)
         rows = np.full(n, -1)
         if not full and self.value is not None and key == self.key and self.id.size:
-            order = np.argsort(self.id)
-            pos = np.clip(np.searchsorted(self.id[order], shown.id), 0, order.size - 1)
-            known = self.id[order][pos] == shown.id
-            rows[known] = order[pos[known]]
+            rows = rows_by_id(self.id, shown.id)
+            known = rows >= 0
             safe = np.maximum(rows, 0)
             redo = ~known | (shown.t_update != self.t_update[safe])
             redo |= t - self.t_row[safe] > self.max_age_s

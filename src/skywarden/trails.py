@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skywarden.track.tracks import rows_by_id
 from skywarden.units import FloatArray, IntArray
 
 
@@ -24,12 +25,9 @@ class TrailBuffer:
         forgotten. Returns the trails (N, length, 3), oldest first, NaN-padded, in ids order."""
         ids = np.asarray(ids, dtype=np.int64)
         trails = np.full((ids.shape[0], self.length, 3), np.nan)
-        if self.ids.size and ids.size:
-            order = np.argsort(self.ids)
-            known_ids = self.ids[order]
-            pos = np.clip(np.searchsorted(known_ids, ids), 0, known_ids.size - 1)
-            known = known_ids[pos] == ids
-            trails[known, :-1] = self.points[order[pos[known]], 1:]
+        row = rows_by_id(self.ids, ids)
+        known = row >= 0
+        trails[known, :-1] = self.points[row[known], 1:]
         trails[:, -1] = points
         self.ids = ids.copy()
         self.points = trails

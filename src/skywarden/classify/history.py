@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from skywarden.track.tracks import Tracks
+from skywarden.track.tracks import Tracks, rows_by_id
 from skywarden.units import BoolArray, FloatArray, IntArray
 
 DEFAULT_WINDOW = 32  # scans kept per track (32 s at a 1 s scan period)
@@ -71,15 +71,7 @@ def empty_window(width: int = DEFAULT_WINDOW) -> StateWindow:
     )
 
 
-def match_ids(old: IntArray, new: IntArray) -> IntArray:
-    """For each id in ``new`` (M,), its row in ``old`` (N,), or -1 if absent. Ids are unique."""
-    if old.size == 0:
-        return np.full(new.shape[0], -1, np.int64)
-    order = np.argsort(old, kind="stable")
-    pos = np.searchsorted(old[order], new)
-    pos_c = np.minimum(pos, old.size - 1)
-    found = old[order][pos_c] == new
-    return np.where(found, order[pos_c], -1).astype(np.int64)
+match_ids = rows_by_id  # the classifier's name for it
 
 
 def update_window(window: StateWindow, tracks: Tracks) -> StateWindow:

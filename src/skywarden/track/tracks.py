@@ -115,6 +115,19 @@ def _is_array(name: str) -> bool:
     return name not in ("t", "next_id", "candidates")
 
 
+def rows_by_id(old: IntArray, new: IntArray) -> IntArray:
+    """For each id in ``new`` (M,), its row in ``old`` (N,), or -1 if absent (ids unique).
+
+    How per-track arrays kept beside the tracker (classifier windows, forecasts, trails,
+    labels) follow tracks that are born and deleted between updates."""
+    new = np.asarray(new, dtype=np.int64)
+    if old.size == 0:
+        return np.full(new.shape[0], -1, np.int64)
+    order = np.argsort(old, kind="stable")
+    pos = np.minimum(np.searchsorted(old[order], new), old.size - 1)
+    return np.where(old[order][pos] == new, order[pos], -1).astype(np.int64)
+
+
 def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
     """A tracker state with no tracks."""
     return Tracks(
