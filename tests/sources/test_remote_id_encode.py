@@ -261,3 +261,13 @@ def test_hex_lines_same_records_however_split(cuts: list[int], newline: str) -> 
     key = [(r.t if not math.isnan(r.t) else None, encode_message(r.message)) for r in got]
     assert key == [(r.t if not math.isnan(r.t) else None, encode_message(r.message)) for r in whole]
     assert rejects == whole_rejects
+
+
+def test_speed_just_above_63_75_encodes_canonically() -> None:
+    """Found by hypothesis: 64 m/s rounds to 63.75 m/s, which has one canonical encoding
+    (multiplier 0, raw 255); encode -> decode -> encode must give the same bytes."""
+    from skywarden.sources.remote_id_encode import _speed_raw
+
+    assert _speed_raw(64.0) == (255, 0)
+    assert _speed_raw(63.75) == (255, 0)
+    assert _speed_raw(64.2) == (1, 1)  # rounds to 64.5 m/s: the x0.75 range

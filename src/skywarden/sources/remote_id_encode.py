@@ -88,9 +88,10 @@ def _speed_raw(speed_m_s: float) -> tuple[int, int]:
     """(raw byte, multiplier flag); unknown is raw 255 with multiplier 1."""
     if math.isnan(speed_m_s):
         return 255, 1
-    if speed_m_s <= 63.75:
-        return max(round(speed_m_s / 0.25), 0), 0
-    return min(round((speed_m_s - 63.75) / 0.75), 254), 1
+    fast = min(round((speed_m_s - 63.75) / 0.75), 254)
+    if speed_m_s <= 63.75 or fast <= 0:  # 63.75 m/s has one canonical form: raw 255, x0.25
+        return max(min(round(speed_m_s / 0.25), 255), 0), 0
+    return fast, 1
 
 
 def _vertical_speed_raw(vz_m_s: float) -> int:
