@@ -141,6 +141,23 @@ def cat048_to_detections(
     )
 
 
+def _report_height(r, qnh_hpa: float, geoid_undulation_m: float) -> tuple[FloatArray, np.ndarray]:
+    """Height above the ellipsoid (m, NaN if unknown) of CAT021/CAT062 reports: the geometric
+    height where given, else the pressure altitude through the ISA; and the geometric mask."""
+    geometric = np.isfinite(r.geometric_height_m)
+    h_baro = pressure_altitude_to_height_m(r.pressure_altitude_m, qnh_hpa, geoid_undulation_m)
+    return np.where(geometric, r.geometric_height_m, h_baro), geometric
+
+
+def _site_velocity(
+    frame: LocalFrame, lat_deg: FloatArray, lon_deg: FloatArray, v_local: FloatArray
+) -> FloatArray:
+    """Velocities (N, 3) in each target's local ENU rotated into the site frame; NaN kept."""
+    v = np.einsum("nij,nj->ni", frame.rotation_at(lat_deg, lon_deg), np.nan_to_num(v_local))
+    v[np.isnan(v_local)] = np.nan
+    return v
+
+
 def cat021_to_detections(
     reports: Cat021Records,
     frame: LocalFrame,
@@ -158,18 +175,14 @@ def cat021_to_detections(
     """
     keep = np.isfinite(reports.lat_deg) & np.isfinite(reports.lon_deg) & np.isfinite(reports.t)
     r = reports.take(keep)
-    geometric = np.isfinite(r.geometric_height_m)
-    h_baro = pressure_altitude_to_height_m(r.pressure_altitude_m, qnh_hpa, geoid_undulation_m)
-    height = np.where(geometric, r.geometric_height_m, h_baro)
-    sigma_v = np.where(geometric, sigma_geometric_m, sigma_pressure_m)
-    height = np.where(np.isfinite(height), height, 0.0)
-    sigma_v = np.where(np.isfinite(np.where(geometric, r.geometric_height_m, h_baro)), sigma_v, 1e4)
+    height, geometric = _report_height(r, qnh_hpa, geoid_undulation_m)
+    known = np.isfinite(height)
+    sigma_v = np.where(known, np.where(geometric, sigma_geometric_m, sigma_pressure_m), 1e4)
     z, R = geodetic_to_enu_with_cov(
-        frame, r.lat_deg, r.lon_deg, height, nacp_to_sigma_m(r.nacp), sigma_v
+        frame, r.lat_deg, r.lon_deg, np.where(known, height, 0.0), nacp_to_sigma_m(r.nacp), sigma_v
     )
     v_local = _polar_velocity(r.ground_speed_mps, r.track_angle_rad, r.vertical_rate_mps)
-    v = np.einsum("nij,nj->ni", frame.rotation_at(r.lat_deg, r.lon_deg), np.nan_to_num(v_local))
-    v[np.isnan(v_local)] = np.nan
+    v = _site_velocity(frame, r.lat_deg, r.lon_deg, v_local)
     return make_detections(
         r.t, z, R, v=v, sensor=sensor, kind=SourceKind.ADSB, identity=icao_identities(r.address)
     )
@@ -192,9 +205,7 @@ def cat062_to_detections(
     """
     keep = np.isfinite(tracks.lat_deg) & np.isfinite(tracks.lon_deg) & np.isfinite(tracks.t)
     r = tracks.take(keep)
-    geometric = np.isfinite(r.geometric_height_m)
-    h_baro = pressure_altitude_to_height_m(r.pressure_altitude_m, qnh_hpa, geoid_undulation_m)
-    height = np.where(geometric, r.geometric_height_m, h_baro)
+    height, _ = _report_height(r, qnh_hpa, geoid_undulation_m)
     known = np.isfinite(height)
     z, R = geodetic_to_enu_with_cov(
         frame,
@@ -205,8 +216,7 @@ def cat062_to_detections(
         np.where(known, sigma_vertical_m, 1e4),
     )
     v_local = np.stack([r.vx_mps, r.vy_mps, np.full(len(r), np.nan)], axis=-1)
-    v = np.einsum("nij,nj->ni", frame.rotation_at(r.lat_deg, r.lon_deg), np.nan_to_num(v_local))
-    v[np.isnan(v_local)] = np.nan
+    v = _site_velocity(frame, r.lat_deg, r.lon_deg, v_local)
     identity = icao_identities(r.address)
     for i in np.flatnonzero((identity == NO_IDENTITY) & (r.track_number >= 0)):
         identity[i] = track_number_identity(

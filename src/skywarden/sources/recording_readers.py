@@ -124,7 +124,7 @@ def _non_decreasing(t: FloatArray) -> FloatArray:
     return np.maximum.accumulate(filled)
 
 
-def _median_interval(t: FloatArray, group: np.ndarray) -> float:
+def median_interval(t: FloatArray, group: np.ndarray) -> float:
     """Median positive time between consecutive rows of the same group (NaN if none)."""
     if t.size < 2:
         return math.nan
@@ -247,7 +247,7 @@ def _asterix_revisit(records: AsterixRecords) -> float:
         key = np.where(recs.track_number >= 0, recs.track_number, -2 - recs.address)
         key = (recs.sac.astype(np.int64) << 40) | (recs.sic.astype(np.int64) << 32) | key
         usable = (recs.track_number >= 0) | (recs.address >= 0)
-        dt = _median_interval(recs.t[usable], key[usable])
+        dt = median_interval(recs.t[usable], key[usable])
         if math.isfinite(dt):
             return dt
     return math.nan

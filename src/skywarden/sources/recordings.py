@@ -49,6 +49,7 @@ from skywarden.sources.recording_format import (
 )
 from skywarden.sources.recording_readers import (
     Decoded,
+    median_interval,
     read_asterix,
     read_beast,
     read_remote_id,
@@ -297,14 +298,7 @@ def _site_frame(decoded: Decoded, options: RecordingOptions) -> tuple[LocalFrame
 def _identity_revisit(detections: Detections) -> float:
     """Median positive time between consecutive detections of one identity (NaN if none)."""
     keep = detections.identity != NO_IDENTITY
-    t, key = detections.t[keep], detections.identity[keep]
-    if t.size < 2:
-        return math.nan
-    order = np.lexsort((t, key))
-    same = key[order][1:] == key[order][:-1]
-    dt = np.diff(t[order])[same]
-    dt = dt[dt > 0]
-    return float(np.median(dt)) if dt.size else math.nan
+    return median_interval(detections.t[keep], detections.identity[keep])
 
 
 def _inventory(
