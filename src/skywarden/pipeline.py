@@ -647,7 +647,7 @@ async def run_live(
                 scan_end = max(scan_end + period, now)
             pipeline.queue_depth = queue.qsize()
             if items or end_of_scan:
-                pipeline.process(now, detections_or_empty(batches), end_of_scan=end_of_scan)
+                pipeline.process(now, Detections.concat(batches), end_of_scan=end_of_scan)
             if items:
                 pipeline.latency_ms.append((pipeline.clock() - first_t) * 1e3)
             pipeline.note_sources(sources, dropped)
@@ -705,7 +705,7 @@ def _flush_replay(
     scan_end: float,
 ) -> Iterator[Snapshot]:
     dets = [feeds[source].feed_many(chunks) for source, chunks in batch.items()]
-    snapshot, _ = pipeline.process(t, detections_or_empty(dets), end_of_scan=t >= scan_end)
+    snapshot, _ = pipeline.process(t, Detections.concat(dets), end_of_scan=t >= scan_end)
     yield snapshot
 
 
@@ -749,8 +749,3 @@ def _in_loop() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def detections_or_empty(batches: Sequence[Detections]) -> Detections:
-    """Concatenate the tick's batches (empty if none)."""
-    return Detections.concat(list(batches)) if batches else Detections.empty()
