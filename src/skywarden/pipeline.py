@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,11 +60,15 @@ from skywarden.warn import (
     zones_to_geojson,
 )
 
+if TYPE_CHECKING:
+    from skywarden.classify.history import StateWindow
+
 GROUP_S = 0.2  # detections within this time of each other update the tracks together
 PREDICT_STEPS = 6
 PREDICT_STEP_S = 10.0
 TRAIL_LENGTH = 30
 AIRCRAFT_SPEED_MPS = 70.0
+P_COLUMNS = ("drone", "bird", "aircraft", "unknown")  # the columns of Classes.p
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,43 @@ class TrainedClassifier:
         self.states[half] = ClassifierState(new.window, p)
         return p, np.asarray(result.behaviour, dtype=object), young
 
+    def explain(self, track_id: int, k: int = 3) -> dict | None:
+        """Why the model labels a track as it does, computed on demand (the per-scan loop
+        computes no reasons): from the track's state window at its half's last scan, the
+        single-scan model output ``model_p`` (before identity fusion and smoothing) and the
+        ``k`` features that pushed it most towards its most probable class, with their
+        values and logit contributions (largest first), plus every feature's value.
+
+        JSON-safe dict ``{"track_id", "t" (POSIX s of the newest window state), "model_p":
+        {drone, bird, aircraft, unknown}, "top_features": [{"name", "value", "contribution"}],
+        "features": {name: value}}`` (NaN -> None); None for a track not classified yet.
+        """
+        from skywarden.classify import CLASSES, FEATURE_NAMES, features_from_window
+        from skywarden.classify.model import predict_with_reasons
+
+        window = self.states[int(track_id) % 2].window
+        hit = np.flatnonzero(window.id == track_id)
+        if hit.size == 0:
+            return None
+        row = int(hit[0])
+        X = features_from_window(_window_row(window, row))
+        p, names, scores = predict_with_reasons(X, k)
+        values = dict(zip(FEATURE_NAMES, X[0].tolist(), strict=True))
+        top = [
+            {"name": str(n), "value": values.get(str(n)), "contribution": float(c)}
+            for n, c in zip(names[0], scores[0], strict=True)
+        ]
+        t_row = window.t[row]
+        return json_safe(
+            {
+                "track_id": int(track_id),
+                "t": float(np.nanmax(t_row)) if np.isfinite(t_row).any() else None,
+                "model_p": dict(zip(CLASSES, p[0].tolist(), strict=True)),
+                "top_features": top,
+                "features": values,
+            }
+        )
+
     def _was_drone(self, tracks: Tracks) -> np.ndarray:
         """(N,) bool: the track was labelled 'drone' at the previous scan."""
         if self.last is None or self.last_id.size == 0:
@@ -215,6 +256,17 @@ class TrainedClassifier:
         cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
         behaviour[known] = self.last.behaviour[rows]
         return Classes(cls, p, behaviour)
+
+
+def _window_row(window: StateWindow, row: int) -> StateWindow:
+    """The one-track StateWindow of ``window``'s row ``row``."""
+    from skywarden.classify.history import StateWindow
+
+    one = slice(row, row + 1)
+    return StateWindow(
+        id=window.id[one], t=window.t[one], x=window.x[one], measured=window.measured[one],
+        sigma=window.sigma[one], t_birth=window.t_birth[one],
+    )  # fmt: skip
 
 
 def class_labels_of(p: FloatArray) -> np.ndarray:
@@ -448,6 +500,24 @@ class Pipeline:
     def track_sources(self, track_id: int) -> dict | None:
         """Which sensor reports fed a track and when (auditable fusion), or None."""
         return sources_view(self.fusion, track_id)
+
+    def explain_track(self, track_id: int, k: int = 3) -> dict | None:
+        """Why a track has its class: :meth:`TrainedClassifier.explain` plus the track's
+        current (smoothed, identity-fused) ``p``, ``class`` and ``behaviour`` from the latest
+        snapshot. None for a track not in that snapshot or not classified yet, and when the
+        classifier in use is not a :class:`TrainedClassifier` (nothing to explain)."""
+        if not isinstance(self.classifier, TrainedClassifier):
+            return None
+        tracks = self._snapshot.tracks
+        hit = np.flatnonzero(tracks.id == track_id)
+        why = self.classifier.explain(track_id, k) if hit.size else None
+        if why is None:
+            return None
+        i = int(hit[0])
+        why["class"] = CLASS_NAMES[int(tracks.target_class[i])]
+        why["p"] = json_safe(dict(zip(P_COLUMNS, tracks.p_class[i].tolist(), strict=True)))
+        why["behaviour"] = str(tracks.behaviour[i] or "")
+        return why
 
     def note_sources(self, sources: Sequence[LiveSource], dropped: Sequence[int]) -> None:
         """Refresh identity labels and per-source health from the live feeds."""

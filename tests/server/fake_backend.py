@@ -196,6 +196,29 @@ class FakeBackend:
         return {"track_id": track_id, "reports": [{"t": 1.0, "sensor": 0, "kind": "radar"}],
                 "last": {"radar": 1.0, "remote_id": float("nan")}}  # fmt: skip
 
+    def explain_track(self, track_id: int) -> dict | None:
+        """A fixed explanation for any track of the snapshot; the third feature is not one the
+        map knows (shown raw) and has markup in its name (shown as text)."""
+        tracks = self.snapshot().tracks
+        hit = np.flatnonzero(tracks.id == track_id)
+        if hit.size == 0:
+            return None
+        i = int(hit[0])
+        return {
+            "track_id": track_id, "t": self.snapshot().t,
+            "class": CLASS_NAMES[int(tracks.target_class[i])],
+            "p": dict(zip(("drone", "bird", "aircraft", "unknown"), tracks.p_class[i].tolist(),
+                          strict=True)),
+            "behaviour": str(tracks.behaviour[i]),
+            "model_p": {"drone": 0.7, "bird": 0.2, "aircraft": 0.05, "unknown": 0.05},
+            "top_features": [
+                {"name": "hover_fraction", "value": 0.25, "contribution": 1.5},
+                {"name": "speed_mean", "value": 11.71, "contribution": 0.75},
+                {"name": "new<i>feature</i>", "value": None, "contribution": -0.4},
+            ],
+            "features": {"hover_fraction": 0.25, "speed_mean": 11.71, "new<i>feature</i>": None},
+        }  # fmt: skip
+
     def history_span(self) -> tuple[float, float] | None:
         if self.history is None:
             raise NotImplementedError("no store in this fake")

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from skywarden.pipeline import Pipeline
+from skywarden.server import ServiceBackend, create_app
 from skywarden.server import app as app_module
-from skywarden.server import create_app
 from skywarden.site_config import SiteConfig
 from skywarden.store import HistoryWriter
 from tests.server.fake_backend import (
@@ -402,3 +402,30 @@ def test_track_sources_is_the_fusion_audit_and_404_for_unknown(
     assert body["reports"][0]["kind"] == "radar"
     assert body["last"]["remote_id"] is None  # NaN becomes null, strict JSON
     assert client.get("/api/v1/tracks/999999/sources").status_code == 404
+
+
+def test_track_classification_is_the_backend_explanation_and_404_for_unknown(
+    client: Client, backend: FakeBackend
+) -> None:
+    assert isinstance(backend, ServiceBackend)
+    track_id = int(backend.snapshot().tracks.id[0])
+    answer = client.get(f"{V1}/tracks/{track_id}/classification")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["track_id"] == track_id and body["class"] == "drone"
+    assert [r["name"] for r in body["top_features"]][:2] == ["hover_fraction", "speed_mean"]
+    assert body["top_features"][2]["value"] is None
+    missing = client.get(f"{V1}/tracks/999999/classification")
+    assert missing.status_code == 404 and missing.json() == {"detail": "unknown track id 999999"}
+    assert client.get(f"{V1}/tracks/abc/classification").status_code == 422
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/tracks/{track_id}/classification" in paths
+
+
+def test_track_classification_404_says_why_when_the_backend_has_none(
+    client: Client, backend: FakeBackend, monkeypatch
+) -> None:
+    monkeypatch.setattr(backend, "explain_track", lambda track_id: None)
+    track_id = int(backend.snapshot().tracks.id[0])
+    answer = client.get(f"{V1}/tracks/{track_id}/classification")
+    assert answer.status_code == 404 and "no trained classifier" in answer.json()["detail"]

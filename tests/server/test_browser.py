@@ -5,7 +5,8 @@ in the panel, acknowledges it with an operator name and checks that the backend 
 Then it replays the stored minute: the panel's errors (no store, empty window), loading, the
 slider moving the tracks to their interpolated positions, playing to the end, the URL state, and
 back to live. Screenshots go to test-artifacts/ (map-alert.png before, map.png after
-acknowledging, map-replay.png during the replay).
+acknowledging, with a track's details and the "Why" line of its classification, map-replay.png
+during the replay).
 Skips when /usr/bin/chromium, the playwright package or the vendored MapLibre is missing.
 """
 
@@ -135,6 +136,13 @@ def run_the_operator_story(page, url: str, backend: MovingBackend) -> None:
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     expect(page.locator(".maplibregl-popup .details")).to_contain_text("rid:1588E0FA21")
+    # ... with the classifier's reasons, fetched for the selected track (readable names, units)
+    why = page.locator(".maplibregl-popup .details .why")
+    expect(why).to_have_text(
+        "Why: hovering (25%, +1.50), mean speed (11.7 m/s, +0.75), new<i>feature</i> (–, −0.40)",
+        timeout=WAIT_MS,
+    )
+    assert why.locator("i").count() == 0  # the raw name is text, not markup
     page.check("#show-trails")
     page.screenshot(path=str(ARTIFACTS / "map.png"))
 

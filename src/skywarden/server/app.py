@@ -163,6 +163,28 @@ def _api_router(
             raise HTTPException(404, f"unknown track id {track_id}")
         return JSONResponse(json_safe(view))
 
+    @router.get(
+        "/tracks/{track_id}/classification",
+        response_model=schemas.TrackClassification,
+        responses=ERRORS,
+        tags=["tracks"],
+    )
+    def get_track_classification(track_id: int) -> JSONResponse:
+        """Why a track has its class: the features that pushed the classifier most towards
+        it (value and contribution in logit units, largest first), the single-scan model
+        output behind them, every feature's value, and the track's current class,
+        probabilities and behaviour. Computed on demand from the track's recent states."""
+        view = backend.explain_track(track_id)
+        if view is not None:
+            return JSONResponse(json_safe(view))
+        if track_id not in backend.snapshot().tracks.id:
+            raise HTTPException(404, f"unknown track id {track_id}")
+        raise HTTPException(
+            404,
+            f"no classification reasons for track {track_id}: no trained classifier in use, "
+            "or the track is not classified yet",
+        )
+
     @router.get("/alerts", response_model=schemas.AlertList, tags=["alerts"])
     def get_alerts(
         state: Annotated[

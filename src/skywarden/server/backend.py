@@ -10,6 +10,8 @@ Errors the server maps to HTTP status codes (with a JSON ``{"detail": ...}`` bod
 * :class:`skywarden.warn.alerts.AlertError`: an action the alert cannot take -> 409.
 * :class:`skywarden.errors.ConfigError` from :meth:`ServiceBackend.put_zones`: a bad zone
   document -> 400 (the message names the feature and the problem).
+* ``None`` from :meth:`ServiceBackend.track_sources` or
+  :meth:`ServiceBackend.explain_track`: nothing to show for that track id -> 404.
 * ``NotImplementedError`` from :meth:`ServiceBackend.history_tracks` or
   :meth:`ServiceBackend.history_span` (no store) -> 501.
 """
@@ -73,6 +75,16 @@ class ServiceBackend(Protocol):
 
     def track_sources(self, track_id: int) -> dict | None:
         """Which sensor reports fed a track and when (auditable fusion); None if unknown."""
+        ...
+
+    def explain_track(self, track_id: int) -> dict | None:
+        """Why a track has its class (on demand): ``{"track_id", "t", "class", "p",
+        "behaviour", "model_p": {drone, bird, aircraft, unknown}, "top_features": [{"name",
+        "value", "contribution"}], "features": {name: value}}``; contributions are logit
+        units, largest first, and ``model_p`` is the single-scan model output behind them
+        (``p`` is the smoothed, identity-fused one the label uses). JSON-safe (NaN -> None).
+        None for an unknown or not yet classified track, or when no trained classifier is in
+        use."""
         ...
 
     def history_span(self) -> tuple[float, float] | None:

@@ -43,6 +43,25 @@ class Track(BaseModel):
     predicted: list[list[float]] = Field(description="predicted [lat, lon, alt_m] ahead")
 
 
+class FeatureReason(BaseModel):
+    name: str = Field(description="feature name (skywarden.classify.features.FEATURE_NAMES)")
+    value: float | None = Field(description="the feature's value for this track")
+    contribution: float = Field(description="push towards the predicted class, logit units")
+
+
+class TrackClassification(BaseModel):
+    """Why a track has its class: the classifier's top features (computed on demand)."""
+
+    track_id: int
+    t: float | None = Field(description="POSIX s of the newest state the features use")
+    class_: TargetClassName = Field(alias="class")
+    p: ClassProbabilities = Field(description="smoothed, identity-fused (what the label uses)")
+    behaviour: str
+    model_p: ClassProbabilities = Field(description="single-scan model output")
+    top_features: list[FeatureReason] = Field(description="largest contribution first")
+    features: dict[str, float | None] = Field(description="every feature's value")
+
+
 class TrackList(BaseModel):
     seq: int = Field(description="snapshot sequence number")
     t: float = Field(description="snapshot time, POSIX s")

@@ -16,6 +16,7 @@
     map: null, mapReady: false, config: null, snapshot: null, tracks: [], alerts: [], zones: EMPTY,
     zoneNames: {}, filters: UI.readFilters(), connected: false, frames: 0, lastFrameAt: 0,
     trackFeatures: EMPTY, selected: null, popup: null, health: null, replay: Replay.state,
+    why: { id: null, data: null, error: null, at: 0, pending: false },
     link: ['CONNECTING', 'warn'],
     positions() {
       const out = {};
@@ -272,7 +273,34 @@
     ];
     return `<div class="details"><h3><span class="cls" style="background:${c}">${UI.esc(t.class)}</span>${UI.esc(UI.trackName(t))}</h3>` +
       `<table>${rows.map(([k, v]) => `<tr><td>${k}</td><td>${UI.esc(v)}</td></tr>`).join('')}</table>` +
-      `<div style="margin-top:6px">${bars}</div></div>`;
+      `<div style="margin-top:6px">${bars}</div>${t.replay ? '' : whyLine(t.id)}</div>`;
+  }
+  /* the classifier's top features for the selected live track, fetched on demand */
+  const WHY_REFRESH_MS = 5000;
+  function whyLine(id) {
+    const w = S.why;
+    if (w.id !== id || (!w.data && !w.error)) return '<div class="why muted">Why: …</div>';
+    if (!w.data) return `<div class="why muted" title="${UI.esc(w.detail || '')}">Why: ${UI.esc(w.error)}</div>`;
+    return `<div class="why">${UI.whyHtml(w.data)}</div>`;
+  }
+  async function fetchWhy(id) {
+    if (S.why.id !== id) S.why = { id, data: null, error: null, at: 0, pending: false };
+    S.why.pending = true;
+    S.why.at = performance.now();
+    let data = null, error = null, detail = '';
+    try {
+      const r = await fetch(`/api/v1/tracks/${encodeURIComponent(id)}/classification`);
+      const body = await r.json().catch(() => ({}));
+      if (r.ok) data = body;
+      else [error, detail] = [r.status === 404 ? 'not available' : `error ${r.status}`, String(body.detail || '')];
+    } catch (e) { error = 'not available (no connection)'; }
+    if (S.why.id !== id) return; /* another track was selected meanwhile */
+    S.why = { id, data: data || S.why.data, error: data ? null : error, detail, at: performance.now(), pending: false };
+    updatePopup();
+  }
+  function refreshWhy() {
+    if (S.selected == null || S.replay.active || (S.why.pending && S.why.id === S.selected)) return;
+    if (S.why.id !== S.selected || performance.now() - S.why.at > WHY_REFRESH_MS) fetchWhy(S.selected);
   }
   function select(id) {
     S.selected = id;
@@ -286,6 +314,7 @@
   }
   function updatePopup() {
     if (!S.popup || S.selected == null) return;
+    refreshWhy();
     const t = picture().find((x) => x.id === S.selected);
     if (t) S.popup.setLngLat([t.lon, t.lat]).setHTML(detailsHtml(t));
     else S.popup.setHTML(`<div class="details"><h3>Track ${S.selected}</h3><div class="muted">track lost</div></div>`);

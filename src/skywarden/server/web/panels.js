@@ -38,6 +38,45 @@
     return t.callsign || (t.identity ? t.identity : `T${t.id}`);
   }
 
+  /* ---------- why a track has its class (/api/v1/tracks/{id}/classification) ---------- */
+  /* feature name -> [short label, unit, scale from SI]; names not listed are shown raw */
+  const PCT = ['%', 100], DEG_S = ['°/s', 180 / Math.PI], MS = ['m/s', 1], M = ['m', 1], MS2 = ['m/s²', 1];
+  const FEATURE_LABELS = {
+    span_s: ['history', 's', 1], hit_fraction: ['detection rate', ...PCT],
+    speed_mean: ['mean speed', ...MS], speed_std: ['speed variation', ...MS],
+    speed_max: ['top speed', ...MS], speed_last: ['speed now', ...MS],
+    height_mean: ['mean height', ...M], height_std: ['height variation', ...M],
+    vz_mean: ['mean climb', ...MS], vz_std: ['climb variation', ...MS],
+    accel_h_mean: ['mean accel.', ...MS2], accel_h_max: ['peak accel.', ...MS2],
+    accel_v_mean: ['vertical accel.', ...MS2], turn_rate_abs_mean: ['turn rate', ...DEG_S],
+    turn_rate_net: ['steady turn', ...DEG_S], turn_rate_std: ['turn variation', ...DEG_S],
+    straightness: ['straightness', ...PCT], hover_fraction: ['hovering', ...PCT],
+    speed_mean_short: ['recent speed', ...MS], accel_h_mean_short: ['recent accel.', ...MS2],
+    turn_rate_abs_short: ['recent turn rate', ...DEG_S], net_speed: ['net speed', ...MS],
+    spread_major_m: ['spread along path', ...M], spread_minor_m: ['wander off line', ...M],
+    position_sigma_m: ['position noise', ...M],
+  };
+  function shortNumber(v) {
+    const a = Math.abs(v);
+    return v.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2);
+  }
+  /* one reason {name, value, contribution} as [label, 'value unit, +contribution'] (plain text) */
+  function featureReason(r) {
+    const [label, unit, scale] = FEATURE_LABELS[r.name] || [r.name, '', 1];
+    const v = r.value == null ? null : r.value * scale;
+    const value = v == null ? '–' : unit === '%' ? `${Math.round(v)}%` : shortNumber(v) + (unit ? ' ' + unit : '');
+    const c = Number(r.contribution);
+    return [label, `${value}, ${c >= 0 ? '+' : '−'}${Math.abs(c).toFixed(2)}`];
+  }
+  /* the "Why: ..." line of a classification answer, as escaped HTML */
+  function whyHtml(why) {
+    const items = (why.top_features || []).map((r) => {
+      const [label, detail] = featureReason(r);
+      return `<span class="reason" title="${esc(r.name)} (contribution in logit units)">${esc(label)} (${esc(detail)})</span>`;
+    });
+    return `<b>Why:</b> ${items.length ? items.join(', ') : '–'}`;
+  }
+
   /* ---------- filters, encoded in the URL query string ---------- */
   function readFilters() {
     const q = new URLSearchParams(location.search);
@@ -319,6 +358,6 @@
   window.skywardenUI = {
     CLASSES, CLASS_COLOURS, fmt, esc, trackName, readFilters, writeFilters, passes, buildFilterPanel,
     updateClassCounts, renderAlerts, renderSensors, pollHealth, setupSoundButton, setupOperator, toast,
-    alertsUI, sound,
+    alertsUI, sound, FEATURE_LABELS, featureReason, whyHtml,
   };
 })();
