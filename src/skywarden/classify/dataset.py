@@ -50,13 +50,16 @@ class Scans:
 
 @dataclass(frozen=True, slots=True)
 class Samples:
-    """S feature rows: X (S, F), y (S,) class index, age (S,) s, track (S,) run-unique key."""
+    """S feature rows: X (S, F), y (S,) class index, age (S,) s, track (S,) run-unique key,
+    source (S,) str data source, noise_m (S,) radar position noise (1-sigma per axis, metres)
+    of the scans the sample was tracked from."""
 
     X: FloatArray
     y: IntArray
     age: FloatArray
     track: IntArray
     source: np.ndarray
+    noise_m: FloatArray
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -74,6 +77,7 @@ def concat_samples(parts: Sequence[Samples]) -> Samples:
         age=np.concatenate([s.age for s in parts]),
         track=np.concatenate(tracks),
         source=np.concatenate([s.source for s in parts]),
+        noise_m=np.concatenate([s.noise_m for s in parts]),
     )
 
 
@@ -203,6 +207,7 @@ def track_samples(scans: Scans, params: TrackerParams, source: str = "") -> Samp
         age=np.concatenate(age)[ok],
         track=track[ok],
         source=np.full(int(ok.sum()), source, dtype=object),
+        noise_m=np.full(int(ok.sum()), float(np.median(scans.det_sigma))),
     )
 
 
@@ -240,4 +245,5 @@ def _no_samples() -> Samples:
         np.zeros(0),
         np.zeros(0, np.int64),
         np.zeros(0, object),
+        np.zeros(0),
     )

@@ -5,6 +5,8 @@
   probability (confidence) on [0, 1]; ECE = sum over bins of (bin size / N) x |accuracy in
   the bin - mean confidence in the bin|.
 * The reliability diagram plots accuracy against confidence per bin, with the bin counts.
+* Balanced accuracy at 10 s is also given per radar noise level the samples were rendered at
+  (``Samples.noise_m``): kinematic classification depends strongly on the sensor's accuracy.
 
 :func:`evaluate_classifier` rebuilds the held-out test split (:mod:`skywarden.classify.corpus`),
 classifies it with the shipped model and reports the metrics for the real trajectories (real
@@ -83,6 +85,14 @@ def summarise(p: FloatArray, samples: Samples) -> dict[str, object]:
             "accuracy": float(np.mean(pred[k] == y[k])) if k.any() else float("nan"),
             "balanced_accuracy": balanced_accuracy(y[k], pred[k]),
         }
+    by_noise = {}
+    for sigma in np.unique(samples.noise_m[ten]):
+        k = ten & (samples.noise_m == sigma)
+        by_noise[f"{sigma:g}m"] = {
+            "n": int(k.sum()),
+            "balanced_accuracy": balanced_accuracy(y[k], pred[k]),
+            "ece": expected_calibration_error(p[k], y[k]),
+        }
     return {
         "n": int(y.size),
         "class_counts": {c: int(np.sum(y == i)) for i, c in enumerate(CLASSES)},
@@ -93,6 +103,7 @@ def summarise(p: FloatArray, samples: Samples) -> dict[str, object]:
         "confusion_10s": confusion_matrix(y[ten], pred[ten]).tolist(),
         "confusion": confusion_matrix(y, pred).tolist(),
         "by_age": by_age,
+        "by_noise_10s": by_noise,
     }
 
 
@@ -136,7 +147,7 @@ def evaluate_samples(samples: Samples, p: FloatArray) -> dict[str, object]:
 
 
 def _take(s: Samples, k: np.ndarray) -> Samples:
-    return Samples(s.X[k], s.y[k], s.age[k], s.track[k], s.source[k])
+    return Samples(s.X[k], s.y[k], s.age[k], s.track[k], s.source[k], s.noise_m[k])
 
 
 def evaluate_classifier(out_png: Path, shared_data: Path) -> dict[str, object]:
@@ -176,6 +187,10 @@ def format_report(result: dict[str, object]) -> str:
             for k, v in r["by_age"].items()
         )
         lines.append(f"accuracy vs track age: {ages}")
+        noise = ", ".join(
+            f"{k}: {v['balanced_accuracy']:.3f} (n={v['n']})" for k, v in r["by_noise_10s"].items()
+        )
+        lines.append(f"balanced accuracy at 10 s vs radar noise (1-sigma per axis): {noise}")
     if "reliability_png" in result:
         lines.append(f"reliability diagram: {result['reliability_png']}")
     return "\n".join(lines)
