@@ -76,3 +76,45 @@ def test_scan_classifier_columns_align_with_run_tracker_rows():
     assert all(len(v) == len(history) for v in cols.values())
     assert set(cols["class"]) <= {"drone", "bird", "aircraft", "unknown"}
     assert np.all(cols["p_drone"] + cols["p_bird"] + cols["p_aircraft"] <= 1.0 + 1e-12)
+
+
+def pipeline_labels(seed: int, n_scans: int = 120):
+    """Per confirmed-track scan from 10 s of age: (truth class, p_drone, labelled drone) with
+    the pipeline's label policy (:class:`skywarden.pipeline.TrainedClassifier`)."""
+    from skywarden.pipeline import TrainedClassifier
+    from skywarden.warn.rules import TargetClass
+
+    sc = build_scenario("mixed", seed, n_scans=n_scans)
+    params = TrackerParams()
+    tracks = new_tracks(params, float(sc.times[0]))
+    classifier = TrainedClassifier()
+    rows, pairs = [], []
+    for s, t in enumerate(sc.times):
+        tracks, events = step(tracks, sc.detections_at(s), float(t), params)
+        c = classifier(tracks, float(t))
+        lo, hi = np.searchsorted(sc.scan_index, [s, s + 1])
+        truth = sc.det_truth_id[lo:hi]
+        used = (events.detection_track >= 0) & (truth >= 0)
+        cls = [CLASS_OF[x] for x in sc.target_class[truth[used]]]
+        pairs += list(zip(events.detection_track[used].tolist(), cls, strict=True))
+        old = tracks.confirmed & (t - tracks.t_birth >= 10.0)
+        for i in np.flatnonzero(old):
+            drone = c.target_class[i] == TargetClass.DRONE
+            rows.append((int(tracks.id[i]), float(c.p[i, 0]), bool(drone)))
+    ids, cls = np.array(pairs).T
+    majority = {int(k): int(np.bincount(cls[ids == k]).argmax()) for k in np.unique(ids)}
+    return [(majority[r[0]], r[0], r[1], r[2]) for r in rows if r[0] in majority]
+
+
+def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
+    """Every scan after 10 s: no bird or airliner is labelled drone (the label needs p_drone
+    >= 0.7); drones are labelled drone on most scans and every drone track on most of its."""
+    rows = [(seed, *r) for seed in (0, 3) for r in pipeline_labels(seed)]
+    birds_and_aircraft = [r for r in rows if r[1] != 0]
+    drones = [r for r in rows if r[1] == 0]
+    assert len(birds_and_aircraft) > 1000 and len(drones) > 500
+    assert not any(r[4] for r in birds_and_aircraft)
+    assert np.mean([r[4] for r in drones]) >= 0.8
+    assert np.mean([r[3] > 0.5 for r in drones]) >= 0.85
+    for key in {r[:3:2] for r in drones}:  # (seed, track id)
+        assert np.mean([r[4] for r in drones if r[:3:2] == key]) > 0.5, key

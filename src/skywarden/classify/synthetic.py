@@ -10,6 +10,10 @@ vectorised over targets; a loop over 0.5 s time steps). Units: metres, seconds, 
   birds, a thermal-soaring phase (slow circling climb, as raptors do).
 * Light aircraft (35-75 m/s, 300-3000 m) and helicopters (35-70 m/s, 150-1000 m): straight
   legs and gentle standard-rate turns, slow climbs and descents.
+* Multirotor missions, for drone flight patterns beyond the few real logs: hover, vertical
+  climbs and descents, and straight legs at 1-15 m/s, joined under an acceleration limit
+  (1-5 m/s^2), with segment lengths as seen in the real ArduPilot training flight (hovers of
+  a few to 20 s, legs of 3-30 s).
 
 Flocks come from the project simulator (:mod:`skywarden.simulate`), not from here.
 """
@@ -134,3 +138,54 @@ def synthetic_aircraft(
     p, _ = _integrate(p0, speed, heading, climb)
     p[..., 2] = np.maximum(p[..., 2], 100.0)
     return _to_trajectories(f"synthetic_{kind}_", "aircraft", p, 0.0, group)
+
+
+_HOVER, _VERTICAL, _LEG = 0, 1, 2
+
+
+def synthetic_multirotors(
+    rng: np.random.Generator, n: int, duration_s: float, group: str = "multirotor"
+) -> list[Trajectory]:
+    """n multirotor missions for duration_s seconds (module docstring), truth at 1 s."""
+    s = int(duration_s / STEP_S)
+    a_max = rng.uniform(1.0, 5.0, n)
+    v = np.zeros((n, 3))
+    cmd = np.zeros((n, 3))
+    left = np.zeros(n)  # seconds left in the current segment
+    heading = rng.uniform(0, 2 * math.pi, n)
+    p = np.zeros((n, s, 3))
+    pos = np.column_stack([np.zeros(n), np.zeros(n), rng.uniform(2.0, 80.0, n)])
+    for i in range(s):
+        new = left <= 0.0
+        if new.any():
+            k = int(new.sum())
+            kind = rng.choice([_HOVER, _VERTICAL, _LEG], k, p=[0.3, 0.2, 0.5])
+            turn = rng.choice([0.0, 1.0], k, p=[0.3, 0.7]) * rng.uniform(-math.pi, math.pi, k)
+            heading[new] = heading[new] + turn
+            speed = rng.uniform(1.0, 15.0, k)
+            vz = rng.uniform(0.5, 3.0, k) * rng.choice([-1.0, 1.0], k)
+            c = np.zeros((k, 3))
+            leg = kind == _LEG
+            c[leg, 0] = speed[leg] * np.cos(heading[new][leg])
+            c[leg, 1] = speed[leg] * np.sin(heading[new][leg])
+            c[leg, 2] = rng.normal(0.0, 0.3, int(leg.sum()))
+            c[kind == _VERTICAL, 2] = vz[kind == _VERTICAL]
+            cmd[new] = c
+            left[new] = np.where(
+                kind == _HOVER,
+                rng.uniform(2.0, 20.0, k),
+                np.where(kind == _VERTICAL, rng.uniform(2.0, 10.0, k), rng.uniform(3.0, 30.0, k)),
+            )
+        dv = cmd - v
+        norm = np.linalg.norm(dv, axis=1)
+        scale = np.minimum(1.0, a_max * STEP_S / np.maximum(norm, 1e-9))
+        v = v + dv * scale[:, None]
+        pos = pos + v * STEP_S
+        low, high = pos[:, 2] < 2.0, pos[:, 2] > 150.0
+        pos[:, 2] = np.clip(pos[:, 2], 2.0, 150.0)
+        v[low | high, 2] = 0.0
+        cmd[low & (cmd[:, 2] < 0), 2] = 0.0
+        cmd[high & (cmd[:, 2] > 0), 2] = 0.0
+        p[:, i] = pos
+        left -= STEP_S
+    return _to_trajectories("synthetic_multirotor_", "drone", p, 0.0, group)
