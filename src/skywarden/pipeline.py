@@ -110,13 +110,15 @@ class TrainedClassifier:
     average holds only the newest scan, so a track's first seconds (few states, little more
     than a speed, in which bird-flock tracks often look like drones) do not carry into its
     label. Labels: the most probable class at p >= 0.5, except that 'drone' needs p_drone >=
-    ``drone_confidence``, tracks younger than ``min_age_s`` are 'unknown', and a track that
-    was not 'drone' at the previous scan does not become 'drone' inside a flock: with at
-    least ``flock_min_tracks`` other tracks within ``flock_radius_m`` (3-D), more than half
-    of them at p_bird >= 0.5 (there the tracker's associations swap between birds, which
-    looks like fast, erratic flight). Such a track is 'unknown', so the protected zone still
-    warns of it; a track already 'drone' keeps its label through a flock. Measured on the
-    swarm and mixed scenarios by skywarden.evaluate.warning.
+    ``drone_confidence`` (0.5 by default, the issue's rule: the flock rule below, not a
+    higher threshold, keeps birds from being labelled drone), tracks younger than
+    ``min_age_s`` are 'unknown', and a track that was not 'drone' at the previous scan does
+    not become 'drone' inside a flock: with at least ``flock_min_tracks`` other tracks within
+    ``flock_radius_m`` (3-D), more than half of them at p_bird >= 0.5 (there the tracker's
+    associations swap between birds, which looks like fast, erratic flight). Such a track is
+    'unknown', so the protected zone still warns of it; a track already 'drone' keeps its
+    label through a flock. Measured on the swarm and mixed scenarios by
+    skywarden.evaluate.warning.
     """
 
     def __init__(
@@ -125,7 +127,7 @@ class TrainedClassifier:
         zones: FloatArray | None = None,
         *,
         min_age_s: float = 5.0,
-        drone_confidence: float = 0.7,
+        drone_confidence: float = 0.5,
         flock_radius_m: float = 200.0,
         flock_min_tracks: int = 3,
     ) -> None:

@@ -107,14 +107,15 @@ def pipeline_labels(seed: int, n_scans: int = 120):
 
 
 def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
-    """Every scan after 10 s: no bird or airliner is labelled drone (the label needs p_drone
-    >= 0.7); drones are labelled drone on most scans and every drone track on most of its."""
+    """Every scan after 10 s: no bird or airliner is labelled drone; drones are labelled
+    drone (p_drone >= 0.5) on most scans (measured 0.92 over seeds 0-5) and every drone track
+    on most of its scans."""
     rows = [(seed, *r) for seed in (0, 3) for r in pipeline_labels(seed)]
     birds_and_aircraft = [r for r in rows if r[1] != 0]
     drones = [r for r in rows if r[1] == 0]
     assert len(birds_and_aircraft) > 1000 and len(drones) > 500
     assert not any(r[4] for r in birds_and_aircraft)
-    assert np.mean([r[4] for r in drones]) >= 0.8
-    assert np.mean([r[3] > 0.5 for r in drones]) >= 0.85
+    assert np.mean([r[4] for r in drones]) >= 0.88
+    assert np.mean([r[3] > 0.5 for r in drones]) >= 0.88
     for key in {r[:3:2] for r in drones}:  # (seed, track id)
         assert np.mean([r[4] for r in drones if r[:3:2] == key]) > 0.5, key

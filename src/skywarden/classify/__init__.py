@@ -43,7 +43,10 @@ from skywarden.track.tracks import Tracks
 from skywarden.units import FloatArray, IntArray
 
 MIN_CONFIDENCE = 0.5
-SMOOTHING_S = 10.0  # time constant of the per-track exponential average of probabilities
+# time constant (s) of the per-track exponential average of probabilities: 5 s labels the
+# mixed scenario's drones on 92 % of their scans after 10 s of age (10 s: 91 %, and the
+# drone label came up to 30 s later), with no bird or airliner labelled drone either way
+SMOOTHING_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
