@@ -14,30 +14,54 @@ from skywarden.track.step import new_tracks, step
 CLASS_OF = {"drone": 0, "bird": 1, "aircraft": 2}
 
 
-def run_mixed(seed: int, n_scans: int):
-    """Per confirmed-track sample: track id, age (s), p_drone, behaviour; and track -> class."""
+def run_mixed(seed: int, n_scans: int, classifier=None):
+    """Per confirmed-track scan: rows (track id, age s, p_drone, labelled drone) and the map
+    track -> truth class. ``classifier(tracks, t) -> (p (N, 4), drone (N,) bool)``; default:
+    :func:`classify_tracks` (the core, no label policy)."""
     sc = build_scenario("mixed", seed, n_scans=n_scans)
     params = TrackerParams()
     tracks = new_tracks(params, float(sc.times[0]))
-    state = new_classifier_state()
+    classifier = classifier or _core_classifier()
     rows, pairs = [], []
     for s, t in enumerate(sc.times):
         tracks, events = step(tracks, sc.detections_at(s), float(t), params)
-        state, result = classify_tracks(state, tracks)
+        p, drone = classifier(tracks, float(t))
+        assert np.allclose(p.sum(axis=1), 1.0)
         lo, hi = np.searchsorted(sc.scan_index, [s, s + 1])
         truth = sc.det_truth_id[lo:hi]
         used = (events.detection_track >= 0) & (truth >= 0)
         cls = [CLASS_OF[c] for c in sc.target_class[truth[used]]]
         pairs += list(zip(events.detection_track[used].tolist(), cls, strict=True))
-        shown = tracks.confirmed
-        for i in np.flatnonzero(shown):
-            rows.append((int(tracks.id[i]), float(t - tracks.t_birth[i]), float(result.p[i, 0])))
-        assert np.allclose(result.p.sum(axis=1), 1.0)
+        for i in np.flatnonzero(tracks.confirmed):
+            age = float(t - tracks.t_birth[i])
+            rows.append((int(tracks.id[i]), age, float(p[i, 0]), bool(drone[i])))
     ids, cls = np.array(pairs).T
-    majority = {}
-    for track in np.unique(ids):
-        majority[int(track)] = int(np.bincount(cls[ids == track]).argmax())
+    majority = {int(k): int(np.bincount(cls[ids == k]).argmax()) for k in np.unique(ids)}
     return np.array(rows), majority
+
+
+def _core_classifier():
+    state = new_classifier_state()
+
+    def classify(tracks, t):
+        nonlocal state
+        state, result = classify_tracks(state, tracks)
+        return result.p, result.label == "drone"
+
+    return classify
+
+
+def _pipeline_classifier():
+    from skywarden.pipeline import TrainedClassifier
+    from skywarden.warn.rules import TargetClass
+
+    classifier = TrainedClassifier()
+
+    def classify(tracks, t):
+        c = classifier(tracks, t)
+        return c.p, c.target_class == TargetClass.DRONE
+
+    return classify
 
 
 def test_mixed_scenario_drones_vs_birds_and_airliners():
@@ -78,39 +102,16 @@ def test_scan_classifier_columns_align_with_run_tracker_rows():
     assert np.all(cols["p_drone"] + cols["p_bird"] + cols["p_aircraft"] <= 1.0 + 1e-12)
 
 
-def pipeline_labels(seed: int, n_scans: int = 120):
-    """Per confirmed-track scan from 10 s of age: (truth class, p_drone, labelled drone) with
-    the pipeline's label policy (:class:`skywarden.pipeline.TrainedClassifier`)."""
-    from skywarden.pipeline import TrainedClassifier
-    from skywarden.warn.rules import TargetClass
-
-    sc = build_scenario("mixed", seed, n_scans=n_scans)
-    params = TrackerParams()
-    tracks = new_tracks(params, float(sc.times[0]))
-    classifier = TrainedClassifier()
-    rows, pairs = [], []
-    for s, t in enumerate(sc.times):
-        tracks, events = step(tracks, sc.detections_at(s), float(t), params)
-        c = classifier(tracks, float(t))
-        lo, hi = np.searchsorted(sc.scan_index, [s, s + 1])
-        truth = sc.det_truth_id[lo:hi]
-        used = (events.detection_track >= 0) & (truth >= 0)
-        cls = [CLASS_OF[x] for x in sc.target_class[truth[used]]]
-        pairs += list(zip(events.detection_track[used].tolist(), cls, strict=True))
-        old = tracks.confirmed & (t - tracks.t_birth >= 10.0)
-        for i in np.flatnonzero(old):
-            drone = c.target_class[i] == TargetClass.DRONE
-            rows.append((int(tracks.id[i]), float(c.p[i, 0]), bool(drone)))
-    ids, cls = np.array(pairs).T
-    majority = {int(k): int(np.bincount(cls[ids == k]).argmax()) for k in np.unique(ids)}
-    return [(majority[r[0]], r[0], r[1], r[2]) for r in rows if r[0] in majority]
-
-
 def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     """Every scan after 10 s: no bird or airliner is labelled drone; drones are labelled
     drone (p_drone >= 0.5) on most scans (measured 0.92 over seeds 0-5) and every drone track
     on most of its scans."""
-    rows = [(seed, *r) for seed in (0, 3) for r in pipeline_labels(seed)]
+    rows = []  # (seed, truth class, track id, p_drone, labelled drone) from 10 s of age
+    for seed in (0, 3):
+        scans, majority = run_mixed(seed, 120, _pipeline_classifier())
+        for track, age, p_drone, drone in scans:
+            if age >= 10.0 and int(track) in majority:
+                rows.append((seed, majority[int(track)], int(track), p_drone, drone))
     birds_and_aircraft = [r for r in rows if r[1] != 0]
     drones = [r for r in rows if r[1] == 0]
     assert len(birds_and_aircraft) > 1000 and len(drones) > 500

@@ -158,6 +158,22 @@ def real_samples(shared: Path, split: str, params: TrackerParams) -> Samples:
     return concat_samples(parts) if parts else _empty()
 
 
+def _by_noise(
+    trajs: list[Trajectory],
+    rng: np.random.Generator,
+    params: TrackerParams,
+    source: str,
+    **kw: float,
+) -> list[Samples]:
+    """Samples of the trajectories, every len(NOISE_SIGMAS)-th one rendered at each noise level
+    (so that every class is seen at every noise level), 32 lanes."""
+    parts = []
+    for k, sigma in enumerate(NOISE_SIGMAS):
+        scans = render(trajs[k :: len(NOISE_SIGMAS)], rng, sigma=sigma, lanes=32, **kw)
+        parts.append(track_samples(scans, params, source))
+    return parts
+
+
 def synthetic_samples(
     shared: Path, split: str, params: TrackerParams, multirotors: bool = True
 ) -> Samples:
@@ -169,38 +185,16 @@ def synthetic_samples(
     if (shared / HARRIER).is_file():
         flight = harrier_flight_samples(shared / HARRIER)
         birds = synthetic.synthetic_birds(rng, n_birds, 240.0, flight, f"bird-{split}-")
-        for k, sigma in enumerate(NOISE_SIGMAS):  # every class is seen at every noise level
-            scans = render(
-                birds[k :: len(NOISE_SIGMAS)],
-                rng,
-                sigma=sigma,
-                chunk_s=60.0,
-                stride_s=30.0,
-                lanes=32,
-            )
-            parts.append(track_samples(scans, params, "synthetic-bird"))
+        parts += _by_noise(birds, rng, params, "synthetic-bird", chunk_s=60.0, stride_s=30.0)
     planes = synthetic.synthetic_aircraft(rng, n_aircraft, 240.0, "ga", f"ga-{split}-")
     planes += synthetic.synthetic_aircraft(rng, n_aircraft, 240.0, "heli", f"heli-{split}-")
-    for k, sigma in enumerate(NOISE_SIGMAS):
-        scans = render(
-            planes[k :: len(NOISE_SIGMAS)], rng, sigma=sigma, chunk_s=120.0, stride_s=60.0, lanes=32
-        )
-        parts.append(track_samples(scans, params, "synthetic-aircraft"))
+    parts += _by_noise(planes, rng, params, "synthetic-aircraft", chunk_s=120.0, stride_s=60.0)
     # dense clutter around a few targets: false tracks for the 'unknown' class
     scans = render(planes[: n_aircraft // 4], rng, sigma=10.0, clutter_rate=150.0, lanes=4)
     parts.append(track_samples(scans, params, "clutter"))
     if multirotors:
         drones = synthetic.synthetic_multirotors(rng, n_aircraft * 2, 240.0, f"multirotor-{split}-")
-        for k, sigma in enumerate(NOISE_SIGMAS):
-            scans = render(
-                drones[k :: len(NOISE_SIGMAS)],
-                rng,
-                sigma=sigma,
-                chunk_s=60.0,
-                stride_s=30.0,
-                lanes=32,
-            )
-            parts.append(track_samples(scans, params, "synthetic-drone"))
+        parts += _by_noise(drones, rng, params, "synthetic-drone", chunk_s=60.0, stride_s=30.0)
     return concat_samples(parts)
 
 
