@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -315,15 +316,9 @@ def _follow(alert: Alert, rows: IntArray, j: int, tick: _Tick) -> Alert:
     return replace(
         alert,
         object_keys=keys,
-        track_id=int(a.track_id[r]),
         priority=priority if priority != NO_PRIORITY else alert.priority,
-        probability=float(a.probability[r, j]),
-        time_to_entry_s=float(a.time_s[r, j]),
-        inside=bool(a.inside[r, j]),
-        position=_triple(a.x[r, :3]),
-        velocity=_triple(a.x[r, 3:]),
-        target_class=int(a.target_class[r]),
         t_seen=tick.t,
+        **_observed(a, r, j),
     )
 
 
@@ -398,21 +393,28 @@ def _new_alert(alert_id: int, zone_id: str, r: int, j: int, tick: _Tick) -> Aler
         id=alert_id,
         zone_id=zone_id,
         object_keys=(int(a.object_key[r]),),
-        track_id=int(a.track_id[r]),
         state=AlertState.ACTIVE,
         priority=int(a.priority[r, j]),
-        probability=float(a.probability[r, j]),
-        time_to_entry_s=float(a.time_s[r, j]),
-        inside=bool(a.inside[r, j]),
-        position=_triple(a.x[r, :3]),
-        velocity=_triple(a.x[r, 3:]),
-        target_class=int(a.target_class[r]),
         t_raised=t,
         t_state=t,
         t_seen=t,
         t_held=t,
         t_entered=t if bool(a.inside[r, j]) else None,
+        **_observed(a, r, j),
     )
+
+
+def _observed(a: Assessment, r: int, j: int) -> dict[str, Any]:
+    """The alert fields that follow row r's object and its forecast for zone j."""
+    return {
+        "track_id": int(a.track_id[r]),
+        "probability": float(a.probability[r, j]),
+        "time_to_entry_s": float(a.time_s[r, j]),
+        "inside": bool(a.inside[r, j]),
+        "position": _triple(a.x[r, :3]),
+        "velocity": _triple(a.x[r, 3:]),
+        "target_class": int(a.target_class[r]),
+    }
 
 
 def _clear(alert: Alert, tick: _Tick, note: str, who: str = SYSTEM) -> Alert:
