@@ -155,7 +155,7 @@ def real_samples(shared: Path, split: str, params: TrackerParams) -> Samples:
         for sigma in (5.0, 20.0) if split == "train" else NOISE_SIGMAS:
             scans = render(aircraft, rng, sigma=sigma, chunk_s=120.0, stride_s=90.0)
             parts.append(track_samples(scans, params, "real-aircraft"))
-    return concat_samples(parts) if parts else _empty()
+    return concat_samples(parts) if parts else Samples.empty()
 
 
 def _by_noise(
@@ -230,16 +230,3 @@ def split_samples(
     say(f"{split}: simulator scenarios")
     sim = simulated_samples(split, params)
     return concat_samples([real, synth, sim])
-
-
-def _empty() -> Samples:
-    from skywarden.classify.features import N_FEATURES
-
-    return Samples(
-        np.zeros((0, N_FEATURES)),
-        np.zeros(0, np.int64),
-        np.zeros(0),
-        np.zeros(0, np.int64),
-        np.zeros(0, object),
-        np.zeros(0),
-    )

@@ -64,6 +64,21 @@ class Samples:
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
+    def take(self, rows: np.ndarray) -> Samples:
+        """The samples at rows (indices or a boolean mask)."""
+        return Samples(
+            self.X[rows], self.y[rows], self.age[rows], self.track[rows], self.source[rows],
+            self.noise_m[rows],
+        )  # fmt: skip
+
+    @staticmethod
+    def empty() -> Samples:
+        """No samples (F feature columns)."""
+        return Samples(
+            np.zeros((0, N_FEATURES)), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64),
+            np.zeros(0, object), np.zeros(0),
+        )  # fmt: skip
+
 
 def concat_samples(parts: Sequence[Samples]) -> Samples:
     """All rows of parts; track keys are made unique across parts."""
@@ -196,7 +211,7 @@ def track_samples(scans: Scans, params: TrackerParams, source: str = "") -> Samp
             tid.append(tracks.id[keep])
             age.append(a[keep])
     if not X:
-        return _no_samples()
+        return Samples.empty()
     label = _majority_labels(np.concatenate(pairs))
     track = np.concatenate(tid)
     y = label.get_many(track)
@@ -236,14 +251,3 @@ def _majority_labels(pairs: IntArray) -> _Labels:
     u = u[order]
     first = np.concatenate([[True], u[1:, 0] != u[:-1, 0]])
     return _Labels(u[first, 0].astype(np.int64), u[first, 1].astype(np.int64))
-
-
-def _no_samples() -> Samples:
-    return Samples(
-        np.zeros((0, N_FEATURES)),
-        np.zeros(0, np.int64),
-        np.zeros(0),
-        np.zeros(0, np.int64),
-        np.zeros(0, object),
-        np.zeros(0),
-    )

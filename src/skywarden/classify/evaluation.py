@@ -139,15 +139,11 @@ def evaluate_samples(samples: Samples, p: FloatArray) -> dict[str, object]:
     real = np.isin(samples.source, REAL_SOURCES)
     sources = {str(s): int(np.sum(samples.source == s)) for s in np.unique(samples.source)}
     return {
-        "real": summarise(p[real], _take(samples, real)),
+        "real": summarise(p[real], samples.take(real)),
         "all": summarise(p, samples),
         "sources": sources,
         "classes": list(CLASSES),
     }
-
-
-def _take(s: Samples, k: np.ndarray) -> Samples:
-    return Samples(s.X[k], s.y[k], s.age[k], s.track[k], s.source[k], s.noise_m[k])
 
 
 def evaluate_classifier(out_png: Path, shared_data: Path) -> dict[str, object]:

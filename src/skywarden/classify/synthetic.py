@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from skywarden.classify.trajectories import Trajectory
+from skywarden.simulate.motion import limit_acceleration
 from skywarden.units import DEG, FloatArray
 
 STEP_S = 0.5  # integration step, s
@@ -176,10 +177,7 @@ def synthetic_multirotors(
                 rng.uniform(2.0, 20.0, k),
                 np.where(kind == _VERTICAL, rng.uniform(2.0, 10.0, k), rng.uniform(3.0, 30.0, k)),
             )
-        dv = cmd - v
-        norm = np.linalg.norm(dv, axis=1)
-        scale = np.minimum(1.0, a_max * STEP_S / np.maximum(norm, 1e-9))
-        v = v + dv * scale[:, None]
+        v = limit_acceleration(v, cmd, a_max, STEP_S)
         pos = pos + v * STEP_S
         low, high = pos[:, 2] < 2.0, pos[:, 2] > 150.0
         pos[:, 2] = np.clip(pos[:, 2], 2.0, 150.0)
