@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -60,15 +60,11 @@ from skywarden.warn import (
     zones_to_geojson,
 )
 
-if TYPE_CHECKING:
-    from skywarden.classify.history import StateWindow
-
 GROUP_S = 0.2  # detections within this time of each other update the tracks together
 PREDICT_STEPS = 6
 PREDICT_STEP_S = 10.0
 TRAIL_LENGTH = 30
 AIRCRAFT_SPEED_MPS = 70.0
-P_COLUMNS = ("drone", "bird", "aircraft", "unknown")  # the columns of Classes.p
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,18 +201,17 @@ class TrainedClassifier:
         if hit.size == 0:
             return None
         row = int(hit[0])
-        X = features_from_window(_window_row(window, row))
+        X = features_from_window(window.take([row]))
         p, names, scores = predict_with_reasons(X, k)
         values = dict(zip(FEATURE_NAMES, X[0].tolist(), strict=True))
         top = [
             {"name": str(n), "value": values.get(str(n)), "contribution": float(c)}
             for n, c in zip(names[0], scores[0], strict=True)
         ]
-        t_row = window.t[row]
         return json_safe(
             {
                 "track_id": int(track_id),
-                "t": float(np.nanmax(t_row)) if np.isfinite(t_row).any() else None,
+                "t": float(window.t[row, -1]),  # the newest column is always filled
                 "model_p": dict(zip(CLASSES, p[0].tolist(), strict=True)),
                 "top_features": top,
                 "features": values,
@@ -258,17 +253,6 @@ class TrainedClassifier:
         cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
         behaviour[known] = self.last.behaviour[rows]
         return Classes(cls, p, behaviour)
-
-
-def _window_row(window: StateWindow, row: int) -> StateWindow:
-    """The one-track StateWindow of ``window``'s row ``row``."""
-    from skywarden.classify.history import StateWindow
-
-    one = slice(row, row + 1)
-    return StateWindow(
-        id=window.id[one], t=window.t[one], x=window.x[one], measured=window.measured[one],
-        sigma=window.sigma[one], t_birth=window.t_birth[one],
-    )  # fmt: skip
 
 
 def class_labels_of(p: FloatArray) -> np.ndarray:
@@ -508,6 +492,8 @@ class Pipeline:
         current (smoothed, identity-fused) ``p``, ``class`` and ``behaviour`` from the latest
         snapshot. None for a track not in that snapshot or not classified yet, and when the
         classifier in use is not a :class:`TrainedClassifier` (nothing to explain)."""
+        from skywarden.classify import CLASSES
+
         if not isinstance(self.classifier, TrainedClassifier):
             return None
         tracks = self._snapshot.tracks
@@ -517,7 +503,7 @@ class Pipeline:
             return None
         i = int(hit[0])
         why["class"] = CLASS_NAMES[int(tracks.target_class[i])]
-        why["p"] = json_safe(dict(zip(P_COLUMNS, tracks.p_class[i].tolist(), strict=True)))
+        why["p"] = json_safe(dict(zip(CLASSES, tracks.p_class[i].tolist(), strict=True)))
         why["behaviour"] = str(tracks.behaviour[i] or "")
         return why
 

@@ -108,3 +108,14 @@ def test_match_ids(old, new):
     got = match_ids(old_a, new_a)
     expected = [old.index(i) if i in old else -1 for i in new]
     assert got.tolist() == expected
+
+
+def test_window_take_keeps_the_rows_asked_for_in_that_order():
+    states = np.stack([line(T, (10.0, 0.0, 0.0)), circle(T, 10.0, 100.0), line(T, (0, 0, 1.0))])
+    w = window_from(T, states)
+    one = w.take([2, 0])
+    assert one.id.tolist() == [w.id[2], w.id[0]]
+    assert np.array_equal(
+        features_from_window(one), features_from_window(w)[[2, 0]], equal_nan=True
+    )
+    assert len(w.take(np.array([False, True, False]))) == 1

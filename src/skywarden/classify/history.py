@@ -56,6 +56,13 @@ class StateWindow:
         """(N, W) True where a slot holds a state."""
         return np.isfinite(self.t)
 
+    def take(self, rows: IntArray | BoolArray) -> StateWindow:
+        """The window of the tracks at rows (indices or a boolean mask), in that order."""
+        return StateWindow(
+            id=self.id[rows], t=self.t[rows], x=self.x[rows], measured=self.measured[rows],
+            sigma=self.sigma[rows], t_birth=self.t_birth[rows],
+        )  # fmt: skip
+
 
 def empty_window(width: int = DEFAULT_WINDOW) -> StateWindow:
     """A window of ``width`` scans with no tracks."""
