@@ -6,6 +6,7 @@ scenario. Feature names are read from the package, never written here (the featu
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 from skywarden.classify import FEATURE_NAMES, features_from_window
 from skywarden.classify.model import load_model, predict_with_reasons
-from skywarden.detections import Detections, SourceKind, make_detections
+from skywarden.detections import SourceKind, make_detections
 from skywarden.evaluate.warning import default_demo_site
 from skywarden.pipeline import Pipeline, TrainedClassifier, identity_and_speed_classes
 from skywarden.server import ServiceBackend, create_app
@@ -37,7 +38,7 @@ def run() -> tuple[Pipeline, Snapshot]:
     for s, t in enumerate(scenario.times.tolist()):
         clock[0] = START + t
         d = scenario.detections_at(s)
-        d = Detections(d.t + START, d.z, d.R, d.v, d.sensor, d.kind, d.identity)
+        d = replace(d, t=d.t + START)
         snapshot, _ = pipeline.process(clock[0], d, end_of_scan=True)
     assert len(snapshot.tracks) >= 5
     return pipeline, snapshot

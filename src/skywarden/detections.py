@@ -85,6 +85,8 @@ class Detections:
         sensor: (D,) int32 sensor index (into the site's sensor list).
         kind: (D,) int8 :class:`SourceKind`.
         identity: (D,) int64 identity key (ICAO / Remote ID / track number), -1 for none.
+        rcs_dbsm: (D,) radar cross-section estimated from a radar plot's amplitude, dB relative
+            to 1 m^2 (dBsm); NaN where the sensor reports no amplitude or is not calibrated.
     """
 
     t: FloatArray
@@ -94,6 +96,7 @@ class Detections:
     sensor: np.ndarray
     kind: np.ndarray
     identity: IntArray
+    rcs_dbsm: FloatArray
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -108,6 +111,7 @@ class Detections:
             sensor=self.sensor[index],
             kind=self.kind[index],
             identity=self.identity[index],
+            rcs_dbsm=self.rcs_dbsm[index],
         )
 
     @staticmethod
@@ -128,6 +132,7 @@ class Detections:
             sensor=np.concatenate([b.sensor for b in batches]),
             kind=np.concatenate([b.kind for b in batches]),
             identity=np.concatenate([b.identity for b in batches]),
+            rcs_dbsm=np.concatenate([b.rcs_dbsm for b in batches]),
         )
 
 
@@ -140,6 +145,7 @@ def make_detections(
     sensor: int | np.ndarray = 0,
     kind: SourceKind | np.ndarray = SourceKind.RADAR,
     identity: int | IntArray = NO_IDENTITY,
+    rcs_dbsm: float | FloatArray = np.nan,
 ) -> Detections:
     """Build a validated :class:`Detections` batch, broadcasting scalars.
 
@@ -149,6 +155,8 @@ def make_detections(
         R: (D, 3, 3) covariances in m^2, or a scalar 1-sigma in metres applied to every axis.
         v: optional (D, 3) reported velocity in m/s (NaN where unknown).
         sensor, kind, identity: scalars or (D,) arrays.
+        rcs_dbsm: radar cross-section from the plot amplitude in dBsm, scalar or (D,); NaN
+            (the default) where unknown.
     """
     z = np.ascontiguousarray(z, dtype=np.float64).reshape(-1, 3)
     d = z.shape[0]
@@ -170,4 +178,5 @@ def make_detections(
         sensor=np.broadcast_to(np.asarray(sensor, dtype=np.int32), (d,)).copy(),
         kind=np.broadcast_to(np.asarray(kind, dtype=np.int8), (d,)).copy(),
         identity=np.broadcast_to(np.asarray(identity, dtype=np.int64), (d,)).copy(),
+        rcs_dbsm=np.broadcast_to(np.asarray(rcs_dbsm, dtype=np.float64), (d,)).copy(),
     )

@@ -24,11 +24,17 @@ from skywarden.simulate import (
     simulate,
 )
 from skywarden.simulate.motion import ct_step, cv_step, loiter_state, white_acceleration_noise
+from skywarden.simulate.rcs import (
+    RCS_BY_CLASS,
+    SWERLING_I_DB_STD,
+    plot_rcs_dbsm,
+    target_rcs_dbsm,
+)
 
 SMALL = ("crossing", "swarm", "mixed", "bench", "scale-200")
 ARRAYS = (
     "times truth_t truth_scan truth_id truth_state target_class target_kind target_accel_sigma "
-    "target_accel_max det_t det_z det_sigma det_truth_id scan_index"
+    "target_accel_max det_t det_z det_sigma det_truth_id scan_index det_rcs_dbsm target_rcs_dbsm"
 ).split()
 
 
@@ -115,6 +121,7 @@ def test_detections_at_returns_the_scan_as_a_batch() -> None:
         np.testing.assert_allclose(batch.R[:, 0, 0], s.det_sigma[rows] ** 2)
         np.testing.assert_array_equal(batch.R[:, 0, 1], 0.0)
         assert np.all(batch.kind == SourceKind.RADAR) and np.all(batch.identity == -1)
+        np.testing.assert_array_equal(batch.rcs_dbsm, s.det_rcs_dbsm[rows])
         total += len(batch)
     assert total > 0
     assert len(s.detections_at(s.n_scans + 5)) == 0
@@ -468,3 +475,47 @@ def test_custom_plan_runs_through_simulate() -> None:
     # accelerates at <= 6 m/s^2, cruises, brakes: at rest on the point well before scan 59
     np.testing.assert_allclose(x[-1, :3], [500.0, 50.0, 60.0], atol=1e-6)
     assert speed(x[-1:])[0] < 1e-6 and speed(x).max() <= 20.0 + 1e-9
+
+
+# ---------------------------------------------------------------- radar cross-section
+
+# mixed, seed 0, before radar cross-sections were added (commit ee6cbe4)
+MIXED_SEED0_DETECTIONS = 10790
+MIXED_SEED0_FIRST_PLOTS = [
+    [10443.0684675908, -430.5240011264, 9980.6122196685],
+    [-2939.2333175354, 1537.5464954141, 163.8782549036],
+]
+
+
+def test_rcs_model_has_the_documented_class_medians_spreads_and_swerling_fluctuation() -> None:
+    rng = np.random.default_rng(5)
+    for cls, (median, sigma) in RCS_BY_CLASS.items():
+        mean = target_rcs_dbsm(rng, np.full(40_000, cls))
+        assert abs(np.median(mean) - median) < 0.15 and abs(np.std(mean) - sigma) < 0.1
+    plots = plot_rcs_dbsm(rng, np.full(200_000, -20.0))
+    power = 10.0 ** ((plots + 20.0) / 10.0)  # Swerling I: exponential with mean 1
+    assert abs(power.mean() - 1.0) < 0.01 and abs(np.median(power) - math.log(2.0)) < 0.01
+    assert abs(np.std(plots) - SWERLING_I_DB_STD) < 0.05
+
+
+def test_scenario_plots_fluctuate_about_their_targets_mean_rcs() -> None:
+    s = scenario("mixed")
+    assert np.isfinite(s.det_rcs_dbsm).all() and s.target_rcs_dbsm.shape == (s.n_targets,)
+    for cls in ("drone", "bird", "aircraft"):
+        for k in np.flatnonzero(s.target_class == cls)[:3]:
+            rows = s.det_truth_id == k
+            if rows.sum() < 100:
+                continue
+            mean_power = np.mean(10.0 ** (s.det_rcs_dbsm[rows] / 10.0))
+            assert abs(10.0 * np.log10(mean_power) - s.target_rcs_dbsm[k]) < 1.5
+    birds = s.target_rcs_dbsm[s.target_class == "bird"]
+    aircraft = s.target_rcs_dbsm[s.target_class == "aircraft"]
+    assert aircraft.min() > birds.max()  # 40 dB apart at the medians
+
+
+def test_amplitudes_do_not_change_the_scenario_geometry() -> None:
+    """RCS is drawn after every position, so the geometry of a seed is what it was before
+    amplitudes existed (checked against values recorded then)."""
+    s = scenario("mixed", seed=0)
+    assert len(s.det_t) == MIXED_SEED0_DETECTIONS
+    np.testing.assert_allclose(s.det_z[:2], MIXED_SEED0_FIRST_PLOTS, rtol=0, atol=1e-6)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from skywarden.errors import InputError
 from skywarden.snapshot import CLASS_NAMES
-from skywarden.store import HistoryError, HistoryReader, HistoryWriter
+from skywarden.store import SCHEMA_VERSION, HistoryError, HistoryReader, HistoryWriter
 from skywarden.warn.alerts import AlertState, AuditEntry
 from tests.store.snapshot_builders import SITE, make_alert, make_batch, make_snapshot
 
@@ -73,7 +73,9 @@ def test_round_trip(tmp_path):
     with HistoryReader(path) as r:
         meta = r.meta()
         assert (
-            meta.site == SITE and meta.config_text.startswith("[site]") and meta.schema_version == 1
+            meta.site == SITE
+            and meta.config_text.startswith("[site]")
+            and meta.schema_version == SCHEMA_VERSION == 2
         )
         got = list(r.raw_inputs())
         expected = sorted(enumerate(raw), key=lambda x: (x[1][0], x[0]))

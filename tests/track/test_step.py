@@ -178,3 +178,19 @@ def test_detections_stamped_after_the_step_time_are_taken_at_it() -> None:
         assert np.isfinite(tracks.x).all() and np.isfinite(tracks.P).all()
         assert (tracks.candidates.t <= k).all()
     assert tracks.confirmed.sum() == 1
+
+
+def test_tracks_carry_the_rcs_of_the_plot_that_updated_them() -> None:
+    """A radar plot's RCS goes to its track (new or existing); an update without amplitude
+    (ADS-B, or a radar without it) leaves NaN, never the older value."""
+    params = TrackerParams()
+    tracks = new_tracks(params, 0.0)
+    for k in range(4):
+        z = np.array([[100.0 * k, 0.0, 100.0], [0.0, 5000.0 + 50.0 * k, 300.0]])
+        dets = make_detections(float(k), z, 5.0, rcs_dbsm=np.array([-20.0 - k, np.nan]))
+        tracks, _ = step(tracks, dets, float(k), params)
+    order = np.argsort(tracks.x[:, 1])
+    assert tracks.rcs_dbsm[order[0]] == -23.0 and np.isnan(tracks.rcs_dbsm[order[1]])
+    dets = make_detections(4.0, np.array([[400.0, 0.0, 100.0]]), 5.0, kind=1)  # no amplitude
+    tracks, _ = step(tracks, dets, 4.0, params)
+    assert np.isnan(tracks.rcs_dbsm).all()

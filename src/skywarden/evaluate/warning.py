@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,6 @@ from rich.console import Console
 from rich.table import Table
 from scipy.optimize import linear_sum_assignment
 
-from skywarden.detections import Detections
 from skywarden.errors import SkywardenError
 from skywarden.pipeline import (
     Classifier,
@@ -265,7 +264,7 @@ def run_scenario_pipeline(
     for s, t in enumerate(scenario.times.tolist()):
         clock[0] = start_posix + t
         d = scenario.detections_at(s)
-        d = Detections(d.t + start_posix, d.z, d.R, d.v, d.sensor, d.kind, d.identity)
+        d = replace(d, t=d.t + start_posix)
         snapshot, _ = pipe.process(clock[0], d, end_of_scan=True)
         truth_id, truth_state = scenario.truth_at(s)
         rows, cols = associate(snapshot.tracks.enu[:, :3], truth_state[:, :3], gate_m)

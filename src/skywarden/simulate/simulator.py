@@ -7,13 +7,14 @@ in: one for motion, one for the sensor, so changing a sensor setting leaves the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from skywarden.detections import Detections, SourceKind, make_detections
 from skywarden.simulate.motion import IMPACT_HEIGHT, propagate
 from skywarden.simulate.plan import TargetPlan, apply_manoeuvres
+from skywarden.simulate.rcs import clutter_rcs_dbsm, plot_rcs_dbsm, target_rcs_dbsm
 from skywarden.simulate.sensor import SensorParams, observe
 from skywarden.units import FloatArray, IntArray
 
@@ -37,6 +38,9 @@ class Scenario:
         target_accel_max: (K,) acceleration limit of each target's manoeuvres, m/s^2.
         det_t: (D,) seconds; det_z (D, 3) metres; det_sigma (D,) 1-sigma per axis, metres.
         det_truth_id: (D,) target id, -1 for clutter; scan_index (D,) scan of each detection.
+        det_rcs_dbsm: (D,) radar cross-section of each plot, dBsm (:mod:`skywarden.simulate.rcs`:
+            a mean per target, Swerling I fluctuation per plot; clutter drawn apart).
+        target_rcs_dbsm: (K,) each target's mean RCS, dBsm.
         sensor_params: the :class:`SensorParams` used (pd, sigma, clutter rate, volume, ...).
     """
 
@@ -57,6 +61,8 @@ class Scenario:
     det_truth_id: IntArray
     scan_index: IntArray
     sensor_params: SensorParams
+    det_rcs_dbsm: FloatArray
+    target_rcs_dbsm: FloatArray
 
     @property
     def n_scans(self) -> int:
@@ -73,7 +79,13 @@ class Scenario:
         lo, hi = np.searchsorted(self.scan_index, [scan, scan + 1])
         sigma = self.det_sigma[lo:hi]
         R = np.eye(3) * (sigma**2)[:, None, None]
-        return make_detections(self.det_t[lo:hi], self.det_z[lo:hi], R, kind=SourceKind.RADAR)
+        return make_detections(
+            self.det_t[lo:hi],
+            self.det_z[lo:hi],
+            R,
+            kind=SourceKind.RADAR,
+            rcs_dbsm=self.det_rcs_dbsm[lo:hi],
+        )
 
     def truth_at(self, scan: int) -> tuple[IntArray, FloatArray]:
         """(ids (N,), states (N, 6)) of the targets present on one scan."""
@@ -119,7 +131,21 @@ def simulate(
         truth.append((ids, ms.x[ids].copy()))
         obs = observe(sensor_rng, ms.x[ids, :3], ids, sensor)
         dets.append((obs.z, obs.sigma, obs.truth_id))
-    return _assemble(plan, sensor, times, truth, dets, name, seed)
+    # drawn after every position, so that adding amplitudes changed no scenario's geometry
+    target_rcs = target_rcs_dbsm(sensor_rng, plan.target_class)
+    scenario = _assemble(plan, sensor, times, truth, dets, name, seed, target_rcs)
+    return replace(scenario, det_rcs_dbsm=_plot_rcs(sensor_rng, scenario, target_rcs))
+
+
+def _plot_rcs(rng: np.random.Generator, scenario: Scenario, target_rcs: FloatArray) -> FloatArray:
+    """(D,) RCS of each detection: its target's mean with Swerling I fluctuation, or clutter."""
+    tid = scenario.det_truth_id
+    out = np.empty(tid.shape[0])
+    real = tid >= 0
+    out[real] = plot_rcs_dbsm(rng, target_rcs[tid[real]])
+    out[~real] = clutter_rcs_dbsm(rng, int((~real).sum()))
+    out.flags.writeable = False
+    return out
 
 
 def _assemble(
@@ -130,6 +156,7 @@ def _assemble(
     dets: list[tuple[FloatArray, FloatArray, IntArray]],
     name: str,
     seed: int,
+    target_rcs: FloatArray,
 ) -> Scenario:
     """Concatenate the per-scan pieces into the flat, read-only arrays of a Scenario."""
     n_truth = np.array([ids.shape[0] for ids, _ in truth], dtype=np.int64)
@@ -151,6 +178,8 @@ def _assemble(
         "det_sigma": np.concatenate([sg for _, sg, _ in dets]),
         "det_truth_id": np.concatenate([tid for _, _, tid in dets]).astype(np.int64),
         "scan_index": scan_index,
+        "det_rcs_dbsm": np.full(scan_index.shape[0], np.nan),
+        "target_rcs_dbsm": target_rcs.copy(),
     }
     for a in arrays.values():
         a.flags.writeable = False

@@ -154,6 +154,7 @@ def detection_rows(t_tick: float, d: Detections) -> pa.Table:
         strict=True,
     ):
         cols[name] = np.ascontiguousarray(d.R[:, i, j])
+    cols["rcs_dbsm"] = np.asarray(d.rcs_dbsm, dtype=np.float64)
     return pa.table(cols, schema=arrow_schema("detections"))
 
 

@@ -157,6 +157,8 @@ class HistoryReader:
             sensor=np.asarray(c["sensor"], dtype=np.int32),
             kind=np.asarray(c["kind"], dtype=np.int8),
             identity=np.asarray(c["identity"], dtype=np.int64),
+            # schema 1 files have no amplitude column
+            rcs_dbsm=np.asarray(c.get("rcs_dbsm", np.full(n, np.nan)), dtype=np.float64),
         )
 
     def track_states(

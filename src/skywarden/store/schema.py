@@ -12,7 +12,9 @@ table                     columns (one row per ...)
 ``detections``            ``t_tick`` (the tick that consumed it), ``t``, ``sensor``, ``kind``
                           (SourceKind), ``identity`` (key or -1), ``e n u``, ``ve vn vu``
                           (NaN: not reported), ``r_ee r_en r_eu r_nn r_nu r_uu`` (upper
-                          triangle of R, m^2; sigma_e = sqrt(r_ee))
+                          triangle of R, m^2; sigma_e = sqrt(r_ee)), ``rcs_dbsm`` (radar
+                          cross-section from the plot amplitude, dBsm; NaN: none; since
+                          schema 2)
 ``track_states``          ``seq`` (snapshot), ``t``, ``track_id``, ``e n u ve vn vu``, ``lat lon
                           alt_m``, ``sigma_m``, ``status``, ``class``, ``p_drone p_bird
                           p_aircraft p_unknown``, ``behaviour``, ``identity``, ``callsign``,
@@ -37,7 +39,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: detections.rcs_dbsm
 
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "raw_inputs": (
@@ -54,6 +56,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("identity", "BIGINT"),
         *((c, "DOUBLE") for c in ("e", "n", "u", "ve", "vn", "vu")),
         *((c, "DOUBLE") for c in ("r_ee", "r_en", "r_eu", "r_nn", "r_nu", "r_uu")),
+        ("rcs_dbsm", "DOUBLE"),
     ),
     "track_states": (
         ("seq", "BIGINT"),

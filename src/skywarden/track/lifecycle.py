@@ -74,13 +74,15 @@ def start_tracks(
     identity: IntArray,
     params: TrackerParams,
     first_id: int,
+    rcs_dbsm: FloatArray | None = None,
 ) -> Tracks:
     """New tentative tracks (n,) from states x (n, 6) and covariances P (n, 6, 6) valid at t.
 
     ``history`` and ``age`` describe the scans before this one (hits in earlier scans, bit 0 =
     the previous scan); the new tracks are hit in this scan (``pending_hit``), which the end of
     the scan records (:func:`record_scan`), confirming them if they meet the M-of-N rule.
-    Every IMM mode starts from the given estimate with equal probability.
+    Every IMM mode starts from the given estimate with equal probability. ``rcs_dbsm`` (n,):
+    the RCS of each track's latest detection (NaN, the default: none).
     """
     n = x.shape[0]
     m = len(params.models)
@@ -102,6 +104,7 @@ def start_tracks(
         t_update=np.full(n, t),
         identity=identity.astype(np.int64, copy=True),
         pending_hit=np.ones(n, bool),
+        rcs_dbsm=np.full(n, np.nan) if rcs_dbsm is None else np.asarray(rcs_dbsm, np.float64),
         next_id=first_id + n,
     )
 

@@ -94,10 +94,12 @@ def step(
     mu = update_tracks(tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
     det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
     det_id[upd] = dets.identity[trk_det[upd]]
+    rcs = tracks.rcs_dbsm.copy()
+    rcs[upd] = dets.rcs_dbsm[trk_det[upd]]
     moved = replace(
         tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu,
         identity=np.where(tracks.identity == NO_IDENTITY, det_id, tracks.identity),
-        pending_hit=tracks.pending_hit | upd,
+        pending_hit=tracks.pending_hit | upd, rcs_dbsm=rcs,
     )  # fmt: skip
     free = (det_trk < 0) & ~blocked
     born, det_born, candidates = _initiate(
@@ -188,6 +190,7 @@ def _initiate(
         history=np.concatenate([np.zeros(n1, np.uint32), 1 << misses]),
         age=np.concatenate([np.zeros(n1, np.int32), misses + 1]),
         identity=np.concatenate([dets.identity[at_once], np.full(d_idx.size, NO_IDENTITY)]),
+        rcs_dbsm=np.concatenate([dets.rcs_dbsm[at_once], dets.rcs_dbsm[d_idx]]),
         params=params,
         first_id=moved.next_id,
     )

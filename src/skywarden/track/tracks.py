@@ -69,6 +69,8 @@ class Tracks:
         hits: (N,) int32 number of updates.
         t_birth, t_update: (N,) POSIX seconds of birth and of the last update.
         identity: (N,) int64 cooperative identity key bound to the track, -1 if none.
+        rcs_dbsm: (N,) radar cross-section (dBsm) of the detection that last updated the track,
+            NaN if that detection carried none (e.g. ADS-B, or a radar without amplitude).
         pending_hit: (N,) bool, updated since the last end of scan (see step's end_of_scan).
         next_id: the number the next new track gets.
         candidates: single unexplained detections that may start tracks (not tracks yet).
@@ -90,6 +92,7 @@ class Tracks:
     t_update: FloatArray
     identity: IntArray
     pending_hit: np.ndarray
+    rcs_dbsm: FloatArray
     next_id: int = 1
     candidates: Candidates = field(default_factory=Candidates.empty)
 
@@ -147,6 +150,7 @@ def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
         t_update=np.zeros(0),
         identity=np.full(0, NO_IDENTITY, np.int64),
         pending_hit=np.zeros(0, bool),
+        rcs_dbsm=np.zeros(0),
         next_id=next_id,
     )
 
