@@ -223,3 +223,31 @@ def test_barcelona_addresses_stay_on_one_track_or_are_reacquired_after_a_gap(
             if near.size >= 2 and np.diff(near).max() <= coast:
                 unexplained.append((label, end, start))
     assert unexplained == []  # every re-acquisition follows a gap in that address's plots
+
+
+def test_simulated_radar_recording_gives_rcs_only_with_a_calibration(tmp_path, capsys) -> None:
+    """`simulate --wire` writes radar.pcap (PAM from each plot's RCS) and its site.toml; a
+    recording read with the simulated radar's calibration gives the RCS back (to the 1 dB
+    quantisation of PAM), without one no RCS at all."""
+    from skywarden.simulate import build_scenario
+    from skywarden.simulate.emit_site import SiteSetup
+
+    status, out, _ = _run(capsys, "simulate", "mixed", "--seed", "2", "--out", tmp_path, "--wire")
+    assert status == 0 and "site.toml" in out and (tmp_path / "site.toml").is_file()
+    cal = SiteSetup().rcs_calibration_dbm
+    calibrated = read_recording(
+        tmp_path / "radar.pcap", options=RecordingOptions(radar_rcs_calibration_dbm=cal)
+    ).detections
+    plain = read_recording(tmp_path / "radar.pcap").detections
+    assert np.isnan(plain.rcs_dbsm).all() and len(plain) == len(calibrated) > 1000
+    truth = build_scenario("mixed", 2).det_rcs_dbsm
+    got = np.sort(calibrated.rcs_dbsm[np.isfinite(calibrated.rcs_dbsm)])
+    assert got.size > 0.99 * len(calibrated)
+    # same distribution of values (plots are re-ordered on the wire): quantiles within 1 dB
+    q = np.linspace(0.01, 0.99, 25)
+    assert np.allclose(np.quantile(got, q), np.quantile(truth, q), atol=1.0)
+    status, _, _ = _run(
+        capsys, "track", tmp_path / "radar.pcap", "--out", tmp_path / "t.csv",
+        "--radar-rcs-calibration", cal, "--classify",
+    )  # fmt: skip
+    assert status == 0 and len(_rows(tmp_path / "t.csv")) > 100

@@ -185,6 +185,13 @@ def _add_recording_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--radar", help="radar position LAT,LON[,H] for every CAT048 source without CAT034"
     )
+    p.add_argument(
+        "--radar-rcs-calibration",
+        type=float,
+        metavar="DBM",
+        help="I048/130 primary amplitude (dBm) of a 1 m^2 target at 1 km: plots then carry an "
+        "RCS for the classifier (default: none; an uncalibrated amplitude is not used)",
+    )
 
 
 def _add_gospa_options(p: argparse.ArgumentParser) -> None:
@@ -318,6 +325,7 @@ def _read_recording(args: argparse.Namespace, path: Path):
         date_t=parse_date(args.date) if args.date else None,
         origin=parse_position(args.origin, "--origin") if args.origin else None,
         radar=radar,
+        radar_rcs_calibration_dbm=args.radar_rcs_calibration,
     )
     fmt = parse_format(args.format) if args.format else None
     return read_recording(path, fmt, options)
@@ -476,10 +484,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     _write_scenario(scenario, args.out)
     if args.wire:
         from skywarden.simulate.emit import write_scenario_recordings
-        from skywarden.simulate.emit_site import SiteSetup
+        from skywarden.simulate.emit_site import SiteSetup, write_wire_site_config
 
-        paths = write_scenario_recordings(scenario, SiteSetup(), args.out)
-        print("wire formats: " + ", ".join(p.name for p in paths.values()))
+        setup = SiteSetup()
+        paths = write_scenario_recordings(scenario, setup, args.out)
+        site = write_wire_site_config(scenario, setup, paths, args.out)
+        print("wire formats: " + ", ".join(p.name for p in paths.values()) + f"; {site.name}")
     return 0
 
 

@@ -47,7 +47,8 @@ def demo_site(
     radar = setup.radar_site
     sensors = (
         SensorConfig("radar", "asterix", "udp", "127.0.0.1", ports.radar_udp, lat=radar.lat_deg,
-                     lon=radar.lon_deg, height_m=radar.h_m, range_m=setup.max_range_m),
+                     lon=radar.lon_deg, height_m=radar.h_m, range_m=setup.max_range_m,
+                     rcs_calibration_dbm=setup.rcs_calibration_dbm),
         SensorConfig("adsb-cat021", "asterix", "udp", "127.0.0.1", ports.adsb_udp,
                      lat=radar.lat_deg, lon=radar.lon_deg, height_m=radar.h_m),
         SensorConfig("remote-id", "remote_id", "udp", "127.0.0.1", ports.remote_id_udp),

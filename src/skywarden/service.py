@@ -46,7 +46,7 @@ def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
     if sensor.kind == "asterix":
         radar = RadarSite(float(sensor.lat), float(sensor.lon), sensor.height_m)
         sigmas = RadarSigmas(range_m=sensor.sigma_range_m, azimuth_rad=sensor.sigma_azimuth_rad)
-        return AsterixFeed(frame, index, radar, sigmas)
+        return AsterixFeed(frame, index, radar, sigmas, sensor.rcs_calibration_dbm)
     if sensor.kind == "sbs":
         return SbsFeed(frame, index)
     if sensor.kind == "beast":

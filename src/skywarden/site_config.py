@@ -8,7 +8,10 @@
     [[sensors]]    name, kind (asterix | sbs | beast | remote_id), transport (udp | tcp |
                    file), host, port, group (multicast), file, speed (replay factor; 0 = as
                    fast as possible), lat, lon, height_m,
-                   range_m, sigma_range_m, sigma_azimuth_deg, sac, sic
+                   range_m, sigma_range_m, sigma_azimuth_deg, sac, sic,
+                   rcs_calibration_dbm (asterix radars only, optional: the I048/130 primary
+                   amplitude, dBm, of a 1 m^2 target at 1 km slant range; without it the
+                   radar's plots carry no RCS)
     [[alert_rules]] name, zones, classes, min/max_height_m, min/max_speed_mps, horizon_s,
                    min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h
     [[allow]]      identity ("icao:3C660C" | "rid:SERIAL"), zones, valid_from, valid_until
@@ -37,6 +40,8 @@ from skywarden.warn.rules import AlertRule, AllowEntry, TargetClass
 SENSOR_KINDS = ("asterix", "sbs", "beast", "remote_id")
 TRANSPORTS = ("udp", "tcp", "file")
 CLASS_BY_NAME = {c.name.lower(): c for c in TargetClass}
+# PAM of 1 m^2 at 1 km, dBm: PAM is a signed byte, and RCS and range spread it by < 200 dB
+RCS_CALIBRATION_RANGE_DBM = (-300.0, 300.0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class SensorConfig:
     range_m: float = 100_000.0
     sigma_range_m: float = 70.0
     sigma_azimuth_rad: float = 0.08 * DEG
+    rcs_calibration_dbm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,8 @@ def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
     where.unknown(
         s,
         {"name", "kind", "transport", "host", "port", "group", "file", "speed", "lat", "lon",
-         "height_m", "range_m", "sigma_range_m", "sigma_azimuth_deg", "sac", "sic"},
+         "height_m", "range_m", "sigma_range_m", "sigma_azimuth_deg", "sac", "sic",
+         "rcs_calibration_dbm"},
         prefix,
     )  # fmt: skip
     kind, transport = s.get("kind"), s.get("transport", "udp")
@@ -215,7 +222,17 @@ def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
         sigma_range_m=where.number(s, "sigma_range_m", prefix, 0.01, 1e4, default=70.0),
         sigma_azimuth_rad=where.number(s, "sigma_azimuth_deg", prefix, 1e-4, 10.0, default=0.08)
         * DEG,
+        rcs_calibration_dbm=_rcs_calibration(s, kind, prefix, where),
     )
+
+
+def _rcs_calibration(s: dict[str, Any], kind: str, prefix: str, where: _Where) -> float | None:
+    """The optional radar setting ``rcs_calibration_dbm`` (asterix sensors only)."""
+    if "rcs_calibration_dbm" not in s:
+        return None
+    if kind != "asterix":
+        where.fail(f"{prefix}.rcs_calibration_dbm", "only an asterix radar reports amplitudes")
+    return where.number(s, "rcs_calibration_dbm", prefix, *RCS_CALIBRATION_RANGE_DBM)
 
 
 def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
@@ -230,6 +247,8 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
                              "sigma_azimuth_deg": s.sigma_azimuth_rad / DEG}  # fmt: skip
         if s.lat is not None and s.lon is not None:
             d["lat"], d["lon"] = s.lat, s.lon
+        if s.rcs_calibration_dbm is not None:
+            d["rcs_calibration_dbm"] = s.rcs_calibration_dbm
         sensors.append(d)
     rules = [_rule_to_dict(r) for r in config.rules]
     tracker = {

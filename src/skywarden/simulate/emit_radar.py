@@ -18,7 +18,13 @@ Plots (I048/040 slant range and azimuth from :func:`skywarden.geo.enu_to_radar_p
   address (I048/220), Mode 3/A (I048/070), callsign (I048/240) and a validated Mode C
   pressure altitude (I048/090): the height converted to ISA pressure altitude with the
   exact inverse of :func:`~skywarden.sources.asterix_detections.pressure_altitude_to_height_m`
-  (standard QNH, geoid 0), so :func:`cat048_to_detections` gives back the same height.
+  (standard QNH, geoid 0), so :func:`cat048_to_detections` gives back the same height;
+* every plot (both types have a primary detection) carries its I048/130 primary amplitude
+  PAM: the plot's RCS (``scenario.det_rcs_dbsm``) through the radar equation with the
+  setup's ``rcs_calibration_dbm``, ``PAM = rcs + C - 40 log10(R / 1 km)``, R the slant
+  range the plot reports (I048/040 after quantisation, so that a receiver with the same
+  calibration gets the RCS back within the 0.5 dB rounding of PAM), rounded to 1 dB and
+  clipped to the signed byte (-128..127 dBm).
 
 Quantisation after a round trip: range 1/256 NM, azimuth 360/65536 deg, height 25 ft, time
 1/128 s. Detections beyond ``max_range_m`` of the radar are not sent (``outside`` marks them).
@@ -41,14 +47,30 @@ from skywarden.simulate.emit_site import (
     mode3a_code,
 )
 from skywarden.simulate.simulator import Scenario
+from skywarden.sources.asterix_detections import amplitude_from_rcs
 from skywarden.sources.asterix_encode import encode_cat034, encode_cat048, radar_service_messages
 from skywarden.sources.asterix_records import Cat048Records
-from skywarden.units import FloatArray, IntArray
+from skywarden.units import NM, FloatArray, IntArray
 
 TYP_PSR = 1  # I048/020 TYP: single PSR detection
 TYP_MODE_S_ROLL_CALL_PSR = 7  # Mode S roll-call + PSR
 ISA_GEOPOTENTIAL_RADIUS_M = 6356766.0  # r in h = r H / (r - H)
 SECONDS_PER_DAY = 86400.0
+PAM_MIN_DBM, PAM_MAX_DBM = -128.0, 127.0  # I048/130 PAM: signed byte, 1 dBm
+
+
+def primary_amplitude_dbm(
+    rcs_dbsm: FloatArray, range_m: FloatArray, calibration_dbm: float
+) -> FloatArray:
+    """I048/130 PAM (dBm, whole, clipped to a signed byte) of plots of RCS rcs_dbsm (D,) at
+    slant range_m (D,), for a radar whose 1 m^2 target at 1 km gives calibration_dbm.
+
+    The range is taken as the plot reports it (rounded to 1/256 NM); NaN where that is 0 or
+    the RCS is unknown (the item is then left out).
+    """
+    reported = np.round(np.asarray(range_m, dtype=np.float64) / NM * 256.0) / 256.0 * NM
+    amplitude = amplitude_from_rcs(rcs_dbsm, reported, calibration_dbm)
+    return np.clip(np.rint(amplitude), PAM_MIN_DBM, PAM_MAX_DBM)
 
 
 def height_to_pressure_altitude_m(height_m: FloatArray) -> FloatArray:
@@ -71,6 +93,7 @@ class RadarEmission:
         plot_t: (P,) POSIX time of each plot (its I048/140 before quantisation).
         outside: (D,) bool, detections not sent because they lie beyond ``max_range_m``.
         north_t: (S,) POSIX time of each rotation's north crossing.
+        plot_amplitude_dbm: (P,) I048/130 PAM of each CAT048 record (NaN: none sent).
     """
 
     messages: list[WireMessage]
@@ -78,20 +101,22 @@ class RadarEmission:
     plot_t: FloatArray
     outside: np.ndarray
     north_t: FloatArray
+    plot_amplitude_dbm: FloatArray
 
 
 def truth_velocity_of_detections(scenario: Scenario, det: IntArray) -> FloatArray:
     """True ENU velocity (D, 3) m/s of each detection's target at its scan; 0 for clutter."""
+    v = np.zeros((det.shape[0], 3))
+    if scenario.truth_id.size == 0:  # no target yet (clutter only)
+        return v
     tid = scenario.det_truth_id[det]
     scan = scenario.scan_index[det]
-    width = int(scenario.truth_id.max()) + 1 if scenario.truth_id.size else 1
+    width = int(scenario.truth_id.max()) + 1
     keys = scenario.truth_scan.astype(np.int64) * width + scenario.truth_id
     order = np.argsort(keys, kind="stable")
     want = scan.astype(np.int64) * width + np.maximum(tid, 0)
-    pos = np.clip(np.searchsorted(keys[order], want), 0, max(keys.size - 1, 0))
-    found = (tid >= 0) & (keys.size > 0)
-    found &= keys[order][pos] == want
-    v = np.zeros((det.shape[0], 3))
+    pos = np.clip(np.searchsorted(keys[order], want), 0, keys.size - 1)
+    found = (tid >= 0) & (keys[order][pos] == want)
     v[found] = scenario.truth_state[order[pos[found]], 3:]
     return v
 
@@ -132,6 +157,9 @@ def _plot_columns(
         "measured_height_m": np.where(xpdr, np.nan, h),
         "address": np.where(xpdr, setup.icao_address(target), -1),
         "callsign": np.where(xpdr, callsigns(target), ""),
+        "primary_amplitude_dbm": primary_amplitude_dbm(
+            scenario.det_rcs_dbsm[keep], r, setup.rcs_calibration_dbm
+        ),
     }
 
 
@@ -209,4 +237,5 @@ def radar_messages(scenario: Scenario, setup: SiteSetup) -> RadarEmission:
         plot_t=plot_t,
         outside=outside,
         north_t=north_t,
+        plot_amplitude_dbm=plots.primary_amplitude_dbm,
     )

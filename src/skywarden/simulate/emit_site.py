@@ -9,14 +9,21 @@ functions of the target id, so that tests (and people) can map them back:
   ``0o2000 + id`` (octal digits, 12 bit);
 * Remote ID serial ``SIM`` + 5-digit id (ID type 1, serial number), Wi-Fi transmitter MAC
   ``02:53:49:4d:hi:lo`` (locally administered, "SIM" in ASCII, id in the last two bytes).
+
+:func:`write_wire_site_config` writes the site configuration (``site.toml``) that replays
+the written recordings through ``skywarden run``: the site origin, and per channel a file
+sensor at the simulated sensor's position, the radar with its RCS calibration.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,6 +39,9 @@ BEAST = "beast"  # Beast binary frames (dump1090 port 30005 style), one chunk pe
 SBS = "sbs"  # SBS-1 BaseStation text lines (dump1090 port 30003 style)
 REMOTE_ID = "remote-id"  # radiotap + 802.11 beacon frames carrying ODID message packs
 CHANNELS = (RADAR, ADSB_ASTERIX, BEAST, SBS, REMOTE_ID)
+SENSOR_KINDS = {RADAR: "asterix", ADSB_ASTERIX: "asterix", BEAST: "beast", SBS: "sbs",
+                REMOTE_ID: "remote_id"}  # fmt: skip
+SITE_CONFIG_NAME = "site.toml"
 
 MAX_ENCODABLE_RANGE_M = 65535.0 / 256.0 * NM  # I048/040 RHO: 16 bits of 1/256 NM
 
@@ -66,6 +76,11 @@ class SiteSetup:
         icao_base: ICAO address of target 0 (address = icao_base + target id).
         nacp: NACp sent in CAT021 I021/090 (9: < 30 m).
         radar_group, radar_port, adsb_group, adsb_port: UDP destinations in the pcap.
+        rcs_calibration_dbm: the radar's I048/130 primary amplitude (dBm) for a 1 m^2 target
+            at 1 km slant range (see :func:`~skywarden.sources.asterix_detections.
+            rcs_from_amplitude`). The default, -20 dBm, is about what a 1 MW, 35 dB antenna
+            S-band surveillance radar receives; it keeps the simulated plots (-50..+30 dBsm,
+            100 m..100 km) mostly inside the signed byte of PAM (-128..127 dBm).
     """
 
     lat_deg: float = 50.8503
@@ -91,6 +106,7 @@ class SiteSetup:
     radar_port: int = 8600
     adsb_group: str = "239.0.0.2"
     adsb_port: int = 8601
+    rcs_calibration_dbm: float = -20.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -106,6 +122,10 @@ class SiteSetup:
             (self.adsb_period_s > 0.0 and self.remote_id_period_s > 0.0, "periods must be > 0"),
             (0 <= self.icao_base <= 0xFFFFFF, "icao_base must be a 24-bit address"),
             (0 <= self.nacp <= 11, "nacp must be 0..11"),
+            (
+                math.isfinite(self.rcs_calibration_dbm),
+                f"rcs_calibration_dbm must be finite, got {self.rcs_calibration_dbm}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -183,3 +203,84 @@ def target_of_serial(serial: str) -> int:
     """Inverse of :func:`remote_id_serial`; -1 for any other text."""
     digits = serial.removeprefix("SIM")
     return int(digits) if serial.startswith("SIM") and digits.isdigit() else -1
+
+
+def wire_site_document(
+    scenario: Scenario, setup: SiteSetup, files: Mapping[str, str], *, speed: float = 1.0
+) -> dict[str, Any]:
+    """The site configuration document (for :func:`skywarden.site_config.site_config_from_dict`)
+    that receives the recordings ``files`` (channel -> path, relative to the configuration's
+    folder): one file sensor per channel, replayed at ``speed`` (0: as fast as possible).
+
+    The radar sensor sits at the simulated radar's position with its instrumented range and
+    ``rcs_calibration_dbm``, so its plots' amplitudes give back their RCS; the CAT021 sensor
+    (an asterix feed too) is placed at the site origin, where its position is unused.
+    """
+    unknown = sorted(set(files) - set(CHANNELS))
+    if unknown:
+        raise ValueError(f"unknown channel(s) {unknown}; valid: {', '.join(CHANNELS)}")
+    radar = setup.radar_site
+    sensors = []
+    for channel in (c for c in CHANNELS if c in files):
+        sensor: dict[str, Any] = {"name": channel, "kind": SENSOR_KINDS[channel],
+                                  "transport": "file", "file": str(files[channel]),
+                                  "speed": float(speed)}  # fmt: skip
+        if channel == RADAR:
+            sensor.update(lat=radar.lat_deg, lon=radar.lon_deg, height_m=radar.h_m,
+                          range_m=setup.max_range_m,
+                          rcs_calibration_dbm=setup.rcs_calibration_dbm)  # fmt: skip
+        elif channel == ADSB_ASTERIX:
+            sensor.update(lat=setup.lat_deg, lon=setup.lon_deg, height_m=setup.h_m)
+        sensors.append(sensor)
+    return {
+        "site": {"name": f"simulated {scenario.name} (seed {scenario.seed})",
+                 "lat": setup.lat_deg, "lon": setup.lon_deg, "height_m": setup.h_m},
+        "service": {"scan_period_s": setup.rotation_period(scenario)},
+        "sensors": sensors,
+    }  # fmt: skip
+
+
+def write_wire_site_config(
+    scenario: Scenario,
+    setup: SiteSetup,
+    recordings: Mapping[str, Path],
+    out_dir: Path,
+    *,
+    speed: float = 1.0,
+) -> Path:
+    """Write ``out_dir/site.toml`` for the recordings (channel -> path, e.g. what
+    :func:`skywarden.simulate.emit.write_scenario_recordings` returns); see
+    :func:`wire_site_document`. Paths inside ``out_dir`` are written relative to it."""
+    out_dir = Path(out_dir)
+    files = {}
+    for channel, path in recordings.items():
+        p = Path(path)
+        files[channel] = str(p.relative_to(out_dir) if p.is_relative_to(out_dir) else p)
+    path = out_dir / SITE_CONFIG_NAME
+    path.write_text(site_toml(wire_site_document(scenario, setup, files, speed=speed)))
+    return path
+
+
+def site_toml(doc: Mapping[str, Any]) -> str:
+    """TOML text of a document of tables (str -> scalar) and arrays of tables (lists of
+    such tables); scalars are str, bool, int or finite float."""
+    lines = ["# written by skywarden simulate: the site that receives these recordings"]
+    for name, value in doc.items():
+        tables = value if isinstance(value, list) else [value]
+        header = f"[[{name}]]" if isinstance(value, list) else f"[{name}]"
+        for table in tables:
+            lines += ["", header]
+            lines += [f"{key} = {_toml_scalar(v)}" for key, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_scalar(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise ValueError(f"TOML cannot hold {value}")
+        return repr(float(value))
+    return json.dumps(str(value))  # a TOML basic string (escapes as JSON does)

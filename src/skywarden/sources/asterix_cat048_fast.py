@@ -17,7 +17,12 @@ import numpy as np
 from asterix.base import Signed
 
 from skywarden.sources.asterix_records import Cat048Records, implausible
-from skywarden.sources.asterix_structure import RecordLayout, compile_record, walk_blocks
+from skywarden.sources.asterix_structure import (
+    RecordLayout,
+    compile_record,
+    compound_subitem_starts,
+    walk_blocks,
+)
 from skywarden.units import DEG, FL, FT, NM
 
 _ICAO_CHARS = np.zeros(64, dtype=np.uint8)  # 6-bit ICAO alphabet; 0 = dropped character
@@ -26,11 +31,33 @@ _ICAO_CHARS[32] = ord(" ")
 _ICAO_CHARS[48:58] = np.frombuffer(b"0123456789", dtype=np.uint8)
 
 
+# I048/130 radar plot characteristics: subitem -> (column, unit scale to SI)
+_PLOT_CHARACTERISTICS = {
+    "PAM": ("primary_amplitude_dbm", 1.0),
+    "PRL": ("primary_runlength_rad", DEG),
+    "SAM": ("ssr_amplitude_dbm", 1.0),
+    "SRL": ("ssr_runlength_rad", DEG),
+}
+
+
+@dataclass(frozen=True)
+class _Subitem:
+    """One numeric subitem of a compound item, as the edition defines it."""
+
+    column: str
+    index: int  # position in the compound's FSPEC
+    nbytes: int
+    lsb: float  # libasterix's LSB in the item's unit
+    unit: float  # that unit in SI
+    signed: bool
+
+
 @dataclass(frozen=True)
 class _Edition:
     spec: type  # libasterix AstCat class
     layout: RecordLayout
     fl_signed: bool
+    plot_characteristics: tuple[_Subitem, ...]  # of I048/130
 
 
 @cache
@@ -38,7 +65,33 @@ def _edition(spec: type) -> _Edition:
     record = spec.cv_uap.cv_record
     fl = record.cv_items_dict["090"].cv_rule.cv_variation.cv_items_dict["FL"]
     content = fl.cv_variation.cv_rule.cv_content
-    return _Edition(spec, compile_record(record), content.cv_signedness is Signed)
+    return _Edition(
+        spec,
+        compile_record(record),
+        content.cv_signedness is Signed,
+        _compound_subitems(record, "130", _PLOT_CHARACTERISTICS),
+    )
+
+
+def _compound_subitems(
+    record: type, item: str, wanted: dict[str, tuple[str, float]]
+) -> tuple[_Subitem, ...]:
+    """Layout (index, bytes, LSB, signedness) of the wanted subitems, from libasterix."""
+    nsp = record.cv_items_dict.get(item)
+    if nsp is None:
+        return ()
+    out = []
+    for index, sub in enumerate(nsp.cv_rule.cv_variation.cv_items_list):
+        if sub is None or sub.cv_name not in wanted:
+            continue
+        column, unit = wanted[sub.cv_name]
+        variation = sub.cv_rule.cv_variation
+        content = variation.cv_rule.cv_content
+        if variation.cv_bit_size % 8:  # pragma: no cover - not in any CAT048 edition
+            raise ValueError(f"I048/{item} {sub.cv_name}: not a whole number of bytes")
+        nbytes, signed = variation.cv_bit_size // 8, content.cv_signedness is Signed
+        out.append(_Subitem(column, index, nbytes, content.cv_lsb, unit, signed))
+    return tuple(out)
 
 
 def _uint(buf: np.ndarray, pos: np.ndarray, nbytes: int) -> np.ndarray:
@@ -115,6 +168,16 @@ def extract_cat048(
     idx, p = present("200")
     put("ground_speed_mps", idx, _uint(buf, p, 2) * (NM / 16384.0))
     put("heading_rad", idx, _uint(buf, p + 2, 2) * (360.0 / 65536.0) * DEG)
+    if ed.plot_characteristics:
+        idx, p = present("130")
+        node = ed.layout.nodes[ed.layout.frn["130"]]
+        sub_starts = compound_subitem_starts(node, buf, p, np.full(p.shape, buf.shape[0]))
+        for sub in ed.plot_characteristics:
+            s = sub_starts[:, sub.index]
+            has = s >= 0
+            raw = _uint(buf, s[has], sub.nbytes)
+            value = _signed(raw, 8 * sub.nbytes) if sub.signed else raw
+            put(sub.column, idx[has], value * sub.lsb * sub.unit)
     return Cat048Records.from_columns(cols, n)
 
 

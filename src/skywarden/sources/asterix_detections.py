@@ -8,6 +8,12 @@ given QNH (1013.25 hPa by default: no correction), then geopotential -> geometri
 (h = r H / (r - H), r = 6,356,766 m), plus the geoid undulation (default 0) to get a height
 above the WGS-84 ellipsoid. Real temperature and pressure make this wrong by up to a few
 hundred metres, so the vertical sigma for Mode C heights is large (default 75 m).
+
+Radar cross-section. The received power of a point target falls with the fourth power of
+range (radar equation), so a plot's I048/130 primary amplitude PAM (dBm) gives its RCS as
+``rcs_dbsm = PAM - C + 40 log10(R / 1 km)``, R the slant range and C the radar's
+calibration: the PAM a 1 m^2 target gives at 1 km. Without C an amplitude is not an RCS
+(each radar has its own reference), so the RCS is then NaN.
 """
 
 from __future__ import annotations
@@ -52,6 +58,39 @@ def pressure_altitude_to_height_m(
     geopotential = _ISA_H_SCALE_M * (1.0 - (pressure / qnh_hpa) ** (1.0 / _ISA_EXPONENT))
     r = _EARTH_RADIUS_GEOPOTENTIAL_M
     return r * geopotential / (r - geopotential) + geoid_undulation_m
+
+
+RCS_REFERENCE_RANGE_M = 1000.0  # the calibration's reference slant range
+
+
+def rcs_from_amplitude(
+    amplitude_dbm: FloatArray, range_m: FloatArray, calibration_dbm: float | None
+) -> FloatArray:
+    """RCS (dBsm) of radar plots from their primary amplitude (dBm) and slant range (m).
+
+    ``calibration_dbm``: the amplitude a 1 m^2 target gives at 1 km. NaN where the amplitude
+    is NaN, the range is not positive, or (everywhere) when the calibration is None.
+    """
+    amplitude = np.asarray(amplitude_dbm, dtype=np.float64)
+    r = np.asarray(range_m, dtype=np.float64)
+    if calibration_dbm is None:
+        return np.full(np.broadcast_shapes(amplitude.shape, r.shape), np.nan)
+    return amplitude - calibration_dbm + _spreading_loss_db(r)
+
+
+def amplitude_from_rcs(
+    rcs_dbsm: FloatArray, range_m: FloatArray, calibration_dbm: float
+) -> FloatArray:
+    """Primary amplitude (dBm, unquantised) of plots of RCS rcs_dbsm at slant range_m (m):
+    the inverse of :func:`rcs_from_amplitude`; NaN where the range is not positive."""
+    spread = _spreading_loss_db(np.asarray(range_m, dtype=np.float64))
+    return np.asarray(rcs_dbsm, dtype=np.float64) + calibration_dbm - spread
+
+
+def _spreading_loss_db(r: FloatArray) -> FloatArray:
+    """40 log10(r / 1 km): the two-way R^4 loss beyond the reference range; NaN for r <= 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 40.0 * np.log10(np.where(r > 0.0, r, np.nan) / RCS_REFERENCE_RANGE_M)
 
 
 @dataclass(frozen=True)
@@ -107,13 +146,16 @@ def cat048_to_detections(
     sensor: int = 0,
     qnh_hpa: float = ISA_SEA_LEVEL_HPA,
     geoid_undulation_m: float = 0.0,
+    rcs_calibration_dbm: float | None = None,
 ) -> Detections:
     """CAT048 plots of one radar -> RADAR detections.
 
     Plots without range/azimuth or without a POSIX time ``t`` are left out. Height comes from
     a validated Mode C code (converted as in the module docstring), else from I048/110, else
     geo's default for 2-D plots. Identity is the Mode S address when present. Velocity is the
-    radar's I048/200 track velocity (horizontal only), NaN where absent.
+    radar's I048/200 track velocity (horizontal only), NaN where absent. ``rcs_dbsm`` comes
+    from the I048/130 primary amplitude with ``rcs_calibration_dbm`` (the PAM of a 1 m^2
+    target at 1 km; see the module docstring); NaN without either.
     """
     keep = np.isfinite(plots.range_m) & np.isfinite(plots.azimuth_rad) & np.isfinite(plots.t)
     p = plots.take(keep)
@@ -136,9 +178,11 @@ def cat048_to_detections(
     v_local = _polar_velocity(p.ground_speed_mps, p.heading_rad)
     v = v_local.copy()
     v[:, :2] = v_local[:, :2] @ frame.rotation_at(radar.lat_deg, radar.lon_deg)[0][:2, :2].T
+    rcs = rcs_from_amplitude(p.primary_amplitude_dbm, p.range_m, rcs_calibration_dbm)
     return make_detections(
-        p.t, z, R, v=v, sensor=sensor, kind=SourceKind.RADAR, identity=icao_identities(p.address)
-    )
+        p.t, z, R, v=v, sensor=sensor, kind=SourceKind.RADAR,
+        identity=icao_identities(p.address), rcs_dbsm=rcs,
+    )  # fmt: skip
 
 
 def _report_height(r, qnh_hpa: float, geoid_undulation_m: float) -> tuple[FloatArray, np.ndarray]:

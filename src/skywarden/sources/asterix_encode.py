@@ -2,9 +2,10 @@
 
 The simulator builds record columns (:mod:`skywarden.sources.asterix_records`) and turns
 them into the data blocks a real radar or ADS-B ground station sends. Values are rounded
-to each item's least significant bit here (angles wrap, ranges and speeds saturate), so a
-round trip through :class:`~skywarden.sources.asterix.AsterixDecoder` returns them within
-half an LSB. Absent values (NaN, -1, "") leave their item out.
+to each item's least significant bit here (angles wrap; ranges, speeds, amplitudes and
+runlengths saturate), so a round trip through
+:class:`~skywarden.sources.asterix.AsterixDecoder` returns them within half an LSB.
+Absent values (NaN, -1, "") leave their item (or I048/130 subitem) out.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from skywarden.sources.asterix_records import (
 from skywarden.units import DEG, FL, FPM, FT, NM
 
 CAT048_EDITION = gen.Cat_048_1_32
+RUNLENGTH_LSB_DEG = 360.0 / 2**13  # I048/130 SRL and PRL
+AMPLITUDE_LSB_DBM = 1.0  # I048/130 SAM and PAM (signed byte: -128 .. 127 dBm)
 CAT034_EDITION = gen.Cat_034_1_29
 CAT021_EDITION = gen.Cat_021_2_7
 SECONDS_PER_DAY = 86400.0
@@ -102,7 +105,22 @@ def cat048_record(row: dict[str, Any], spec: type = CAT048_EDITION) -> Any:
         gsp = _raw(row["ground_speed_mps"] / NM, 2.0**-14, 16)
         hdg = _raw(row["heading_rad"] / DEG, 360.0 / 65536.0, 16, wrap=True)
         items["200"] = (("GSP", gsp), ("HDG", hdg))
+    characteristics = _plot_characteristics(row)
+    if characteristics:
+        items["130"] = characteristics
     return spec.cv_record.create(items)
+
+
+def _plot_characteristics(row: dict[str, Any]) -> dict[str, int]:
+    """I048/130 subitems of the finite amplitude / runlength columns (empty: leave it out)."""
+    out = {}
+    for name, column in (("SRL", "ssr_runlength_rad"), ("PRL", "primary_runlength_rad")):
+        if _present(row[column]):
+            out[name] = _raw(row[column] / DEG, RUNLENGTH_LSB_DEG, 8)
+    for name, column in (("SAM", "ssr_amplitude_dbm"), ("PAM", "primary_amplitude_dbm")):
+        if _present(row[column]):
+            out[name] = _raw(row[column], AMPLITUDE_LSB_DBM, 8, signed=True)
+    return out
 
 
 def encode_cat048(

@@ -95,6 +95,11 @@ class Cat048Records(ColumnRecords):
     pressure_altitude_m: I048/090 Mode C flight level x 100 ft (pressure altitude, not height).
     measured_height_m: I048/110 3-D radar height. typ: I048/020 TYP (0 none .. 7 Mode S RC+PSR).
     ground_speed_mps / heading_rad: I048/200 calculated track velocity (polar).
+    primary_amplitude_dbm / ssr_amplitude_dbm: I048/130 PAM / SAM, amplitude of the primary
+    plot / of the (M)SSR reply (dBm, 1 dB steps, signed; what the radar calls 0 dBm is its
+    own reference, so an RCS needs the radar's calibration).
+    primary_runlength_rad / ssr_runlength_rad: I048/130 PRL / SRL, azimuth extent of the
+    primary plot / of the (M)SSR reply (360/2^13 deg steps).
     """
 
     category: ClassVar[int] = 48
@@ -116,6 +121,10 @@ class Cat048Records(ColumnRecords):
     track_number: np.ndarray = _I32
     ground_speed_mps: np.ndarray = _F
     heading_rad: np.ndarray = _F
+    primary_amplitude_dbm: np.ndarray = _F
+    primary_runlength_rad: np.ndarray = _F
+    ssr_amplitude_dbm: np.ndarray = _F
+    ssr_runlength_rad: np.ndarray = _F
 
 
 @dataclass(frozen=True)
@@ -276,6 +285,10 @@ def cat048_row(rec: Any) -> dict[str, Any]:
         "track_number": _uint(_get(rec, "161", "TRN")),
         "ground_speed_mps": _quantity(_get(rec, "200", "GSP"), "NM/s", NM),
         "heading_rad": _quantity(_get(rec, "200", "HDG"), "°", DEG),
+        "primary_amplitude_dbm": _quantity(_get(rec, "130", "PAM"), "dBm"),
+        "primary_runlength_rad": _quantity(_get(rec, "130", "PRL"), "°", DEG),
+        "ssr_amplitude_dbm": _quantity(_get(rec, "130", "SAM"), "dBm"),
+        "ssr_runlength_rad": _quantity(_get(rec, "130", "SRL"), "°", DEG),
     }
 
 

@@ -287,3 +287,24 @@ def walk_blocks(
         block = np.zeros(0, dtype=np.int64)
         starts_all = np.zeros((0, len(layout.nodes)), dtype=np.int64)
     return WalkedRecords(block, starts_all, block_ok, block_supported)
+
+
+def compound_subitem_starts(
+    node: Node, buf: np.ndarray, pos: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """(N, n_subitems) byte offsets of each subitem of a compound item at ``pos`` (N,), -1
+    where absent. For records that already walked cleanly (the bytes are not checked again).
+    """
+    n_sub = min(7 * node.fspec_max, len(node.items))
+    starts = np.full((pos.shape[0], n_sub), -1, dtype=np.int64)
+    if pos.shape[0] == 0:
+        return starts
+    flags, cur, ok = _fspec(buf, pos, end, node.fspec_max)
+    for k in range(n_sub):
+        sub = node.items[k]
+        idx = np.flatnonzero(flags[:, k] & ok)
+        if idx.size == 0 or sub is None:
+            continue
+        starts[idx, k] = cur[idx]
+        cur[idx] = walk(sub, buf, cur[idx], end[idx])[0]
+    return starts

@@ -105,14 +105,24 @@ class Feed:
 
 class AsterixFeed(Feed):
     """UDP datagrams of ASTERIX blocks (CAT048 plots of a radar at a known position, CAT021,
-    CAT062; CAT034 counted)."""
+    CAT062; CAT034 counted).
+
+    ``rcs_calibration_dbm``: the radar's I048/130 primary amplitude for a 1 m^2 target at
+    1 km; with it the plots' detections carry an RCS (dBsm), without it their RCS is NaN.
+    """
 
     def __init__(
-        self, frame: LocalFrame, sensor: int, radar: RadarSite, sigmas: RadarSigmas | None = None
+        self,
+        frame: LocalFrame,
+        sensor: int,
+        radar: RadarSite,
+        sigmas: RadarSigmas | None = None,
+        rcs_calibration_dbm: float | None = None,
     ) -> None:
         super().__init__(frame, sensor)
         self.radar = radar
         self.sigmas = sigmas or RadarSigmas()
+        self.rcs_calibration_dbm = rcs_calibration_dbm
         self.decoder = AsterixDecoder(fast=True)
 
     def feed_many(self, chunks: list[tuple[float, bytes, int]]) -> Detections:
@@ -143,7 +153,12 @@ class AsterixFeed(Feed):
         self._label_icao(records.cat021.address, records.cat021.callsign)
         parts = [
             cat048_to_detections(
-                records.cat048, self.frame, self.radar, self.sigmas, sensor=self.sensor
+                records.cat048,
+                self.frame,
+                self.radar,
+                self.sigmas,
+                sensor=self.sensor,
+                rcs_calibration_dbm=self.rcs_calibration_dbm,
             ),
             cat021_to_detections(records.cat021, self.frame, sensor=self.sensor),
             cat062_to_detections(records.cat062, self.frame, sensor=self.sensor),

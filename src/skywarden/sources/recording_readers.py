@@ -139,14 +139,20 @@ def median_interval(t: FloatArray, group: np.ndarray) -> float:
 
 
 def read_asterix(
-    data: bytes, *, capture: bool, date_t: float | None, radar: RadarSite | None
+    data: bytes,
+    *,
+    capture: bool,
+    date_t: float | None,
+    radar: RadarSite | None,
+    rcs_calibration_dbm: float | None = None,
 ) -> Decoded:
     """ASTERIX over UDP in a capture (``capture``) or raw data blocks (an ``.ast`` file).
 
     Raw blocks carry only times of day: the first record is put on the UTC day starting at
     ``date_t`` (POSIX s; 1970-01-01 when None, with a note), the others within 12 h of it.
     CAT048 plots need their radar position: CAT034 I034/120 in the recording, else
-    ``radar``, else :data:`KNOWN_RADARS`.
+    ``radar``, else :data:`KNOWN_RADARS`. ``rcs_calibration_dbm`` (the I048/130 PAM of 1 m^2
+    at 1 km, every radar): plots with a PAM then carry an RCS (else NaN).
     """
     out = Decoded()
     decoder = AsterixDecoder()
@@ -170,7 +176,7 @@ def read_asterix(
     out.records = {f"CAT{c:03d}": n for c, n in sorted(decoder.records.items())}
     out.rejects.update(decoder.rejects)
     _asterix_sensors(out, records, radar)
-    out.build = lambda frame: _asterix_detections(out, records, frame)
+    out.build = lambda frame: _asterix_detections(out, records, frame, rcs_calibration_dbm)
     return out
 
 
@@ -253,14 +259,20 @@ def _asterix_revisit(records: AsterixRecords) -> float:
     return math.nan
 
 
-def _asterix_detections(out: Decoded, records: AsterixRecords, frame: LocalFrame) -> Detections:
+def _asterix_detections(
+    out: Decoded, records: AsterixRecords, frame: LocalFrame, rcs_calibration_dbm: float | None
+) -> Detections:
     sensor = {name: i for i, name in enumerate(out.sensors)}
     parts = []
     plots = records.cat048
     for key, (site, _) in out.radars.items():
         sac, sic = (int(x) for x in key.split("/"))
         mine = plots.take((plots.sac == sac) & (plots.sic == sic))
-        parts.append(cat048_to_detections(mine, frame, site, sensor=sensor[key]))
+        parts.append(
+            cat048_to_detections(
+                mine, frame, site, sensor=sensor[key], rcs_calibration_dbm=rcs_calibration_dbm
+            )
+        )
     for recs, convert in ((records.cat021, cat021_to_detections), (records.cat062, None)):
         for sac, sic in sorted(set(zip(recs.sac.tolist(), recs.sic.tolist(), strict=True))):
             mine = recs.take((recs.sac == sac) & (recs.sic == sic))

@@ -73,11 +73,14 @@ class RecordingOptions:
             a ``utc--<POSIX>`` name starts then. See :func:`parse_date`.
         origin: (lat deg, lon deg, ellipsoidal height m) of the site frame origin.
         radar: the radar position for CAT048 sources without a CAT034 I034/120 position.
+        radar_rcs_calibration_dbm: the CAT048 primary-plot amplitude (I048/130 PAM, dBm) of a
+            1 m^2 target at 1 km, for every radar of the recording; None: no RCS from plots.
     """
 
     date_t: float | None = None
     origin: tuple[float, float, float] | None = None
     radar: RadarSite | None = None
+    radar_rcs_calibration_dbm: float | None = None
 
 
 def parse_date(text: str) -> float:
@@ -254,7 +257,13 @@ def _decode(
         fmt = detect_format(data[:HEAD_BYTES], name, len(data))
     if fmt in (RecordingFormat.ASTERIX, RecordingFormat.ASTERIX_PCAP):
         capture = fmt is RecordingFormat.ASTERIX_PCAP
-        decoded = read_asterix(data, capture=capture, date_t=options.date_t, radar=options.radar)
+        decoded = read_asterix(
+            data,
+            capture=capture,
+            date_t=options.date_t,
+            radar=options.radar,
+            rcs_calibration_dbm=options.radar_rcs_calibration_dbm,
+        )
     elif fmt is RecordingFormat.REMOTE_ID_PCAP:
         decoded = read_remote_id(data)
     elif fmt is RecordingFormat.BEAST:
