@@ -30,7 +30,12 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from skywarden.classify.corpus import split_samples
 from skywarden.classify.dataset import CLASSES, Samples
-from skywarden.classify.evaluation import evaluate_samples, format_report, reliability_diagram
+from skywarden.classify.evaluation import (
+    evaluate_samples,
+    format_report,
+    reliability_diagram,
+    without_amplitude,
+)
 from skywarden.classify.features import FEATURE_NAMES
 from skywarden.classify.model import TreeModel, predict_proba, raw_scores, save_model, softmax
 
@@ -204,7 +209,7 @@ def main() -> int:
             proba_calibrated=softmax(raw_sk[rows] / temperature),
         )
     p = predict_proba(test.X, model)
-    result = evaluate_samples(test, p)
+    result = evaluate_samples(test, p, predict_proba(without_amplitude(test.X), model))
     reliability_diagram(p, test.y, args.png, "held-out split (real + simulated)")
     print(format_report(result))
     print(json.dumps({"temperature": temperature, "sources": result["sources"]}))

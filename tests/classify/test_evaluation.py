@@ -47,14 +47,20 @@ def test_reliability_png_is_written(tmp_path):
 def test_summary_splits_the_10_s_samples_by_radar_noise():
     from skywarden.classify.dataset import Samples
     from skywarden.classify.evaluation import format_report, summarise
+    from skywarden.classify.features import FEATURE_NAMES, N_FEATURES
 
     # 4 samples at 10 s: at 2 m both right; at 20 m one drone called bird
     y = np.array([0, 2, 0, 2, 0])
     age = np.array([10.0, 10.2, 9.8, 10.0, 30.0])
     noise = np.array([2.0, 2.0, 20.0, 20.0, 20.0])
     p = np.array([[0.9, 0.1, 0, 0], [0, 0, 1, 0], [0.3, 0.7, 0, 0], [0, 0, 1, 0], [0.2, 0.8, 0, 0]])
-    s = Samples(np.zeros((5, 1)), y, age, np.arange(5), np.full(5, "x", object), noise)
+    X = np.full((5, N_FEATURES), np.nan)
+    X[[0, 2], FEATURE_NAMES.index("rcs_mean_dbsm")] = -20.0  # the 10 s drones have RCS
+    s = Samples(X, y, age, np.arange(5), np.full(5, "x", object), noise)
     r = summarise(p, s)
+    amp = r["by_amplitude_10s"]
+    assert amp["with_rcs"]["n"] == 2 and amp["with_rcs"]["balanced_accuracy"] == 0.5
+    assert amp["without_rcs"]["n"] == 2 and amp["without_rcs"]["balanced_accuracy"] == 1.0
     assert set(r["by_noise_10s"]) == {"2m", "20m"}
     two = r["by_noise_10s"]["2m"]
     assert two["n"] == 2 and two["balanced_accuracy"] == 1.0 and np.isclose(two["ece"], 0.05)
@@ -62,3 +68,4 @@ def test_summary_splits_the_10_s_samples_by_radar_noise():
     assert np.isclose(r["balanced_accuracy_10s"], (1 / 2 + 1) / 2)
     text = format_report({"real": r, "all": r})
     assert "vs radar noise" in text and "2m: 1.000 (n=2)" in text
+    assert "with_rcs: 0.500 (n=2), without_rcs: 1.000 (n=2)" in text

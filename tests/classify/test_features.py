@@ -59,7 +59,7 @@ def test_rows_are_independent_and_short_tracks_give_nan():
     t[1, :30] = np.nan  # second track only has 2 states
     x = w.x.copy()
     x[1, :30] = np.nan
-    w2 = type(w)(w.id, t, x, w.measured, w.sigma, w.t_birth)
+    w2 = type(w)(w.id, t, x, w.measured, w.sigma, w.t_birth, w.rcs)
     f = features_from_window(w2)
     assert f.shape == (2, N_FEATURES)
     assert np.allclose(f[0], features_from_window(window_from(T, states[:1]))[0], equal_nan=True)
@@ -119,3 +119,28 @@ def test_window_take_keeps_the_rows_asked_for_in_that_order():
         features_from_window(one), features_from_window(w)[[2, 0]], equal_nan=True
     )
     assert len(w.take(np.array([False, True, False]))) == 1
+
+
+def test_rcs_features_are_mean_and_spread_of_the_plots_with_amplitude():
+    states = np.stack([line(T, (10.0, 0.0, 0.0))] * 3)
+    rcs = np.full((3, T.size), np.nan)
+    rcs[0] = -20.0 + np.where(np.arange(T.size) % 2 == 0, 3.0, -3.0)  # every plot, +-3 dB
+    rcs[1, -2:] = [-10.0, -12.0]  # too few plots with amplitude
+    f = features_from_window(window_from(T, states, rcs=rcs))
+    assert np.isclose(col(f, "rcs_mean_dbsm")[0], -20.0)
+    assert np.isclose(col(f, "rcs_std_db")[0], 3.0)
+    assert np.isnan(col(f, "rcs_mean_dbsm")[1:]).all() and np.isnan(col(f, "rcs_std_db")[1:]).all()
+    # the kinematic features do not depend on the amplitude
+    kin = [FEATURE_NAMES.index(n) for n in FEATURE_NAMES if not n.startswith("rcs")]
+    assert np.array_equal(f[0, kin], f[2, kin], equal_nan=True)
+
+
+def test_window_keeps_the_rcs_only_of_scans_with_an_update():
+    w = empty_window(4)
+    tracks = _tracks([1], 0.0, [[0, 0, 0, 1, 0, 0]])
+    w = update_window(w, replace(tracks, rcs_dbsm=np.array([-18.0])))
+    # next scan: not updated (t_update stays 0): the stale RCS must not be stored again
+    coasting = replace(_tracks([1], 1.0, [[1, 0, 0, 1, 0, 0]]), t_update=np.array([0.0]))
+    w = update_window(w, replace(coasting, rcs_dbsm=np.array([-18.0])))
+    assert w.rcs[0, -2] == -18.0 and np.isnan(w.rcs[0, -1])
+    assert w.take([0]).rcs.shape == (1, 4)

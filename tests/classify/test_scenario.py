@@ -105,8 +105,9 @@ def test_scan_classifier_columns_align_with_run_tracker_rows():
 def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     """Every scan after 10 s of track age, seeds 0-9: no bird or airliner is labelled drone
     (measured: none of 12,228 scans); drones are labelled drone (p_drone >= 0.5) on most
-    scans (measured 0.907) and most drone tracks on most of their scans (66 of 70; the other
-    four cruise at 8-12 m/s, 130-240 m up, as birds do)."""
+    scans and most drone tracks on most of their scans. Measured with the simulated radar's
+    plot RCS: 0.939 of drone scans, 68 of 70 tracks (43 on every scan); the other two loiter
+    at 8 m/s, 190-240 m up, as birds fly. Before plots carried an RCS: 0.907 and 66 of 70."""
     rows = []  # (seed, truth class, track id, p_drone, labelled drone) from 10 s of age
     for seed in range(10):
         scans, majority = run_mixed(seed, 120, _pipeline_classifier())
@@ -117,8 +118,8 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     drones = [r for r in rows if r[1] == 0]
     assert len(birds_and_aircraft) > 10_000 and len(drones) > 5000
     assert not any(r[4] for r in birds_and_aircraft)
-    assert np.mean([r[4] for r in drones]) >= 0.88
-    assert np.mean([r[3] > 0.5 for r in drones]) >= 0.88
+    assert np.mean([r[4] for r in drones]) >= 0.92
+    assert np.mean([r[3] > 0.5 for r in drones]) >= 0.92
     keys = {r[:3:2] for r in drones}  # (seed, track id)
     labelled = [np.mean([r[4] for r in drones if r[:3:2] == key]) > 0.5 for key in keys]
-    assert len(keys) >= 60 and np.mean(labelled) >= 0.9
+    assert len(keys) >= 60 and np.mean(labelled) >= 0.95

@@ -7,8 +7,11 @@ import numpy as np
 from skywarden.classify.history import StateWindow
 
 
-def window_from(t: np.ndarray, states: np.ndarray, sigma: float = 5.0) -> StateWindow:
-    """A one-or-more track window from times (W,) and states (N, W, 6); all slots measured."""
+def window_from(
+    t: np.ndarray, states: np.ndarray, sigma: float = 5.0, rcs: np.ndarray | None = None
+) -> StateWindow:
+    """A one-or-more track window from times (W,) and states (N, W, 6); all slots measured;
+    rcs (N, W) dBsm per plot (default: no amplitude)."""
     states = np.asarray(states, dtype=float)
     n, w, _ = states.shape
     return StateWindow(
@@ -18,6 +21,7 @@ def window_from(t: np.ndarray, states: np.ndarray, sigma: float = 5.0) -> StateW
         measured=np.ones((n, w), bool),
         sigma=np.full((n, w), sigma),
         t_birth=np.full(n, float(t[0])),
+        rcs=np.full((n, w), np.nan) if rcs is None else np.asarray(rcs, float),
     )
 
 

@@ -7,6 +7,9 @@ from tracker output (lags, coasting, track breaks), not from clean truth.
 * :func:`render` turns truth trajectories into radar scans: cut into chunks (each chunk gets
   its own track birth), linearly interpolated to the scan times, Gaussian position noise
   (sigma metres per axis), missed detections (probability 1 - pd) and uniform clutter.
+  A fraction of the chunks (and of the clutter) is seen by a radar with calibrated amplitude:
+  their plots carry an RCS from the simulator's per-class model (:mod:`skywarden.simulate.rcs`,
+  a mean per chunk and Swerling I fluctuation per plot); the rest carry none (NaN).
   Chunks run in parallel "lanes" 100 km apart, one after another within a lane, so that
   thousands of chunks need only a few thousand scans and never interact.
 * :func:`track_samples` runs the tracker over any scans and samples each confirmed track's
@@ -25,6 +28,7 @@ from skywarden.classify.features import N_FEATURES, features_from_window
 from skywarden.classify.history import DEFAULT_WINDOW, empty_window, update_window
 from skywarden.classify.trajectories import Trajectory
 from skywarden.detections import SourceKind, make_detections
+from skywarden.simulate.rcs import clutter_rcs_dbsm, plot_rcs_dbsm, target_rcs_dbsm
 from skywarden.track.params import TrackerParams
 from skywarden.track.step import new_tracks, step
 from skywarden.units import FloatArray, IntArray
@@ -38,7 +42,8 @@ DENSE_AGE_S = 40.0  # sample every scan up to this age, then every 5th scan
 
 @dataclass(frozen=True, slots=True)
 class Scans:
-    """Radar scans of labelled targets: det_* (D,) sorted by time, target_class (K,) index."""
+    """Radar scans of labelled targets: det_* (D,) sorted by time, target_class (K,) index;
+    det_rcs (D,) the plots' RCS in dBsm, NaN where the radar gives no amplitude."""
 
     times: FloatArray
     det_t: FloatArray
@@ -46,6 +51,7 @@ class Scans:
     det_sigma: FloatArray
     det_target: IntArray
     target_class: IntArray
+    det_rcs: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +125,13 @@ def render(
     stride_s: float = 90.0,
     lanes: int = 64,
     height_offset: tuple[float, float] = (0.0, 0.0),
+    amplitude_fraction: float = 0.5,
 ) -> Scans:
     """Radar scans of the trajectories (see the module docstring); clutter_rate per lane/scan.
 
     Each chunk is moved so that its first position is 200-3000 m from its lane origin and
-    raised by U(height_offset) metres (kept >= 2 m).
+    raised by U(height_offset) metres (kept >= 2 m). ``amplitude_fraction`` of the chunks and
+    of the clutter plots carry an RCS (from a child of rng, so it changes no geometry).
     """
     chunks = _chunks(trajs, chunk_s, stride_s)
     order = rng.permutation(len(chunks))
@@ -160,18 +168,42 @@ def render(
     t = np.concatenate([r[0] for r in rows])
     o = np.argsort(t, kind="stable")
     classes = np.array([CLASS_INDEX[c.label] for c in chunks], dtype=np.int64)
+    target = np.concatenate([r[2] for r in rows]).astype(np.int64)[o]
+    labels = np.array([c.label for c in chunks], dtype=str)
     return Scans(
         times=scan_times,
         det_t=t[o],
         det_z=np.concatenate([r[1] for r in rows])[o],
         det_sigma=np.full(t.size, float(sigma)),
-        det_target=np.concatenate([r[2] for r in rows]).astype(np.int64)[o],
+        det_target=target,
         target_class=classes,
+        # a child stream: the amplitudes change none of the geometry, here or in later renders
+        det_rcs=_render_rcs(rng.spawn(1)[0], target, labels, amplitude_fraction),
     )
 
 
-def scans_from_scenario(scenario, class_names: dict[str, str] | None = None) -> Scans:
-    """:class:`Scans` of a simulated :class:`~skywarden.simulate.Scenario` ('generic' -> -1)."""
+def _render_rcs(
+    rng: np.random.Generator, target: IntArray, labels: np.ndarray, fraction: float
+) -> FloatArray:
+    """(D,) RCS in dBsm of rendered plots (target -1: clutter); NaN for plots of chunks (and
+    clutter plots) seen without amplitude."""
+    with_amplitude = rng.random(labels.shape[0]) < fraction
+    mean = target_rcs_dbsm(rng, labels)
+    out = np.full(target.shape[0], np.nan)
+    real = target >= 0
+    seen = real & with_amplitude[np.maximum(target, 0)]
+    out[seen] = plot_rcs_dbsm(rng, mean[target[seen]])
+    clutter = np.flatnonzero(~real)
+    clutter = clutter[rng.random(clutter.size) < fraction]
+    out[clutter] = clutter_rcs_dbsm(rng, clutter.size)
+    return out
+
+
+def scans_from_scenario(
+    scenario, class_names: dict[str, str] | None = None, amplitude: bool = True
+) -> Scans:
+    """:class:`Scans` of a simulated :class:`~skywarden.simulate.Scenario` ('generic' -> -1);
+    without ``amplitude`` the plots carry no RCS."""
     names = class_names or {}
     cls = np.array(
         [CLASS_INDEX.get(names.get(c, c), -1) for c in scenario.target_class], dtype=np.int64
@@ -183,6 +215,11 @@ def scans_from_scenario(scenario, class_names: dict[str, str] | None = None) -> 
         det_sigma=np.asarray(scenario.det_sigma),
         det_target=np.asarray(scenario.det_truth_id),
         target_class=cls,
+        det_rcs=(
+            np.asarray(scenario.det_rcs_dbsm)
+            if amplitude
+            else np.full(np.shape(scenario.det_t), np.nan)
+        ),
     )
 
 
@@ -197,7 +234,9 @@ def track_samples(scans: Scans, params: TrackerParams, source: str = "") -> Samp
         lo, hi = bounds[s], bounds[s + 1]
         sig = scans.det_sigma[lo:hi]
         R = np.eye(3)[None] * (sig**2)[:, None, None]
-        dets = make_detections(float(t), scans.det_z[lo:hi], R, kind=SourceKind.RADAR)
+        dets = make_detections(
+            float(t), scans.det_z[lo:hi], R, kind=SourceKind.RADAR, rcs_dbsm=scans.det_rcs[lo:hi]
+        )
         tracks, events = step(tracks, dets, float(t), params)
         window = update_window(window, tracks)
         used = events.detection_track >= 0

@@ -7,6 +7,11 @@
 * The reliability diagram plots accuracy against confidence per bin, with the bin counts.
 * Balanced accuracy at 10 s is also given per radar noise level the samples were rendered at
   (``Samples.noise_m``): kinematic classification depends strongly on the sensor's accuracy.
+* Radar amplitude: half the rendered chunks carry a simulated RCS per plot
+  (:mod:`skywarden.simulate.rcs`; the real recordings' amplitudes are not calibrated). Results
+  at 10 s are split by whether the sample has RCS features, and the real trajectories are
+  also scored with the RCS features removed ("real, kinematics only"), so that the real-data
+  figures do not lean on the simulated amplitude model.
 
 :func:`evaluate_classifier` rebuilds the held-out test split (:mod:`skywarden.classify.corpus`),
 classifies it with the shipped model and reports the metrics for the real trajectories (real
@@ -21,11 +26,20 @@ from pathlib import Path
 import numpy as np
 
 from skywarden.classify.dataset import CLASSES, Samples
+from skywarden.classify.features import FEATURE_NAMES
 from skywarden.units import FloatArray, IntArray
 
 ECE_BINS = 15
 AGES_S = (2.0, 5.0, 10.0, 30.0)
 REAL_SOURCES = ("real-drone", "real-aircraft")
+RCS_COLUMNS = [FEATURE_NAMES.index("rcs_mean_dbsm"), FEATURE_NAMES.index("rcs_std_db")]
+
+
+def without_amplitude(X: FloatArray) -> FloatArray:
+    """A copy of the features X (S, F) with the RCS features removed (NaN)."""
+    out = np.array(X, dtype=np.float64, copy=True)
+    out[:, RCS_COLUMNS] = np.nan
+    return out
 
 
 def confusion_matrix(y: IntArray, pred: IntArray, n_classes: int = len(CLASSES)) -> IntArray:
@@ -93,6 +107,14 @@ def summarise(p: FloatArray, samples: Samples) -> dict[str, object]:
             "balanced_accuracy": balanced_accuracy(y[k], pred[k]),
             "ece": expected_calibration_error(p[k], y[k]),
         }
+    amplitude = np.isfinite(samples.X[:, RCS_COLUMNS[0]])
+    by_amplitude = {
+        name: {
+            "n": int((ten & k).sum()),
+            "balanced_accuracy": balanced_accuracy(y[ten & k], pred[ten & k]),
+        }
+        for name, k in (("with_rcs", amplitude), ("without_rcs", ~amplitude))
+    }
     return {
         "n": int(y.size),
         "class_counts": {c: int(np.sum(y == i)) for i, c in enumerate(CLASSES)},
@@ -104,6 +126,7 @@ def summarise(p: FloatArray, samples: Samples) -> dict[str, object]:
         "confusion": confusion_matrix(y, pred).tolist(),
         "by_age": by_age,
         "by_noise_10s": by_noise,
+        "by_amplitude_10s": by_amplitude,
     }
 
 
@@ -134,12 +157,25 @@ def reliability_diagram(p: FloatArray, y: IntArray, path: Path, title: str) -> N
     plt.close(fig)
 
 
-def evaluate_samples(samples: Samples, p: FloatArray) -> dict[str, object]:
-    """Metrics for the real held-out trajectories and for all held-out samples."""
+def evaluate_samples(
+    samples: Samples, p: FloatArray, p_kinematic: FloatArray | None = None
+) -> dict[str, object]:
+    """Metrics for the real held-out trajectories and for all held-out samples; with
+    ``p_kinematic`` (the predictions with the RCS features removed) also for the real ones
+    without amplitude."""
     real = np.isin(samples.source, REAL_SOURCES)
     sources = {str(s): int(np.sum(samples.source == s)) for s in np.unique(samples.source)}
+    parts = {}
+    if p_kinematic is not None:
+        stripped = samples.take(real)
+        stripped = Samples(
+            without_amplitude(stripped.X), stripped.y, stripped.age, stripped.track,
+            stripped.source, stripped.noise_m,
+        )  # fmt: skip
+        parts["real_kinematics_only"] = summarise(p_kinematic[real], stripped)
     return {
         "real": summarise(p[real], samples.take(real)),
+        **parts,
         "all": summarise(p, samples),
         "sources": sources,
         "classes": list(CLASSES),
@@ -158,7 +194,7 @@ def evaluate_classifier(out_png: Path, shared_data: Path) -> dict[str, object]:
 
     samples = split_samples(Path(shared_data), "test")
     p = predict_proba(samples.X)
-    result = evaluate_samples(samples, p)
+    result = evaluate_samples(samples, p, predict_proba(without_amplitude(samples.X)))
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     reliability_diagram(p, samples.y, out_png, "held-out split (real + simulated)")
@@ -169,7 +205,9 @@ def evaluate_classifier(out_png: Path, shared_data: Path) -> dict[str, object]:
 def format_report(result: dict[str, object]) -> str:
     """A plain-text report of :func:`evaluate_classifier`'s result."""
     lines = []
-    for part in ("real", "all"):
+    for part in ("real", "real_kinematics_only", "all"):
+        if part not in result:
+            continue
         r = result[part]
         lines.append(f"== {part} held-out samples: {r['n']} {r['class_counts']}")
         lines.append(
@@ -187,6 +225,11 @@ def format_report(result: dict[str, object]) -> str:
             f"{k}: {v['balanced_accuracy']:.3f} (n={v['n']})" for k, v in r["by_noise_10s"].items()
         )
         lines.append(f"balanced accuracy at 10 s vs radar noise (1-sigma per axis): {noise}")
+        amp = ", ".join(
+            f"{k}: {v['balanced_accuracy']:.3f} (n={v['n']})"
+            for k, v in r["by_amplitude_10s"].items()
+        )
+        lines.append(f"balanced accuracy at 10 s with / without radar amplitude: {amp}")
     if "reliability_png" in result:
         lines.append(f"reliability diagram: {result['reliability_png']}")
     return "\n".join(lines)

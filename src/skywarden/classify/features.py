@@ -36,10 +36,15 @@ net_speed            m/s     horizontal net displacement / span_s (less noisy th
 spread_major_m       m       RMS horizontal spread of the positions along their main axis
 spread_minor_m       m       RMS horizontal spread across the main axis (wander off a line)
 position_sigma_m     m       mean filtered position 1-sigma (the noise level the rest is seen at)
+rcs_mean_dbsm        dBsm    mean radar cross-section of the plots that updated the track
+                             (from the plot amplitude of a calibrated radar; NaN with < 3)
+rcs_std_db           dB      standard deviation of those RCS values (NaN with < 3)
 ==================== ======= ===============================================================
 
-Radar amplitude is not part of the tracker's state, so no amplitude feature is computed;
-identity evidence (ADS-B, Remote ID) is fused separately (:mod:`skywarden.classify.identity`).
+The RCS features are NaN for tracks seen only by radars that give no calibrated amplitude
+(and by cooperative sources); the model is trained with and without them, so it works both
+ways. Identity evidence (ADS-B, Remote ID) is fused separately
+(:mod:`skywarden.classify.identity`).
 """
 
 from __future__ import annotations
@@ -75,11 +80,14 @@ FEATURE_NAMES: tuple[str, ...] = (
     "spread_major_m",
     "spread_minor_m",
     "position_sigma_m",
+    "rcs_mean_dbsm",
+    "rcs_std_db",
 )
 N_FEATURES = len(FEATURE_NAMES)
 HOVER_SPEED = 2.0  # m/s: below this a state counts as hovering
 TURN_MIN_SPEED = 2.0  # m/s: heading is not defined below this
 SHORT = 5  # newest states used by the *_short features
+MIN_RCS_PLOTS = 3  # RCS features need at least this many plots with an amplitude
 
 
 def _count(m: BoolArray) -> FloatArray:
@@ -161,12 +169,30 @@ def _spread(x: FloatArray, valid: BoolArray) -> tuple[FloatArray, FloatArray]:
     return major, minor
 
 
+def _rcs_features(rcs: FloatArray | None, n: int) -> tuple[FloatArray, FloatArray]:
+    """(mean dBsm, std dB) of the finite RCS values of each row; NaN with too few."""
+    if rcs is None:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    have = np.isfinite(rcs)
+    enough = _count(have) >= MIN_RCS_PLOTS
+    values = np.nan_to_num(rcs)
+    return (
+        np.where(enough, _mean(values, have), np.nan),
+        np.where(enough, _std(values, have), np.nan),
+    )
+
+
 def window_features(
-    t: FloatArray, x: FloatArray, measured: BoolArray, sigma: FloatArray | None = None
+    t: FloatArray,
+    x: FloatArray,
+    measured: BoolArray,
+    sigma: FloatArray | None = None,
+    rcs: FloatArray | None = None,
 ) -> FloatArray:
     """Features (N, F) from states x (N, W, 6) at times t (N, W) (NaN = empty slot).
 
-    measured (N, W): detection updates; sigma (N, W): position 1-sigma in metres (optional).
+    measured (N, W): detection updates; sigma (N, W): position 1-sigma in metres (optional);
+    rcs (N, W): RCS in dBsm of the plot of each update, NaN where none (optional).
     """
     t = np.asarray(t, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
@@ -190,6 +216,7 @@ def window_features(
     straight = _straightness(x, valid, d["step"])
     path = d["step"].sum(axis=1)
     major, minor = _spread(x, valid)
+    rcs_mean, rcs_std = _rcs_features(rcs, n)
     columns = {
         "span_s": span,
         "hit_fraction": _mean(measured.astype(np.float64), valid),
@@ -220,6 +247,8 @@ def window_features(
         "position_sigma_m": (
             _mean(np.nan_to_num(sigma), valid) if sigma is not None else np.full(n, np.nan)
         ),
+        "rcs_mean_dbsm": rcs_mean,
+        "rcs_std_db": rcs_std,
     }
     for j, name in enumerate(FEATURE_NAMES):
         out[:, j] = columns[name]
@@ -228,4 +257,4 @@ def window_features(
 
 def features_from_window(window: StateWindow) -> FloatArray:
     """Features (N, F) of every track in a :class:`StateWindow`, rows in the window's order."""
-    return window_features(window.t, window.x, window.measured, window.sigma)
+    return window_features(window.t, window.x, window.measured, window.sigma, window.rcs)

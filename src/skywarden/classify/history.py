@@ -33,6 +33,8 @@ class StateWindow:
         x: (N, W, 6) states [e, n, u, ve, vn, vu] in metres and m/s (NaN when empty).
         measured: (N, W) True where the track was updated by a detection at that scan.
         sigma: (N, W) filtered position 1-sigma, sqrt(trace(P_pos) / 3), metres (NaN if empty).
+        rcs: (N, W) radar cross-section of the plot that updated the track at that scan, dBsm
+            (NaN if not updated then, or the plot had no amplitude).
         t_birth: (N,) POSIX seconds of each track's birth.
     """
 
@@ -42,6 +44,7 @@ class StateWindow:
     measured: BoolArray
     sigma: FloatArray
     t_birth: FloatArray
+    rcs: FloatArray
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -60,7 +63,7 @@ class StateWindow:
         """The window of the tracks at rows (indices or a boolean mask), in that order."""
         return StateWindow(
             id=self.id[rows], t=self.t[rows], x=self.x[rows], measured=self.measured[rows],
-            sigma=self.sigma[rows], t_birth=self.t_birth[rows],
+            sigma=self.sigma[rows], t_birth=self.t_birth[rows], rcs=self.rcs[rows],
         )  # fmt: skip
 
 
@@ -75,6 +78,7 @@ def empty_window(width: int = DEFAULT_WINDOW) -> StateWindow:
         measured=np.zeros((0, width), bool),
         sigma=np.zeros((0, width)),
         t_birth=np.zeros(0),
+        rcs=np.zeros((0, width)),
     )
 
 
@@ -93,6 +97,7 @@ def update_window(window: StateWindow, tracks: Tracks) -> StateWindow:
     x = np.full((n, w, 6), np.nan)
     measured = np.zeros((n, w), bool)
     sigma = np.full((n, w), np.nan)
+    rcs = np.full((n, w), np.nan)
     src = row[kept]
     same_time = kept.copy()
     same_time[kept] = np.abs(window.t[src, -1] - tracks.t) < 1e-9
@@ -101,14 +106,17 @@ def update_window(window: StateWindow, tracks: Tracks) -> StateWindow:
     x[shift, :-1] = window.x[row[shift], 1:]
     measured[shift, :-1] = window.measured[row[shift], 1:]
     sigma[shift, :-1] = window.sigma[row[shift], 1:]
+    rcs[shift, :-1] = window.rcs[row[shift], 1:]
     t[same_time, :-1] = window.t[row[same_time], :-1]
     x[same_time, :-1] = window.x[row[same_time], :-1]
     measured[same_time, :-1] = window.measured[row[same_time], :-1]
     sigma[same_time, :-1] = window.sigma[row[same_time], :-1]
+    rcs[same_time, :-1] = window.rcs[row[same_time], :-1]
     t[:, -1] = tracks.t
     x[:, -1] = tracks.x
     measured[:, -1] = np.abs(tracks.t_update - tracks.t) < 1e-9
     sigma[:, -1] = np.sqrt(np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2) / 3.0)
+    rcs[:, -1] = np.where(measured[:, -1], tracks.rcs_dbsm, np.nan)
     return StateWindow(
         id=tracks.id.astype(np.int64).copy(),
         t=t,
@@ -116,4 +124,5 @@ def update_window(window: StateWindow, tracks: Tracks) -> StateWindow:
         measured=measured,
         sigma=sigma,
         t_birth=tracks.t_birth.astype(np.float64).copy(),
+        rcs=rcs,
     )

@@ -55,6 +55,7 @@
     turn_rate_abs_short: ['recent turn rate', ...DEG_S], net_speed: ['net speed', ...MS],
     spread_major_m: ['spread along path', ...M], spread_minor_m: ['wander off line', ...M],
     position_sigma_m: ['position noise', ...M],
+    rcs_mean_dbsm: ['radar cross-section', 'dBsm', 1], rcs_std_db: ['RCS fluctuation', 'dB', 1],
   };
   function shortNumber(v) {
     const a = Math.abs(v);
