@@ -37,6 +37,29 @@ def test_multirotors_hover_climb_and_fly_legs_under_an_acceleration_limit(seed):
     assert np.mean(speeds > 3.0) > 0.2  # and so do legs
 
 
+def test_some_multirotor_missions_orbit_at_constant_radius_and_height():
+    """Orbits: 10 s stretches whose positions lie on a circle of 15-250 m (fit residual well
+    under a metre), level, at constant speed."""
+    trajs = synthetic_multirotors(np.random.default_rng(4), 40, 240.0, "m-")
+    found = 0
+    for tr in trajs:
+        for a in range(0, len(tr.t) - 10, 5):
+            p = tr.p[a : a + 10]
+            speed = _speeds(tr)[1][a : a + 9]
+            if speed.min() < 1.0 or np.ptp(p[:, 2]) > 0.1 or np.ptp(speed) > 0.3:
+                continue
+            # algebraic circle fit: x^2 + y^2 + D x + E y + F = 0
+            A = np.column_stack([p[:, 0], p[:, 1], np.ones(10)])
+            D, E, F = np.linalg.lstsq(A, -(p[:, 0] ** 2 + p[:, 1] ** 2), rcond=None)[0]
+            centre = np.array([-D / 2, -E / 2])
+            radius = np.sqrt(centre @ centre - F)
+            residual = np.abs(np.hypot(*(p[:, :2] - centre).T) - radius).max()
+            if 14.0 <= radius <= 260.0 and residual < 0.5:
+                found += 1
+                break
+    assert found >= 4  # about a fifth of the segments are orbits
+
+
 def test_birds_and_aircraft_keep_their_speed_ranges():
     rng = np.random.default_rng(1)
     flight = np.column_stack([rng.uniform(2, 8, 100), rng.uniform(0, 200, 100)])

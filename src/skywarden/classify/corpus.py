@@ -16,10 +16,11 @@ long ArduPilot flight, two racing flights and the Parrot hover):
 Synthetic multirotor missions (:func:`skywarden.classify.synthetic.synthetic_multirotors`)
 widen the drone class beyond the three real flight patterns (one vehicle's short hops, indoor
 racing, one hover). Measured when they were added (``multirotors=False`` /
-``scripts/train_classifier.py --no-synthetic-multirotors`` gives the comparison): held-out real
-balanced accuracy at 10 s 0.837 without them, 0.925 with them; in exchange 20 % of the
-synthetic single birds at 10 s get p_drone > 0.5 (10 % without), since a drone's 4-5 m/s
-straight leg and a slow bird's cruise look alike through radar noise.
+``scripts/train_classifier.py --no-synthetic-multirotors`` gives the comparison; measured with
+the RCS features and the orbit segments): held-out real balanced accuracy at 10 s 0.842
+without them, 0.925 with them; in exchange 20 % of the synthetic single birds at 10 s get
+p_drone > 0.5 (10 % without), since a drone's 4-5 m/s straight leg and a slow bird's cruise
+look alike through radar noise.
 
 Every source is rendered at each radar noise level of :data:`NOISE_SIGMAS` (2 m, a good
 short-range drone radar, to 20 m, a long-range or coarse one) so that the metrics can be

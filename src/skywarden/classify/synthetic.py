@@ -11,9 +11,11 @@ vectorised over targets; a loop over 0.5 s time steps). Units: metres, seconds, 
 * Light aircraft (35-75 m/s, 300-3000 m) and helicopters (35-70 m/s, 150-1000 m): straight
   legs and gentle standard-rate turns, slow climbs and descents.
 * Multirotor missions, for drone flight patterns beyond the few real logs: hover, vertical
-  climbs and descents, and straight legs at 1-15 m/s, joined under an acceleration limit
-  (1-5 m/s^2), with segment lengths as seen in the real ArduPilot training flight (hovers of
-  a few to 20 s, legs of 3-30 s).
+  climbs and descents, straight legs at 1-15 m/s and level orbits (a point-of-interest or
+  circle mode: radius 15-250 m for 10-60 s, entered tangentially, speed within the
+  acceleration limit on the circle), joined under an acceleration limit (1-5 m/s^2), with
+  segment lengths as seen in the real ArduPilot training flight (hovers of a few to 20 s,
+  legs of 3-30 s).
 
 Flocks come from the project simulator (:mod:`skywarden.simulate`), not from here.
 """
@@ -141,7 +143,8 @@ def synthetic_aircraft(
     return _to_trajectories(f"synthetic_{kind}_", "aircraft", p, 0.0, group)
 
 
-_HOVER, _VERTICAL, _LEG = 0, 1, 2
+_HOVER, _VERTICAL, _LEG, _ORBIT = 0, 1, 2, 3
+ORBIT_GAIN = 0.5  # 1/s: an orbiting multirotor steers back onto its circle at this rate
 
 
 def synthetic_multirotors(
@@ -154,14 +157,21 @@ def synthetic_multirotors(
     cmd = np.zeros((n, 3))
     left = np.zeros(n)  # seconds left in the current segment
     heading = rng.uniform(0, 2 * math.pi, n)
+    orbit = np.zeros(n, dtype=bool)
+    centre = np.zeros((n, 2))
+    radius = np.ones(n)
+    orbit_speed = np.zeros(n)  # signed: > 0 counter-clockwise
     p = np.zeros((n, s, 3))
     pos = np.column_stack([np.zeros(n), np.zeros(n), rng.uniform(2.0, 80.0, n)])
     for i in range(s):
         new = left <= 0.0
         if new.any():
             k = int(new.sum())
-            kind = rng.choice([_HOVER, _VERTICAL, _LEG], k, p=[0.3, 0.2, 0.5])
+            kind = rng.choice([_HOVER, _VERTICAL, _LEG, _ORBIT], k, p=[0.25, 0.15, 0.4, 0.2])
+            moving = np.hypot(v[new, 0], v[new, 1]) > 1.0
+            heading[new] = np.where(moving, np.arctan2(v[new, 1], v[new, 0]), heading[new])
             turn = rng.choice([0.0, 1.0], k, p=[0.3, 0.7]) * rng.uniform(-math.pi, math.pi, k)
+            turn[kind == _ORBIT] = 0.0
             heading[new] = heading[new] + turn
             speed = rng.uniform(1.0, 15.0, k)
             vz = rng.uniform(0.5, 3.0, k) * rng.choice([-1.0, 1.0], k)
@@ -172,11 +182,30 @@ def synthetic_multirotors(
             c[leg, 2] = rng.normal(0.0, 0.3, int(leg.sum()))
             c[kind == _VERTICAL, 2] = vz[kind == _VERTICAL]
             cmd[new] = c
-            left[new] = np.where(
-                kind == _HOVER,
-                rng.uniform(2.0, 20.0, k),
-                np.where(kind == _VERTICAL, rng.uniform(2.0, 10.0, k), rng.uniform(3.0, 30.0, k)),
+            # orbit (a point-of-interest or circle mode): radius 15-250 m, entered
+            # tangentially, speed kept within the acceleration limit on the circle
+            r = rng.uniform(15.0, 250.0, k)
+            side = rng.choice([-1.0, 1.0], k)
+            speed = np.minimum(speed, np.sqrt(0.8 * a_max[new] * r))
+            h = heading[new]
+            orbit[new] = kind == _ORBIT
+            centre[new] = pos[new, :2] + (side * r)[:, None] * np.column_stack(
+                [-np.sin(h), np.cos(h)]
             )
+            radius[new] = r
+            orbit_speed[new] = side * speed
+            left[new] = np.select(
+                [kind == _HOVER, kind == _VERTICAL, kind == _LEG],
+                [rng.uniform(2.0, 20.0, k), rng.uniform(2.0, 10.0, k), rng.uniform(3.0, 30.0, k)],
+                rng.uniform(10.0, 60.0, k),
+            )
+        if orbit.any():
+            rel = pos[orbit, :2] - centre[orbit]
+            d = np.maximum(np.hypot(rel[:, 0], rel[:, 1]), 1e-6)
+            radial = rel / d[:, None]
+            tangent = np.column_stack([-radial[:, 1], radial[:, 0]]) * orbit_speed[orbit, None]
+            cmd[orbit, :2] = tangent + (ORBIT_GAIN * (radius[orbit] - d))[:, None] * radial
+            cmd[orbit, 2] = 0.0
         v = limit_acceleration(v, cmd, a_max, STEP_S)
         pos = pos + v * STEP_S
         low, high = pos[:, 2] < 2.0, pos[:, 2] > 150.0
