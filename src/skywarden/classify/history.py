@@ -83,6 +83,7 @@ def empty_window(width: int = DEFAULT_WINDOW) -> StateWindow:
 
 
 match_ids = rows_by_id  # the classifier's name for it
+_PER_SCAN = ("t", "x", "measured", "sigma", "rcs")  # the (N, W, ...) arrays of a StateWindow
 
 
 def update_window(window: StateWindow, tracks: Tracks) -> StateWindow:
@@ -90,39 +91,26 @@ def update_window(window: StateWindow, tracks: Tracks) -> StateWindow:
 
     A second update at the same time replaces the newest column instead of shifting.
     """
-    n, w = len(tracks), window.width
     row = match_ids(window.id, tracks.id)
     kept = row >= 0
-    t = np.full((n, w), np.nan)
-    x = np.full((n, w, 6), np.nan)
-    measured = np.zeros((n, w), bool)
-    sigma = np.full((n, w), np.nan)
-    rcs = np.full((n, w), np.nan)
-    src = row[kept]
     same_time = kept.copy()
-    same_time[kept] = np.abs(window.t[src, -1] - tracks.t) < 1e-9
+    same_time[kept] = np.abs(window.t[row[kept], -1] - tracks.t) < 1e-9
     shift = kept & ~same_time
-    t[shift, :-1] = window.t[row[shift], 1:]
-    x[shift, :-1] = window.x[row[shift], 1:]
-    measured[shift, :-1] = window.measured[row[shift], 1:]
-    sigma[shift, :-1] = window.sigma[row[shift], 1:]
-    rcs[shift, :-1] = window.rcs[row[shift], 1:]
-    t[same_time, :-1] = window.t[row[same_time], :-1]
-    x[same_time, :-1] = window.x[row[same_time], :-1]
-    measured[same_time, :-1] = window.measured[row[same_time], :-1]
-    sigma[same_time, :-1] = window.sigma[row[same_time], :-1]
-    rcs[same_time, :-1] = window.rcs[row[same_time], :-1]
-    t[:, -1] = tracks.t
-    x[:, -1] = tracks.x
-    measured[:, -1] = np.abs(tracks.t_update - tracks.t) < 1e-9
-    sigma[:, -1] = np.sqrt(np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2) / 3.0)
-    rcs[:, -1] = np.where(measured[:, -1], tracks.rcs_dbsm, np.nan)
+    columns = {}
+    for name in _PER_SCAN:  # older columns move left by one scan, or stay for a repeat time
+        old = getattr(window, name)
+        a = np.full((len(tracks), *old.shape[1:]), False if old.dtype == bool else np.nan)
+        a[shift, :-1] = old[row[shift], 1:]
+        a[same_time, :-1] = old[row[same_time], :-1]
+        columns[name] = a
+    measured = np.abs(tracks.t_update - tracks.t) < 1e-9
+    columns["t"][:, -1] = tracks.t
+    columns["x"][:, -1] = tracks.x
+    columns["measured"][:, -1] = measured
+    columns["sigma"][:, -1] = np.sqrt(np.trace(tracks.P[:, :3, :3], axis1=1, axis2=2) / 3.0)
+    columns["rcs"][:, -1] = np.where(measured, tracks.rcs_dbsm, np.nan)
     return StateWindow(
         id=tracks.id.astype(np.int64).copy(),
-        t=t,
-        x=x,
-        measured=measured,
-        sigma=sigma,
         t_birth=tracks.t_birth.astype(np.float64).copy(),
-        rcs=rcs,
+        **columns,
     )

@@ -7,7 +7,7 @@ in: one for motion, one for the sensor, so changing a sensor setting leaves the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -132,19 +132,16 @@ def simulate(
         obs = observe(sensor_rng, ms.x[ids, :3], ids, sensor)
         dets.append((obs.z, obs.sigma, obs.truth_id))
     # drawn after every position, so that adding amplitudes changed no scenario's geometry
-    target_rcs = target_rcs_dbsm(sensor_rng, plan.target_class)
-    scenario = _assemble(plan, sensor, times, truth, dets, name, seed, target_rcs)
-    return replace(scenario, det_rcs_dbsm=_plot_rcs(sensor_rng, scenario, target_rcs))
+    return _assemble(plan, sensor, times, truth, dets, name, seed, sensor_rng)
 
 
-def _plot_rcs(rng: np.random.Generator, scenario: Scenario, target_rcs: FloatArray) -> FloatArray:
-    """(D,) RCS of each detection: its target's mean with Swerling I fluctuation, or clutter."""
-    tid = scenario.det_truth_id
+def _plot_rcs(rng: np.random.Generator, tid: IntArray, target_rcs: FloatArray) -> FloatArray:
+    """(D,) RCS of each detection of target tid (-1: clutter): its target's mean with
+    Swerling I fluctuation, or clutter."""
     out = np.empty(tid.shape[0])
     real = tid >= 0
     out[real] = plot_rcs_dbsm(rng, target_rcs[tid[real]])
     out[~real] = clutter_rcs_dbsm(rng, int((~real).sum()))
-    out.flags.writeable = False
     return out
 
 
@@ -156,9 +153,10 @@ def _assemble(
     dets: list[tuple[FloatArray, FloatArray, IntArray]],
     name: str,
     seed: int,
-    target_rcs: FloatArray,
+    rcs_rng: np.random.Generator,
 ) -> Scenario:
-    """Concatenate the per-scan pieces into the flat, read-only arrays of a Scenario."""
+    """Concatenate the per-scan pieces into the flat, read-only arrays of a Scenario, with
+    radar cross-sections drawn from rcs_rng (per target, then per detection)."""
     n_truth = np.array([ids.shape[0] for ids, _ in truth], dtype=np.int64)
     n_det = np.array([z.shape[0] for z, _, _ in dets], dtype=np.int64)
     truth_scan = np.repeat(np.arange(times.shape[0], dtype=np.int64), n_truth)
@@ -178,9 +176,9 @@ def _assemble(
         "det_sigma": np.concatenate([sg for _, sg, _ in dets]),
         "det_truth_id": np.concatenate([tid for _, _, tid in dets]).astype(np.int64),
         "scan_index": scan_index,
-        "det_rcs_dbsm": np.full(scan_index.shape[0], np.nan),
-        "target_rcs_dbsm": target_rcs.copy(),
     }
+    arrays["target_rcs_dbsm"] = target_rcs_dbsm(rcs_rng, plan.target_class)
+    arrays["det_rcs_dbsm"] = _plot_rcs(rcs_rng, arrays["det_truth_id"], arrays["target_rcs_dbsm"])
     for a in arrays.values():
         a.flags.writeable = False
     return Scenario(name=name, seed=seed, sensor_params=sensor, **arrays)
