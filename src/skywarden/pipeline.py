@@ -146,6 +146,8 @@ class TrainedClassifier:
         each half is re-classified once per scan; when updates come often (the live loop),
         the halves fall due at different updates, so the model's cost is spread over two
         updates instead of landing on one. When both are due (one update per scan) both run."""
+        from skywarden.classify import class_labels
+
         due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
         if not due:
             return self._reuse(tracks)
@@ -156,7 +158,7 @@ class TrainedClassifier:
             sub = tracks.take(rows)
             p, behaviour, young = self._probabilities(half, sub, t)
             merged.p[rows], merged.behaviour[rows] = p, behaviour
-            names = np.array([n.upper() for n in class_labels_of(p)], dtype=object)
+            names = np.array([n.upper() for n in class_labels(p)], dtype=object)
             cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
             unsure = (cls == TargetClass.DRONE) & (p[:, 0] < self.drone_confidence)
             new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
@@ -220,7 +222,7 @@ class TrainedClassifier:
 
     def _was_drone(self, tracks: Tracks) -> np.ndarray:
         """(N,) bool: the track was labelled 'drone' at the previous scan."""
-        if self.last is None or self.last_id.size == 0:
+        if self.last_id.size == 0:
             return np.zeros(len(tracks), bool)
         row = rows_by_id(self.last_id, tracks.id)
         was = self.last.target_class[np.maximum(row, 0)] == TargetClass.DRONE
@@ -253,13 +255,6 @@ class TrainedClassifier:
         cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
         behaviour[known] = self.last.behaviour[rows]
         return Classes(cls, p, behaviour)
-
-
-def class_labels_of(p: FloatArray) -> np.ndarray:
-    """The classifier's label rule (most probable class at p >= 0.5, else 'unknown')."""
-    from skywarden.classify import class_labels
-
-    return class_labels(p)
 
 
 class ForecastCache:

@@ -21,6 +21,7 @@ drones and real aircraft re-sampled as a radar would see them) and for all held-
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -167,11 +168,7 @@ def evaluate_samples(
     sources = {str(s): int(np.sum(samples.source == s)) for s in np.unique(samples.source)}
     parts = {}
     if p_kinematic is not None:
-        stripped = samples.take(real)
-        stripped = Samples(
-            without_amplitude(stripped.X), stripped.y, stripped.age, stripped.track,
-            stripped.source, stripped.noise_m,
-        )  # fmt: skip
+        stripped = replace(samples.take(real), X=without_amplitude(samples.X[real]))
         parts["real_kinematics_only"] = summarise(p_kinematic[real], stripped)
     return {
         "real": summarise(p[real], samples.take(real)),
