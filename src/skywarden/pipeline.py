@@ -629,12 +629,13 @@ class Pipeline:
             if since_t is None or e.t >= since_t
         ]  # fmt: skip
 
-    def history_tracks(self, t0: float, t1: float) -> list[dict]:
-        """Track paths of a past time window from the history store (the map's replay);
-        NotImplementedError without a store."""
+    def history_tracks(self, t0: float, t1: float, step_s: float | None = None) -> list[dict]:
+        """Track paths of a past time window from the history store (the map's replay), at
+        most one sample per track per step_s seconds when given; NotImplementedError without
+        a store."""
         if self.history_reader is None:
             raise NotImplementedError("no history store is configured")
-        return self.history_reader().tracks_between(t0, t1)
+        return self.history_reader().tracks_between(t0, t1, step_s)
 
     def history_span(self) -> tuple[float, float] | None:
         """(first, last) stored time (POSIX s), None for an empty history; NotImplementedError

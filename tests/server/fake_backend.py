@@ -124,6 +124,7 @@ class FakeBackend:
         self.zones = zones_to_geojson(parse_zones(ZONES, FRAME), FRAME)
         self.health_calls = 0
         self.history: list[dict] | None = None  # track paths as HistoryReader.tracks_between
+        self.history_steps: list[float | None] = []  # step_s of each history_tracks call
 
     def publish(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
@@ -185,9 +186,10 @@ class FakeBackend:
             for act, a, who, note in self.actions
         ]
 
-    def history_tracks(self, t0: float, t1: float) -> list[dict]:
+    def history_tracks(self, t0: float, t1: float, step_s: float | None = None) -> list[dict]:
         if self.history is None:
             raise NotImplementedError("no store in this fake")
+        self.history_steps.append(step_s)
         return [cut for path in self.history if (cut := _cut_path(path, t0, t1)) is not None]
 
     def track_sources(self, track_id: int) -> dict | None:

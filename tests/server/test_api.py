@@ -292,6 +292,17 @@ def test_health_reports_sources_latency_queue_and_live(client: Client) -> None:
 def test_history_without_store_is_501_and_bad_range_422(client: Client) -> None:
     assert client.get(f"{V1}/history/tracks", params={"t0": 1, "t1": 2}).status_code == 501
     assert client.get(f"{V1}/history/tracks", params={"t0": 2, "t1": 1}).status_code == 422
+    for step in (0, -5, "inf", "nan", "fast"):
+        r = client.get(f"{V1}/history/tracks", params={"t0": 1, "t1": 2, "step_s": step})
+        assert r.status_code == 422, step
+
+
+def test_history_step_reaches_the_backend(backend: FakeBackend, client: Client) -> None:
+    backend.history = history_paths()
+    window = {"t0": HISTORY_T1 - 60, "t1": HISTORY_T1}
+    assert client.get(f"{V1}/history/tracks", params=window).status_code == 200
+    assert client.get(f"{V1}/history/tracks", params={**window, "step_s": 7.5}).status_code == 200
+    assert backend.history_steps == [None, 7.5]
 
 
 def test_history_span_without_store_is_501(client: Client) -> None:
@@ -330,6 +341,9 @@ def test_history_endpoints_over_the_pipeline_and_a_duckdb_store() -> None:
         paths = client.get(f"{V1}/history/tracks", params=span).json()
         assert [p["id"] for p in paths] == [101, 202, 303]
         assert paths[0]["t"] == [HISTORY_T1, HISTORY_T1 + 1, HISTORY_T1 + 2]
+        thinned = client.get(f"{V1}/history/tracks", params={**span, "step_s": 2}).json()
+        assert [p["id"] for p in thinned] == [101, 202, 303]
+        assert all(p["t"] == [HISTORY_T1, HISTORY_T1 + 2] for p in thinned)
 
 
 def test_map_config(client: Client) -> None:

@@ -282,3 +282,12 @@ def test_replay_plays_back_the_stored_minute_and_returns_to_live(served, page) -
     )
     assert set(page.evaluate(POSITIONS)) == {"101", "202"}
     assert "replay=" not in page.url and "at=" not in page.url
+
+    # a window of hours asks the server for one sample per track every few seconds
+    assert backend.history_steps[-1] is None
+    expect(page.locator("#replay-form")).to_be_visible()  # the panel stays open after a replay
+    page.fill("#replay-from", utc_input(t1 - 3 * 3600))
+    page.fill("#replay-to", utc_input(t1))
+    page.click("#replay-load")
+    expect(page.locator("#replay-msg.ok")).to_contain_text("one sample per 3 s per track")
+    assert backend.history_steps[-1] == 3.0

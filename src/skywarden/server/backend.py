@@ -68,9 +68,12 @@ class ServiceBackend(Protocol):
         """Operator and system actions on alerts (who, what, which alert, when), oldest first."""
         ...
 
-    def history_tracks(self, t0: float, t1: float) -> list[dict[str, Any]]:
-        """Stored track states between t0 and t1 (for a replay slider); NotImplementedError if
-        no store is configured."""
+    def history_tracks(
+        self, t0: float, t1: float, step_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored track states between t0 and t1 (for a replay slider), at most one sample per
+        track per ``step_s`` seconds when given; NotImplementedError if no store is
+        configured."""
         ...
 
     def track_sources(self, track_id: int) -> dict | None:

@@ -11,6 +11,7 @@
   const HOLD_S = 2; // a track stays drawn this long after its last stored sample
   const URL_EVERY_MS = 1000; // history.replaceState is rate-limited by browsers
   const BINS = 160; // activity strip above the slider
+  const MAX_SAMPLES = 3600; // per track: longer windows are thinned by the server (step_s)
 
   /* The replay state, also what the browser test reads (window.skywarden.replay). */
   const R = {
@@ -138,6 +139,10 @@
     $('replay-closed').hidden = false;
     say('');
   }
+  /* Seconds between kept samples for a window of more than MAX_SAMPLES s, else null (all). */
+  function stepFor(t0, t1) {
+    return t1 - t0 > MAX_SAMPLES ? Math.ceil((t1 - t0) / MAX_SAMPLES) : null;
+  }
   async function load(t0, t1, at) {
     if (t0 == null || t1 == null) {
       say('Enter both times of the window in UTC, as YYYY-MM-DD hh:mm:ss.', 'error');
@@ -150,7 +155,9 @@
     button.textContent = 'Loading…';
     say('');
     try {
-      const res = await getJson(`/api/v1/history/tracks?t0=${t0}&t1=${t1}`);
+      const step = stepFor(t0, t1);
+      const thin = step ? `&step_s=${step}` : '';
+      const res = await getJson(`/api/v1/history/tracks?t0=${t0}&t1=${t1}${thin}`);
       if (!res.ok) { say(failure(res, 'load the history'), 'error'); return false; }
       if (!Array.isArray(res.body) || res.body.length === 0) {
         const where = R.span ? ` The history covers ${utcFull(R.span.t0)} → ${utcFull(R.span.t1)} UTC.` : '';
@@ -159,7 +166,8 @@
       }
       enter(res.body.map(preparePath), t0, t1, at);
       const n = res.body.length;
-      say(`${n} track${n === 1 ? '' : 's'} over ${UI.fmt.duration(t1 - t0)} loaded.`, 'ok');
+      const every = step ? ` (one sample per ${step} s per track)` : '';
+      say(`${n} track${n === 1 ? '' : 's'} over ${UI.fmt.duration(t1 - t0)} loaded${every}.`, 'ok');
       return true;
     } catch (e) {
       say('Could not reach the server: ' + e.message, 'error');
