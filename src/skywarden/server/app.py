@@ -275,15 +275,17 @@ def _api_router(
         t1: Annotated[float, Query(description="POSIX s, after t0")],
         step_s: Annotated[
             float | None,
-            Query(gt=0, description="s; at most one sample per track per step (thinning)"),
+            Query(
+                gt=0,
+                allow_inf_nan=False,
+                description="s; at most one sample per track per step (thinning)",
+            ),
         ] = None,
     ) -> JSONResponse:
         """Stored track states between t0 and t1 (for replay), optionally thinned to one
         sample per track per ``step_s`` seconds (long windows)."""
         if not (math.isfinite(t0) and math.isfinite(t1) and t1 > t0):
             raise HTTPException(422, f"need finite t0 < t1, got t0={t0}, t1={t1}")
-        if step_s is not None and not math.isfinite(step_s):
-            raise HTTPException(422, f"need a finite step_s > 0, got {step_s}")
         try:
             return JSONResponse(backend.history_tracks(t0, t1, step_s))
         except NotImplementedError as exc:
