@@ -26,8 +26,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYO
 import asterix.generated as gen  # noqa: E402
 from asterix.base import Bits  # noqa: E402
 
-from skywarden.sources.asterix import AsterixDecoder  # noqa: E402
-from skywarden.sources.pcap import iter_frames, udp_datagrams  # noqa: E402
+from skywarden.sources.asterix.decoder import AsterixDecoder  # noqa: E402
+from skywarden.sources.recordings.pcap import iter_frames, udp_datagrams  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BCN = "upc-pgta-lebl/230502-est-080001_BCN_60MN_08_09.ast"

@@ -19,10 +19,10 @@ import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from skywarden.sources.beast import decode_beast  # noqa: E402
-from skywarden.sources.modes import decode_messages  # noqa: E402
-from skywarden.sources.modes_state import ModeSState  # noqa: E402
-from skywarden.sources.sbs import decode_sbs  # noqa: E402
+from skywarden.sources.modes.beast import decode_beast  # noqa: E402
+from skywarden.sources.modes.messages import decode_messages  # noqa: E402
+from skywarden.sources.modes.sbs import decode_sbs  # noqa: E402
+from skywarden.sources.modes.state import ModeSState  # noqa: E402
 
 BEAST = "beastblackbox/ulss7-beast-bin-utc--1522782148.136310917--.log"
 SBS = "beastblackbox/beast_decoded_sbs.txt"

@@ -29,7 +29,7 @@ import numpy as np
 
 from skywarden.cli import main
 from skywarden.detections import icao_of
-from skywarden.sources.recordings import (
+from skywarden.sources.recordings.recording import (
     RecordingOptions,
     parse_date,
     plan_scans,
@@ -122,8 +122,8 @@ def _first_minutes(path: Path, minutes: float, folder: Path) -> Path:
     """A copy of the first ``minutes`` of the recording's blocks in a temporary folder."""
     if minutes >= 60.0:
         return path
-    from skywarden.sources.recordings import RecordingOptions as Options
-    from skywarden.sources.recordings import read_recording as read
+    from skywarden.sources.recordings.recording import RecordingOptions as Options
+    from skywarden.sources.recordings.recording import read_recording as read
 
     rec = read(path, options=Options(date_t=parse_date(DATE)))
     chunks = list(rec.chunks())

@@ -12,7 +12,7 @@ import pytest
 
 from skywarden.cli import main
 from skywarden.detections import icao_of
-from skywarden.sources.recordings import (
+from skywarden.sources.recordings.recording import (
     RecordingOptions,
     parse_date,
     plan_scans,

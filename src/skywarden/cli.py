@@ -19,7 +19,7 @@ from skywarden import __version__
 from skywarden.config import read_toml, tracker_params
 from skywarden.detections import Detections, make_detections
 from skywarden.errors import ConfigError, InputError, SkywardenError
-from skywarden.sources.recording_format import (
+from skywarden.sources.recordings.format import (
     HEAD_BYTES,
     RecordingFormat,
     detect_format,
@@ -310,8 +310,8 @@ def _is_recording(args: argparse.Namespace) -> bool:
 
 def _read_recording(args: argparse.Namespace, path: Path):
     """The recording named on the command line (imports the decoders only when needed)."""
-    from skywarden.sources.asterix_detections import RadarSite
-    from skywarden.sources.recordings import (
+    from skywarden.sources.asterix.detections import RadarSite
+    from skywarden.sources.recordings.recording import (
         RecordingOptions,
         parse_date,
         parse_position,
@@ -332,7 +332,7 @@ def _read_recording(args: argparse.Namespace, path: Path):
 
 
 def _cmd_track_recording(args: argparse.Namespace) -> int:
-    from skywarden.sources.recordings import plan_scans, scan_batches
+    from skywarden.sources.recordings.recording import plan_scans, scan_batches
     from skywarden.tables import write_tracks
 
     rec = _read_recording(args, args.detections)

@@ -23,7 +23,7 @@ from skywarden.geo import LocalFrame
 from skywarden.pipeline import LiveSource, Pipeline, run_live
 from skywarden.site_config import SensorConfig, SiteConfig, site_config_to_dict
 from skywarden.snapshot import SensorView, Snapshot
-from skywarden.sources.asterix_detections import RadarSigmas, RadarSite
+from skywarden.sources.asterix.detections import RadarSigmas, RadarSite
 from skywarden.sources.feeds import AsterixFeed, BeastFeed, Feed, RemoteIdFeed, SbsFeed
 from skywarden.sources.transport import FileReplay, TcpClientSource, UdpSource
 from skywarden.warn import AuditEntry
@@ -64,7 +64,7 @@ def make_stream(sensor: SensorConfig) -> tuple[AsyncIterator[tuple], Any]:
     if sensor.transport == "tcp":
         tcp = TcpClientSource(sensor.host, sensor.port)
         return aiter(tcp), tcp
-    from skywarden.sources.recordings import read_recording
+    from skywarden.sources.recordings.recording import read_recording
 
     recording = read_recording(sensor.file)
     replay = FileReplay(recording.chunks(), speed=sensor.speed)

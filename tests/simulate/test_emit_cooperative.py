@@ -23,14 +23,14 @@ from skywarden.simulate.emit_site import (
     SiteSetup,
     target_of_serial,
 )
-from skywarden.sources import remote_id_transport
-from skywarden.sources.asterix import decode_capture
-from skywarden.sources.asterix_detections import cat021_to_detections
-from skywarden.sources.beast import decode_beast
-from skywarden.sources.modes import decode_messages
-from skywarden.sources.modes_state import ModeSState, modes_to_detections
-from skywarden.sources.remote_id_reports import assemble_reports, remote_id_to_detections
-from skywarden.sources.sbs import decode_sbs, sbs_to_detections
+from skywarden.sources.asterix.decoder import decode_capture
+from skywarden.sources.asterix.detections import cat021_to_detections
+from skywarden.sources.modes.beast import decode_beast
+from skywarden.sources.modes.messages import decode_messages
+from skywarden.sources.modes.sbs import decode_sbs, sbs_to_detections
+from skywarden.sources.modes.state import ModeSState, modes_to_detections
+from skywarden.sources.remote_id import transports as remote_id_transport
+from skywarden.sources.remote_id.reports import assemble_reports, remote_id_to_detections
 from skywarden.units import FT
 
 SCENARIOS = {"mixed": dict(seed=4, n_scans=40), "swarm": dict(seed=6, n_scans=30)}

@@ -9,7 +9,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skywarden.sources.pcap import (
+from skywarden.sources.recordings.pcap import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IEEE802_11_RADIOTAP,
     ethernet_udp_frame,

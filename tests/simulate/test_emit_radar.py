@@ -24,13 +24,13 @@ from skywarden.simulate.emit_radar import (
     truth_velocity_of_detections,
 )
 from skywarden.simulate.emit_site import RADAR, SiteSetup
-from skywarden.sources.asterix import AsterixDecoder, decode_capture
-from skywarden.sources.asterix_detections import (
+from skywarden.sources.asterix.decoder import AsterixDecoder, decode_capture
+from skywarden.sources.asterix.detections import (
     RadarSite,
     cat048_to_detections,
     pressure_altitude_to_height_m,
 )
-from skywarden.sources.pcap import iter_frames, udp_datagrams
+from skywarden.sources.recordings.pcap import iter_frames, udp_datagrams
 from skywarden.units import DEG, FT, NM
 
 HALF_RANGE_LSB_M = NM / 512.0

@@ -26,7 +26,7 @@ from skywarden.simulate.emit_site import (
     write_wire_site_config,
 )
 from skywarden.site_config import load_site_config
-from skywarden.sources.pcap import iter_frames, udp_datagrams
+from skywarden.sources.recordings.pcap import iter_frames, udp_datagrams
 from skywarden.units import NM
 from tests.simulate.test_emit_radar import make_setup
 

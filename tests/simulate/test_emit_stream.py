@@ -22,10 +22,10 @@ from skywarden.simulate.emit import (
     stream_scenario,
 )
 from skywarden.simulate.emit_site import ADSB_ASTERIX, BEAST, RADAR, REMOTE_ID, SBS, SiteSetup
-from skywarden.sources import remote_id_transport
-from skywarden.sources.asterix import AsterixDecoder, decode_capture
-from skywarden.sources.pcap import LINKTYPE_IEEE802_11_RADIOTAP, Frame
-from skywarden.sources.sbs import decode_sbs
+from skywarden.sources.asterix.decoder import AsterixDecoder, decode_capture
+from skywarden.sources.modes.sbs import decode_sbs
+from skywarden.sources.recordings.pcap import LINKTYPE_IEEE802_11_RADIOTAP, Frame
+from skywarden.sources.remote_id import transports as remote_id_transport
 from skywarden.sources.transport import TcpClientSource, TcpServerSender, UdpSource
 
 LOOPBACK = "127.0.0.1"

@@ -24,8 +24,8 @@ from skywarden.evaluate.metrics import evaluate
 from skywarden.evaluate.report import summary
 from skywarden.geo import LocalFrame
 from skywarden.simulate import Scenario, build_scenario
-from skywarden.sources.remote_id_reports import assemble_reports, remote_id_to_detections
-from skywarden.sources.remote_id_transport import decode_capture
+from skywarden.sources.remote_id.reports import assemble_reports, remote_id_to_detections
+from skywarden.sources.remote_id.transports import decode_capture
 from skywarden.tables import TrackTable, Truth
 from skywarden.track import fuse, fuse_consistency
 from skywarden.track.params import TrackerParams

@@ -169,8 +169,8 @@ def uzh_trajectory(path: Path) -> list[Trajectory]:
 
 def parrot_trajectory(path: Path) -> list[Trajectory]:
     """The real Parrot ANAFI Remote ID flight (take-off and hover; height above take-off)."""
-    from skywarden.sources.remote_id_reports import assemble_reports
-    from skywarden.sources.remote_id_transport import decode_capture
+    from skywarden.sources.remote_id.reports import assemble_reports
+    from skywarden.sources.remote_id.transports import decode_capture
 
     reports = assemble_reports(decode_capture(path.read_bytes(), Counter()))
     r = [x for x in reports if math.isfinite(x.lat_deg) and math.isfinite(x.height_m)]
@@ -186,7 +186,7 @@ def parrot_trajectory(path: Path) -> list[Trajectory]:
 
 def sbs_trajectories(path: Path) -> list[Trajectory]:
     """Airborne aircraft positions from SBS text, one trajectory per ICAO address."""
-    from skywarden.sources.sbs import decode_sbs
+    from skywarden.sources.modes.sbs import decode_sbs
 
     records, _ = decode_sbs(path.read_bytes())
     pos = np.isin(records.transmission, (2, 3)) & np.isfinite(records.lat_deg)
@@ -219,7 +219,7 @@ def cat048_trajectories(
     """
     from scipy.interpolate import make_smoothing_spline
 
-    from skywarden.sources.asterix import decode_ast
+    from skywarden.sources.asterix.decoder import decode_ast
 
     records, _ = decode_ast(path.read_bytes(), reference_t=reference_t)
     c = records.cat048

@@ -35,7 +35,7 @@ from skywarden.simulate.emit_site import (
     WireMessage,
 )
 from skywarden.simulate.simulator import Scenario
-from skywarden.sources.pcap import (
+from skywarden.sources.recordings.pcap import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IEEE802_11_RADIOTAP,
     ethernet_udp_frame,

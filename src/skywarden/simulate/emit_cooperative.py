@@ -41,13 +41,13 @@ from skywarden.simulate.emit_site import (
     remote_id_serial,
 )
 from skywarden.simulate.simulator import Scenario
-from skywarden.sources import modes_encode
-from skywarden.sources.asterix_encode import encode_cat021
-from skywarden.sources.asterix_records import Cat021Records
-from skywarden.sources.beast import MLAT_HZ, encode_beast
-from skywarden.sources.remote_id import BasicId, IdType, Location, Status, System, UaType
-from skywarden.sources.remote_id_encode import encode_message_pack, encode_wifi_beacon
-from skywarden.sources.sbs import encode_sbs_positions, encode_sbs_velocities
+from skywarden.sources.asterix.encode import encode_cat021
+from skywarden.sources.asterix.records import Cat021Records
+from skywarden.sources.modes import encode as modes_encode
+from skywarden.sources.modes.beast import MLAT_HZ, encode_beast
+from skywarden.sources.modes.sbs import encode_sbs_positions, encode_sbs_velocities
+from skywarden.sources.remote_id.encode import encode_message_pack, encode_wifi_beacon
+from skywarden.sources.remote_id.messages import BasicId, IdType, Location, Status, System, UaType
 from skywarden.units import DEG, FPM, FT, KT, FloatArray, IntArray
 
 EMITTER_CATEGORY_HEAVY = 5  # I021/020: heavy aircraft

@@ -17,7 +17,7 @@ Plots (I048/040 slant range and azimuth from :func:`skywarden.geo.enu_to_radar_p
 * plots of targets with a transponder (TYP 7, Mode S roll-call + PSR) carry the Mode S
   address (I048/220), Mode 3/A (I048/070), callsign (I048/240) and a validated Mode C
   pressure altitude (I048/090): the height converted to ISA pressure altitude with the
-  exact inverse of :func:`~skywarden.sources.asterix_detections.pressure_altitude_to_height_m`
+  exact inverse of :func:`~skywarden.sources.asterix.detections.pressure_altitude_to_height_m`
   (standard QNH, geoid 0), so :func:`cat048_to_detections` gives back the same height;
 * every plot (both types have a primary detection) carries its I048/130 primary amplitude
   PAM: the plot's RCS (``scenario.det_rcs_dbsm``) through the radar equation with the
@@ -47,9 +47,9 @@ from skywarden.simulate.emit_site import (
     mode3a_code,
 )
 from skywarden.simulate.simulator import Scenario
-from skywarden.sources.asterix_detections import amplitude_from_rcs
-from skywarden.sources.asterix_encode import encode_cat034, encode_cat048, radar_service_messages
-from skywarden.sources.asterix_records import Cat048Records
+from skywarden.sources.asterix.detections import amplitude_from_rcs
+from skywarden.sources.asterix.encode import encode_cat034, encode_cat048, radar_service_messages
+from skywarden.sources.asterix.records import Cat048Records
 from skywarden.units import NM, FloatArray, IntArray
 
 TYP_PSR = 1  # I048/020 TYP: single PSR detection

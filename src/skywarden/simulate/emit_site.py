@@ -30,7 +30,7 @@ import numpy as np
 from skywarden.errors import ConfigError
 from skywarden.geo import LocalFrame
 from skywarden.simulate.simulator import Scenario
-from skywarden.sources.asterix_detections import RadarSite
+from skywarden.sources.asterix.detections import RadarSite
 from skywarden.units import NM, IntArray
 
 RADAR = "radar"  # ASTERIX CAT034 + CAT048 UDP payloads
@@ -77,7 +77,7 @@ class SiteSetup:
         nacp: NACp sent in CAT021 I021/090 (9: < 30 m).
         radar_group, radar_port, adsb_group, adsb_port: UDP destinations in the pcap.
         rcs_calibration_dbm: the radar's I048/130 primary amplitude (dBm) for a 1 m^2 target
-            at 1 km slant range (see :func:`~skywarden.sources.asterix_detections.
+            at 1 km slant range (see :func:`~skywarden.sources.asterix.detections.
             rcs_from_amplitude`). The default, -20 dBm, is about what a 1 MW, 35 dB antenna
             S-band surveillance radar receives; it keeps the simulated plots (-50..+30 dBsm,
             100 m..100 km) mostly inside the signed byte of PAM (-128..127 dBm).

@@ -17,21 +17,21 @@ import numpy as np
 
 from skywarden.detections import Detections, icao_identities, remote_id_identity
 from skywarden.geo import LocalFrame
-from skywarden.sources.asterix import AsterixDecoder
-from skywarden.sources.asterix_detections import (
+from skywarden.sources.asterix.decoder import AsterixDecoder
+from skywarden.sources.asterix.detections import (
     RadarSigmas,
     RadarSite,
     cat021_to_detections,
     cat048_to_detections,
     cat062_to_detections,
 )
-from skywarden.sources.beast import BeastDecoder
-from skywarden.sources.modes import decode_messages
-from skywarden.sources.modes_state import ModeSState, modes_to_detections
-from skywarden.sources.pcap import LINKTYPE_IEEE802_11_RADIOTAP, Frame
-from skywarden.sources.remote_id_reports import RemoteIdAssembler, remote_id_to_detections
-from skywarden.sources.remote_id_transport import decode_frame
-from skywarden.sources.sbs import SbsDecoder, sbs_to_detections
+from skywarden.sources.modes.beast import BeastDecoder
+from skywarden.sources.modes.messages import decode_messages
+from skywarden.sources.modes.sbs import SbsDecoder, sbs_to_detections
+from skywarden.sources.modes.state import ModeSState, modes_to_detections
+from skywarden.sources.recordings.pcap import LINKTYPE_IEEE802_11_RADIOTAP, Frame
+from skywarden.sources.remote_id.reports import RemoteIdAssembler, remote_id_to_detections
+from skywarden.sources.remote_id.transports import decode_frame
 
 REMOTE_ID_UNDECLARED_SIGMA_M = 50.0  # F3411 requires <= 30 m (95%); used when none is declared
 

@@ -1,0 +1,2 @@
+"""Recorded files: pcap/pcapng, format detection, readers per format, inventory for `inspect`
+and scan batches for `track`."""
