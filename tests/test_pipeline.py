@@ -40,7 +40,7 @@ def test_cooperative_claim_300_m_off_the_radar_track_is_flagged() -> None:
 
 
 def test_flock_rule_needs_a_majority_bird_cluster() -> None:
-    from skywarden.pipeline import TrainedClassifier
+    from skywarden.classify.trained import TrainedClassifier
 
     clf = TrainedClassifier(flock_radius_m=200.0, flock_min_tracks=3)
     # track 0 with four neighbours within 200 m, three of them birds; track 5 far away alone

@@ -1,6 +1,6 @@
 """`skywarden run`: assemble the live service from a site configuration.
 
-Sources (UDP, TCP, recorded files) -> feeds -> :func:`skywarden.pipeline.run_live` -> the
+Sources (UDP, TCP, recorded files) -> feeds -> :func:`skywarden.loop.run_live` -> the
 pipeline's snapshots -> FastAPI/WebSocket server, DuckDB history, webhook and CoT sinks.
 Recorded file sources are replayed on a clock that follows the recording (so their own
 timestamps stay consistent); live sockets use the wall clock. Mixing both is refused.
@@ -20,7 +20,8 @@ from typing import Any
 
 from skywarden.errors import ConfigError
 from skywarden.geo import LocalFrame
-from skywarden.pipeline import LiveSource, Pipeline, run_live
+from skywarden.loop import LiveSource, run_live
+from skywarden.pipeline import Pipeline
 from skywarden.site_config import SensorConfig, SiteConfig, site_config_to_dict
 from skywarden.snapshot import SensorView, Snapshot
 from skywarden.sources.asterix.detections import RadarSigmas, RadarSite
@@ -263,7 +264,7 @@ def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], N
 def replay_history(history_path, *, classifier: Callable | None = None):
     """Re-run a history file's raw inputs through a fresh pipeline built from the stored site
     configuration, and compare the alerts (skywarden.store.replay.AlertDiff)."""
-    from skywarden.pipeline import replay_inputs
+    from skywarden.loop import replay_inputs
     from skywarden.site_config import site_config_from_dict
     from skywarden.store.replay import replay_alerts
 

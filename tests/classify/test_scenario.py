@@ -52,7 +52,7 @@ def _core_classifier():
 
 
 def _pipeline_classifier():
-    from skywarden.pipeline import TrainedClassifier
+    from skywarden.classify.trained import TrainedClassifier
     from skywarden.warn.rules import TargetClass
 
     classifier = TrainedClassifier()

@@ -35,13 +35,9 @@ from rich.console import Console
 from rich.table import Table
 from scipy.optimize import linear_sum_assignment
 
+from skywarden.classify.trained import Classifier, TrainedClassifier, identity_and_speed_classes
 from skywarden.errors import SkywardenError
-from skywarden.pipeline import (
-    Classifier,
-    Pipeline,
-    TrainedClassifier,
-    identity_and_speed_classes,
-)
+from skywarden.pipeline import Pipeline
 from skywarden.simulate import Scenario, build_scenario
 from skywarden.site_config import SiteConfig
 from skywarden.track.params import TrackerParams
@@ -153,7 +149,7 @@ def trained_classifier(
     min_age_s: float = CLASSIFIER_MIN_AGE_S,
     drone_confidence: float = DRONE_CONFIDENCE,
 ) -> Classifier:
-    """The pipeline's trained classifier (:class:`skywarden.pipeline.TrainedClassifier`)
+    """The pipeline's trained classifier (:class:`skywarden.classify.trained.TrainedClassifier`)
     with these labelling thresholds; zones: (K, 3) protected circles [e, n, radius] m.
 
     Its flock rule (no new 'drone' label inside a flock of bird tracks) and its average

@@ -6,10 +6,10 @@ writes GeoJSON/CSV. The schema is documented in :mod:`skywarden.store.schema`.
 """
 
 from skywarden.store.export import export
-from skywarden.store.history import AlertChangeFilter, HistoryCounters, HistoryError, HistoryWriter
+from skywarden.store.history import AlertChangeFilter, HistoryCounters, HistoryWriter
 from skywarden.store.reader import HistoryMeta, HistoryReader, RawInput
 from skywarden.store.replay import AlertDiff, AlertSummary, replay_alerts
-from skywarden.store.schema import SCHEMA_VERSION
+from skywarden.store.schema import SCHEMA_VERSION, HistoryError
 
 __all__ = [
     "SCHEMA_VERSION",

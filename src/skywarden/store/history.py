@@ -27,17 +27,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from skywarden.detections import Detections
-from skywarden.errors import SkywardenError
 from skywarden.snapshot import CLASS_NAMES, STATUS_NAMES, AlertView, Snapshot
-from skywarden.store.schema import SCHEMA_VERSION, TABLES, arrow_schema, column_list, create_tables
+from skywarden.store.reader import HistoryReader
+from skywarden.store.schema import (
+    SCHEMA_VERSION,
+    TABLES,
+    HistoryError,
+    arrow_schema,
+    column_list,
+    create_tables,
+)
 
 if TYPE_CHECKING:
-    from skywarden.store.reader import HistoryReader
     from skywarden.warn.alerts import AuditEntry
-
-
-class HistoryError(SkywardenError):
-    """The history file cannot be opened, has another schema, or a flush failed."""
 
 
 @dataclass
@@ -425,7 +427,6 @@ class HistoryWriter:
 
     def reader(self) -> HistoryReader:
         """A reader on this writer's database (sees what has been flushed)."""
-        from skywarden.store.reader import HistoryReader
 
         with self._db_lock:
             return HistoryReader(self._con.cursor())

@@ -15,8 +15,7 @@ import numpy as np
 
 from skywarden.detections import Detections
 from skywarden.errors import InputError
-from skywarden.store.history import HistoryError
-from skywarden.store.schema import SCHEMA_VERSION, TABLES, column_list
+from skywarden.store.schema import SCHEMA_VERSION, TABLES, HistoryError, column_list
 
 
 class RawInput(NamedTuple):

@@ -39,6 +39,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from skywarden.errors import SkywardenError
+
 SCHEMA_VERSION = 2  # 2: detections.rcs_dbsm
 
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -109,6 +111,11 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("sample", "BLOB"),
     ),
 }
+
+
+class HistoryError(SkywardenError):
+    """The history file cannot be opened, has another schema, or a flush failed."""
+
 
 _ARROW = {
     "BIGINT": pa.int64(),

@@ -32,8 +32,6 @@ Units: seconds (POSIX), metres, ENU; NIS is dimensionless.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -45,11 +43,9 @@ from skywarden.detections import (
     remote_id_identity,
 )
 from skywarden.track import constant_velocity, kalman
+from skywarden.track.fusion_state import FusionState
 from skywarden.track.tracks import Tracks
 from skywarden.units import BoolArray, FloatArray, IntArray
-
-if TYPE_CHECKING:
-    from skywarden.track.fuse import FusionState
 
 COOPERATIVE_KINDS = (int(SourceKind.ADSB), int(SourceKind.REMOTE_ID))
 _TAG_SHIFT = 60

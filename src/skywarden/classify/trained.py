@@ -1,0 +1,213 @@
+"""The pipeline's per-update classifiers: the shipped model (:class:`TrainedClassifier`) and the
+rule of cooperative identity and speed alone (:func:`identity_and_speed_classes`).
+
+Both map the confirmed tracks (:class:`~skywarden.track.tracks.Tracks`) at POSIX time t to
+:class:`Classes`: a label, a probability vector [drone, bird, aircraft, unknown] and a
+behaviour per track.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from skywarden.detections import identity_kind
+from skywarden.snapshot import json_safe
+from skywarden.track.tracks import Tracks, rows_by_id
+from skywarden.units import FloatArray
+from skywarden.warn.rules import TargetClass
+
+AIRCRAFT_SPEED_MPS = 70.0
+
+
+@dataclass(frozen=True, slots=True)
+class Classes:
+    """Per-track labels: class (N,) TargetClass, p (N, 4) [drone, bird, aircraft, unknown],
+    behaviour (N,) str."""
+
+    target_class: np.ndarray
+    p: FloatArray
+    behaviour: np.ndarray
+
+
+Classifier = Callable[[Tracks, float], Classes]
+
+
+def identity_and_speed_classes(tracks: Tracks, t: float) -> Classes:
+    """Class from cooperative identity and speed alone (used when no trained classifier is
+    given): ICAO -> aircraft, Remote ID -> drone, faster than 70 m/s -> aircraft, else
+    unknown. Probabilities say how sure that rule is, not a calibrated model."""
+    kinds = np.array([identity_kind(int(i)) for i in tracks.identity], dtype=object)
+    speed = np.linalg.norm(tracks.x[:, 3:5], axis=1)
+    cls = np.full(len(tracks), TargetClass.UNKNOWN, np.int8)
+    cls[speed > AIRCRAFT_SPEED_MPS] = TargetClass.AIRCRAFT
+    cls[kinds == "icao"] = TargetClass.AIRCRAFT
+    cls[kinds == "remote_id"] = TargetClass.DRONE
+    p = np.tile([0.25, 0.25, 0.25, 0.25], (len(tracks), 1))
+    p[cls == TargetClass.AIRCRAFT] = [0.02, 0.02, 0.95, 0.01]
+    p[cls == TargetClass.DRONE] = [0.95, 0.02, 0.02, 0.01]
+    return Classes(cls, p, np.full(len(tracks), "", dtype=object))
+
+
+class TrainedClassifier:
+    """The shipped classifier (skywarden.classify) as the pipeline's per-update classifier.
+
+    Its feature window expects one sample per scan, so the window advances at most once per
+    ``scan_period_s``; updates in between reuse each track's last labels (new tracks are
+    'unknown' until the next scan). Probabilities are averaged over scans
+    (``smooth_probabilities``), starting when a track is ``min_age_s`` old: before that the
+    average holds only the newest scan, so a track's first seconds (few states, little more
+    than a speed, in which bird-flock tracks often look like drones) do not carry into its
+    label. Labels: the most probable class at p >= 0.5, except that 'drone' needs p_drone >=
+    ``drone_confidence`` (0.5 by default, the issue's rule: the flock rule below, not a
+    higher threshold, keeps birds from being labelled drone), tracks younger than
+    ``min_age_s`` are 'unknown', and a track that was not 'drone' at the previous scan does
+    not become 'drone' inside a flock: with at least ``flock_min_tracks`` other tracks within
+    ``flock_radius_m`` (3-D), more than half of them at p_bird >= 0.5 (there the tracker's
+    associations swap between birds, which looks like fast, erratic flight). Such a track is
+    'unknown', so the protected zone still warns of it; a track already 'drone' keeps its
+    label through a flock. Measured on the swarm and mixed scenarios by
+    skywarden.evaluate.warning.
+    """
+
+    def __init__(
+        self,
+        scan_period_s: float = 1.0,
+        zones: FloatArray | None = None,
+        *,
+        min_age_s: float = 5.0,
+        drone_confidence: float = 0.5,
+        flock_radius_m: float = 200.0,
+        flock_min_tracks: int = 3,
+    ) -> None:
+        from skywarden.classify import new_classifier_state
+
+        self.states = [new_classifier_state(), new_classifier_state()]
+        self.half_t = [-math.inf, -math.inf]
+        self.period = scan_period_s
+        self.zones = zones
+        self.min_age_s = min_age_s
+        self.drone_confidence = drone_confidence
+        self.flock_radius_m = flock_radius_m
+        self.flock_min_tracks = flock_min_tracks
+        self.last_t = -math.inf
+        self.last = Classes(np.zeros(0, np.int8), np.zeros((0, 4)), np.zeros(0, dtype=object))
+        self.last_id = np.zeros(0, np.int64)
+
+    def __call__(self, tracks: Tracks, t: float) -> Classes:
+        """Labels of every track. Tracks are split in two halves by track-number parity and
+        each half is re-classified once per scan; when updates come often (the live loop),
+        the halves fall due at different updates, so the model's cost is spread over two
+        updates instead of landing on one. When both are due (one update per scan) both run."""
+        from skywarden.classify import class_labels
+
+        due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
+        if not due:
+            return self._reuse(tracks)
+        merged = self._reuse(tracks)
+        for half in due:
+            self.half_t[half] = t
+            rows = np.flatnonzero(tracks.id % 2 == half)
+            sub = tracks.take(rows)
+            p, behaviour, young = self._probabilities(half, sub, t)
+            merged.p[rows], merged.behaviour[rows] = p, behaviour
+            names = np.array([n.upper() for n in class_labels(p)], dtype=object)
+            cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
+            unsure = (cls == TargetClass.DRONE) & (p[:, 0] < self.drone_confidence)
+            new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
+            merged.target_class[rows] = np.where(unsure | young, TargetClass.UNKNOWN, cls)
+            flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
+            merged.target_class[rows[new_drone & flock]] = TargetClass.UNKNOWN
+        if len(due) == 2:  # de-phase the halves for frequent updates
+            self.half_t[1] = t - 0.5 * self.period
+        self.last, self.last_id, self.last_t = merged, tracks.id.copy(), t
+        return merged
+
+    def _probabilities(
+        self, half: int, sub: Tracks, t: float
+    ) -> tuple[FloatArray, np.ndarray, np.ndarray]:
+        """Smoothed probabilities (n, 4), behaviour (n,) and the young mask of one half."""
+        from skywarden.classify import ClassifierState, classify_tracks, smooth_probabilities
+
+        old = self.states[half]
+        new, result = classify_tracks(old, sub, zones=self.zones, n_top=0)
+        young = t - sub.t_birth < self.min_age_s
+        p = smooth_probabilities(old, new.window, result.p)
+        p[young] = result.p[young]  # the average starts at min_age_s
+        self.states[half] = ClassifierState(new.window, p)
+        return p, np.asarray(result.behaviour, dtype=object), young
+
+    def explain(self, track_id: int, k: int = 3) -> dict | None:
+        """Why the model labels a track as it does, computed on demand (the per-scan loop
+        computes no reasons): from the track's state window at its half's last scan, the
+        single-scan model output ``model_p`` (before identity fusion and smoothing) and the
+        ``k`` features that pushed it most towards its most probable class, with their
+        values and logit contributions (largest first), plus every feature's value.
+
+        JSON-safe dict ``{"track_id", "t" (POSIX s of the newest window state), "model_p":
+        {drone, bird, aircraft, unknown}, "top_features": [{"name", "value", "contribution"}],
+        "features": {name: value}}`` (NaN -> None); None for a track not classified yet.
+        """
+        from skywarden.classify import CLASSES, FEATURE_NAMES, features_from_window
+        from skywarden.classify.model import predict_with_reasons
+
+        window = self.states[int(track_id) % 2].window
+        hit = np.flatnonzero(window.id == track_id)
+        if hit.size == 0:
+            return None
+        row = int(hit[0])
+        X = features_from_window(window.take([row]))
+        p, names, scores = predict_with_reasons(X, k)
+        values = dict(zip(FEATURE_NAMES, X[0].tolist(), strict=True))
+        top = [
+            {"name": str(n), "value": values.get(str(n)), "contribution": float(c)}
+            for n, c in zip(names[0], scores[0], strict=True)
+        ]
+        return json_safe(
+            {
+                "track_id": int(track_id),
+                "t": float(window.t[row, -1]),  # the newest column is always filled
+                "model_p": dict(zip(CLASSES, p[0].tolist(), strict=True)),
+                "top_features": top,
+                "features": values,
+            }
+        )
+
+    def _was_drone(self, tracks: Tracks) -> np.ndarray:
+        """(N,) bool: the track was labelled 'drone' at the previous scan."""
+        if self.last_id.size == 0:
+            return np.zeros(len(tracks), bool)
+        row = rows_by_id(self.last_id, tracks.id)
+        was = self.last.target_class[np.maximum(row, 0)] == TargetClass.DRONE
+        return (row >= 0) & was
+
+    def _in_flock(self, pos: FloatArray, bird: np.ndarray) -> np.ndarray:
+        """(N,) bool: at least flock_min_tracks other tracks within flock_radius_m of pos
+        (N, 3) m, more than half of them ``bird`` (N,) bool."""
+        from scipy.spatial import cKDTree
+
+        n = pos.shape[0]
+        if n <= self.flock_min_tracks:
+            return np.zeros(n, bool)
+        pairs = cKDTree(pos).query_pairs(self.flock_radius_m, output_type="ndarray")
+        a, b = pairs[:, 0], pairs[:, 1]
+        near = np.bincount(pairs.ravel(), minlength=n)
+        w = bird.astype(np.float64)
+        birds = np.bincount(a, w[b], minlength=n) + np.bincount(b, w[a], minlength=n)
+        return (near >= self.flock_min_tracks) & (2 * birds > near)
+
+    def _reuse(self, tracks: Tracks) -> Classes:
+        """Each track's last labels (new tracks: 'unknown', p = [0, 0, 0, 1]); fresh arrays."""
+        n = len(tracks)
+        cls = np.full(n, TargetClass.UNKNOWN, np.int8)
+        p = np.tile([0.0, 0.0, 0.0, 1.0], (n, 1))
+        behaviour = np.full(n, "", dtype=object)
+        row = rows_by_id(self.last_id, tracks.id)
+        known = row >= 0
+        rows = row[known]
+        cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
+        behaviour[known] = self.last.behaviour[rows]
+        return Classes(cls, p, behaviour)
