@@ -1,0 +1,5 @@
+"""``python -m skywarden.cli``."""
+
+from skywarden.cli import main
+
+raise SystemExit(main())
