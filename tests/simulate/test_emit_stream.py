@@ -26,7 +26,8 @@ from skywarden.sources.asterix.decoder import AsterixDecoder, decode_capture
 from skywarden.sources.modes.sbs import decode_sbs
 from skywarden.sources.recordings.pcap import LINKTYPE_IEEE802_11_RADIOTAP, Frame
 from skywarden.sources.remote_id import transports as remote_id_transport
-from skywarden.sources.transport import TcpClientSource, TcpServerSender, UdpSource
+from skywarden.sources.senders import TcpServerSender
+from skywarden.sources.transport import TcpClientSource, UdpSource
 
 LOOPBACK = "127.0.0.1"
 TIMEOUT_S = 20.0

@@ -15,13 +15,12 @@ from hypothesis import strategies as st
 
 from skywarden.errors import InputError
 from skywarden.sources import transport
+from skywarden.sources.senders import TcpServerSender, UdpSender
 from skywarden.sources.transport import (
     FileReplay,
     ReceivedChunk,
     TcpClientSource,
-    TcpServerSender,
     TransportError,
-    UdpSender,
     UdpSource,
     backoff_delays,
 )

@@ -41,7 +41,8 @@ from skywarden.sources.recordings.pcap import (
     ethernet_udp_frame,
     write_pcap,
 )
-from skywarden.sources.transport import FileReplay, TcpServerSender, TransportCounters, UdpSender
+from skywarden.sources.senders import TcpServerSender, UdpSender
+from skywarden.sources.transport import FileReplay, TransportCounters
 
 RADAR_SOURCE_IP = "10.10.0.1"
 ADSB_SOURCE_IP = "10.10.0.2"
