@@ -1,4 +1,4 @@
-"""The ``skywarden`` command: simulate | track | evaluate | demo | inspect.
+"""The ``skywarden`` command: simulate | track | evaluate | demo | inspect | run | user ...
 
 Only this module and pipeline.py import every stage. User errors (bad files, bad options)
 print one clear line naming the file, line and problem, and exit with status 2; never a
@@ -163,6 +163,10 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--from", dest="t0", help="start (ISO 8601 or POSIX s; default: all)")
     exp.add_argument("--to", dest="t1", help="end (ISO 8601 or POSIX s; default: all)")
     exp.set_defaults(run=_cmd_export)
+
+    from skywarden.user_commands import add_user_parser
+
+    add_user_parser(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ snapshots and send operator actions back through it.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from collections import deque
@@ -59,6 +60,8 @@ from skywarden.warn import (
     update_alerts,
     zones_to_geojson,
 )
+from skywarden.warn.changes import SettingChange, digest
+from skywarden.warn.zones import ZoneLimits
 
 GROUP_S = 0.2  # detections within this time of each other update the tracks together
 PREDICT_STEPS = 6
@@ -328,7 +331,8 @@ class Pipeline:
         self.params = config.tracker
         self.classifier = classifier or TrainedClassifier(config.scan_period_s)
         self.tracks = new_tracks(self.params)
-        self.zones = parse_zones(config.zones_geojson, self.frame)
+        self.zone_limits = zone_limits(config)
+        self.zones = parse_zones(config.zones_geojson, self.frame, limits=self.zone_limits)
         horizon = max((r.horizon_s * r.hold_horizon_factor for r in config.rules), default=120.0)
         self.entry_model = make_entry_model(np.random.default_rng(seed), horizon_s=horizon)
         self.alert_params = AlertParams()
@@ -350,6 +354,9 @@ class Pipeline:
         self._published = asyncio.Event() if _in_loop() else None
         self.listeners: list[Callable[[Snapshot, tuple[AuditEntry, ...]], None]] = []
         self.history_reader: Callable[[], Any] | None = None
+        self.changes: deque[SettingChange] = deque(maxlen=1000)  # runtime setting changes
+        self.change_listeners: list[Callable[[SettingChange], None]] = []
+        self.failure: str | None = None  # why the live loop stopped (health answers 503)
 
     @property
     def site(self) -> tuple[float, float, float]:
@@ -565,13 +572,18 @@ class Pipeline:
             await self._published.wait()
         return self._snapshot
 
-    def _operator(self, action: Callable[..., AlertBook], alert_id: int, who: str, note: str):
+    def _operator(
+        self, action: Callable[..., AlertBook], alert_id: int, who: str, note: str, role: str
+    ):
         if not any(a.id == alert_id for a in self.book.alerts):
             raise KeyError(alert_id)
         t = self.clock()
         before = len(self.book.audit)
         self.book = action(self.book, alert_id, who, t, note)
         entries = self.book.audit[before:] if len(self.book.audit) >= before else ()
+        if role:  # the authenticated principal's role rides with the name
+            entries = tuple(replace(e, role=role) for e in entries)
+            self.book = replace(self.book, audit=self.book.audit[:before] + entries)
         for listener in self.listeners:
             listener(self._snapshot, tuple(entries))
         alert = next((a for a in self.book.alerts if a.id == alert_id), None)
@@ -582,21 +594,31 @@ class Pipeline:
         )
         return self.alert_view(alert)
 
-    def acknowledge(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._operator(acknowledge, alert_id, who, note)
+    def acknowledge(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        return self._operator(acknowledge, alert_id, who, note, role)
 
-    def reject(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._operator(reject, alert_id, who, note)
+    def reject(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        return self._operator(reject, alert_id, who, note, role)
 
-    def ignore(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._operator(ignore, alert_id, who, note)
+    def ignore(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        return self._operator(ignore, alert_id, who, note, role)
 
     def zones_geojson(self) -> dict:
         return zones_to_geojson(self.zones, self.frame)
 
-    def put_zones(self, geojson: dict) -> dict:
-        self.zones = parse_zones(geojson, self.frame)  # ConfigError on a bad document
-        return self.zones_geojson()
+    def put_zones(self, geojson: dict, who: str = "", role: str = "", record: bool = True) -> dict:
+        """Replace the zones (ConfigError on a bad document, ZoneLimitError beyond the
+        bounds); the change is recorded with the principal (``record``) for the audit, the
+        history and replay."""
+        self.zones = parse_zones(geojson, self.frame, limits=self.zone_limits)
+        document = self.zones_geojson()
+        if record:
+            base = digest(self.config.zones_geojson)
+            change = SettingChange(self.clock(), who, role, "zones", json.dumps(document), base)
+            self.changes.append(change)
+            for listener in self.change_listeners:
+                listener(change)
+        return document
 
     def health(self) -> dict:
         lat = np.array(self.latency_ms) if self.latency_ms else np.zeros(1)
@@ -620,14 +642,16 @@ class Pipeline:
         )
 
     def audit(self, since_t: float | None = None) -> list[dict]:
-        return [
+        entries = [
             {
                 "t": e.t, "alert_id": e.alert_id, "action": e.action, "who": e.who,
-                "state": e.state.name.lower(), "zone_id": e.zone_id, "note": e.note,
+                "role": e.role, "state": e.state.name.lower(), "zone_id": e.zone_id,
+                "note": e.note,
             }
             for e in self.book.audit
             if since_t is None or e.t >= since_t
-        ]  # fmt: skip
+        ] + [c.to_audit() for c in self.changes if since_t is None or c.t >= since_t]  # fmt: skip
+        return sorted(entries, key=lambda e: e["t"])
 
     def history_tracks(self, t0: float, t1: float, step_s: float | None = None) -> list[dict]:
         """Track paths of a past time window from the history store (the map's replay), at
@@ -643,6 +667,17 @@ class Pipeline:
         if self.history_reader is None:
             raise NotImplementedError("no history store is configured")
         return self.history_reader().time_span()
+
+
+def zone_limits(config: SiteConfig) -> ZoneLimits:
+    """The bounds of a zone document at this site: the configured counts, and a radius up to
+    the longest sensor range (100 km without sensors)."""
+    ranges = [s.range_m for s in config.sensors]
+    return ZoneLimits(
+        max_zones=config.security.max_zones,
+        max_vertices=config.security.max_zone_vertices,
+        max_radius_m=max(ranges, default=100_000.0),
+    )
 
 
 @dataclass
@@ -717,11 +752,14 @@ def replay_inputs(
     inputs: Iterable[tuple[float, str, bytes]],
     *,
     batch_window_s: float = 0.02,
+    before_tick: Callable[[float], None] | None = None,
 ) -> Iterator[Snapshot]:
     """Drive the pipeline offline from recorded raw inputs ``(t_receive, source, bytes)`` in
     receive order, batching and closing scans as :func:`run_live` does on the live clock.
     Inputs of unknown sources are counted in ``pipeline.source_health['unknown']``. Yields
-    each snapshot."""
+    each snapshot. ``before_tick(t)`` runs before each tick at time t (replay applies the
+    recorded runtime changes there, at their times)."""
+    tick = before_tick if before_tick is not None else (lambda t: None)
     period = pipeline.config.scan_period_s
     scan_end: float | None = None
     batch: dict[str, list[tuple[float, bytes, int]]] = {}
@@ -731,10 +769,11 @@ def replay_inputs(
         if scan_end is None:
             scan_end = t + period
         if batch and t - batch_start > batch_window_s:
-            yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end)
+            yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end, tick)
             scan_end = _next_scan_end(scan_end, batch_last, period)
             batch = {}
         while t > scan_end:  # scans that ended with no data
+            tick(scan_end)
             pipeline.process(scan_end, Detections.empty(), end_of_scan=True)
             yield pipeline.snapshot()
             scan_end += period
@@ -748,7 +787,7 @@ def replay_inputs(
         batch.setdefault(source, []).append((t, payload, 0))
         batch_last = t
     if batch and scan_end is not None:
-        yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end)
+        yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end, tick)
 
 
 def _flush_replay(
@@ -757,8 +796,10 @@ def _flush_replay(
     batch: dict[str, list[tuple[float, bytes, int]]],
     t: float,
     scan_end: float,
+    tick: Callable[[float], None],
 ) -> Iterator[Snapshot]:
     dets = [feeds[source].feed_many(chunks) for source, chunks in batch.items()]
+    tick(t)
     snapshot, _ = pipeline.process(t, Detections.concat(dets), end_of_scan=t >= scan_end)
     yield snapshot
 

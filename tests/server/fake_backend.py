@@ -125,6 +125,9 @@ class FakeBackend:
         self.health_calls = 0
         self.history: list[dict] | None = None  # track paths as HistoryReader.tracks_between
         self.history_steps: list[float | None] = []  # step_s of each history_tracks call
+        self.roles: list[str] = []  # the principal's role of each operator action
+        self.zone_changes: list[tuple[str, str]] = []  # (who, role) of each zone change
+        self.failure: str | None = None  # set: the pipeline has stopped
 
     def publish(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
@@ -150,20 +153,27 @@ class FakeBackend:
         self._snapshot = replace(snap, alerts=tuple(alerts.values()))
         return changed
 
-    def acknowledge(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._act("acknowledge", "acknowledged", alert_id, who, note)
+    def acknowledge(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        view = self._act("acknowledge", "acknowledged", alert_id, who, note)
+        self.roles.append(role)
+        return view
 
-    def reject(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._act("reject", "rejected", alert_id, who, note)
+    def reject(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        view = self._act("reject", "rejected", alert_id, who, note)
+        self.roles.append(role)
+        return view
 
-    def ignore(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._act("ignore", "ignored", alert_id, who, note)
+    def ignore(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        view = self._act("ignore", "ignored", alert_id, who, note)
+        self.roles.append(role)
+        return view
 
     def zones_geojson(self) -> dict:
         return self.zones
 
-    def put_zones(self, geojson: dict) -> dict:
+    def put_zones(self, geojson: dict, who: str = "", role: str = "") -> dict:
         self.zones = zones_to_geojson(parse_zones(geojson, FRAME), FRAME)
+        self.zone_changes.append((who, role))
         return self.zones
 
     def health(self) -> dict:
