@@ -84,3 +84,7 @@ def test_the_drone_is_alerted_with_a_sane_zone() -> None:
         snapshot, _ = tick(pipeline, now, k)
         alerts = alerts or list(snapshot.alerts)
     assert alerts and alerts[0].zone_id == "core" and alerts[0].priority == 3
+    # the operator's name and role land in the audit trail beside the admin's zone change
+    pipeline.acknowledge(alerts[0].id, "olga", "seen", role="operator")
+    trail = [(e["action"], e["who"], e["role"]) for e in pipeline.audit()]
+    assert ("acknowledged", "olga", "operator") in trail and ("put_zones", "", "") in trail
