@@ -73,7 +73,16 @@ def test_zone_changes_survive_a_restart_until_the_zone_file_changes(tmp_path: Pa
     write_site(tmp_path, [circle("edited-core", 600.0)])  # the operator edits the zone file
     third = build_service(load_site_config(site), with_server=False)
     assert zone_ids(third) == ["edited-core"]  # the newer file wins over the old change
+    third.pipeline.put_rules([{"name": "only drones", "classes": ["drone"], "priority": 4}],
+                             who="alice", role="admin")  # fmt: skip
+    third.pipeline.put_allow([{"identity": "icao:3C660C", "note": "police"}], "bob", "admin")
     third.history.close()
+
+    fourth = build_service(load_site_config(site), with_server=False)
+    assert [r.name for r in fourth.pipeline.config.rules] == ["only drones"]
+    assert fourth.pipeline.allow_json()[0]["note"] == "police"
+    assert zone_ids(fourth) == ["edited-core"]
+    fourth.history.close()
 
 
 def test_a_dead_pipeline_answers_503_logs_why_and_ends_the_service(

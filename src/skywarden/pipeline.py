@@ -10,7 +10,6 @@ snapshots and send operator actions back through it.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from collections import deque
@@ -22,6 +21,7 @@ import numpy as np
 
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
+from skywarden.settings_changes import apply_setting, configured_digests, setting_document
 from skywarden.site_config import SiteConfig
 from skywarden.snapshot import (
     CLASS_NAMES,
@@ -60,7 +60,7 @@ from skywarden.warn import (
     update_alerts,
     zones_to_geojson,
 )
-from skywarden.warn.changes import SettingChange, digest
+from skywarden.warn.changes import SettingChange
 from skywarden.warn.zones import ZoneLimits
 
 GROUP_S = 0.2  # detections within this time of each other update the tracks together
@@ -357,6 +357,7 @@ class Pipeline:
         self.changes: deque[SettingChange] = deque(maxlen=1000)  # runtime setting changes
         self.change_listeners: list[Callable[[SettingChange], None]] = []
         self.failure: str | None = None  # why the live loop stopped (health answers 503)
+        self.settings_base = configured_digests(config)
 
     @property
     def site(self) -> tuple[float, float, float]:
@@ -608,17 +609,22 @@ class Pipeline:
 
     def put_zones(self, geojson: dict, who: str = "", role: str = "", record: bool = True) -> dict:
         """Replace the zones (ConfigError on a bad document, ZoneLimitError beyond the
-        bounds); the change is recorded with the principal (``record``) for the audit, the
-        history and replay."""
-        self.zones = parse_zones(geojson, self.frame, limits=self.zone_limits)
-        document = self.zones_geojson()
-        if record:
-            base = digest(self.config.zones_geojson)
-            change = SettingChange(self.clock(), who, role, "zones", json.dumps(document), base)
-            self.changes.append(change)
-            for listener in self.change_listeners:
-                listener(change)
-        return document
+        bounds), recorded with the principal: skywarden.settings_changes."""
+        return apply_setting(self, "zones", geojson, who=who, role=role, record=record)
+
+    def rules_json(self) -> list[dict]:
+        return setting_document(self, "rules")
+
+    def put_rules(self, rules: list, who: str = "", role: str = "") -> list[dict]:
+        """Replace the alert rules ([[alert_rules]] tables; ConfigError on a bad one)."""
+        return apply_setting(self, "rules", rules, who=who, role=role)
+
+    def allow_json(self) -> list[dict]:
+        return setting_document(self, "allow")
+
+    def put_allow(self, allow: list, who: str = "", role: str = "") -> list[dict]:
+        """Replace the allow-list ([[allow]] tables; ConfigError on a bad one)."""
+        return apply_setting(self, "allow", allow, who=who, role=role)
 
     def health(self) -> dict:
         lat = np.array(self.latency_ms) if self.latency_ms else np.zeros(1)

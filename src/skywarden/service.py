@@ -34,7 +34,7 @@ from skywarden.sources.asterix_detections import RadarSigmas, RadarSite
 from skywarden.sources.feeds import AsterixFeed, BeastFeed, Feed, RemoteIdFeed, SbsFeed
 from skywarden.sources.transport import FileReplay, TcpClientSource, UdpSource
 from skywarden.warn import AuditEntry
-from skywarden.warn.changes import SettingChange, digest, restorable
+from skywarden.warn.changes import SettingChange
 
 log = logging.getLogger(__name__)
 FAILURE_GRACE_S = 2.0  # a stopped pipeline is reported (503) this long before the exit
@@ -163,7 +163,7 @@ def build_service(
         )
         pipeline.history_reader = service.history.reader
         pipeline.change_listeners.append(service.history.add_change)
-        _restore_zones(service, config)
+        _restore_settings(service, config)
     if with_server:
         service.app = _app(pipeline, config)
     return service
@@ -186,26 +186,20 @@ def _app(pipeline: Pipeline, config: SiteConfig) -> Any:
     )  # fmt: skip
 
 
-def _restore_zones(service: Service, config: SiteConfig) -> None:
-    """Zone changes survive a restart: re-apply the history's last runtime zone change if the
-    configured zones are still those it was made over (an edited zone file wins, loudly), and
-    store the zones in force with the run's configuration (what replay starts from)."""
-    rows = service.history.reader().changes()
-    changes = [SettingChange.from_row(r) for r in rows]
-    change = restorable(changes, "zones", digest(config.zones_geojson))
-    if change is None:
-        if any(c.kind == "zones" for c in changes):
-            log.warning("zones: the zone configuration changed since the last runtime zone "
-                        "change; using the configured zones")  # fmt: skip
-        return
-    service.pipeline.put_zones(json.loads(change.document), record=False)
-    log.warning(
-        "zones: restored the runtime zone change of %s by %s (%s): %d zones",
-        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(change.t)), change.who or "-",
-        change.role or "no auth", len(service.pipeline.zones),
-    )  # fmt: skip
-    restored = replace(config, zones_geojson=service.pipeline.zones_geojson())
-    service.history.set_meta({"config_text": json.dumps(site_config_to_dict(restored))})
+def _restore_settings(service: Service, config: SiteConfig) -> None:
+    """Runtime zone, rule and allow-list changes survive a restart (see
+    skywarden.settings_changes.restore_settings); the settings in force are stored with the
+    run's configuration (what replay starts from)."""
+    from skywarden.settings_changes import restore_settings
+
+    changes = [SettingChange.from_row(r) for r in service.history.reader().changes()]
+    for line in restore_settings(service.pipeline, changes):
+        log.warning("settings: %s", line)
+    pipeline = service.pipeline
+    in_force = replace(config, zones_geojson=pipeline.zones_geojson(),
+                       rules=pipeline.config.rules, allow=pipeline.config.allow)  # fmt: skip
+    if in_force != config:
+        service.history.set_meta({"config_text": json.dumps(site_config_to_dict(in_force))})
 
 
 async def _clocked(stream: AsyncIterator[tuple], clock: ReplayClock) -> AsyncIterator[tuple]:
@@ -352,6 +346,7 @@ def replay_history(history_path, *, classifier: Callable | None = None):
     configuration, applying the recorded runtime zone changes at their times, and compare the
     alerts (skywarden.store.replay.AlertDiff)."""
     from skywarden.pipeline import replay_inputs
+    from skywarden.settings_changes import apply_setting
     from skywarden.site_config import site_config_from_dict
     from skywarden.store.reader import HistoryReader
     from skywarden.store.replay import replay_alerts
@@ -381,11 +376,12 @@ def replay_history(history_path, *, classifier: Callable | None = None):
                 now[0] = raw.t_receive
                 yield raw.t_receive, raw.source, raw.payload
 
-        pending = [c for c in changes if c.kind == "zones"]
+        pending = sorted(changes, key=lambda c: c.t)
 
-        def apply_changes(t: float) -> None:  # the zones in force at time t, as live
+        def apply_changes(t: float) -> None:  # the settings in force at time t, as live
             while pending and pending[0].t <= t:
-                pipeline.put_zones(json.loads(pending.pop(0).document), record=False)
+                change = pending.pop(0)
+                apply_setting(pipeline, change.kind, json.loads(change.document), record=False)
 
         return replay_inputs(pipeline, feeds, timed(), before_tick=apply_changes)
 

@@ -299,12 +299,55 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
         "tracker": tracker,
         "sensors": sensors,
         "alert_rules": rules,
-        "allow": [
-            {"identity_key": a.identity, "zones": sorted(a.zone_ids) if a.zone_ids else None,
-             "valid_from": a.valid_from_s, "valid_until": a.valid_until_s, "note": a.note}
-            for a in config.allow
-        ],
+        "allow": allow_to_list(config.allow),
     }  # fmt: skip
+
+
+MAX_RULES, MAX_ALLOW = 100, 10_000  # bounds of a runtime rule or allow-list document
+
+
+def rules_from_list(items: Any, source: str = "alert rules") -> tuple[AlertRule, ...]:
+    """Alert rules from a list of ``[[alert_rules]]`` tables (the runtime API's document);
+    ConfigError naming the rule and the problem."""
+    where = _Where(source)
+    if not isinstance(items, list) or not all(isinstance(r, dict) for r in items):
+        where.fail("alert_rules", "must be a list of rule objects")
+    if len(items) > MAX_RULES:
+        where.fail("alert_rules", f"{len(items)} rules; at most {MAX_RULES}")
+    return tuple(_rule(r, i, where) for i, r in enumerate(items))
+
+
+def rules_to_list(rules: tuple[AlertRule, ...]) -> list[dict[str, Any]]:
+    """The inverse of :func:`rules_from_list` (JSON-safe: unbounded edges left out)."""
+    return [_rule_to_dict(r) for r in rules]
+
+
+def allow_from_list(items: Any, source: str = "allow-list") -> tuple[AllowEntry, ...]:
+    """Allow-list entries from a list of ``[[allow]]`` tables; ConfigError on a bad one."""
+    where = _Where(source)
+    if not isinstance(items, list) or not all(isinstance(a, dict) for a in items):
+        where.fail("allow", "must be a list of allow-list objects")
+    if len(items) > MAX_ALLOW:
+        where.fail("allow", f"{len(items)} entries; at most {MAX_ALLOW}")
+    try:
+        return tuple(_allow(a, i, where) for i, a in enumerate(items))
+    except (TypeError, ValueError, OverflowError) as exc:
+        where.fail("allow", f"bad value: {exc}")
+
+
+def allow_to_list(allow: tuple[AllowEntry, ...]) -> list[dict[str, Any]]:
+    """The inverse of :func:`allow_from_list` (JSON-safe: open time bounds left out)."""
+    out = []
+    for a in allow:
+        d: dict[str, Any] = {"identity_key": a.identity, "note": a.note}
+        if a.zone_ids:
+            d["zones"] = sorted(a.zone_ids)
+        if math.isfinite(a.valid_from_s):
+            d["valid_from"] = a.valid_from_s
+        if math.isfinite(a.valid_until_s):
+            d["valid_until"] = a.valid_until_s
+        out.append(d)
+    return out
 
 
 def _rule_to_dict(r: AlertRule) -> dict[str, Any]:
@@ -422,6 +465,8 @@ def _allow(a: Any, i: int, where: _Where) -> AllowEntry:
         identity = remote_id_identity(value)
     else:
         where.fail(f"{prefix}.identity", "must be 'icao:HEX' or 'rid:SERIAL'")
+    if not -(2**63) <= identity < 2**63:
+        where.fail(f"{prefix}.identity_key", f"{identity} is not a 64-bit identity key")
     return AllowEntry(
         identity=identity,
         zone_ids=frozenset(map(str, a["zones"])) if a.get("zones") else None,

@@ -63,6 +63,10 @@ MATRIX = [
     ("POST", "/alerts/{alert_id}/reject", "/alerts/7/reject", {}, "operator"),
     ("POST", "/alerts/{alert_id}/ignore", "/alerts/5/ignore", {}, "operator"),
     ("PUT", "/zones", "/zones", ZONES, "admin"),
+    ("GET", "/rules", "/rules", None, "viewer"),
+    ("PUT", "/rules", "/rules", [{"name": "r", "classes": ["drone"], "priority": 2}], "admin"),
+    ("GET", "/allow", "/allow", None, "viewer"),
+    ("PUT", "/allow", "/allow", [{"identity": "icao:3C660C", "note": "police"}], "admin"),
 ]
 
 

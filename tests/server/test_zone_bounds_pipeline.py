@@ -71,14 +71,16 @@ def test_accepted_zones_never_stop_the_pipeline(priority, radius, floor, ceiling
     assert all(1 <= a.priority <= 9 and math.isfinite(a.t_raised) for a in snapshot.alerts)
 
 
+ZONE = {"type": "FeatureCollection", "features": [{
+    "type": "Feature", "id": "core",
+    "properties": {"role": "protected", "priority": 3, "radius_m": 500.0, "floor_m": 0,
+                   "ceiling_m": 300},
+    "geometry": {"type": "Point", "coordinates": [SITE["lon"], SITE["lat"]]}}]}  # fmt: skip
+
+
 def test_the_drone_is_alerted_with_a_sane_zone() -> None:
     pipeline, client, now = make_pipeline()
-    doc = {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "id": "core",
-        "properties": {"role": "protected", "priority": 3, "radius_m": 500.0, "floor_m": 0,
-                       "ceiling_m": 300},
-        "geometry": {"type": "Point", "coordinates": [SITE["lon"], SITE["lat"]]}}]}  # fmt: skip
-    assert client.put("/api/v1/zones", json=doc).status_code == 200
+    assert client.put("/api/v1/zones", json=ZONE).status_code == 200
     alerts = []
     for k in range(60):
         snapshot, _ = tick(pipeline, now, k)
@@ -88,3 +90,33 @@ def test_the_drone_is_alerted_with_a_sane_zone() -> None:
     pipeline.acknowledge(alerts[0].id, "olga", "seen", role="operator")
     trail = [(e["action"], e["who"], e["role"]) for e in pipeline.audit()]
     assert ("acknowledged", "olga", "operator") in trail and ("put_zones", "", "") in trail
+
+
+def test_rules_and_allow_list_through_the_api_are_bounded_and_audited() -> None:
+    pipeline, client, now = make_pipeline()
+    for bad in ([{"priority": 10**30}], [{"max_height_m": 1e308}], [{"horizon_s": -1}],
+                [{"classes": ["dragon"]}], [{"naem": "typo"}], {"name": "not a list"},
+                [{"name": f"r{i}"} for i in range(101)]):  # fmt: skip
+        r = client.put("/api/v1/rules", json=bad)
+        assert r.status_code == 422, (bad, r.text)
+    for bad in ([{"identity": "icao:ZZZ"}], [{"identity_key": 2**70}], [{"identity": "x"}],
+                [{"identity": "rid:A", "valid_from": "tomorrow"}], [7]):  # fmt: skip
+        r = client.put("/api/v1/allow", json=bad)
+        assert r.status_code == 422, (bad, r.text)
+    rules = [{"name": "drones low", "classes": ["drone"], "max_height_m": 500, "priority": 2,
+              "horizon_s": 600}]  # fmt: skip
+    r = client.put("/api/v1/rules", json=rules)
+    assert r.status_code == 200 and r.json()[0]["name"] == "drones low"
+    assert pipeline.entry_model.horizon_s == 600 * 1.5  # forecasts look as far as the rules
+    pipeline.put_zones(ZONE)
+    for k in range(30):
+        snapshot, _ = tick(pipeline, now, k)
+    assert [(a.state, a.priority) for a in snapshot.alerts] == [("active", 2)]  # the new rule
+    allow = [{"identity": "rid:PROP-1", "note": "survey drone"}]
+    assert client.put("/api/v1/allow", json=allow).status_code == 200
+    assert client.get("/api/v1/allow").json()[0]["note"] == "survey drone"
+    for k in range(30, 40):  # still ticking; the allow-listed drone is no longer alerted
+        snapshot, _ = tick(pipeline, now, k)
+    assert all(a.state != "active" for a in snapshot.alerts)
+    actions = [e["action"] for e in client.get("/api/v1/audit").json()]
+    assert actions == ["put_rules", "put_zones", "raised", "put_allow", "cleared"]

@@ -288,6 +288,17 @@ def _api_router(
             raise HTTPException(400, str(exc)) from exc
         return JSONResponse(zones)
 
+    for kind, what in (("rules", "alert rules ([[alert_rules]] tables)"),
+                       ("allow", "allow-list entries ([[allow]] tables)")):  # fmt: skip
+        router.add_api_route(f"/{kind}", _get_setting(backend, kind, what), methods=["GET"],
+                             tags=["zones"], name=f"get_{kind}")  # fmt: skip
+        router.add_api_route(
+            f"/{kind}", _put_setting(backend, kind, what, admin), methods=["PUT"],
+            responses=ERRORS, tags=["zones"], name=f"put_{kind}",
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "array", "items": {"type": "object"}}}}}},
+        )  # fmt: skip
+
     @router.get("/health", response_model=schemas.Health, tags=["health"])
     def get_health() -> JSONResponse:
         """Per-source message and reject counters, tick latency, queue depth, live clients;
@@ -391,6 +402,33 @@ def _alert_action(
         "be left out); without it ``who`` names the operator."
     )
     return act
+
+
+def _get_setting(backend: ServiceBackend, kind: str, what: str) -> Callable[[], JSONResponse]:
+    def get() -> JSONResponse:
+        return JSONResponse(getattr(backend, f"{kind}_json")())
+
+    get.__doc__ = f"The {what} in force, in the site file's form (JSON)."
+    return get
+
+
+def _put_setting(backend: ServiceBackend, kind: str, what: str, admin: Any) -> Callable[..., Any]:
+    async def put(request: Request, principal: Principal = admin) -> JSONResponse:
+        document = await _json_body(request)
+        try:
+            in_force = getattr(backend, f"put_{kind}")(
+                document, who=principal.name, role=_role(principal)
+            )
+        except ConfigError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return JSONResponse(in_force)
+
+    put.__doc__ = (
+        f"Replace the {what} as a whole with a JSON list in the site file's form (422 names "
+        "what is wrong). Needs the admin role; recorded with the principal for the audit, "
+        "the history, a restart and replay."
+    )
+    return put
 
 
 def _operator_name(who: str | None, principal: Principal) -> str:

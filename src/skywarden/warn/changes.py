@@ -1,4 +1,4 @@
-"""Runtime changes of the warning settings by a person (today: the zones), as values.
+"""Runtime changes of the warning settings by a person (zones, alert rules, allow-list).
 
 Every change made through the API is a :class:`SettingChange`: when (POSIX s), who and with
 which role, what kind, and the whole setting in force afterwards (JSON), so that the audit
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("zones",)
+KINDS = ("zones", "rules", "allow")
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,16 @@ class SettingChange:
 
     def to_audit(self) -> dict[str, Any]:
         """The change as an audit entry (same keys as the alert actions')."""
-        summary = ""
+        document = json.loads(self.document)
         if self.kind == "zones":
-            features = json.loads(self.document).get("features", [])
+            features = document.get("features", [])
             ids = [str(f.get("id", "")) for f in features if isinstance(f, dict)]
             summary = f"{len(ids)} zones: {', '.join(ids)}" if ids else "no zones"
+        elif self.kind == "rules":
+            names = [str(r.get("name", "")) for r in document]
+            summary = f"{len(names)} rules: {', '.join(names)}" if names else "no rules"
+        else:
+            summary = f"{len(document)} allow-list entries"
         return {
             "t": self.t, "alert_id": None, "action": f"put_{self.kind}", "who": self.who,
             "role": self.role, "state": None, "zone_id": None, "note": summary,
