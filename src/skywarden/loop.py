@@ -108,11 +108,14 @@ def replay_inputs(
     inputs: Iterable[tuple[float, str, bytes]],
     *,
     batch_window_s: float = 0.02,
+    before_tick: Callable[[float], None] | None = None,
 ) -> Iterator[Snapshot]:
     """Drive the pipeline offline from recorded raw inputs ``(t_receive, source, bytes)`` in
     receive order, batching and closing scans as :func:`run_live` does on the live clock.
     Inputs of unknown sources are counted in ``pipeline.source_health['unknown']``. Yields
-    each snapshot."""
+    each snapshot. ``before_tick(t)`` runs before each tick at time t (replay applies the
+    recorded runtime changes there, at their times)."""
+    tick = before_tick if before_tick is not None else (lambda t: None)
     period = pipeline.config.scan_period_s
     scan_end: float | None = None
     batch: dict[str, list[tuple[float, bytes, int]]] = {}
@@ -122,10 +125,11 @@ def replay_inputs(
         if scan_end is None:
             scan_end = t + period
         if batch and t - batch_start > batch_window_s:
-            yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end)
+            yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end, tick)
             scan_end = _next_scan_end(scan_end, batch_last, period)
             batch = {}
         while t > scan_end:  # scans that ended with no data
+            tick(scan_end)
             pipeline.process(scan_end, Detections.empty(), end_of_scan=True)
             yield pipeline.snapshot()
             scan_end += period
@@ -139,7 +143,7 @@ def replay_inputs(
         batch.setdefault(source, []).append((t, payload, 0))
         batch_last = t
     if batch and scan_end is not None:
-        yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end)
+        yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end, tick)
 
 
 def _flush_replay(
@@ -148,8 +152,10 @@ def _flush_replay(
     batch: dict[str, list[tuple[float, bytes, int]]],
     t: float,
     scan_end: float,
+    tick: Callable[[float], None],
 ) -> Iterator[Snapshot]:
     dets = [feeds[source].feed_many(chunks) for source, chunks in batch.items()]
+    tick(t)
     snapshot, _ = pipeline.process(t, Detections.concat(dets), end_of_scan=t >= scan_end)
     yield snapshot
 

@@ -21,6 +21,7 @@ import numpy as np
 from skywarden.classify.trained import Classes, Classifier, TrainedClassifier
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
+from skywarden.settings_changes import apply_setting, configured_digests, setting_document
 from skywarden.site_config import SiteConfig
 from skywarden.snapshot import (
     CLASS_NAMES,
@@ -55,7 +56,9 @@ from skywarden.warn import (
     update_alerts,
     zones_to_geojson,
 )
+from skywarden.warn.changes import SettingChange
 from skywarden.warn.forecast_cache import ForecastCache
+from skywarden.warn.zones import ZoneLimits
 
 GROUP_S = 0.2  # detections within this time of each other update the tracks together
 PREDICT_STEPS = 6
@@ -80,7 +83,8 @@ class Pipeline:
         self.params = config.tracker
         self.classifier = classifier or TrainedClassifier(config.scan_period_s)
         self.tracks = new_tracks(self.params)
-        self.zones = parse_zones(config.zones_geojson, self.frame)
+        self.zone_limits = zone_limits(config)
+        self.zones = parse_zones(config.zones_geojson, self.frame, limits=self.zone_limits)
         horizon = max((r.horizon_s * r.hold_horizon_factor for r in config.rules), default=120.0)
         self.entry_model = make_entry_model(np.random.default_rng(seed), horizon_s=horizon)
         self.alert_params = AlertParams()
@@ -102,6 +106,10 @@ class Pipeline:
         self._published = asyncio.Event() if _in_loop() else None
         self.listeners: list[Callable[[Snapshot, tuple[AuditEntry, ...]], None]] = []
         self.history_reader: Callable[[], Any] | None = None
+        self.changes: deque[SettingChange] = deque(maxlen=1000)  # runtime setting changes
+        self.change_listeners: list[Callable[[SettingChange], None]] = []
+        self.failure: str | None = None  # why the live loop stopped (health answers 503)
+        self.settings_base = configured_digests(config)
 
     @property
     def site(self) -> tuple[float, float, float]:
@@ -305,13 +313,18 @@ class Pipeline:
             await self._published.wait()
         return self._snapshot
 
-    def _operator(self, action: Callable[..., AlertBook], alert_id: int, who: str, note: str):
+    def _operator(
+        self, action: Callable[..., AlertBook], alert_id: int, who: str, note: str, role: str
+    ):
         if not any(a.id == alert_id for a in self.book.alerts):
             raise KeyError(alert_id)
         t = self.clock()
         before = len(self.book.audit)
         self.book = action(self.book, alert_id, who, t, note)
         entries = self.book.audit[before:] if len(self.book.audit) >= before else ()
+        if role:  # the authenticated principal's role rides with the name
+            entries = tuple(replace(e, role=role) for e in entries)
+            self.book = replace(self.book, audit=self.book.audit[:before] + entries)
         for listener in self.listeners:
             listener(self._snapshot, tuple(entries))
         alert = next((a for a in self.book.alerts if a.id == alert_id), None)
@@ -322,21 +335,36 @@ class Pipeline:
         )
         return self.alert_view(alert)
 
-    def acknowledge(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._operator(acknowledge, alert_id, who, note)
+    def acknowledge(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        return self._operator(acknowledge, alert_id, who, note, role)
 
-    def reject(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._operator(reject, alert_id, who, note)
+    def reject(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        return self._operator(reject, alert_id, who, note, role)
 
-    def ignore(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._operator(ignore, alert_id, who, note)
+    def ignore(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        return self._operator(ignore, alert_id, who, note, role)
 
     def zones_geojson(self) -> dict:
         return zones_to_geojson(self.zones, self.frame)
 
-    def put_zones(self, geojson: dict) -> dict:
-        self.zones = parse_zones(geojson, self.frame)  # ConfigError on a bad document
-        return self.zones_geojson()
+    def put_zones(self, geojson: dict, who: str = "", role: str = "", record: bool = True) -> dict:
+        """Replace the zones (ConfigError on a bad document, ZoneLimitError beyond the
+        bounds), recorded with the principal: skywarden.settings_changes."""
+        return apply_setting(self, "zones", geojson, who=who, role=role, record=record)
+
+    def rules_json(self) -> list[dict]:
+        return setting_document(self, "rules")
+
+    def put_rules(self, rules: list, who: str = "", role: str = "") -> list[dict]:
+        """Replace the alert rules ([[alert_rules]] tables; ConfigError on a bad one)."""
+        return apply_setting(self, "rules", rules, who=who, role=role)
+
+    def allow_json(self) -> list[dict]:
+        return setting_document(self, "allow")
+
+    def put_allow(self, allow: list, who: str = "", role: str = "") -> list[dict]:
+        """Replace the allow-list ([[allow]] tables; ConfigError on a bad one)."""
+        return apply_setting(self, "allow", allow, who=who, role=role)
 
     def health(self) -> dict:
         lat = np.array(self.latency_ms) if self.latency_ms else np.zeros(1)
@@ -360,14 +388,16 @@ class Pipeline:
         )
 
     def audit(self, since_t: float | None = None) -> list[dict]:
-        return [
+        entries = [
             {
                 "t": e.t, "alert_id": e.alert_id, "action": e.action, "who": e.who,
-                "state": e.state.name.lower(), "zone_id": e.zone_id, "note": e.note,
+                "role": e.role, "state": e.state.name.lower(), "zone_id": e.zone_id,
+                "note": e.note,
             }
             for e in self.book.audit
             if since_t is None or e.t >= since_t
-        ]  # fmt: skip
+        ] + [c.to_audit() for c in self.changes if since_t is None or c.t >= since_t]  # fmt: skip
+        return sorted(entries, key=lambda e: e["t"])
 
     def history_tracks(self, t0: float, t1: float, step_s: float | None = None) -> list[dict]:
         """Track paths of a past time window from the history store (the map's replay), at
@@ -383,6 +413,17 @@ class Pipeline:
         if self.history_reader is None:
             raise NotImplementedError("no history store is configured")
         return self.history_reader().time_span()
+
+
+def zone_limits(config: SiteConfig) -> ZoneLimits:
+    """The bounds of a zone document at this site: the configured counts, and a radius up to
+    the longest sensor range (100 km without sensors)."""
+    ranges = [s.range_m for s in config.sensors]
+    return ZoneLimits(
+        max_zones=config.security.max_zones,
+        max_vertices=config.security.max_zone_vertices,
+        max_radius_m=max(ranges, default=100_000.0),
+    )
 
 
 def _in_loop() -> bool:

@@ -4,6 +4,12 @@ Sources (UDP, TCP, recorded files) -> feeds -> :func:`skywarden.loop.run_live` -
 pipeline's snapshots -> FastAPI/WebSocket server, DuckDB history, webhook and CoT sinks.
 Recorded file sources are replayed on a clock that follows the recording (so their own
 timestamps stay consistent); live sockets use the wall clock. Mixing both is refused.
+
+Security (see skywarden.server.auth and skywarden.site_security): the service refuses to
+listen beyond loopback without a users file, serves HTTPS/WSS with ``tls_cert``/``tls_key``,
+restores the last runtime zone change from the history at start (unless the zone file changed
+since), and if the pipeline task ever stops on its own, health answers 503 with the reason,
+the log says it, and :func:`serve` raises :class:`PipelineStopped` (the command exits 2).
 """
 
 from __future__ import annotations
@@ -11,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from skywarden.errors import ConfigError
+from skywarden.errors import ConfigError, SkywardenError
 from skywarden.geo import LocalFrame
 from skywarden.loop import LiveSource, run_live
 from skywarden.pipeline import Pipeline
@@ -28,6 +35,14 @@ from skywarden.sources.asterix.detections import RadarSigmas, RadarSite
 from skywarden.sources.feeds import AsterixFeed, BeastFeed, Feed, RemoteIdFeed, SbsFeed
 from skywarden.sources.transport import FileReplay, TcpClientSource, UdpSource
 from skywarden.warn import AuditEntry
+from skywarden.warn.changes import SettingChange
+
+log = logging.getLogger(__name__)
+FAILURE_GRACE_S = 2.0  # a stopped pipeline is reported (503) this long before the exit
+
+
+class PipelineStopped(SkywardenError):
+    """The live pipeline task ended on its own (a fault): the service must not go on."""
 
 
 @dataclass
@@ -60,7 +75,9 @@ def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
 def make_stream(sensor: SensorConfig) -> tuple[AsyncIterator[tuple], Any]:
     """The byte stream of one configured sensor and its transport object (counters)."""
     if sensor.transport == "udp":
-        udp = UdpSource(sensor.host, sensor.port, multicast_group=sensor.group)
+        udp = UdpSource(
+            sensor.host, sensor.port, multicast_group=sensor.group, allow_from=sensor.allow_from
+        )
         return _udp_stream(udp), udp
     if sensor.transport == "tcp":
         tcp = TcpClientSource(sensor.host, sensor.port)
@@ -146,13 +163,44 @@ def build_service(
             config_text=json.dumps(site_config_to_dict(config)),
         )
         pipeline.history_reader = service.history.reader
+        pipeline.change_listeners.append(service.history.add_change)
+        _restore_settings(service, config)
     if with_server:
-        from skywarden.server.app import create_app
-
-        service.app = create_app(
-            pipeline, live_rate_hz=config.live_rate_hz, tile_url=config.tile_url
-        )
+        service.app = _app(pipeline, config)
     return service
+
+
+def _app(pipeline: Pipeline, config: SiteConfig) -> Any:
+    """The FastAPI app with the site's authentication, Host/Origin policy and bounds."""
+    from skywarden.server.app import create_app
+    from skywarden.server.auth import Authenticator
+    from skywarden.server.http_security import HttpPolicy
+
+    sec = config.security
+    policy = HttpPolicy(
+        allowed_hosts=sec.allowed_hosts(config.bind_host), allowed_origins=sec.origins,
+        tile_url=config.tile_url, max_json_depth=sec.max_json_depth,
+    )  # fmt: skip
+    return create_app(
+        pipeline, live_rate_hz=config.live_rate_hz, tile_url=config.tile_url,
+        max_body_bytes=sec.max_body_bytes, auth=Authenticator(sec.users), policy=policy,
+    )  # fmt: skip
+
+
+def _restore_settings(service: Service, config: SiteConfig) -> None:
+    """Runtime zone, rule and allow-list changes survive a restart (see
+    skywarden.settings_changes.restore_settings); the settings in force are stored with the
+    run's configuration (what replay starts from)."""
+    from skywarden.settings_changes import restore_settings
+
+    changes = [SettingChange.from_row(r) for r in service.history.reader().changes()]
+    for line in restore_settings(service.pipeline, changes):
+        log.warning("settings: %s", line)
+    pipeline = service.pipeline
+    in_force = replace(config, zones_geojson=pipeline.zones_geojson(),
+                       rules=pipeline.config.rules, allow=pipeline.config.allow)  # fmt: skip
+    if in_force != config:
+        service.history.set_meta({"config_text": json.dumps(site_config_to_dict(in_force))})
 
 
 async def _clocked(stream: AsyncIterator[tuple], clock: ReplayClock) -> AsyncIterator[tuple]:
@@ -172,8 +220,16 @@ def _sensor_view(sensor: SensorConfig, frame: LocalFrame) -> SensorView:
 
 
 async def serve(service: Service, *, host: str | None = None, port: int | None = None) -> None:
-    """Run sources, pipeline, sinks, history and (if built) the HTTP server until stopped."""
+    """Run sources, pipeline, sinks, history and (if built) the HTTP server until stopped.
+
+    Raises ConfigError (before starting anything) for a non-loopback bind without a users
+    file, and PipelineStopped when the pipeline task ends on its own."""
+    from skywarden.server.auth import check_bind
+
     config = service.pipeline.config
+    host = host or config.bind_host
+    if service.app is not None:
+        check_bind(host, config.security.users)
     await _start_sinks(service)
     tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
                                           on_raw=_raw_recorder(service)))]  # fmt: skip
@@ -183,23 +239,27 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
     if service.app is not None:
         import uvicorn
 
+        tls = config.security
         server = uvicorn.Server(
             uvicorn.Config(
-                service.app, host=host or config.bind_host, port=port or config.bind_port,
+                service.app, host=host, port=port or config.bind_port,
                 log_level="warning", lifespan="on",
+                ssl_certfile=str(tls.tls_cert) if tls.tls_cert else None,
+                ssl_keyfile=str(tls.tls_key) if tls.tls_key else None,
             )
         )  # fmt: skip
         tasks.append(asyncio.create_task(server.serve()))
+    failure = None
     try:
-        await service.stop.wait()
+        failure = await _until_stopped(service, tasks[0])
     finally:
         if server is not None:
             server.should_exit = True
         await asyncio.sleep(0)
-        for task in tasks[:1]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=5.0)
-        for task in tasks[1:]:
+        if not tasks[0].done():
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(tasks[0]), timeout=5.0)
+        for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for sink in service.sinks:
@@ -207,6 +267,27 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         if service.history is not None:
             service.history.flush()
             service.history.close()
+    if failure is not None:
+        raise PipelineStopped(failure)
+
+
+async def _until_stopped(service: Service, live: asyncio.Task) -> str | None:
+    """Wait for ``service.stop``; if the pipeline task ends first, report why (health 503,
+    an error in the log), keep serving that for FAILURE_GRACE_S, and return the reason."""
+    stopping = asyncio.create_task(service.stop.wait())
+    try:
+        await asyncio.wait({live, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if service.stop.is_set() or not live.done():
+        return None
+    exc = None if live.cancelled() else live.exception()
+    reason = f"pipeline stopped: {type(exc).__name__}: {exc}" if exc else "pipeline stopped"
+    service.pipeline.failure = reason
+    log.error("%s; health now answers 503 and the service exits", reason, exc_info=exc)
+    await asyncio.sleep(FAILURE_GRACE_S)
+    service.stop.set()
+    return reason
 
 
 def _raw_recorder(service: Service) -> Callable[[str, float, bytes], None] | None:
@@ -263,10 +344,16 @@ def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], N
 
 def replay_history(history_path, *, classifier: Callable | None = None):
     """Re-run a history file's raw inputs through a fresh pipeline built from the stored site
-    configuration, and compare the alerts (skywarden.store.replay.AlertDiff)."""
+    configuration, applying the recorded runtime zone changes at their times, and compare the
+    alerts (skywarden.store.replay.AlertDiff)."""
     from skywarden.loop import replay_inputs
+    from skywarden.settings_changes import apply_setting
     from skywarden.site_config import site_config_from_dict
+    from skywarden.store.reader import HistoryReader
     from skywarden.store.replay import replay_alerts
+
+    with HistoryReader(history_path) as reader:
+        changes = [SettingChange.from_row(r) for r in reader.changes()]
 
     def run_pipeline(inputs, meta):
         if not meta.config_text:
@@ -290,6 +377,13 @@ def replay_history(history_path, *, classifier: Callable | None = None):
                 now[0] = raw.t_receive
                 yield raw.t_receive, raw.source, raw.payload
 
-        return replay_inputs(pipeline, feeds, timed())
+        pending = sorted(changes, key=lambda c: c.t)
+
+        def apply_changes(t: float) -> None:  # the settings in force at time t, as live
+            while pending and pending[0].t <= t:
+                change = pending.pop(0)
+                apply_setting(pipeline, change.kind, json.loads(change.document), record=False)
+
+        return replay_inputs(pipeline, feeds, timed(), before_tick=apply_changes)
 
     return replay_alerts(history_path, run_pipeline)

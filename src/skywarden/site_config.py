@@ -1,7 +1,9 @@
 """The site configuration: one TOML file -> frozen, validated dataclasses.
 
     [site]         name, lat, lon, height_m (WGS-84 ellipsoidal height of the origin)
-    [service]      bind ("127.0.0.1:8080"), tile_url, live_rate_hz, scan_period_s
+    [service]      bind ("127.0.0.1:8080"), tile_url, live_rate_hz, scan_period_s, and the
+                   security keys of skywarden.site_security (users, tls_cert, tls_key, hosts,
+                   origins, max_zones, max_zone_vertices, max_json_depth, max_body_bytes)
     [storage]      path (DuckDB history file; "" = no history), flush_s
     [zones]        file (GeoJSON, relative to the config file)
     [tracker]      TrackerParams overrides (see config.tracker_params)
@@ -11,14 +13,17 @@
                    range_m, sigma_range_m, sigma_azimuth_deg, sac, sic,
                    rcs_calibration_dbm (asterix radars only, optional: the I048/130 primary
                    amplitude, dBm, of a 1 m^2 target at 1 km slant range; without it the
-                   radar's plots carry no RCS)
+                   radar's plots carry no RCS), allow_from (udp only, optional: sender
+                   addresses or networks, "192.0.2.7" or "192.0.2.0/24"; datagrams from
+                   anyone else are counted and dropped)
     [[alert_rules]] name, zones, classes, min/max_height_m, min/max_speed_mps, horizon_s,
                    min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h
     [[allow]]      identity ("icao:3C660C" | "rid:SERIAL"), zones, valid_from, valid_until
                    (ISO 8601 or POSIX seconds), note
     [sinks]        webhooks = [urls], cot = "tcp://host:port" | "udp://host:port"
 
-Every problem is a ConfigError naming the file and the key. Relative paths are resolved
+Every problem is a ConfigError naming the file and the key; an unknown key in any table is one
+that lists the known keys. Relative paths are resolved
 against the config file's folder. This module is the only reader of site configuration.
 """
 
@@ -28,11 +33,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from skywarden.config import read_toml, tracker_params
 from skywarden.detections import icao_identity, remote_id_identity
 from skywarden.errors import ConfigError
+from skywarden.site_security import SECURITY_KEYS, SiteSecurity, site_security
 from skywarden.track.params import TrackerParams
 from skywarden.units import DEG
 from skywarden.warn.rules import AlertRule, AllowEntry, TargetClass
@@ -42,6 +48,7 @@ TRANSPORTS = ("udp", "tcp", "file")
 CLASS_BY_NAME = {c.name.lower(): c for c in TargetClass}
 # PAM of 1 m^2 at 1 km, dBm: PAM is a signed byte, and RCS and range spread it by < 200 dB
 RCS_CALIBRATION_RANGE_DBM = (-300.0, 300.0)
+SERVICE_KEYS = frozenset({"bind", "tile_url", "live_rate_hz", "scan_period_s"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class SensorConfig:
     sigma_range_m: float = 70.0
     sigma_azimuth_rad: float = 0.08 * DEG
     rcs_calibration_dbm: float | None = None
+    allow_from: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ class SiteConfig:
     webhooks: tuple[str, ...] = ()
     cot: str | None = None
     source_text: str = ""
+    security: SiteSecurity = field(default_factory=SiteSecurity)
 
 
 def load_site_config(path: str | Path) -> SiteConfig:
@@ -106,11 +115,15 @@ def site_config_from_dict(
              "allow", "sinks"}  # fmt: skip
     where.unknown(doc, known, "top level")
     site = where.table(doc, "site")
+    where.unknown(site, {"name", "lat", "lon", "height_m"}, "site")
     lat = where.number(site, "lat", "site", -90.0, 90.0)
     lon = where.number(site, "lon", "site", -180.0, 180.0)
     service = where.table(doc, "service", required=False)
+    where.unknown(service, SERVICE_KEYS | SECURITY_KEYS, "service")
     storage = where.table(doc, "storage", required=False)
+    where.unknown(storage, {"path", "flush_s"}, "storage")
     sinks = where.table(doc, "sinks", required=False)
+    where.unknown(sinks, {"webhooks", "cot"}, "sinks")
     bind = str(service.get("bind", "127.0.0.1:8080"))
     host, _, port = bind.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -136,6 +149,7 @@ def site_config_from_dict(
         webhooks=tuple(str(u) for u in sinks.get("webhooks", [])),
         cot=sinks.get("cot") or None,
         source_text=text,
+        security=site_security(service, base, where.fail),
     )
 
 
@@ -145,7 +159,7 @@ class _Where:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, key: str, problem: str) -> None:
+    def fail(self, key: str, problem: str) -> NoReturn:
         raise ConfigError(f"{key}: {problem}", path=self.source)
 
     def unknown(self, table: dict[str, Any], known: set[str], name: str) -> None:
@@ -186,7 +200,7 @@ def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
         s,
         {"name", "kind", "transport", "host", "port", "group", "file", "speed", "lat", "lon",
          "height_m", "range_m", "sigma_range_m", "sigma_azimuth_deg", "sac", "sic",
-         "rcs_calibration_dbm"},
+         "rcs_calibration_dbm", "allow_from"},
         prefix,
     )  # fmt: skip
     kind, transport = s.get("kind"), s.get("transport", "udp")
@@ -223,7 +237,27 @@ def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
         sigma_azimuth_rad=where.number(s, "sigma_azimuth_deg", prefix, 1e-4, 10.0, default=0.08)
         * DEG,
         rcs_calibration_dbm=_rcs_calibration(s, kind, prefix, where),
+        allow_from=_allow_from(s, transport, prefix, where),
     )
+
+
+def _allow_from(s: dict[str, Any], transport: str, prefix: str, where: _Where) -> tuple | None:
+    """The optional UDP sender allow-list: addresses or networks (checked here)."""
+    import ipaddress
+
+    if "allow_from" not in s:
+        return None
+    value = s["allow_from"]
+    if transport != "udp":
+        where.fail(f"{prefix}.allow_from", "only a udp sensor receives from senders")
+    if not isinstance(value, list) or not value:
+        where.fail(f"{prefix}.allow_from", "must be a non-empty list of addresses or networks")
+    for item in value:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            where.fail(f"{prefix}.allow_from", f"{item!r} is not an IP address or network")
+    return tuple(str(v) for v in value)
 
 
 def _rcs_calibration(s: dict[str, Any], kind: str, prefix: str, where: _Where) -> float | None:
@@ -265,12 +299,55 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
         "tracker": tracker,
         "sensors": sensors,
         "alert_rules": rules,
-        "allow": [
-            {"identity_key": a.identity, "zones": sorted(a.zone_ids) if a.zone_ids else None,
-             "valid_from": a.valid_from_s, "valid_until": a.valid_until_s, "note": a.note}
-            for a in config.allow
-        ],
+        "allow": allow_to_list(config.allow),
     }  # fmt: skip
+
+
+MAX_RULES, MAX_ALLOW = 100, 10_000  # bounds of a runtime rule or allow-list document
+
+
+def rules_from_list(items: Any, source: str = "alert rules") -> tuple[AlertRule, ...]:
+    """Alert rules from a list of ``[[alert_rules]]`` tables (the runtime API's document);
+    ConfigError naming the rule and the problem."""
+    where = _Where(source)
+    if not isinstance(items, list) or not all(isinstance(r, dict) for r in items):
+        where.fail("alert_rules", "must be a list of rule objects")
+    if len(items) > MAX_RULES:
+        where.fail("alert_rules", f"{len(items)} rules; at most {MAX_RULES}")
+    return tuple(_rule(r, i, where) for i, r in enumerate(items))
+
+
+def rules_to_list(rules: tuple[AlertRule, ...]) -> list[dict[str, Any]]:
+    """The inverse of :func:`rules_from_list` (JSON-safe: unbounded edges left out)."""
+    return [_rule_to_dict(r) for r in rules]
+
+
+def allow_from_list(items: Any, source: str = "allow-list") -> tuple[AllowEntry, ...]:
+    """Allow-list entries from a list of ``[[allow]]`` tables; ConfigError on a bad one."""
+    where = _Where(source)
+    if not isinstance(items, list) or not all(isinstance(a, dict) for a in items):
+        where.fail("allow", "must be a list of allow-list objects")
+    if len(items) > MAX_ALLOW:
+        where.fail("allow", f"{len(items)} entries; at most {MAX_ALLOW}")
+    try:
+        return tuple(_allow(a, i, where) for i, a in enumerate(items))
+    except (TypeError, ValueError, OverflowError) as exc:
+        where.fail("allow", f"bad value: {exc}")
+
+
+def allow_to_list(allow: tuple[AllowEntry, ...]) -> list[dict[str, Any]]:
+    """The inverse of :func:`allow_from_list` (JSON-safe: open time bounds left out)."""
+    out = []
+    for a in allow:
+        d: dict[str, Any] = {"identity_key": a.identity, "note": a.note}
+        if a.zone_ids:
+            d["zones"] = sorted(a.zone_ids)
+        if math.isfinite(a.valid_from_s):
+            d["valid_from"] = a.valid_from_s
+        if math.isfinite(a.valid_until_s):
+            d["valid_until"] = a.valid_until_s
+        out.append(d)
+    return out
 
 
 def _rule_to_dict(r: AlertRule) -> dict[str, Any]:
@@ -298,6 +375,7 @@ def _zones(doc: dict[str, Any], base: Path, where: _Where) -> dict[str, Any]:
     import json
 
     zones = where.table(doc, "zones", required=False)
+    where.unknown(zones, {"file", "geojson"}, "zones")
     if "geojson" in zones:
         if not isinstance(zones["geojson"], dict):
             where.fail("zones.geojson", "must be a GeoJSON object")
@@ -387,6 +465,8 @@ def _allow(a: Any, i: int, where: _Where) -> AllowEntry:
         identity = remote_id_identity(value)
     else:
         where.fail(f"{prefix}.identity", "must be 'icao:HEX' or 'rid:SERIAL'")
+    if not -(2**63) <= identity < 2**63:
+        where.fail(f"{prefix}.identity_key", f"{identity} is not a 64-bit identity key")
     return AllowEntry(
         identity=identity,
         zone_ids=frozenset(map(str, a["zones"])) if a.get("zones") else None,

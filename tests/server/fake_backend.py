@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.geo import LocalFrame
+from skywarden.site_config import allow_from_list, allow_to_list, rules_from_list, rules_to_list
 from skywarden.snapshot import CLASS_NAMES, AlertView, SensorView, Snapshot, TrackArrays
 from skywarden.warn.alerts import AlertError
 from skywarden.warn.zones import parse_zones, zones_to_geojson
@@ -125,6 +126,11 @@ class FakeBackend:
         self.health_calls = 0
         self.history: list[dict] | None = None  # track paths as HistoryReader.tracks_between
         self.history_steps: list[float | None] = []  # step_s of each history_tracks call
+        self.roles: list[str] = []  # the principal's role of each operator action
+        self.zone_changes: list[tuple[str, str]] = []  # (who, role) of each setting change
+        self.failure: str | None = None  # set: the pipeline has stopped
+        self.rules: list[dict] = [{"name": "default", "classes": ["drone", "unknown"]}]
+        self.allow: list[dict] = []
 
     def publish(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
@@ -150,21 +156,44 @@ class FakeBackend:
         self._snapshot = replace(snap, alerts=tuple(alerts.values()))
         return changed
 
-    def acknowledge(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._act("acknowledge", "acknowledged", alert_id, who, note)
+    def acknowledge(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        view = self._act("acknowledge", "acknowledged", alert_id, who, note)
+        self.roles.append(role)
+        return view
 
-    def reject(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._act("reject", "rejected", alert_id, who, note)
+    def reject(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        view = self._act("reject", "rejected", alert_id, who, note)
+        self.roles.append(role)
+        return view
 
-    def ignore(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        return self._act("ignore", "ignored", alert_id, who, note)
+    def ignore(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        view = self._act("ignore", "ignored", alert_id, who, note)
+        self.roles.append(role)
+        return view
 
     def zones_geojson(self) -> dict:
         return self.zones
 
-    def put_zones(self, geojson: dict) -> dict:
+    def put_zones(self, geojson: dict, who: str = "", role: str = "") -> dict:
         self.zones = zones_to_geojson(parse_zones(geojson, FRAME), FRAME)
+        self.zone_changes.append((who, role))
         return self.zones
+
+    def rules_json(self) -> list[dict]:
+        return self.rules
+
+    def put_rules(self, rules, who: str = "", role: str = "") -> list[dict]:
+        self.rules = rules_to_list(rules_from_list(rules))
+        self.zone_changes.append((who, role))
+        return self.rules
+
+    def allow_json(self) -> list[dict]:
+        return self.allow
+
+    def put_allow(self, allow, who: str = "", role: str = "") -> list[dict]:
+        self.allow = allow_to_list(allow_from_list(allow))
+        self.zone_changes.append((who, role))
+        return self.allow
 
     def health(self) -> dict:
         self.health_calls += 1

@@ -291,3 +291,45 @@ def test_replay_plays_back_the_stored_minute_and_returns_to_live(served, page) -
     page.click("#replay-load")
     expect(page.locator("#replay-msg.ok")).to_contain_text("one sample per 3 s per track")
     assert backend.history_steps[-1] == 3.0
+
+
+def test_the_map_signs_in_with_a_token_and_acts_as_that_user(served, tmp_path) -> None:
+    """With authentication on, the page asks for a token, the live stream and the alert
+    actions then use it, and the acknowledgement carries the token's user and role."""
+    from skywarden.server.auth import Authenticator
+    from skywarden.server.users import add_user
+
+    expect = playwright_api.expect
+    users = tmp_path / "users.json"
+    token = add_user(users, "op-user", "operator")
+    backend = MovingBackend(tick_s=0.2, sim_dt_s=1.0)
+    with live_server(create_app(backend, live_rate_hz=5.0, auth=Authenticator(users))) as url:
+        page = served[2].new_page(viewport={"width": 1600, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if "Security Policy" in m.text else 0)
+        try:
+            page.goto(url)
+            expect(page.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+            page.fill("#signin-token", "op-user.wrong")
+            page.click("#signin button[type=submit]")
+            expect(page.locator("#signin .signin-err")).to_contain_text("401")
+            page.fill("#signin-token", token)
+            page.click("#signin button[type=submit]")
+            expect(page.locator("#signin")).to_be_hidden(timeout=WAIT_MS)
+            page.wait_for_function(  # the WebSocket authenticated with the token
+                "() => window.skywarden && window.skywarden.mapReady && window.skywarden.frames",
+                timeout=WAIT_MS,
+            )
+            expect(page.locator("#operator")).to_have_value("op-user", timeout=WAIT_MS)
+            card = page.locator("#alerts li.alert.state-active")
+            expect(card).to_have_count(1, timeout=WAIT_MS)
+            card.locator("button.ack").click()
+            deadline = time.monotonic() + WAIT_MS / 1000
+            while not backend.actions and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            assert backend.actions == [("acknowledge", 1, "op-user", "")]
+            assert backend.roles == ["operator"]
+        finally:
+            page.close()
+    assert errors == [], errors

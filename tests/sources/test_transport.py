@@ -342,3 +342,19 @@ def test_counters_are_a_plain_dict():
     counters = transport.TransportCounters(messages=2, bytes=10)
     d = counters.as_dict()
     assert d["messages"] == 2 and d["bytes"] == 10 and set(d) >= {"errors", "reconnects"}
+
+
+def test_udp_allow_from_counts_and_drops_other_senders():
+    async def scenario(allow):
+        async with UdpSource(LOOPBACK, 0, allow_from=allow) as source:
+            with UdpSender(LOOPBACK, source.local_port) as sender:
+                for k in range(5):
+                    sender.send(bytes([k]))
+                await until(lambda: source.counters.messages + source.counters.refused == 5)
+            return source.counters
+
+    refused = run(scenario(["192.0.2.7", "10.0.0.0/8"]))  # the loopback sender is not listed
+    assert refused.refused == 5 and refused.messages == 0
+    allowed = run(scenario(["192.0.2.7", "127.0.0.0/8"]))
+    assert allowed.refused == 0 and allowed.messages == 5
+    assert allowed.as_dict()["refused"] == 0  # shown in /health under the source's transport

@@ -137,11 +137,11 @@ def test_ignore_zone_suppresses_everything_inside_it() -> None:
 def test_zone_selection_priority_and_thresholds() -> None:
     rules = (
         AlertRule(name="ring", zone_ids=frozenset({"ring"}), priority=5),
-        AlertRule(name="base-urgent", zone_ids=frozenset({"base"}), priority=0),
-        AlertRule(name="base", zone_ids=frozenset({"base"})),
+        AlertRule(name="base-urgent", zone_ids=frozenset({"base"}), priority=1),
+        AlertRule(name="base", zone_ids=frozenset({"base"}), priority=3),
     )
     d = _decide([INSIDE], [TargetClass.DRONE], [-1], rules)
-    assert d.priority[0, :2].tolist() == [0, 5]
+    assert d.priority[0, :2].tolist() == [1, 5]  # the most urgent matching rule wins
     assert d.rule[0, :2].tolist() == [1, 0]
     strict = (AlertRule(min_probability=1.0, clear_probability=0.2, horizon_s=10.0),)
     d = _decide([APPROACH], [TargetClass.DRONE], [-1], strict)  # 40 s away: beyond horizon

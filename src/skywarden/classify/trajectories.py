@@ -10,7 +10,7 @@ Real sources (../shared/data; see its README):
 * ArduPilot quadrotor tlogs (phoenix-uav-tlog): GLOBAL_POSITION_INT read by a small MAVLink
   1/2 frame reader here (checksummed), so no MAVLink library is needed at run time.
 * UZH-FPV racing-quad ground truth (10 Hz indoor poses; heights are offset by the renderer).
-* The Parrot ANAFI Remote ID capture (decoded with :mod:`skywarden.sources.remote_id_*`).
+* The Parrot ANAFI Remote ID capture (decoded with :mod:`skywarden.sources.remote_id`).
 * Aircraft from the Barcelona CAT048 recording (Mode S addressed plots, smoothed) and from the
   beastblackbox SBS text (dump1090 positions).
 * The marsh harrier GPS file has 5-minute fixes: it gives only the speed and height

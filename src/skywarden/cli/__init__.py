@@ -4,7 +4,8 @@
 * :mod:`~skywarden.cli.track`: ``track``
 * :mod:`~skywarden.cli.recordings`: ``inspect``
 * :mod:`~skywarden.cli.evaluate`: ``evaluate``, ``evaluate-classifier``
-* :mod:`~skywarden.cli.service`: ``run``, ``demo``, ``replay``, ``export``
+* :mod:`~skywarden.cli.service`: ``run``, ``demo``, ``offline-demo``, ``replay``, ``export``
+* :mod:`~skywarden.cli.users`: ``user add|remove|list`` (the users file of authentication)
 
 Only this package and pipeline.py import every stage. User errors (bad files, bad options)
 print one clear line naming the file, line and problem, and exit with status 2; never a
@@ -18,10 +19,10 @@ import sys
 from collections.abc import Sequence
 
 from skywarden import __version__
-from skywarden.cli import evaluate, recordings, service, simulate, track
+from skywarden.cli import evaluate, recordings, service, simulate, track, users
 from skywarden.errors import SkywardenError
 
-COMMAND_GROUPS = (simulate, track, recordings, evaluate, service)
+COMMAND_GROUPS = (simulate, track, recordings, evaluate, service, users)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,8 +6,15 @@ and serve it with uvicorn, e.g. ``uvicorn.run(create_app(backend), host=..., por
 Bad input gets a clear 4xx with a JSON ``{"detail": ...}`` body and never stops the service:
 422 for a malformed request (bad JSON, wrong field types, bad query values), 400 for a zone
 document that is not valid GeoJSON (the message names the feature and the problem), 404 for an
-unknown alert, track or zone id, 409 for an alert action the alert cannot take, 413 for a body
-larger than ``max_body_bytes``. An unexpected fault in a handler is a JSON 500.
+unknown alert, track or zone id (also one out of the id range), 409 for an alert action the
+alert cannot take, 413 for a body larger than ``max_body_bytes``, 422 for a zone value out of
+its bounds or JSON nested deeper than the policy allows. An unexpected fault in a handler is a
+JSON 500.
+
+With an :class:`~skywarden.server.auth.Authenticator` on a users file every ``/api/v1`` route
+needs a bearer token (401 without, 403 for a role too low; see :mod:`skywarden.server.auth`).
+``/healthz`` is an open liveness check that says nothing about the picture: 200, or 503 with
+the reason once the pipeline has stopped (``backend.failure``), as ``/api/v1/health`` does.
 """
 
 from __future__ import annotations
@@ -33,14 +40,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skywarden.errors import ConfigError
 from skywarden.server import schemas
+from skywarden.server.auth import Authenticator, Principal, requires, websocket_token
 from skywarden.server.backend import ServiceBackend
+from skywarden.server.http_security import HttpPolicy, HttpSecurity
 from skywarden.server.live import LiveBroadcaster, Subscription
 from skywarden.snapshot import CLASS_NAMES, AlertView, json_safe
 from skywarden.warn.alerts import AlertError
+from skywarden.warn.zones import ZoneLimitError
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+MAX_ID = 2**63 - 1  # ids are int64: anything beyond is unknown (404), never an overflow
 WEB_DIR = Path(__file__).parent / "web"
 VENDOR_DIR = WEB_DIR / "vendor"
 VENDOR_FILES = (
@@ -60,6 +71,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (404, "unknown id"),
         (409, "illegal transition"),
         (413, "body too large"),
+        (401, "no or wrong token (authentication on)"),
+        (403, "role too low"),
     )
 }
 
@@ -70,6 +83,8 @@ def create_app(
     live_rate_hz: float = 2.0,
     max_body_bytes: int = 1_000_000,
     tile_url: str | None = None,
+    auth: Authenticator | None = None,
+    policy: HttpPolicy | None = None,
 ) -> FastAPI:
     """The service around backend.
 
@@ -79,10 +94,15 @@ def create_app(
         max_body_bytes: larger request bodies get 413.
         tile_url: optional raster tile URL template ({z}/{x}/{y}) for the map background;
             None draws the offline map (grid, range rings, zones, sensors) only.
+        auth: token checks (None: authentication off, every route open).
+        policy: Host/Origin checks, JSON depth limit and security headers (None: the
+            defaults of :class:`~skywarden.server.http_security.HttpPolicy`, any Host).
     """
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
     broadcaster = LiveBroadcaster(backend, rate_hz=live_rate_hz)
+    auth = auth if auth is not None else Authenticator(None)
+    policy = policy if policy is not None else HttpPolicy(tile_url=tile_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -104,10 +124,13 @@ def create_app(
     )
     app.state.backend = backend
     app.state.broadcaster = broadcaster
+    app.state.auth = auth
+    app.add_middleware(HttpSecurity, policy=policy)  # inside BodyLimit: bodies are bounded
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(Exception, _internal_error)
-    app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url))
-    app.add_api_websocket_route(f"{API_PREFIX}/live", _live_endpoint(backend, broadcaster))
+    app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url, auth))
+    app.add_api_websocket_route(f"{API_PREFIX}/live", _live_endpoint(backend, broadcaster, auth))
+    app.add_api_route("/healthz", _liveness(backend), methods=["GET"], tags=["health"])
     _add_web(app)
     return app
 
@@ -116,9 +139,18 @@ def create_app(
 
 
 def _api_router(
-    backend: ServiceBackend, broadcaster: LiveBroadcaster, rate_hz: float, tile_url: str | None
+    backend: ServiceBackend,
+    broadcaster: LiveBroadcaster,
+    rate_hz: float,
+    tile_url: str | None,
+    auth: Authenticator,
 ) -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX, responses={422: {"description": "malformed request"}})
+    router = APIRouter(
+        prefix=API_PREFIX,
+        responses={422: {"description": "malformed request"}},
+        dependencies=[requires(auth, "viewer")],
+    )
+    admin = requires(auth, "admin")
 
     @router.get("/tracks", response_model=schemas.TrackList, tags=["tracks"])
     def get_tracks(
@@ -147,6 +179,7 @@ def _api_router(
     )
     def get_track(track_id: int) -> JSONResponse:
         """One track of the latest snapshot."""
+        _known_range(track_id, "track")
         tracks = backend.snapshot().tracks
         hit = np.flatnonzero(tracks.id == track_id)
         if hit.size == 0:
@@ -158,6 +191,7 @@ def _api_router(
         """Which sensor reports fed a track and when (auditable fusion): the recent reports
         (time, sensor, kind), the last report per source kind, report counts, and the
         cooperative-consistency test (radar-only estimate vs the cooperative claims)."""
+        _known_range(track_id, "track")
         view = backend.track_sources(track_id)
         if view is None:
             raise HTTPException(404, f"unknown track id {track_id}")
@@ -174,6 +208,7 @@ def _api_router(
         it (value and contribution in logit units, largest first), the single-scan model
         output behind them, every feature's value, and the track's current class,
         probabilities and behaviour. Computed on demand from the track's recent states."""
+        _known_range(track_id, "track")
         view = backend.explain_track(track_id)
         if view is not None:
             return JSONResponse(json_safe(view))
@@ -202,6 +237,7 @@ def _api_router(
     )
     def get_alert(alert_id: int) -> JSONResponse:
         """One alert of the latest snapshot."""
+        _known_range(alert_id, "alert")
         for alert in backend.snapshot().alerts:
             if alert.id == alert_id:
                 return JSONResponse(alert.to_json())
@@ -210,7 +246,7 @@ def _api_router(
     for action in ("acknowledge", "reject", "ignore"):
         router.add_api_route(
             f"/alerts/{{alert_id}}/{action}",
-            _alert_action(getattr(backend, action), action),
+            _alert_action(getattr(backend, action), action, auth),
             methods=["POST"],
             response_model=schemas.Alert,
             responses=ERRORS,
@@ -240,18 +276,36 @@ def _api_router(
         tags=["zones"],
         openapi_extra=_json_body_doc(schemas.FeatureCollection),
     )
-    async def put_zones(request: Request) -> JSONResponse:
-        """Replace every zone with a GeoJSON FeatureCollection (400 names what is wrong)."""
+    async def put_zones(request: Request, principal: Principal = admin) -> JSONResponse:
+        """Replace every zone with a GeoJSON FeatureCollection (400 names what is wrong, 422 a
+        value out of its bounds). Needs the admin role; recorded with the principal."""
         document = await _json_body(request)
         try:
-            zones = backend.put_zones(document)
+            zones = backend.put_zones(document, who=principal.name, role=_role(principal))
+        except ZoneLimitError as exc:
+            raise HTTPException(422, str(exc)) from exc
         except ConfigError as exc:
             raise HTTPException(400, str(exc)) from exc
         return JSONResponse(zones)
 
+    for kind, what in (("rules", "alert rules ([[alert_rules]] tables)"),
+                       ("allow", "allow-list entries ([[allow]] tables)")):  # fmt: skip
+        router.add_api_route(f"/{kind}", _get_setting(backend, kind, what), methods=["GET"],
+                             tags=["zones"], name=f"get_{kind}")  # fmt: skip
+        router.add_api_route(
+            f"/{kind}", _put_setting(backend, kind, what, admin), methods=["PUT"],
+            responses=ERRORS, tags=["zones"], name=f"put_{kind}",
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "array", "items": {"type": "object"}}}}}},
+        )  # fmt: skip
+
     @router.get("/health", response_model=schemas.Health, tags=["health"])
     def get_health() -> JSONResponse:
-        """Per-source message and reject counters, tick latency, queue depth, live clients."""
+        """Per-source message and reject counters, tick latency, queue depth, live clients;
+        503 with the reason once the pipeline has stopped."""
+        failure = getattr(backend, "failure", None)
+        if failure:
+            return JSONResponse({"status": "stopped", "reason": failure}, status_code=503)
         body = dict(backend.health())
         body["sensors"] = [s.to_json() for s in backend.snapshot().sensors]
         body["live"] = {
@@ -301,6 +355,13 @@ def _api_router(
         t0, t1 = span if span is not None else (None, None)
         return JSONResponse({"t0": t0, "t1": t1})
 
+    @router.get("/me", tags=["map"])
+    def get_me(request: Request) -> dict[str, Any]:
+        """Who is signed in: name and role (``authenticated`` false when authentication is
+        off: then everyone may do everything, and names the operator in each action)."""
+        found: Principal = request.state.principal
+        return {"name": found.name, "role": found.role, "authenticated": found.authenticated}
+
     @router.get("/map-config", response_model=schemas.MapConfig, tags=["map"])
     def get_map_config() -> dict[str, Any]:
         """What the map page needs to draw itself: site, optional tile URL, live rate."""
@@ -315,20 +376,93 @@ def _api_router(
     return router
 
 
-def _alert_action(method: Callable[..., AlertView], action: str) -> Callable[..., JSONResponse]:
+def _alert_action(
+    method: Callable[..., AlertView], action: str, auth: Authenticator
+) -> Callable[..., JSONResponse]:
+    operator = requires(auth, "operator")
+
     def act(
-        alert_id: Annotated[int, PathParam(description="alert id")], body: schemas.AlertAction
+        alert_id: Annotated[int, PathParam(description="alert id")],
+        body: schemas.AlertAction,
+        principal: Principal = operator,
     ) -> JSONResponse:
+        _known_range(alert_id, "alert")
+        who = _operator_name(body.who, principal)
         try:
-            alert = method(alert_id, body.who, body.note)
+            alert = method(alert_id, who, body.note, role=_role(principal))
         except KeyError as exc:
             raise HTTPException(404, f"unknown alert id {alert_id}") from exc
         except AlertError as exc:
             raise HTTPException(409, f"cannot {action} alert {alert_id}: {exc}") from exc
         return JSONResponse(alert.to_json())
 
-    act.__doc__ = f"The operator `who` chooses to {action} an alert (with an optional note)."
+    act.__doc__ = (
+        f"The operator chooses to {action} an alert (with an optional note); needs the "
+        "operator role. With authentication on the operator is the token's user (``who`` may "
+        "be left out); without it ``who`` names the operator."
+    )
     return act
+
+
+def _get_setting(backend: ServiceBackend, kind: str, what: str) -> Callable[[], JSONResponse]:
+    def get() -> JSONResponse:
+        return JSONResponse(getattr(backend, f"{kind}_json")())
+
+    get.__doc__ = f"The {what} in force, in the site file's form (JSON)."
+    return get
+
+
+def _put_setting(backend: ServiceBackend, kind: str, what: str, admin: Any) -> Callable[..., Any]:
+    async def put(request: Request, principal: Principal = admin) -> JSONResponse:
+        document = await _json_body(request)
+        try:
+            in_force = getattr(backend, f"put_{kind}")(
+                document, who=principal.name, role=_role(principal)
+            )
+        except ConfigError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return JSONResponse(in_force)
+
+    put.__doc__ = (
+        f"Replace the {what} as a whole with a JSON list in the site file's form (422 names "
+        "what is wrong). Needs the admin role; recorded with the principal for the audit, "
+        "the history, a restart and replay."
+    )
+    return put
+
+
+def _operator_name(who: str | None, principal: Principal) -> str:
+    """Who acts: the signed-in user, or (authentication off) the name in the body."""
+    if principal.authenticated:
+        if who is not None and who != principal.name:
+            raise HTTPException(422, f"who: you are signed in as {principal.name!r}, not {who!r}")
+        return principal.name
+    if who is None:
+        raise HTTPException(422, "who: name the operator (authentication is off)")
+    return who
+
+
+def _role(principal: Principal) -> str:
+    """The role to record: '' when authentication is off (nobody is known)."""
+    return principal.role if principal.authenticated else ""
+
+
+def _known_range(value: int, what: str) -> None:
+    """404 for an id no int64 can hold (it cannot name anything)."""
+    if not -MAX_ID <= value <= MAX_ID:
+        raise HTTPException(404, f"unknown {what} id {value}")
+
+
+def _liveness(backend: ServiceBackend) -> Callable[[], JSONResponse]:
+    def healthz() -> JSONResponse:
+        """Liveness, open to all: ``{"status": "ok"}``, or 503 with the reason once the
+        pipeline has stopped. Says nothing about tracks, alerts or sensors."""
+        failure = getattr(backend, "failure", None)
+        if failure:
+            return JSONResponse({"status": "stopped", "reason": failure}, status_code=503)
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+    return healthz
 
 
 def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -387,11 +521,17 @@ def _json_body_doc(model: type[schemas.BaseModel]) -> dict[str, Any]:
 
 
 def _live_endpoint(
-    backend: ServiceBackend, broadcaster: LiveBroadcaster
+    backend: ServiceBackend, broadcaster: LiveBroadcaster, auth: Authenticator
 ) -> Callable[[WebSocket], Any]:
     async def live(websocket: WebSocket) -> None:
-        """Each new snapshot's JSON (binary frames, UTF-8), at most live_rate_hz a second."""
-        await websocket.accept()
+        """Each new snapshot's JSON (binary frames, UTF-8), at most live_rate_hz a second;
+        authenticated (see skywarden.server.auth) before the first one."""
+        token, subprotocol = websocket_token(websocket)
+        principal = await asyncio.to_thread(auth.principal, token)
+        if principal is None:
+            await websocket.close(1008, "sign in: a viewer token is needed")
+            return
+        await websocket.accept(subprotocol=subprotocol)
         sub = broadcaster.subscribe()
         tasks: list[asyncio.Task[Any]] = []
         try:

@@ -35,15 +35,16 @@ class ServiceBackend(Protocol):
         """Wait for, then return, the latest snapshot whose ``seq`` is greater than after_seq."""
         ...
 
-    def acknowledge(self, alert_id: int, who: str, note: str = "") -> AlertView:
-        """The operator ``who`` acknowledges an alert. KeyError: unknown id; AlertError: illegal."""
+    def acknowledge(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        """The operator ``who`` (with ``role``; '' without authentication) acknowledges an
+        alert. KeyError: unknown id; AlertError: illegal."""
         ...
 
-    def reject(self, alert_id: int, who: str, note: str = "") -> AlertView:
+    def reject(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
         """The operator rejects an alert (false alarm). Errors as :meth:`acknowledge`."""
         ...
 
-    def ignore(self, alert_id: int, who: str, note: str = "") -> AlertView:
+    def ignore(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
         """The operator ignores an alert (known, harmless). Errors as :meth:`acknowledge`."""
         ...
 
@@ -51,8 +52,26 @@ class ServiceBackend(Protocol):
         """The zones in force as a GeoJSON FeatureCollection ([lon, lat] degrees, WGS-84)."""
         ...
 
-    def put_zones(self, geojson: dict[str, Any]) -> dict[str, Any]:
-        """Replace the zones; returns the new FeatureCollection. ConfigError: a bad document."""
+    def put_zones(self, geojson: dict[str, Any], who: str = "", role: str = "") -> dict[str, Any]:
+        """Replace the zones (recorded with ``who`` and ``role``); returns the new
+        FeatureCollection. ConfigError: a bad document (400); ZoneLimitError: a value beyond
+        its bounds (422)."""
+        ...
+
+    def rules_json(self) -> list[dict[str, Any]]:
+        """The alert rules in force ([[alert_rules]] tables of the site file, as JSON)."""
+        ...
+
+    def put_rules(self, rules: Any, who: str = "", role: str = "") -> list[dict[str, Any]]:
+        """Replace the alert rules; ConfigError: a bad rule (-> 422)."""
+        ...
+
+    def allow_json(self) -> list[dict[str, Any]]:
+        """The allow-list in force ([[allow]] tables, as JSON)."""
+        ...
+
+    def put_allow(self, allow: Any, who: str = "", role: str = "") -> list[dict[str, Any]]:
+        """Replace the allow-list; ConfigError: a bad entry (-> 422)."""
         ...
 
     def health(self) -> dict[str, Any]:

@@ -101,7 +101,13 @@ class AlertAction(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    who: str = Field(min_length=1, max_length=100, description="operator name")
+    who: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="operator name: required without authentication; with it, the signed-in "
+        "user (leave out, or give that same name)",
+    )
     note: str = Field(default="", max_length=2000)
 
 

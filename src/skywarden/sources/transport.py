@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import logging
 import math
 import socket
 import sys
@@ -34,6 +36,34 @@ import numpy as np
 from skywarden.errors import InputError, SkywardenError
 
 Clock = Callable[[], float]
+log = logging.getLogger(__name__)
+
+
+class SenderAllowList:
+    """Sender addresses and networks allowed to feed a UDP source (decisions cached)."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        try:
+            self.networks = tuple(ipaddress.ip_network(str(e), strict=False) for e in entries)
+        except ValueError as exc:
+            raise InputError(f"allow_from: {exc}") from None
+        self._seen: dict[str, bool] = {}
+
+    def allows(self, host: str) -> bool:
+        known = self._seen.get(host)
+        if known is None:
+            try:
+                address = ipaddress.ip_address(host.split("%", 1)[0])
+            except ValueError:
+                known = False
+            else:
+                if getattr(address, "ipv4_mapped", None) is not None:
+                    address = address.ipv4_mapped
+                known = any(address in n for n in self.networks)
+            if len(self._seen) > 10_000:  # bounded memory under a spoofing flood
+                self._seen.clear()
+            self._seen[host] = known
+        return known
 
 
 class TransportError(SkywardenError):
@@ -51,6 +81,7 @@ class TransportCounters:
     disconnects: int = 0  # connections lost or closed (TCP)
     reconnects: int = 0  # successful connections after the first
     dropped: int = 0  # datagrams dropped on a full queue, clients dropped for being slow
+    refused: int = 0  # datagrams from senders not in the allow-list (UDP allow_from)
 
     def as_dict(self) -> dict[str, int]:
         """Plain dict for JSON (/health)."""
@@ -113,6 +144,9 @@ class UdpSource:
     ``port=0`` picks a free port (read it from :attr:`local_port`). With ``multicast_group``
     the socket joins that group on ``interface`` (an IPv4 address of a local interface).
     At most ``queue_size`` datagrams wait for the consumer; more are dropped and counted.
+    With ``allow_from`` (sender addresses or networks, e.g. ``("192.0.2.7", "10.1.0.0/16")``)
+    datagrams from any other sender are counted in ``counters.refused`` and dropped (the first
+    one is logged).
     """
 
     host: str
@@ -122,6 +156,8 @@ class UdpSource:
     queue_size: int = 10_000
     clock: Clock = time.time
     counters: TransportCounters = field(default_factory=TransportCounters)
+    allow_from: Iterable[str] | None = None
+    _senders: SenderAllowList | None = field(default=None, init=False, repr=False)
     _transport: asyncio.DatagramTransport | None = field(default=None, init=False, repr=False)
     _queue: asyncio.Queue | None = field(default=None, init=False, repr=False)
     _local_port: int | None = field(default=None, init=False, repr=False)
@@ -132,6 +168,8 @@ class UdpSource:
             return
         if self._queue is not None:
             raise TransportError("UdpSource was closed; make a new one")
+        if self.allow_from is not None:
+            self._senders = SenderAllowList(self.allow_from)
         sock = _udp_socket(self.host, self.port, self.multicast_group, self.interface)
         self._local_port = sock.getsockname()[1]
         self._queue = asyncio.Queue(maxsize=self.queue_size + 1)
@@ -149,6 +187,12 @@ class UdpSource:
 
     def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
         assert self._queue is not None
+        if self._senders is not None and not self._senders.allows(addr[0]):
+            self.counters.refused += 1
+            if self.counters.refused == 1:
+                log.warning("udp %s:%s: refused a datagram from %s (not in allow_from; "
+                            "further ones counted)", self.host, self.port, addr[0])  # fmt: skip
+            return
         if self._queue.qsize() >= self.queue_size:
             self.counters.dropped += 1
             return

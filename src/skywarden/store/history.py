@@ -36,10 +36,12 @@ from skywarden.store.schema import (
     arrow_schema,
     column_list,
     create_tables,
+    migrate,
 )
 
 if TYPE_CHECKING:
     from skywarden.warn.alerts import AuditEntry
+    from skywarden.warn.changes import SettingChange
 
 
 @dataclass
@@ -226,7 +228,7 @@ class HistoryWriter:
         con = self._con
         create_tables(con)
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is not None and int(row[0]) != SCHEMA_VERSION:
+        if row is not None and not migrate(con, int(row[0])):
             self._con.close()
             raise HistoryError(
                 f"{self.path} has history schema {row[0]}; this skywarden writes {SCHEMA_VERSION}"
@@ -314,8 +316,14 @@ class HistoryWriter:
             "zone_id": [e.zone_id for e in entries],
             "object_key": [e.object_key for e in entries],
             "note": [e.note for e in entries],
+            "role": [getattr(e, "role", "") for e in entries],
         }
         self._append("audit", pa.table(cols, schema=arrow_schema("audit")))
+
+    def add_change(self, change: SettingChange) -> None:
+        """A runtime setting change (who, role, the new setting) for audit, restart and replay."""
+        cols = {k: [getattr(change, k)] for k, _ in TABLES["changes"]}
+        self._append("changes", pa.table(cols, schema=arrow_schema("changes")))
 
     def add_rejects(
         self,

@@ -15,7 +15,13 @@ import numpy as np
 
 from skywarden.detections import Detections
 from skywarden.errors import InputError
-from skywarden.store.schema import SCHEMA_VERSION, TABLES, HistoryError, column_list
+from skywarden.store.schema import (
+    OPTIONAL_TABLES,
+    SCHEMA_VERSION,
+    TABLES,
+    HistoryError,
+    column_list,
+)
 
 
 class RawInput(NamedTuple):
@@ -78,7 +84,7 @@ class HistoryReader:
                 raise HistoryError(
                     f"cannot open history {self.path} (is a running service writing it?): {exc}"
                 ) from exc
-        missing = set(TABLES) - self._tables()
+        missing = set(TABLES) - OPTIONAL_TABLES - self._tables()
         if missing:
             raise InputError(
                 f"not a skywarden history (no {', '.join(sorted(missing))} table)", path=self.path
@@ -225,6 +231,13 @@ class HistoryReader:
     def audit(self, t0: float | None = None, t1: float | None = None) -> list[dict[str, Any]]:
         """Audit entries in [t0, t1], oldest first."""
         return self._rows("audit", "t", t0, t1)
+
+    def changes(self, t0: float | None = None, t1: float | None = None) -> list[dict[str, Any]]:
+        """Runtime setting changes in [t0, t1], oldest first (none in files before schema 3);
+        :meth:`skywarden.warn.changes.SettingChange.from_row` makes values of them."""
+        if "changes" not in self._tables():
+            return []
+        return self._rows("changes", "t", t0, t1)
 
     def rejects(self, t0: float | None = None, t1: float | None = None) -> list[dict[str, Any]]:
         """Reject rows in [t0, t1] (``sample`` is bytes), oldest first."""

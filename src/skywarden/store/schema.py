@@ -25,7 +25,12 @@ table                     columns (one row per ...)
                           ``t_state`` -- one row per *change* of an alert (see
                           :class:`~skywarden.store.history.AlertChangeFilter`)
 ``audit``                 ``t``, ``alert_id``, ``action``, ``who``, ``state``, ``zone_id``,
-                          ``object_key``, ``note`` -- who did what to which alert, when
+                          ``object_key``, ``note``, ``role`` (the principal's role, '' without
+                          authentication; since schema 3) -- who did what to which alert, when
+``changes``               ``t``, ``who``, ``role``, ``kind`` ('zones'), ``document`` (the setting
+                          in force afterwards, JSON), ``base`` (digest of the configured
+                          setting it replaced) -- runtime setting changes (since schema 3;
+                          :class:`~skywarden.warn.changes.SettingChange`)
 ``rejects``               ``t``, ``source``, ``reason``, ``count`` (new rejections since the
                           previous row of that source and reason), ``sample`` (raw bytes of
                           one rejected record, possibly empty)
@@ -41,7 +46,8 @@ import pyarrow as pa
 
 from skywarden.errors import SkywardenError
 
-SCHEMA_VERSION = 2  # 2: detections.rcs_dbsm
+SCHEMA_VERSION = 3  # 2: detections.rcs_dbsm; 3: audit.role and the changes table
+OPTIONAL_TABLES = frozenset({"changes"})  # absent from older files that can still be read
 
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "raw_inputs": (
@@ -102,6 +108,15 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("zone_id", "VARCHAR"),
         ("object_key", "BIGINT"),
         ("note", "VARCHAR"),
+        ("role", "VARCHAR"),
+    ),
+    "changes": (
+        ("t", "DOUBLE"),
+        ("who", "VARCHAR"),
+        ("role", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("document", "VARCHAR"),
+        ("base", "VARCHAR"),
     ),
     "rejects": (
         ("t", "DOUBLE"),
@@ -144,3 +159,16 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
         body = ", ".join(f'"{name}" {sql}' for name, sql in columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+
+
+def migrate(con: duckdb.DuckDBPyConnection, version: int) -> bool:
+    """Bring a file of an older schema up to SCHEMA_VERSION in place; False if it cannot be
+    (then it is refused). Schema 2 -> 3 adds ``audit.role`` ('' for old rows) and ``changes``."""
+    if version == SCHEMA_VERSION:
+        return True
+    if version != 2:
+        return False
+    con.execute("ALTER TABLE audit ADD COLUMN IF NOT EXISTS role VARCHAR DEFAULT ''")
+    create_tables(con)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+    return True

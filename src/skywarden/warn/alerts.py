@@ -137,6 +137,7 @@ class AuditEntry:
     zone_id: str
     object_key: int
     note: str = ""
+    role: str = ""  # the principal's role ('' when authentication is off, or the system)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,9 @@ ICAO_TAG = 1  # identity >> 60 of ICAO keys (skywarden.detections.icao_identity)
 REMOTE_ID_TAG = 2  # ... of Remote ID keys (skywarden.detections.remote_id_identity)
 NO_PRIORITY = np.iinfo(np.int32).max
 DAY_S = 86_400.0
+MAX_RULE_HEIGHT_M = 20_000.0  # a finite altitude band edge must lie within +-20 km
+MAX_RULE_SPEED_MPS = 1_000.0  # ... a finite speed band edge within 0..1000 m/s
+MAX_HORIZON_S = 3_600.0
 
 
 class TargetClass(IntEnum):
@@ -105,6 +108,29 @@ class AlertRule:
             raise ConfigError(f"{where}: active_from_s is after active_until_s")
         if self.horizon_s <= 0.0 or self.hold_horizon_factor < 1.0:
             raise ConfigError(f"{where}: need horizon_s > 0 and hold_horizon_factor >= 1")
+        self._check_bounds(where)
+
+    def _check_bounds(self, where: str) -> None:
+        """Stated bounds of every numeric field (values beyond them describe no real rule and
+        some would overflow the warning arithmetic)."""
+        if self.priority is not None and (
+            isinstance(self.priority, bool) or not 1 <= self.priority <= 9
+        ):
+            raise ConfigError(f"{where}: priority {self.priority!r} is outside 1..9")
+        if not self.horizon_s <= MAX_HORIZON_S or not self.hold_horizon_factor <= 10.0:
+            raise ConfigError(
+                f"{where}: need horizon_s <= {MAX_HORIZON_S:g} and hold_horizon_factor <= 10"
+            )
+        bands = (("altitude", self.altitude_band_m, -MAX_RULE_HEIGHT_M, MAX_RULE_HEIGHT_M),
+                 ("speed", self.speed_band_mps, 0.0, MAX_RULE_SPEED_MPS))  # fmt: skip
+        for label, band, lo, hi in bands:
+            for edge in band:
+                if math.isnan(edge) or (math.isfinite(edge) and not lo <= edge <= hi):
+                    raise ConfigError(
+                        f"{where}: {label} band edge {edge} is outside [{lo:g}, {hi:g}]"
+                    )
+        if not abs(self.utc_offset_s) <= 14 * 3600.0:
+            raise ConfigError(f"{where}: utc_offset must be within +-14 h")
 
     def active_at(self, t: float) -> bool:
         """Whether the rule's absolute and time-of-day windows contain POSIX time t."""

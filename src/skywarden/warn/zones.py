@@ -19,6 +19,12 @@ GeoJSON properties of a zone feature (``coordinates`` are ``[lon, lat]`` in degr
 * ``id`` (feature ``id`` or property; default ``zone-<index>``), ``name``, ``priority`` (an
   integer, 1 = most urgent; defaults 1 protected, 2 warning, 9 ignore).
 * A ``Point`` geometry needs ``radius_m`` (> 0): a circle, tested exactly.
+
+Bounds (:class:`ZoneLimits`, a value outside them is a :class:`ZoneLimitError`): ``priority``
+1-9; ``floor_m``, ``ceiling_m`` and ``ground_height_m`` within +-20 km; ``radius_m`` up to
+``max_radius_m`` (the service uses its longest sensor range); at most ``max_zones`` zones with
+``max_vertices`` polygon positions in all. Values beyond them could not describe a real zone,
+and some would overflow the warning arithmetic.
 """
 
 from __future__ import annotations
@@ -44,6 +50,21 @@ ROLES = ("protected", "warning", "ignore")
 ALTITUDE_REFS = ("agl", "amsl")
 DEFAULT_PRIORITY = {"protected": 1, "warning": 2, "ignore": 9}
 CIRCLE_QUAD_SEGMENTS = 32  # polygon approximation of circles (drawing, buffering only)
+PRIORITY_RANGE = (1, 9)
+
+
+class ZoneLimitError(ConfigError):
+    """A zone document beyond the stated bounds (:class:`ZoneLimits`); the API answers 422."""
+
+
+@dataclass(frozen=True)
+class ZoneLimits:
+    """Bounds on a zone document (metres; counts over the whole document)."""
+
+    max_zones: int = 100
+    max_vertices: int = 10_000
+    max_radius_m: float = MAX_ZONE_DISTANCE_M
+    max_height_m: float = 20_000.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,12 +210,17 @@ def _site_zone(zone_id, polygon, circle, floor_m, ceiling_m, role, priority, nam
 
 
 def parse_zones(
-    geojson: dict | str, frame: LocalFrame, *, geoid_undulation_m: float = 0.0
+    geojson: dict | str,
+    frame: LocalFrame,
+    *,
+    geoid_undulation_m: float = 0.0,
+    limits: ZoneLimits = ZoneLimits(),
 ) -> list[Zone]:
     """GeoJSON FeatureCollection (dict or text) -> zones in the site frame.
 
     Raises:
-        ConfigError naming the feature (index and id) and the problem.
+        ConfigError naming the feature (index and id) and the problem; ZoneLimitError (a
+        ConfigError) for a value or a size beyond ``limits``.
     """
     if isinstance(geojson, str):
         try:
@@ -211,10 +237,17 @@ def parse_zones(
             raise ConfigError("zones: FeatureCollection has no 'features' list")
     else:
         raise ConfigError(f"zones: expected a FeatureCollection, got type {geojson.get('type')!r}")
+    if len(features) > limits.max_zones:
+        raise ZoneLimitError(f"zones: {len(features)} zones; at most {limits.max_zones} allowed")
+    vertices = sum(_vertex_count(f) for f in features)
+    if vertices > limits.max_vertices:
+        raise ZoneLimitError(
+            f"zones: {vertices} polygon positions; at most {limits.max_vertices} allowed"
+        )
     zones: list[Zone] = []
     seen: set[str] = set()
     for index, feature in enumerate(features):
-        zone = _parse_feature(index, feature, frame, geoid_undulation_m)
+        zone = _parse_feature(index, feature, frame, geoid_undulation_m, limits)
         if zone.id in seen:
             raise ConfigError(f"zone feature {index}: duplicate id {zone.id!r}")
         seen.add(zone.id)
@@ -222,7 +255,26 @@ def parse_zones(
     return zones
 
 
-def _parse_feature(index: int, feature: Any, frame: LocalFrame, undulation: float) -> Zone:
+def _vertex_count(feature: Any) -> int:
+    """Positions in a feature's polygon rings (0 for anything else; checked later)."""
+    geometry = feature.get("geometry") if isinstance(feature, dict) else None
+    coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if not isinstance(coords, list):
+        return 0
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
+    return sum(
+        len(ring)
+        for polygon in polygons
+        if isinstance(polygon, list)
+        for ring in polygon
+        if isinstance(ring, list)
+    )
+
+
+def _parse_feature(
+    index: int, feature: Any, frame: LocalFrame, undulation: float, limits: ZoneLimits
+) -> Zone:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise ConfigError(f"zone feature {index}: not a GeoJSON Feature")
     props = feature.get("properties") or {}
@@ -234,6 +286,10 @@ def _parse_feature(index: int, feature: Any, frame: LocalFrame, undulation: floa
 
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{where}: {problem}")
+
+    def bound(key: str, value: float | None, lo: float, hi: float) -> None:
+        if value is not None and not lo <= value <= hi:
+            raise ZoneLimitError(f"{where}: {key} {value!r} is outside [{lo:g}, {hi:g}]")
 
     role = props.get("role")
     if role not in ROLES:
@@ -248,9 +304,13 @@ def _parse_feature(index: int, feature: Any, frame: LocalFrame, undulation: floa
     if not floor_m < ceiling_m:
         raise fail(f"floor_m {floor_m} must be below ceiling_m {ceiling_m}")
     ground = _number(props, "ground_height_m", fail)
+    for key, value in (("floor_m", floor_m), ("ceiling_m", ceiling_m), ("ground_height_m", ground)):
+        bound(key, value, -limits.max_height_m, limits.max_height_m)
     priority = props.get("priority", DEFAULT_PRIORITY[role])
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise fail(f"priority must be an integer, got {priority!r}")
+    bound("priority", priority, *PRIORITY_RANGE)
+    bound("radius_m", _number(props, "radius_m", fail), 0.0, limits.max_radius_m)
     name = props.get("name", zone_id)
     if ref == "amsl":
         offset = undulation - frame.h0_m

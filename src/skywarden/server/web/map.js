@@ -358,7 +358,8 @@
   }
   let backoff = 500;
   function connect() {
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/live`);
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/live`;
+    const ws = new WebSocket(url, window.skyAuth ? window.skyAuth.wsProtocols() : []);
     const decoder = new TextDecoder();
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => { S.connected = true; backoff = 500; setLink('LIVE', 'ok'); };
@@ -448,6 +449,7 @@
       } catch (e) { /* server not up yet */ }
       await new Promise((ok) => setTimeout(ok, 1000));
     }
+    if (window.skyAuth) window.skyAuth.refresh();
     startMap(S.config);
     Replay.setup({
       enter() { if (S.popup) S.popup.remove(); showLink(); },

@@ -217,12 +217,14 @@
     return who;
   }
   async function act(alert, action, button) {
-    const who = operatorName();
+    const signedIn = window.skyAuth && window.skyAuth.user(); // the server takes the name from the token
+    const who = signedIn || operatorName();
     if (!who) return;
     button.disabled = true;
     try {
       const r = await fetch(`/api/v1/alerts/${alert.id}/${action}`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ who, note: '' }),
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(signedIn ? { note: '' } : { who, note: '' }),
       });
       const body = await r.json().catch(() => ({}));
       if (!r.ok) throw new Error(typeof body.detail === 'string' ? body.detail : `HTTP ${r.status}`);
