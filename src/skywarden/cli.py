@@ -12,12 +12,9 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from skywarden import __version__
-from skywarden.config import read_toml, tracker_params
-from skywarden.detections import Detections, make_detections
 from skywarden.errors import ConfigError, InputError, SkywardenError
 from skywarden.sources.recording_format import (
     HEAD_BYTES,
@@ -26,7 +23,12 @@ from skywarden.sources.recording_format import (
     looks_like_text,
     parse_format,
 )
-from skywarden.tables import DetectionTable, TrackTable, read_detections, scans
+
+if TYPE_CHECKING:  # numpy and the stages load in the commands that use them (fast --help)
+    import numpy as np
+
+    from skywarden.detections import Detections
+    from skywarden.tables import DetectionTable
 
 MIN_SIGMA_M = 0.01  # a sigma of 0 in a file would make the measurement covariance singular
 
@@ -201,6 +203,8 @@ def _add_gospa_options(p: argparse.ArgumentParser) -> None:
 
 
 def _tracker_params_from(args: argparse.Namespace, base: dict[str, object] | None = None):
+    from skywarden.config import read_toml, tracker_params
+
     values: dict[str, object] = dict(base or {})
     source = "command line"
     if args.config is not None:
@@ -221,17 +225,26 @@ def detection_scans(
     table: DetectionTable, default_sigma: float
 ) -> Iterator[tuple[float, Detections]]:
     """One Detections batch per distinct time of a detections table."""
+    import numpy as np
+
+    from skywarden.detections import make_detections
+    from skywarden.tables import scans
+
     sigma = np.where(np.isnan(table.sigma), default_sigma, np.maximum(table.sigma, MIN_SIGMA_M))
     for t, rows in scans(table):
         yield t, make_detections(t, table.pos[rows], _isotropic(sigma[rows]))
 
 
 def _isotropic(sigma: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return np.eye(3)[None, :, :] * (sigma**2)[:, None, None]
 
 
 def _cmd_track(args: argparse.Namespace) -> int:
-    from skywarden.tables import write_tracks
+    import numpy as np
+
+    from skywarden.tables import TrackTable, read_detections, write_tracks
 
     if _is_recording(args):
         return _cmd_track_recording(args)
@@ -332,8 +345,10 @@ def _read_recording(args: argparse.Namespace, path: Path):
 
 
 def _cmd_track_recording(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from skywarden.sources.recordings import plan_scans, scan_batches
-    from skywarden.tables import write_tracks
+    from skywarden.tables import TrackTable, write_tracks
 
     rec = _read_recording(args, args.detections)
     if len(rec.detections) == 0:
@@ -494,7 +509,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _write_scenario(scenario, out: Path) -> None:
-    from skywarden.tables import Truth, write_detections, write_truth
+    from skywarden.tables import DetectionTable, Truth, write_detections, write_truth
 
     out.mkdir(parents=True, exist_ok=True)
     s = scenario.truth_state

@@ -27,10 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from scipy.stats import chi2
 
 from skywarden.detections import Detections, SourceKind
 from skywarden.errors import ConfigError
+from skywarden.track.chi_square import chi2_quantile
 from skywarden.track.fuse_consistency import (
     COOPERATIVE_KINDS,
     check_claims,
@@ -81,7 +81,7 @@ class FusionParams:
     shadow_min_updates: int = 2
     shadow_max_age_s: float = 12.0
     starve_factor: float = 2.5
-    claim_gate: float = 25.0 * float(chi2.ppf(0.9999, 3))
+    claim_gate: float = 25.0 * chi2_quantile(0.9999, 3)
     cooperative_stale_s: float = 10.0
     retired_memory_s: float = 60.0
     retired_capacity: int = 256
@@ -112,7 +112,7 @@ class FusionParams:
     @property
     def report_bound(self) -> float:
         """NIS above which one cooperative report exceeds (chi2(3) quantile)."""
-        return float(chi2.ppf(1.0 - self.report_false_alarm, 3))
+        return chi2_quantile(1.0 - self.report_false_alarm, 3)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from scipy.stats import chi2
-
 from skywarden.errors import ConfigError
+from skywarden.track.chi_square import chi2_quantile
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +85,4 @@ class TrackerParams:
 
 @lru_cache(maxsize=16)
 def _chi2_gate(probability: float) -> float:
-    return float(chi2.ppf(probability, df=3))
+    return chi2_quantile(probability, 3)
