@@ -59,10 +59,23 @@ def tracker_params(values: dict[str, Any], source: str = "tracker config") -> Tr
             for m in models
         )
     try:
-        typed = {k: _number(k, v) for k, v in kwargs.items()}
+        typed = {k: _typed(k, v) for k, v in kwargs.items()}
         return TrackerParams(models=models, **typed)
     except ConfigError as exc:
         raise ConfigError(exc.problem, path=source) from None
+
+
+def _typed(key: str, value: Any) -> float | int | str | bool:
+    """A tracker option's value: confirmation is a name, learn a boolean, the rest numbers."""
+    if key == "confirmation":
+        if not isinstance(value, str):
+            raise ConfigError(f"confirmation must be 'score' or 'm_of_n', not {value!r}")
+        return value
+    if key == "learn":
+        if not isinstance(value, bool):
+            raise ConfigError(f"learn must be true or false, not {value!r}")
+        return value
+    return _number(key, value)
 
 
 def _number(key: str, value: Any) -> float | int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from skywarden.detections import Detections
+from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer
 from skywarden.snapshot import Snapshot
 from skywarden.sources.feeds import Feed
 
@@ -45,6 +46,7 @@ async def run_live(
     batch_window_s: float = 0.02,
     on_raw: Callable[[str, float, bytes], None] | None = None,
     max_queue: int = 200_000,
+    reorder_window_s: float = DEFAULT_REORDER_WINDOW_S,
 ) -> None:
     """Drive the pipeline from live sources until ``stop`` is set.
 
@@ -53,6 +55,8 @@ async def run_live(
     closed every ``scan_period_s`` of the pipeline's clock even when nothing arrives. The
     latency recorded for /health is from the earliest receive time of a batch to the end of
     its processing (alerts out). A full queue drops chunks and counts them per source.
+    Detections wait ``reorder_window_s`` in a reorder buffer (reorder.py) so that the tracker
+    takes them in time order at their own times.
     """
     queue: asyncio.Queue[tuple[int, float, bytes, int]] = asyncio.Queue(max_queue)
     dropped = [0] * len(sources)
@@ -62,9 +66,11 @@ async def run_live(
     ]
     period = pipeline.config.scan_period_s
     scan_end = pipeline.clock() + period
+    reorder = ReorderBuffer(reorder_window_s)
     try:
         while not stop.is_set():
-            items = await _gather(queue, stop, scan_end - pipeline.clock(), batch_window_s)
+            wait = min(scan_end - pipeline.clock(), reorder_window_s if len(reorder) else math.inf)
+            items = await _gather(queue, stop, wait, batch_window_s)
             per_source: dict[int, list[tuple[float, bytes, int]]] = {}
             first_t = math.inf
             for i, t, data, connection in items:
@@ -74,13 +80,16 @@ async def run_live(
                 first_t = min(first_t, t)
             batches = [sources[i].feed.feed_many(chunks) for i, chunks in per_source.items()]
             now = pipeline.clock()
+            reorder.add(Detections.concat(batches), first_t)
+            until, ready, first_t = reorder.release(now)
             end_of_scan = now >= scan_end
             if end_of_scan:
                 scan_end = max(scan_end + period, now)
             pipeline.queue_depth = queue.qsize()
-            if items or end_of_scan:
-                pipeline.process(now, Detections.concat(batches), end_of_scan=end_of_scan)
-            if items:
+            if len(ready) or end_of_scan:
+                t_process = max(until, pipeline.tracks.t)
+                pipeline.process(t_process, ready, end_of_scan=end_of_scan)
+            if len(ready):
                 pipeline.latency_ms.append((pipeline.clock() - first_t) * 1e3)
             note_sources(pipeline, sources, dropped)
     finally:

@@ -37,6 +37,7 @@ from skywarden.track.fuse import (
     sources_view,
     update_fusion,
 )
+from skywarden.track.score import learnt_summary
 from skywarden.track.step import new_tracks, step
 from skywarden.track.tracks import Tracks
 from skywarden.trails import TrailBuffer
@@ -384,6 +385,7 @@ class Pipeline:
                 "uptime_s": self.clock() - self.started,
                 "snapshot_seq": self.seq,
                 "tracks": int(len(self.tracks)),
+                "tracker": learnt_summary(self.tracks, self.params),
             }
         )
 

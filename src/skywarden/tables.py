@@ -10,8 +10,9 @@ are allowed and ignored, quoted fields included):
 Times are seconds (POSIX or scenario), positions metres in the site ENU frame, velocities m/s.
 Rows are in time order (equal times allowed: one scan is the rows that share a time).
 
-Reading is fast (``numpy.loadtxt``, about 1 s per 10^6 rows); only when a file is bad is it
-read a second time, line by line, to name the first bad line. Every problem raises
+Reading and writing are columnar (pyarrow, :mod:`skywarden.columnar_csv`); only when a file
+is not clean numbers is it read again (``numpy.loadtxt``, then line by line) to name the first
+bad line. Every problem raises
 :class:`~skywarden.errors.InputError` naming the file, the 1-based line (the header is line 1)
 and what is wrong. Ids are int64 read through float64, so they must be integers below 2**53.
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skywarden.columnar_csv import read_float_columns, write_columns
 from skywarden.errors import InputError
 from skywarden.units import FloatArray, IntArray
 
@@ -191,23 +193,11 @@ def _read_numeric(
         )
     names = list(required) + [name for name in optional if name in header]
     usecols = [header.index(name) for name in names]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-            data = np.loadtxt(
-                path,
-                delimiter=",",
-                skiprows=1,
-                usecols=usecols,
-                ndmin=2,
-                comments=None,
-                quotechar='"',
-                encoding="utf-8-sig",
-                dtype=np.float64,
-            )
-    except (ValueError, UnicodeDecodeError) as exc:
-        _locate_unparsable(path, names, usecols)
-        raise InputError(f"cannot be read as numbers ({exc})", path=str(path)) from None
+    # The columnar reader first; where it cannot read the file as clean numbers (or the header
+    # repeats a name), loadtxt, which finds and names the first bad line.
+    data = None if len(set(header)) < len(header) else read_float_columns(path, names)
+    if data is None:
+        data = _load_numeric(path, names, usecols)
     lines = _Lines(path)
     if data.size == 0:
         if not allow_empty:
@@ -221,6 +211,27 @@ def _read_numeric(
         )
     cols = {name: np.ascontiguousarray(data[:, i]) for i, name in enumerate(names)}
     return cols, lines
+
+
+def _load_numeric(path: Path, names: list[str], usecols: list[int]) -> np.ndarray:
+    """The columns by numpy.loadtxt; InputError naming the first line it cannot read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            return np.loadtxt(
+                path,
+                delimiter=",",
+                skiprows=1,
+                usecols=usecols,
+                ndmin=2,
+                comments=None,
+                quotechar='"',
+                encoding="utf-8-sig",
+                dtype=np.float64,
+            )
+    except (ValueError, UnicodeDecodeError) as exc:
+        _locate_unparsable(path, names, usecols)
+        raise InputError(f"cannot be read as numbers ({exc})", path=str(path)) from None
 
 
 def _locate_unparsable(path: Path, names: list[str], usecols: list[int]) -> None:
@@ -335,10 +346,4 @@ def _write(
     for name, values in extra.items():
         if name in names or len(values) != n:
             raise ValueError(f"extra column {name!r} clashes with a column or has the wrong length")
-    all_columns = [np.asarray(c).tolist() for c in columns] + [
-        np.asarray(v).tolist() for v in extra.values()
-    ]
-    with Path(path).open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow([*names, *extra])
-        writer.writerows(zip(*all_columns, strict=True))
+    write_columns(Path(path), dict(zip(names, columns, strict=True)) | extra)

@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from skywarden.simulate import (
@@ -265,6 +265,14 @@ directions = vectors.filter(lambda u: np.linalg.norm(u) > 1.0).map(lambda u: u /
     t_speed=st.floats(8.0, 20.0),
     a=st.floats(0.5, 12.0),
 )
+# A reversal whose straight change ends exactly at zero speed (found by a newcomer's run).
+@example(
+    v_dir=np.array([1.0, 0.0, 0.0]),
+    t_dir=np.array([-1.0, 0.0, 0.0]),
+    v_speed=8.0,
+    t_speed=8.0,
+    a=8.0,
+)
 def test_limit_in_band_keeps_speed_in_band_and_change_in_limit(
     v_dir: np.ndarray, t_dir: np.ndarray, v_speed: float, t_speed: float, a: float
 ) -> None:
@@ -294,3 +302,17 @@ def test_advance_keeps_an_exact_orbit_exact(
     x0 = loiter_state(c, np.array([r]), np.array([phase]), np.array([speed]))
     x1 = loiter_state(c, np.array([r]), np.array([phase + turn]), np.array([speed]))
     np.testing.assert_allclose(advance(x0, x1[:, 3:], dt), x1, rtol=0, atol=1e-9 * (r + 1))
+
+
+def test_limit_in_band_reversals_never_exceed_the_limit() -> None:
+    """Dead-behind targets (round-off decides the side of the turn) stay within the limit."""
+    rng = np.random.default_rng(12)
+    u = rng.normal(size=(5000, 3))
+    u /= np.linalg.norm(u, axis=1)[:, None]
+    speed = rng.integers(8, 13, size=5000).astype(float)
+    a = rng.integers(1, 13, size=5000).astype(float)
+    v, target = u * speed[:, None], -u * speed[:, None]
+    new = limit_acceleration_in_band(v, target, a, 1.0, 8.0, 20.0)
+    new_speed = np.linalg.norm(new, axis=1)
+    assert np.all((new_speed >= 8.0 - 1e-9) & (new_speed <= 20.0 + 1e-9))
+    assert np.all(np.linalg.norm(new - v, axis=1) <= a * (1 + 1e-9))

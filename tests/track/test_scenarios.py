@@ -28,13 +28,17 @@ def _track_and_score(name: str, seed: int) -> dict:
     return summary(evaluate(truth, tracks, score_track_only_times=True))
 
 
-# name, seed, max mean GOSPA (m, c=50, p=2), max ID switches, max breaks, max false tracks
+# name, seed, max mean GOSPA (m, c=50, p=2), max ID switches, max breaks, max false tracks.
+# Measured with the default score confirmation, learnt clutter and the 4-mode IMM (before
+# them, with M-of-N: 24.5, 26.2, 52.9, 48.9, 61.0 m). A track that misses is now hidden once
+# its target has more likely gone than been missed, so a run of misses of a real target
+# counts as a break (swarm 3: 4 -> 13) while GOSPA falls.
 CASES = [
-    ("crossing", 0, 28.0, 0, 1, 0),  # measured 24.5 m, 0, 0, 0
-    ("crossing", 1, 30.0, 0, 1, 0),  # 26.2 m, 0, 0, 0
-    ("swarm", 2, 58.0, 24, 15, 2),  # 52.9 m, 18, 10, 0
-    ("swarm", 3, 55.0, 8, 8, 2),  # 48.9 m, 4, 4, 0
-    ("mixed", 1, 66.0, 22, 30, 1),  # 61.0 m, 16, 24, 0 (switches are within the bird flock)
+    ("crossing", 0, 24.0, 0, 1, 0),  # measured 20.7 m, 0, 0, 0
+    ("crossing", 1, 26.0, 0, 1, 0),  # 22.3 m, 0, 0, 0
+    ("swarm", 2, 49.0, 24, 17, 2),  # 44.2 m, 14, 14, 0
+    ("swarm", 3, 47.0, 10, 16, 2),  # 42.5 m, 8, 13, 0
+    ("mixed", 1, 63.0, 22, 30, 1),  # 58.4 m, 18, 22, 0 (switches are within the bird flock)
 ]
 
 

@@ -84,8 +84,9 @@ def test_tracks_confirm_follow_targets_and_keep_numbers() -> None:
 
 def test_lifecycle_confirm_coast_delete() -> None:
     params = TrackerParams(
-        models=(MotionModel(0.0, 1.0),), confirm_m=2, confirm_n=3, max_coast_s=3.0
-    )
+        models=(MotionModel(0.0, 1.0),), confirm_m=2, confirm_n=3, max_coast_s=3.0,
+        confirmation="m_of_n",
+    )  # fmt: skip
     tracks = new_tracks(params)
     seen = [True, True, True, False, False, False, False, False]
     statuses = []
@@ -137,7 +138,9 @@ def test_scattered_clutter_only_makes_candidates_that_expire() -> None:
 
 
 def test_candidate_pairs_like_a_one_point_track_with_a_missed_scan() -> None:
-    params = TrackerParams(models=(MotionModel(0.0, 1.0),), confirm_m=3, confirm_n=4)
+    params = TrackerParams(
+        models=(MotionModel(0.0, 1.0),), confirm_m=3, confirm_n=4, confirmation="m_of_n"
+    )
     tracks = new_tracks(params)
     plan = {0: [0.0, 0.0, 100.0], 2: [40.0, 0.0, 100.0], 3: [60.0, 0.0, 100.0]}
     for k in range(4):

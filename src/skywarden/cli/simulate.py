@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from skywarden.errors import ConfigError
-from skywarden.tables import DetectionTable
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +51,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def write_scenario(scenario, out: Path) -> None:
-    from skywarden.tables import Truth, write_detections, write_truth
+    from skywarden.tables import DetectionTable, Truth, write_detections, write_truth
 
     out.mkdir(parents=True, exist_ok=True)
     s = scenario.truth_state

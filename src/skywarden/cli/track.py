@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from skywarden.cli.files import ensure_parent
 from skywarden.cli.recordings import add_recording_options, is_recording, read_recording_from_args
-from skywarden.config import read_toml, tracker_params
-from skywarden.detections import Detections, make_detections
 from skywarden.errors import InputError
-from skywarden.tables import DetectionTable, TrackTable, read_detections, scans
+
+if TYPE_CHECKING:  # numpy and the stages load in the commands that use them (fast --help)
+    import numpy as np
+
+    from skywarden.detections import Detections
+    from skywarden.tables import DetectionTable
 
 MIN_SIGMA_M = 0.01  # a sigma of 0 in a file would make the measurement covariance singular
 
@@ -50,6 +52,8 @@ def add_tracker_options(p: argparse.ArgumentParser) -> None:
 
 
 def _tracker_params_from(args: argparse.Namespace, base: dict[str, object] | None = None):
+    from skywarden.config import read_toml, tracker_params
+
     values: dict[str, object] = dict(base or {})
     source = "command line"
     if args.config is not None:
@@ -70,17 +74,26 @@ def detection_scans(
     table: DetectionTable, default_sigma: float
 ) -> Iterator[tuple[float, Detections]]:
     """One Detections batch per distinct time of a detections table."""
+    import numpy as np
+
+    from skywarden.detections import make_detections
+    from skywarden.tables import scans
+
     sigma = np.where(np.isnan(table.sigma), default_sigma, np.maximum(table.sigma, MIN_SIGMA_M))
     for t, rows in scans(table):
         yield t, make_detections(t, table.pos[rows], _isotropic(sigma[rows]))
 
 
 def _isotropic(sigma: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return np.eye(3)[None, :, :] * (sigma**2)[:, None, None]
 
 
 def cmd_track(args: argparse.Namespace) -> int:
-    from skywarden.tables import write_tracks
+    import numpy as np
+
+    from skywarden.tables import TrackTable, read_detections, write_tracks
 
     if is_recording(args):
         return _cmd_track_recording(args)
@@ -139,8 +152,10 @@ def _run_with_progress(scan_iter, params, n_scans: int, *, quiet: bool, on_scan=
 
 
 def _cmd_track_recording(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from skywarden.sources.recordings.recording import plan_scans, scan_batches
-    from skywarden.tables import write_tracks
+    from skywarden.tables import TrackTable, write_tracks
 
     rec = read_recording_from_args(args, args.detections)
     if len(rec.detections) == 0:

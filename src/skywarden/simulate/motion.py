@@ -177,11 +177,15 @@ def limit_acceleration_in_band(
     """As :func:`limit_acceleration`, keeping speeds in [lo, hi] (v and v_desired in the band).
 
     The straight change may cut through speeds below lo (a sharp turn); then the target turns
-    at constant speed towards v_desired's direction as far as the limit allows instead.
+    at constant speed towards v_desired's direction as far as the limit allows instead. That
+    includes a straight change that ends exactly at zero speed (a reversal with accel_max * dt
+    equal to the speed), which has no direction for :func:`clamp_speed` to rescale.
     """
     new = clamp_speed(limit_acceleration(v, v_desired, accel_max, dt), lo, hi)
     room = accel_max * dt
+    speed = np.linalg.norm(new, axis=1)
     bad = np.linalg.norm(new - v, axis=1) > room * (1.0 + 1e-12)
+    bad |= (speed < lo * (1.0 - 1e-12)) | (speed > hi * (1.0 + 1e-12))
     if bad.any():
         new[bad] = _turn_towards(v[bad], v_desired[bad], room[bad])
     return new
@@ -196,7 +200,10 @@ def _turn_towards(v: FloatArray, v_desired: FloatArray, room: FloatArray) -> Flo
     flat = w_norm < 1e-9 * (1.0 + np.linalg.norm(v_desired, axis=1))  # dead ahead or behind
     w[flat] = np.column_stack([-u[flat, 1], u[flat, 0], np.zeros(flat.sum())])
     w /= np.maximum(np.linalg.norm(w, axis=1), 1e-300)[:, None]
-    angle = np.arctan2(np.einsum("ij,ij->i", v_desired, w), np.einsum("ij,ij->i", v_desired, u))
+    # v_desired . w >= 0 by construction, except dead behind, where round-off may leave it
+    # at -0 or -1e-16 and arctan2 would give -pi: the turn must never exceed the limit.
+    along_w = np.maximum(np.einsum("ij,ij->i", v_desired, w), 0.0)
+    angle = np.arctan2(along_w, np.einsum("ij,ij->i", v_desired, u))
     angle = np.minimum(angle, 2.0 * np.arcsin(np.minimum(1.0, room / (2.0 * speed))))
     return speed[:, None] * (np.cos(angle)[:, None] * u + np.sin(angle)[:, None] * w)
 

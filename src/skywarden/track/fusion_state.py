@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import chi2
 
 from skywarden.detections import SourceKind
 from skywarden.errors import ConfigError
+from skywarden.track.chi_square import chi2_quantile
 from skywarden.units import BoolArray, FloatArray, IntArray
 
 N_KINDS = len(SourceKind)
@@ -55,7 +55,7 @@ class FusionParams:
     shadow_min_updates: int = 2
     shadow_max_age_s: float = 12.0
     starve_factor: float = 2.5
-    claim_gate: float = 25.0 * float(chi2.ppf(0.9999, 3))
+    claim_gate: float = 25.0 * chi2_quantile(0.9999, 3)
     cooperative_stale_s: float = 10.0
     retired_memory_s: float = 60.0
     retired_capacity: int = 256
@@ -86,7 +86,7 @@ class FusionParams:
     @property
     def report_bound(self) -> float:
         """NIS above which one cooperative report exceeds (chi2(3) quantile)."""
-        return float(chi2.ppf(1.0 - self.report_false_alarm, 3))
+        return chi2_quantile(1.0 - self.report_false_alarm, 3)
 
 
 @dataclass(frozen=True, slots=True)

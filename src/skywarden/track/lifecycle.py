@@ -7,8 +7,9 @@ from dataclasses import replace
 import numpy as np
 
 from skywarden.detections import NO_IDENTITY
+from skywarden.track import score as track_score
 from skywarden.track.params import TrackerParams
-from skywarden.track.tracks import COASTING, CONFIRMED, TENTATIVE, Tracks
+from skywarden.track.tracks import COASTING, CONFIRMED, HELD, TENTATIVE, Tracks
 from skywarden.units import BoolArray, FloatArray, IntArray
 
 
@@ -17,50 +18,70 @@ def popcount(bits: np.ndarray) -> np.ndarray:
     return np.bitwise_count(bits.astype(np.uint32)).astype(np.int32)
 
 
-def record_scan(tracks: Tracks, t: float, params: TrackerParams) -> Tracks:
-    """Close one scan: tracks with ``pending_hit`` were hit. Advance hit history, age and
-    miss counters, clear ``pending_hit``, and set statuses.
+def record_scan(tracks: Tracks, t: float, params: TrackerParams, pd: float) -> Tracks:
+    """Close one scan: tracks with ``pending_hit`` were hit. Advance hit history, age, miss
+    counters and scores (a miss adds ln(1 - pd)), clear ``pending_hit``, and set statuses.
 
-    A tentative track is confirmed when it has ``confirm_m`` hits within its first
-    ``confirm_n`` scans; a confirmed track that misses becomes coasting, and a coasting
-    track that is hit becomes confirmed again.
+    A tentative track is confirmed when its score reaches the SPRT threshold (score
+    confirmation, the default; track/score.py) or when it has ``confirm_m`` hits within its
+    first ``confirm_n`` scans (``m_of_n``). A confirmed track that misses becomes coasting
+    (still reported) or, once its target has more likely gone than been missed, held (not
+    reported; score confirmation only); a hit makes it confirmed again.
     """
     hit = tracks.pending_hit
     history = (tracks.history << np.uint32(1)) | hit.astype(np.uint32)
     age = tracks.age + 1
+    misses = np.where(hit, 0, tracks.misses + 1).astype(np.int32)
+    t_update = np.where(hit, t, tracks.t_update)
+    score = np.where(hit, tracks.score, tracks.score + np.log1p(-pd))
     status = tracks.status.copy()
     tentative = status == TENTATIVE
-    window = np.uint32((1 << params.confirm_n) - 1)
-    confirm = tentative & (popcount(history & window) >= params.confirm_m)
+    if params.confirmation == "score":
+        confirm = tentative & (score >= track_score.confirm_threshold(params))
+        confirm &= popcount(history) >= params.confirm_m
+        shown = track_score.reportable(misses, t - t_update, pd, params)
+        coasting = np.where(shown, COASTING, HELD).astype(status.dtype)
+    else:
+        window = np.uint32((1 << params.confirm_n) - 1)
+        confirm = tentative & (popcount(history & window) >= params.confirm_m)
+        coasting = np.full(status.shape, COASTING, status.dtype)
     status[confirm | (~tentative & hit)] = CONFIRMED
-    status[~tentative & ~hit] = COASTING
+    lost = ~tentative & ~hit
+    status[lost] = coasting[lost]
     return replace(
         tracks,
         history=history,
         age=age,
-        misses=np.where(hit, 0, tracks.misses + 1).astype(np.int32),
+        misses=misses,
         hits=tracks.hits + hit.astype(np.int32),
         status=status,
-        t_update=np.where(hit, t, tracks.t_update),
+        t_update=t_update,
         pending_hit=np.zeros_like(hit),
+        score=score,
     )
 
 
-def survivors(tracks: Tracks, params: TrackerParams) -> BoolArray:
+def survivors(tracks: Tracks, params: TrackerParams, pd: float) -> BoolArray:
     """(N,) True for tracks to keep after this scan.
 
     Deleted: tentative tracks with ``tentative_max_misses`` consecutive misses or still
-    unconfirmed after ``confirm_n`` scans; any track not updated for ``max_coast_s`` seconds
-    or whose position 1-sigma (largest axis) exceeds ``max_position_sigma`` metres.
+    unconfirmed after ``confirm_n`` scans (score confirmation: or whose score fell to the
+    SPRT's lower threshold; they may live two scans longer); confirmed tracks whose target
+    has most likely gone (score confirmation); any track not updated for ``max_coast_s``
+    seconds or whose position 1-sigma (largest axis) exceeds ``max_position_sigma`` metres.
     """
     tentative = tracks.status == TENTATIVE
-    dead_tentative = tentative & (
-        (tracks.misses >= params.tentative_max_misses) | (tracks.age >= params.confirm_n + 1)
-    )
+    by_score = params.confirmation == "score"
+    max_age = params.confirm_n + 1 + (2 if by_score else 0)
+    dead = tentative & ((tracks.misses >= params.tentative_max_misses) | (tracks.age >= max_age))
+    if by_score:
+        dead |= tentative & (tracks.score <= track_score.drop_threshold(params))
+        gone = track_score.coasted_out(tracks.misses, tracks.t - tracks.t_update, pd, params)
+        dead |= ~tentative & gone
     stale = (tracks.t - tracks.t_update) > params.max_coast_s
     pos_var = np.diagonal(tracks.P[:, :3, :3], axis1=1, axis2=2).max(axis=1)
     lost = pos_var > params.max_position_sigma**2
-    return ~(dead_tentative | stale | lost)
+    return ~(dead | stale | lost)
 
 
 def start_tracks(
@@ -75,6 +96,7 @@ def start_tracks(
     params: TrackerParams,
     first_id: int,
     rcs_dbsm: FloatArray | None = None,
+    score: FloatArray | None = None,
 ) -> Tracks:
     """New tentative tracks (n,) from states x (n, 6) and covariances P (n, 6, 6) valid at t.
 
@@ -82,7 +104,8 @@ def start_tracks(
     the previous scan); the new tracks are hit in this scan (``pending_hit``), which the end of
     the scan records (:func:`record_scan`), confirming them if they meet the M-of-N rule.
     Every IMM mode starts from the given estimate with equal probability. ``rcs_dbsm`` (n,):
-    the RCS of each track's latest detection (NaN, the default: none).
+    the RCS of each track's latest detection (NaN, the default: none). ``score`` (n,): the
+    initial track scores (track/score.py; default 0).
     """
     n = x.shape[0]
     m = len(params.models)
@@ -105,6 +128,7 @@ def start_tracks(
         identity=identity.astype(np.int64, copy=True),
         pending_hit=np.ones(n, bool),
         rcs_dbsm=np.full(n, np.nan) if rcs_dbsm is None else np.asarray(rcs_dbsm, np.float64),
+        score=np.zeros(n) if score is None else np.asarray(score, np.float64),
         next_id=first_id + n,
     )
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
-from skywarden.track import kalman
+from skywarden.track import clutter_map, kalman
+from skywarden.track import score as track_score
 from skywarden.track.associate import assign, net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
 from skywarden.track.filtering import one_point_prior, predict_tracks, start_modes, update_tracks
@@ -28,6 +29,7 @@ from skywarden.track.gate import GatedPairs, gate
 from skywarden.track.lifecycle import first_of_each_identity, record_scan, start_tracks, survivors
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import (
+    CONFIRMED,
     TENTATIVE,
     Candidates,
     Tracks,
@@ -86,9 +88,12 @@ def step(
         (detections.identity, detections.z[:, 2], detections.z[:, 1], detections.z[:, 0])
     )
     dets = detections.take(order)
+    pd, lam = _pd_and_clutter(tracks, dets, params)
     xm, Pm, c, x, P = predict_tracks(tracks, t, params)
     track_pairs, cand_pairs = _gate_all(tracks, x, P, dets, t, params)
-    trk_det, det_trk, blocked, conflicts = _associate(tracks, x, P, dets, params, track_pairs)
+    trk_det, det_trk, blocked, conflicts, gain = _associate(
+        tracks, x, P, dets, params, track_pairs, pd, lam
+    )
 
     upd = trk_det >= 0
     mu = update_tracks(tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
@@ -100,23 +105,25 @@ def step(
         tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu,
         identity=np.where(tracks.identity == NO_IDENTITY, det_id, tracks.identity),
         pending_hit=tracks.pending_hit | upd, rcs_dbsm=rcs,
+        score=np.where(upd, tracks.score + gain, tracks.score),
     )  # fmt: skip
     free = (det_trk < 0) & ~blocked
     born, det_born, candidates = _initiate(
-        tracks.candidates, dets, free, t, params, cand_pairs, moved, end_of_scan
+        tracks.candidates, dets, free, t, params, cand_pairs, moved, end_of_scan, pd, lam
     )
+    learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params)
 
     keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
     confirmed: list[IntArray] = []
     if end_of_scan:
-        moved, newly = _close_scan(moved, t, params)
+        moved, newly = _close_scan(moved, t, params, pd)
         confirmed = [moved.id[newly]]
-        keep = survivors(moved, params)
+        keep = survivors(moved, params, pd)
         if len(born):
-            born, newly_born = _close_scan(born, t, params)
+            born, newly_born = _close_scan(born, t, params, pd)
             confirmed.append(born.id[newly_born])
-            keep_born = survivors(born, params)
-    result = keep_and_append(moved, keep, born.take(keep_born), candidates)
+            keep_born = survivors(born, params, pd)
+    result = replace(keep_and_append(moved, keep, born.take(keep_born), candidates), **learnt)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
@@ -134,11 +141,56 @@ def step(
     return result, events
 
 
-def _close_scan(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tracks, BoolArray]:
+def _pd_and_clutter(
+    tracks: Tracks, dets: Detections, params: TrackerParams
+) -> tuple[float, FloatArray]:
+    """Pd and the clutter density (D,) per m^3 at each detection: learnt (clutter map, Pd
+    estimate) or, with ``learn`` off, as configured."""
+    if not params.learn:
+        return params.pd, np.full(len(dets), params.clutter_density)
+    lam = clutter_map.density(
+        tracks.clutter, dets.z, dets.R, dets.sensor, cell_m=params.clutter_cell_m,
+        prior=params.clutter_density, prior_scans=params.clutter_prior_scans,
+    )  # fmt: skip
+    return tracks.detection_rate.pd(params.pd), np.maximum(lam, 1e-300)
+
+
+def _learn(
+    before: Tracks,
+    moved: Tracks,
+    dets: Detections,
+    det_trk: IntArray,
+    end_of_scan: bool,
+    params: TrackerParams,
+) -> dict[str, object]:
+    """The clutter map and Pd estimate after this batch: detections without identity that no
+    confirmed track took feed the clutter map; at the end of a scan, the confirmed tracks
+    without identity that were hit the scan before feed the Pd estimate."""
+    if not params.learn:
+        return {"clutter": before.clutter, "detection_rate": before.detection_rate}
+    taken = np.zeros(len(dets), bool)
+    used = det_trk >= 0
+    taken[used] = before.status[det_trk[used]] != TENTATIVE
+    unexplained = ~taken & (dets.identity == NO_IDENTITY)
+    cmap = clutter_map.record(
+        before.clutter, dets.z[unexplained], dets.sensor[unexplained],
+        cell_m=params.clutter_cell_m, end_of_scan=end_of_scan,
+        memory_scans=params.clutter_memory_scans,
+    )  # fmt: skip
+    rate = before.detection_rate
+    if end_of_scan:
+        eligible = (moved.status == CONFIRMED) & (moved.identity == NO_IDENTITY)
+        rate = rate.record(moved.pending_hit[eligible], params.clutter_memory_scans)
+    return {"clutter": cmap, "detection_rate": rate}
+
+
+def _close_scan(
+    tracks: Tracks, t: float, params: TrackerParams, pd: float
+) -> tuple[Tracks, BoolArray]:
     """Record the scan's hits; returns the tracks and the mask of newly confirmed ones (whose
     IMM modes start now)."""
     was_tentative = tracks.status == TENTATIVE
-    tracks = record_scan(tracks, t, params)
+    tracks = record_scan(tracks, t, params, pd)
     newly = was_tentative & (tracks.status != TENTATIVE)
     if newly.any():
         start_modes(tracks, newly)
@@ -154,6 +206,8 @@ def _initiate(
     cand_pairs: GatedPairs,
     moved: Tracks,
     end_of_scan: bool,
+    pd: float,
+    lam: FloatArray,
 ) -> tuple[Tracks, IntArray, Candidates]:
     """Start tracks from unused detections.
 
@@ -165,7 +219,7 @@ def _initiate(
     at_once = free & ((dets.identity != NO_IDENTITY) | np.isfinite(dets.v).all(axis=1))
     at_once &= first_of_each_identity(np.where(at_once, dets.identity, NO_IDENTITY))
     pool = np.flatnonzero(free & ~at_once)
-    c_idx, d_idx = _pair_candidates(cands, dets, pool, params, cand_pairs)
+    c_idx, d_idx, pair_gain = _pair_candidates(cands, dets, pool, params, cand_pairs, pd, lam)
     paired = np.zeros(len(cands), bool)
     paired[c_idx] = True
 
@@ -191,6 +245,7 @@ def _initiate(
         age=np.concatenate([np.zeros(n1, np.int32), misses + 1]),
         identity=np.concatenate([dets.identity[at_once], np.full(d_idx.size, NO_IDENTITY)]),
         rcs_dbsm=np.concatenate([dets.rcs_dbsm[at_once], dets.rcs_dbsm[d_idx]]),
+        score=np.concatenate([np.full(n1, track_score.identity_hit_score(params)), pair_gain]),
         params=params,
         first_id=moved.next_id,
     )
@@ -231,15 +286,29 @@ def _pair_candidates(
     pool: IntArray,
     params: TrackerParams,
     pairs: GatedPairs,
-) -> tuple[IntArray, IntArray]:
-    """GNN between candidates and the detections in pool: (candidate idx, detection idx)."""
+    pd: float,
+    lam: FloatArray,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """GNN between candidates and the detections in pool: (candidate idx, detection idx,
+    score of the pair = minus its net cost)."""
     if len(pairs) == 0 or pool.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     in_pool = np.zeros(len(dets), bool)
     in_pool[pool] = True
     pairs = pairs.take(in_pool[pairs.detection] & (cands.misses[pairs.track] >= 0))
-    cost = net_cost(pairs, params.pd, params.clutter_density)
-    return assign(pairs, cost, len(cands), len(dets))
+    cost = net_cost(pairs, pd, lam[pairs.detection])
+    a_c, a_d = assign(pairs, cost, len(cands), len(dets))
+    return a_c, a_d, -_pair_values(pairs, cost, a_c, a_d, len(dets))
+
+
+def _pair_values(
+    pairs: GatedPairs, values: FloatArray, a_t: IntArray, a_d: IntArray, n_dets: int
+) -> FloatArray:
+    """values of the assigned pairs (a_t[i], a_d[i]) (each one of the gated pairs)."""
+    keys = pairs.track * max(n_dets, 1) + pairs.detection
+    order = np.argsort(keys, kind="stable")
+    at = np.searchsorted(keys[order], a_t * max(n_dets, 1) + a_d)
+    return values[order[at]]
 
 
 def _associate(
@@ -249,22 +318,26 @@ def _associate(
     dets: Detections,
     params: TrackerParams,
     gated: GatedPairs,
-) -> tuple[IntArray, IntArray, BoolArray, int]:
+    pd: float,
+    lam: FloatArray,
+) -> tuple[IntArray, IntArray, BoolArray, int, FloatArray]:
     """Assign detections to predicted tracks: identities first, then GNN on confirmed tracks,
     then GNN on tentative tracks with what is left.
 
     Returns track -> detection index (-1), detection -> track index (-1), a mask of detections
-    that must not start a track (inside a confirmed gate, or their identity is taken), and the
-    number of identity conflicts.
+    that must not start a track (inside a confirmed gate, or their identity is taken), the
+    number of identity conflicts, and each assigned track's score gain (N,) (0 elsewhere).
     """
     n, d = len(tracks), len(dets)
     trk_det = np.full(n, -1, np.int64)
     det_trk = np.full(d, -1, np.int64)
     blocked = np.zeros(d, bool)
+    gain = np.zeros(n)
     if d == 0:
-        return trk_det, det_trk, blocked, 0
+        return trk_det, det_trk, blocked, 0, gain
     threshold = params.gate_threshold
     conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
+    gain[trk_det >= 0] = track_score.identity_hit_score(params)
     confirmed = tracks.status[gated.track] != TENTATIVE
     for confirmed_pass in (True, False):
         pairs = gated.take(confirmed == confirmed_pass)
@@ -275,14 +348,15 @@ def _associate(
         compatible = (track_identity == NO_IDENTITY) | (det_identity == NO_IDENTITY)
         compatible |= track_identity == det_identity
         pairs = pairs.take(open_track & free & compatible)
-        cost = net_cost(pairs, params.pd, params.clutter_density)
+        cost = net_cost(pairs, pd, lam[pairs.detection])
         a_t, a_d = assign(pairs, cost, n, d)
         trk_det[a_t] = a_d
         det_trk[a_d] = a_t
+        gain[a_t] = -_pair_values(pairs, cost, a_t, a_d, d)
         if confirmed_pass:  # detections near a confirmed track do not start new tracks
             blocked[pairs.detection] = True
     blocked &= det_trk < 0
-    return trk_det, det_trk, blocked, conflicts
+    return trk_det, det_trk, blocked, conflicts, gain
 
 
 def _bind_identities(

@@ -12,6 +12,8 @@ from enum import IntEnum
 import numpy as np
 
 from skywarden.detections import NO_IDENTITY
+from skywarden.track.clutter_map import ClutterMap
+from skywarden.track.score import DetectionRate
 from skywarden.units import FloatArray, IntArray
 
 
@@ -40,15 +42,21 @@ class Candidates:
 
 
 class Status(IntEnum):
-    """Track life cycle: tentative -> confirmed <-> coasting -> (deleted: removed)."""
+    """Track life cycle: tentative -> confirmed <-> coasting -> (deleted: removed).
+
+    HELD: a confirmed track that has missed for long enough that its target has more likely
+    gone than been missed (track/score.py): kept for reacquisition, not reported.
+    """
 
     TENTATIVE = 0
     CONFIRMED = 1
     COASTING = 2
+    HELD = 3
 
 
 # plain ints for array comparisons in hot paths (IntEnum member access is slow)
 TENTATIVE, CONFIRMED, COASTING = int(Status.TENTATIVE), int(Status.CONFIRMED), int(Status.COASTING)
+HELD = int(Status.HELD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +80,11 @@ class Tracks:
         rcs_dbsm: (N,) radar cross-section (dBsm) of the detection that last updated the track,
             NaN if that detection carried none (e.g. ADS-B, or a radar without amplitude).
         pending_hit: (N,) bool, updated since the last end of scan (see step's end_of_scan).
+        score: (N,) track score, the log-likelihood ratio target : clutter (track/score.py).
         next_id: the number the next new track gets.
         candidates: single unexplained detections that may start tracks (not tracks yet).
+        clutter: the clutter map learnt so far (track/clutter_map.py).
+        detection_rate: the Pd estimate learnt so far (track/score.py).
     """
 
     t: float
@@ -93,8 +104,11 @@ class Tracks:
     identity: IntArray
     pending_hit: np.ndarray
     rcs_dbsm: FloatArray
+    score: FloatArray
     next_id: int = 1
     candidates: Candidates = field(default_factory=Candidates.empty)
+    clutter: ClutterMap = field(default_factory=ClutterMap.empty)
+    detection_rate: DetectionRate = field(default_factory=DetectionRate)
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -111,11 +125,11 @@ class Tracks:
     @property
     def confirmed(self) -> np.ndarray:
         """(N,) bool: confirmed or coasting (tracks an operator sees)."""
-        return self.status != TENTATIVE
+        return (self.status == CONFIRMED) | (self.status == COASTING)
 
 
 def _is_array(name: str) -> bool:
-    return name not in ("t", "next_id", "candidates")
+    return name not in ("t", "next_id", "candidates", "clutter", "detection_rate")
 
 
 def rows_by_id(old: IntArray, new: IntArray) -> IntArray:
@@ -151,6 +165,7 @@ def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
         identity=np.full(0, NO_IDENTITY, np.int64),
         pending_hit=np.zeros(0, bool),
         rcs_dbsm=np.zeros(0),
+        score=np.zeros(0),
         next_id=next_id,
     )
 

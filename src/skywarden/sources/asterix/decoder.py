@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import asterix.generated as gen
 import numpy as np
 from asterix.base import Bits
 
@@ -48,6 +47,8 @@ _PAD = b"\x00" * 16
 
 
 def _newest_first(cat: int, major: int | None = None) -> tuple[type, ...]:
+    import asterix.generated as gen  # ~0.8 s: only when ASTERIX is decoded, not per command
+
     specs = [s for s in gen.manifest["CATS"][cat] if major is None or s.cv_edition[0] == major]
     return tuple(sorted(specs, key=lambda s: s.cv_edition, reverse=True))
 

@@ -1,0 +1,65 @@
+"""Start-up time of the ``skywarden`` command: ``--help`` and ``inspect`` of small recordings.
+
+Each command is run as a fresh process (the console script's interpreter, this checkout's
+``src`` first on the path) several times; the best and the median wall time are printed with
+the targets: ``skywarden --help`` <= 0.3 s, ``skywarden inspect`` of a small file <= 0.6 s.
+A heavy import at start-up (``scipy.stats`` ~0.5 s, libasterix's generated module ~0.8 s)
+shows here; ``python -X importtime -m skywarden.cli --help`` says which.
+
+    python benchmarks/startup.py [--repeat 5] [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_RECORDINGS = (  # (path under ../shared/data, what it is)
+    ("beastblackbox/beast_extract_71be34.log", "Beast, 19 kB"),
+    ("opendroneid-wireshark/odid_wifi_sample.pcap", "Remote ID Wi-Fi pcap, 7 kB"),
+    ("croatiacontrol-asterix/cat_034_048.pcap", "ASTERIX CAT034/048 pcap, 13 kB"),
+)
+
+
+def wall_times(args: list[str], repeat: int) -> list[float]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "skywarden.cli", *args],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    opts = parser.parse_args()
+    rows = [("skywarden --help", ["--help"], 0.3)]
+    for relative, what in SMALL_RECORDINGS:
+        path = opts.data / relative
+        if path.is_file():
+            rows.append((f"skywarden inspect ({what})", ["inspect", str(path)], 0.6))
+        else:
+            print(f"skipped {relative}: not in {opts.data}")
+    print(f"{'command':<52} {'best s':>7} {'median s':>9} {'target s':>9}  met")
+    for name, args, target in rows:
+        times = wall_times(args, opts.repeat)
+        best, median = min(times), statistics.median(times)
+        print(f"{name:<52} {best:7.3f} {median:9.3f} {target:9.1f}  {best <= target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""`skywarden track` with no options against Stone Soup's GNN (+KD-tree) on planar scenarios.
+
+For each scenario (``skywarden.simulate.planar``: CV or manoeuvring targets with births and
+deaths, Poisson clutter, a ``t,x,y,z,sigma`` CSV with z = 0) the detections CSV is written,
+then, in the same run:
+
+- ``skywarden track DETS.csv --out TRACKS.csv --quiet`` runs as its own process (no tracker
+  options: the defaults are what is judged), timed from process start to exit, so its ms/scan
+  includes start-up, reading the CSV and writing the tracks;
+- Stone Soup's MultiTargetTracker (Kalman CV with the scenario's own sigma, Mahalanobis
+  hypothesiser, DetectionKDTreeGNN2D, 3-point initiation, deletion after 5 missed scans) runs
+  on the same detections, in this process; its time is the tracker loop only.
+
+Prints GOSPA (c = 50 m, p = 2, alpha = 2, mean over scans) with its localisation, missed and
+false parts (mean counts per scan for missed / false; mean m^2 for localisation), ms/scan and
+the speed ratio. Targets (issue 12): skywarden's GOSPA <= Stone Soup's on every scenario and
+>= 200x per scan through the whole command. One core for both (thread pools pinned).
+
+    python benchmarks/track_command_vs_stonesoup.py [--seeds 0] [--scenarios dense,heavy]
+        [--sweep]   # also Pd 0.7-0.99, 0-300 clutter/scan, sigma 2-20 m
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from skywarden.evaluate.gospa import gospa_over_time  # noqa: E402
+from skywarden.simulate.planar import HELD_OUT_LIKE, PlanarSettings, planar_scenario  # noqa: E402
+from skywarden.tables import (  # noqa: E402
+    DetectionTable,
+    TrackTable,
+    Truth,
+    read_tracks,
+    scans,
+    write_detections,
+)
+from skywarden.track.chi_square import chi2_quantile  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+SWEEP = {
+    "pd0.7": PlanarSettings(60, 50.0, 0.7, 5.0),
+    "pd0.99-c0": PlanarSettings(60, 0.0, 0.99, 5.0),
+    "c300-s20": PlanarSettings(50, 300.0, 0.9, 20.0),
+    "s2": PlanarSettings(80, 100.0, 0.9, 2.0),
+    "s20-man": PlanarSettings(40, 20.0, 0.95, 20.0, manoeuvring=True),
+    "small-area": PlanarSettings(100, 100.0, 0.9, 5.0, half_side=4000.0),
+    "scan-4s": PlanarSettings(60, 50.0, 0.9, 10.0, scan_period=4.0),
+}
+
+
+def run_command(dets: Path, out: Path) -> float:
+    """Wall seconds of ``skywarden track DETS --out OUT --quiet`` as a fresh process."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "skywarden.cli", "track", str(dets), "--out", str(out), "--quiet"],
+        env=env,
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
+def run_stonesoup(table: DetectionTable, sigma: float, accel_sigma: float):
+    """Stone Soup GNN tracker over the detections; (seconds of the loop, TrackTable)."""
+    from stonesoup.dataassociator.tree import DetectionKDTreeGNN2D
+    from stonesoup.deleter.time import UpdateTimeStepsDeleter
+    from stonesoup.hypothesiser.distance import DistanceHypothesiser
+    from stonesoup.initiator.simple import MultiMeasurementInitiator
+    from stonesoup.measures import Mahalanobis
+    from stonesoup.models.measurement.linear import LinearGaussian
+    from stonesoup.models.transition.linear import (
+        CombinedLinearGaussianTransitionModel,
+        ConstantVelocity,
+    )
+    from stonesoup.predictor.kalman import KalmanPredictor
+    from stonesoup.tracker.simple import MultiTargetTracker
+    from stonesoup.types.detection import Detection
+    from stonesoup.types.state import GaussianState
+    from stonesoup.updater.kalman import KalmanUpdater
+
+    transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(accel_sigma**2)] * 3)
+    measurement = LinearGaussian(ndim_state=6, mapping=(0, 2, 4), noise_covar=np.eye(3) * sigma**2)
+    predictor = KalmanPredictor(transition)
+    updater = KalmanUpdater(measurement)
+    gate = float(np.sqrt(chi2_quantile(0.9999, 3)))
+    hypothesiser = DistanceHypothesiser(predictor, updater, Mahalanobis(), missed_distance=gate)
+    associator = DetectionKDTreeGNN2D(
+        hypothesiser=hypothesiser, predictor=predictor, updater=updater, max_distance=10 * sigma
+    )
+    init_associator = DetectionKDTreeGNN2D(
+        hypothesiser=hypothesiser, predictor=predictor, updater=updater, max_distance=200.0
+    )
+    prior = GaussianState(np.zeros((6, 1)), np.diag([0.0, 40.0**2, 0.0, 40.0**2, 0.0, 10.0**2]))
+    initiator = MultiMeasurementInitiator(
+        prior_state=prior,
+        measurement_model=measurement,
+        deleter=UpdateTimeStepsDeleter(time_steps_since_update=2),
+        data_associator=init_associator,
+        updater=updater,
+        min_points=3,
+    )
+    batches = []
+    for t, rows in scans(table):
+        stamp = EPOCH + datetime.timedelta(seconds=t)
+        dets = {
+            Detection(z.reshape(3, 1), timestamp=stamp, measurement_model=measurement)
+            for z in table.pos[rows]
+        }
+        batches.append((t, stamp, dets))
+    tracker = MultiTargetTracker(
+        initiator=initiator,
+        deleter=UpdateTimeStepsDeleter(time_steps_since_update=6),
+        detector=[(stamp, dets) for _, stamp, dets in batches],
+        data_associator=associator,
+        updater=updater,
+    )
+    ids: dict[int, int] = {}
+    out_t, out_id, out_x = [], [], []
+    start = time.perf_counter()
+    for (t, _, _), (_, tracks) in zip(batches, tracker, strict=True):
+        for track in tracks:
+            sv = np.asarray(track.state_vector, dtype=float).ravel()
+            out_t.append(t)
+            out_id.append(ids.setdefault(id(track), len(ids)))
+            out_x.append(sv[[0, 2, 4, 1, 3, 5]])
+    seconds = time.perf_counter() - start
+    x = np.array(out_x).reshape(-1, 6)
+    order = np.argsort(np.array(out_t), kind="stable")
+    table_out = TrackTable(
+        t=np.array(out_t)[order],
+        id=np.array(out_id, np.int64)[order],
+        pos=x[order, :3],
+        vel=x[order, 3:],
+    )
+    return seconds, table_out
+
+
+def gospa_parts(truth: Truth, tracks: TrackTable) -> tuple[float, float, float, float]:
+    """Mean GOSPA (m), localisation (m^2), missed and false counts per scan."""
+    s = gospa_over_time(truth, tracks, c=50.0, p=2.0, alpha=2.0, score_track_only_times=True)
+    return (
+        float(np.mean(s.distance)),
+        float(np.mean(s.localisation)),
+        float(np.mean(s.missed)),
+        float(np.mean(s.false)),
+    )
+
+
+def compare(name: str, settings: PlanarSettings, seed: int, folder: Path) -> bool:
+    scenario = planar_scenario(settings, seed)
+    dets, out = folder / f"{name}-{seed}-dets.csv", folder / f"{name}-{seed}-tracks.csv"
+    write_detections(dets, scenario.detections)
+    n_scans = settings.n_scans
+    sky_s = run_command(dets, out)
+    sky = gospa_parts(scenario.truth, read_tracks(out))
+    accel = 1.0 if settings.manoeuvring else max(settings.accel_sigma, 0.1)
+    ss_s, ss_tracks = run_stonesoup(scenario.detections, settings.sigma, accel)
+    ss = gospa_parts(scenario.truth, ss_tracks)
+    manoeuvring = ", manoeuvring" if settings.manoeuvring else ""
+    label = (
+        f"{name} (seed {seed}: {settings.n_targets} tgt, {settings.clutter_per_scan:g} clutter, "
+        f"Pd {settings.pd}, sigma {settings.sigma:g} m{manoeuvring})"
+    )
+    print(label)
+    for who, (g, loc, missed, false), secs in (("skywarden", sky, sky_s), ("Stone Soup", ss, ss_s)):
+        print(
+            f"  {who:<11} GOSPA {g:7.2f}  loc {loc:8.1f} m^2  missed {missed:6.2f}  "
+            f"false {false:6.2f}  {secs / n_scans * 1e3:8.2f} ms/scan"
+        )
+    ok = sky[0] <= ss[0] + 1e-9
+    print(f"  ratio {ss_s / sky_s:6.0f}x per scan; GOSPA {'<=' if ok else 'ABOVE'} Stone Soup")
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--scenarios", default=",".join(HELD_OUT_LIKE))
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--scans", type=int, default=100)
+    opts = parser.parse_args()
+    chosen = {k: HELD_OUT_LIKE[k] for k in opts.scenarios.split(",") if k}
+    if opts.sweep:
+        chosen.update(SWEEP)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in (int(s) for s in opts.seeds.split(",")):
+            for name, settings in chosen.items():
+                settings = replace(settings, n_scans=opts.scans)
+                results.append(compare(name, settings, seed, Path(tmp)))
+    print(f"GOSPA <= Stone Soup in {sum(results)} of {len(results)} runs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Online clutter map: false-detection density per sensor and spatial cell, learnt as it runs.
+
+Users do not know their clutter density, so the tracker estimates it from the detections
+that no confirmed track explains. Each sensor's detections fall in horizontal cells of an ENU
+grid (``clutter_cell_m`` square, keyed sparsely: only cells that saw a detection exist). Per
+cell the map keeps an exponentially forgotten count of unexplained detections; with the
+forgotten number of scans W it gives the horizontal density count / (W * cell area) per m^2
+per scan. Heights are modelled per sensor by the forgotten mean and variance of the
+unexplained detections' u, so the density per m^3 at a detection is
+
+    lambda_h(cell) * N(u; mean_u, var_u + R_uu)
+
+which is also right for 2-D input (every u = 0: the height factor becomes the detection's own
+1/sqrt(2 pi R_uu), as it is in the track's likelihood). The configured ``clutter_density`` is
+the prior, worth ``clutter_prior_scans`` scans: lambda = (W est + n0 prior) / (W + n0).
+Forgetting factor gamma = 1 - 1 / ``clutter_memory_scans`` per scan; cells whose count falls
+below 1e-3 are dropped, so memory stays bounded.
+
+Pure and vectorised: one sort / searchsorted per batch, no Python loop over cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from skywarden.units import FloatArray, IntArray
+
+_OFFSET = 1 << 20  # cell indices are offset to be non-negative (covers +-1e6 cells per axis)
+_MIN_COUNT = 1e-3
+
+
+@dataclass(frozen=True, slots=True)
+class ClutterMap:
+    """Learnt clutter (see the module docstring).
+
+    Attributes:
+        keys: (K,) int64 sorted cell keys (sensor, east index, north index).
+        count: (K,) forgotten count of unexplained detections in each cell.
+        sensors: (S,) int64 sorted sensor indices with height statistics.
+        height_moments: (S, 3) forgotten sums (weight, sum u, sum u^2) of their heights, m.
+        scans: forgotten number of closed scans (the denominator of every cell's rate).
+    """
+
+    keys: IntArray
+    count: FloatArray
+    sensors: IntArray
+    height_moments: FloatArray
+    scans: float = 0.0
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[0])
+
+    @staticmethod
+    def empty() -> ClutterMap:
+        return ClutterMap(
+            np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros((0, 3))
+        )
+
+
+def cell_keys(z: FloatArray, sensor: np.ndarray, cell_m: float) -> IntArray:
+    """(D,) int64 key of the cell of each ENU position z (D, 3) m for its sensor index."""
+    ij = np.floor(z[:, :2] / cell_m).astype(np.int64) + _OFFSET
+    ij = np.clip(ij, 0, 2 * _OFFSET - 1)
+    return (sensor.astype(np.int64) << 42) | (ij[:, 0] << 21) | ij[:, 1]
+
+
+def density(
+    cmap: ClutterMap,
+    z: FloatArray,
+    R: FloatArray,
+    sensor: np.ndarray,
+    *,
+    cell_m: float,
+    prior: float,
+    prior_scans: float,
+) -> FloatArray:
+    """Clutter density (D,) at detections z (D, 3) ENU m, R (D, 3, 3) m^2: per m^3 per scan."""
+    d = z.shape[0]
+    if d == 0:
+        return np.zeros(0)
+    if cmap.scans <= 0.0:
+        return np.full(d, prior)
+    keys = cell_keys(z, sensor, cell_m)
+    pos = np.clip(np.searchsorted(cmap.keys, keys), 0, max(len(cmap) - 1, 0))
+    count = np.zeros(d)
+    if len(cmap):
+        found = cmap.keys[pos] == keys
+        count[found] = cmap.count[pos[found]]
+    horizontal = count / (cmap.scans * cell_m * cell_m)
+    mean_u, var_u = _height_stats(cmap, sensor)
+    var = var_u + R[:, 2, 2]
+    vertical = np.exp(-0.5 * (z[:, 2] - mean_u) ** 2 / var) / np.sqrt(2.0 * math.pi * var)
+    learnt = horizontal * vertical
+    return (cmap.scans * learnt + prior_scans * prior) / (cmap.scans + prior_scans)
+
+
+def record(
+    cmap: ClutterMap,
+    z: FloatArray,
+    sensor: np.ndarray,
+    *,
+    cell_m: float,
+    end_of_scan: bool,
+    memory_scans: float,
+) -> ClutterMap:
+    """The map after adding unexplained detections z (D, 3) of one batch; at the end of a
+    scan it counts the scan and forgets by 1 - 1/memory_scans."""
+    keys, count = cmap.keys, cmap.count
+    sensors, moments = cmap.sensors, cmap.height_moments
+    if z.shape[0]:
+        new_keys, new_count = np.unique(cell_keys(z, sensor, cell_m), return_counts=True)
+        keys, count = _merge(keys, count, new_keys, new_count.astype(np.float64))
+        u = z[:, 2]
+        s_keys, inverse = np.unique(sensor.astype(np.int64), return_inverse=True)
+        sums = np.column_stack(
+            [
+                np.bincount(inverse, minlength=s_keys.size),
+                np.bincount(inverse, u, minlength=s_keys.size),
+                np.bincount(inverse, u * u, minlength=s_keys.size),
+            ]
+        )
+        sensors, moments = _merge(sensors, moments, s_keys, sums)
+    scans = cmap.scans
+    if end_of_scan:
+        gamma = 1.0 - 1.0 / memory_scans
+        scans = gamma * (scans + 1.0)
+        count = count * gamma
+        moments = moments * gamma
+        keep = count >= _MIN_COUNT
+        keys, count = keys[keep], count[keep]
+    return ClutterMap(keys, count, sensors, moments, scans)
+
+
+def summary(cmap: ClutterMap, cell_m: float) -> dict[str, float | int]:
+    """Plain numbers for /health: cells, scans remembered, densest cell's rate per km^2."""
+    if len(cmap) == 0 or cmap.scans <= 0.0:
+        return {"cells": 0, "scans": round(cmap.scans, 2), "max_per_km2_per_scan": 0.0}
+    per_km2 = cmap.count.max() / (cmap.scans * cell_m * cell_m) * 1e6
+    mean_per_km2 = cmap.count.sum() / (cmap.scans * len(cmap) * cell_m * cell_m) * 1e6
+    return {
+        "cells": len(cmap),
+        "scans": round(cmap.scans, 2),
+        "max_per_km2_per_scan": round(float(per_km2), 4),
+        "mean_per_km2_per_scan_in_cells": round(float(mean_per_km2), 4),
+    }
+
+
+def cells(cmap: ClutterMap, cell_m: float) -> tuple[IntArray, FloatArray, FloatArray]:
+    """(sensor (K,), south-west corner (K, 2) ENU m, rate (K,) per km^2 per scan) per cell."""
+    sensor = cmap.keys >> 42
+    i = ((cmap.keys >> 21) & ((1 << 21) - 1)) - _OFFSET
+    j = (cmap.keys & ((1 << 21) - 1)) - _OFFSET
+    corner = np.column_stack([i, j]).astype(np.float64) * cell_m
+    rate = cmap.count / max(cmap.scans, 1e-12) / (cell_m * cell_m) * 1e6
+    return sensor, corner, rate
+
+
+def _height_stats(cmap: ClutterMap, sensor: np.ndarray) -> tuple[FloatArray, FloatArray]:
+    """Mean and variance (m, m^2) of unexplained heights for each detection's sensor."""
+    d = sensor.shape[0]
+    mean, var = np.zeros(d), np.zeros(d)
+    if cmap.sensors.size == 0:
+        return mean, var
+    pos = np.clip(np.searchsorted(cmap.sensors, sensor), 0, cmap.sensors.size - 1)
+    found = cmap.sensors[pos] == sensor
+    w, s1, s2 = (cmap.height_moments[pos, k] for k in range(3))
+    ok = found & (w > 0.0)
+    mean[ok] = s1[ok] / w[ok]
+    var[ok] = np.maximum(s2[ok] / w[ok] - mean[ok] ** 2, 0.0)
+    return mean, var
+
+
+def _merge(
+    keys: IntArray, values: np.ndarray, new_keys: IntArray, new_values: np.ndarray
+) -> tuple[IntArray, np.ndarray]:
+    """Sorted union of two sorted key sets, adding values of equal keys."""
+    all_keys = np.concatenate([keys, new_keys])
+    all_values = np.concatenate([values, new_values])
+    out_keys, inverse = np.unique(all_keys, return_inverse=True)
+    if all_values.ndim == 1:
+        return out_keys, np.bincount(inverse, all_values, minlength=out_keys.size)
+    columns = [
+        np.bincount(inverse, all_values[:, k], minlength=out_keys.size)
+        for k in range(all_values.shape[1])
+    ]
+    return out_keys, np.column_stack(columns).reshape(out_keys.size, -1)
