@@ -75,7 +75,7 @@ def test_round_trip(tmp_path):
         assert (
             meta.site == SITE
             and meta.config_text.startswith("[site]")
-            and meta.schema_version == SCHEMA_VERSION == 2
+            and meta.schema_version == SCHEMA_VERSION == 3
         )
         got = list(r.raw_inputs())
         expected = sorted(enumerate(raw), key=lambda x: (x[1][0], x[0]))

@@ -253,6 +253,7 @@ def _tracks_with(ids: list[int], identity: list[int]) -> Tracks:
         identity=np.array(identity, np.int64),
         pending_hit=np.zeros(n, bool),
         rcs_dbsm=np.full(n, np.nan),
+        evidence=np.zeros(n, np.int32),
         next_id=max(ids, default=0) + 1,
         candidates=tracks.candidates,
     )

@@ -14,7 +14,8 @@ table                     columns (one row per ...)
                           (NaN: not reported), ``r_ee r_en r_eu r_nn r_nu r_uu`` (upper
                           triangle of R, m^2; sigma_e = sqrt(r_ee)), ``rcs_dbsm`` (radar
                           cross-section from the plot amplitude, dBsm; NaN: none; since
-                          schema 2)
+                          schema 2), ``evidence`` (:mod:`skywarden.evidence` bits; since
+                          schema 3)
 ``track_states``          ``seq`` (snapshot), ``t``, ``track_id``, ``e n u ve vn vu``, ``lat lon
                           alt_m``, ``sigma_m``, ``status``, ``class``, ``p_drone p_bird
                           p_aircraft p_unknown``, ``behaviour``, ``identity``, ``callsign``,
@@ -39,7 +40,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: detections.rcs_dbsm
+SCHEMA_VERSION = 3  # 2: detections.rcs_dbsm, 3: detections.evidence
 
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "raw_inputs": (
@@ -57,6 +58,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         *((c, "DOUBLE") for c in ("e", "n", "u", "ve", "vn", "vu")),
         *((c, "DOUBLE") for c in ("r_ee", "r_en", "r_eu", "r_nn", "r_nu", "r_uu")),
         ("rcs_dbsm", "DOUBLE"),
+        ("evidence", "INTEGER"),
     ),
     "track_states": (
         ("seq", "BIGINT"),
