@@ -358,7 +358,8 @@ def _cmd_track_recording(args: argparse.Namespace) -> int:
     labels = np.asarray(rec.identity_label(unique) or [""], dtype=object)[inverse]
     out = TrackTable(t=history.t, id=history.id, pos=history.x[:, :3], vel=history.x[:, 3:])
     _parent(args.out)
-    extra = {"identity": labels}
+    _, _, alt_m = rec.frame.enu_to_geodetic(history.x[:, :3])  # rec.frame: set (detections)
+    extra = {"alt_m": alt_m, "identity": labels}
     if classifier is not None:
         extra.update(classifier.columns())
     write_tracks(args.out, out, extra=extra)
@@ -402,6 +403,8 @@ def _print_inventory(data: dict) -> None:
             + " ".join(data["icao"][:12])
             + (" ..." if data["icao_count"] > 12 else ""),
         ),
+        ("Mode 3/A codes", _listing(data["mode3a_count"], data["mode3a"])),
+        ("callsigns", _listing(data["callsign_count"], data["callsigns"])),
         ("Remote ID", ", ".join(data["remote_ids"]) or "-"),
         ("positions", f"{data['positions']:,}"),
         ("revisit", "-" if data["revisit_s"] is None else f"{data['revisit_s']:.3g} s"),
@@ -447,6 +450,11 @@ def _print_inventory(data: dict) -> None:
             console.print(table)
     for note in data["notes"]:
         console.print(f"note: {note}")
+
+
+def _listing(count: int, items: list[str], shown: int = 12) -> str:
+    """'N: a b c ...' for the inventory table."""
+    return f"{count}: " + " ".join(items[:shown]) + (" ..." if count > shown else "")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
