@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/unidentified_labels.py RECORDING [--date YYYY-MM-DD] [--json]
 
-The recording goes through the tracker and the per-scan classifier as in
-``skywarden track --classify``. For every confirmed track that never had an identity (no
-ICAO address, Remote ID or upstream track number) and was labelled ``drone`` or ``unknown``
+The recording goes through the tracker and the per-scan classifier as in ``skywarden track
+--classify``. For every confirmed track that never had an identity of the target (no ICAO
+address, no Remote ID; an upstream system-track number says nothing about what the target
+is, so such tracks are listed, with their number) and was labelled ``drone`` or ``unknown``
 on at least one scan, it prints one line: the track, how many scans it was labelled drone /
 unknown / anything, its time span, median speed and height above the ellipsoid, the rows of
 the evidence table that applied (:data:`skywarden.classify.identity.EVIDENCE_TABLE`, e.g.
@@ -29,7 +30,7 @@ import numpy as np
 from skywarden.classify import classify_tracks, new_classifier_state
 from skywarden.classify.identity import ROW_NAMES, evidence_rows
 from skywarden.config import tracker_params
-from skywarden.detections import NO_IDENTITY
+from skywarden.detections import identity_kind
 from skywarden.sources.recordings import (
     RecordingOptions,
     parse_date,
@@ -56,6 +57,7 @@ class TrackLabels:
     evidence: Counter[str] = field(default_factory=Counter)
     reasons: list[str] = field(default_factory=list)
     had_identity: bool = False
+    upstream: str = ""
 
 
 def collect(path: Path, options: RecordingOptions) -> tuple[dict[int, TrackLabels], object]:
@@ -73,7 +75,10 @@ def collect(path: Path, options: RecordingOptions) -> tuple[dict[int, TrackLabel
         for i in np.flatnonzero(tracks.confirmed):
             entry = out[int(tracks.id[i])]
             entry.scans += 1
-            entry.had_identity |= bool(tracks.identity[i] != NO_IDENTITY)
+            kind = identity_kind(int(tracks.identity[i]))
+            entry.had_identity |= kind in ("icao", "remote_id")
+            if kind == "track_number" and not entry.upstream:
+                entry.upstream = rec.identity_label(tracks.identity[i : i + 1])[0]
             label = str(result.label[i])
             if label not in LABELS:
                 continue
@@ -98,6 +103,7 @@ def report(found: dict[int, TrackLabels], rec) -> list[dict]:
         rows.append(
             {
                 "track": track_id,
+                "upstream": e.upstream,
                 "drone_scans": e.labels["drone"],
                 "unknown_scans": e.labels["unknown"],
                 "scans": e.scans,
@@ -128,13 +134,14 @@ def main() -> None:
         return
     print(f"{len(rows)} tracks without identity labelled drone or unknown on some scan")
     print("track  drone unknown  scans  first-last         speed  alt_m  evidence; p; reasons")
+    print("       (upstream track number, if any, after the reasons)")
     for r in rows:
         ev = ",".join(f"{k}:{v}" for k, v in r["evidence"].items())
         p = " ".join(f"{k[0]}{v:.2f}" for k, v in r["p"].items())
         print(
             f"{r['track']:5d} {r['drone_scans']:6d} {r['unknown_scans']:7d} {r['scans']:6d}  "
             f"{r['first']}-{r['last']}  {r['speed_mps']:5.1f} {r['alt_m']:6.0f}  "
-            f"{ev}; {p}; {', '.join(r['top_features'])}"
+            f"{ev}; {p}; {', '.join(r['top_features'])} {r['upstream']}"
         )
 
 

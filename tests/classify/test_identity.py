@@ -70,6 +70,8 @@ def test_each_row_applies_and_overrules_the_kinematics(name, identity, bits, cat
         q = fuse(p, like)
     assert q.argmax() == cls
     assert np.isclose(q.sum(), 1.0)
+    if name not in ("remote_id", "adsb_uav", "icao_claim"):  # also over a certain 'unknown'
+        assert fuse(np.array([[0.0, 0.0, 0.0, 1.0]]), like).argmax() == cls
 
 
 def test_a_measured_reply_outranks_the_claim_of_the_same_address():

@@ -7,12 +7,13 @@ multipliers per class [drone, bird, aircraft, unknown], ``p ∝ p_kinematic x L`
 :data:`EVIDENCE_TABLE` is the one place these values live. Each row names the evidence, the
 likelihood vector and the reason for it. A track takes the *first* row that applies to it
 (rows are in order of strength: a measured reply outranks a claim), so evidence is never
-counted twice. A row that must overrule certain kinematics has likelihood ratios beyond
-1 / :data:`MODEL_FLOOR` (see :func:`fuse`). The values are stated assumptions, not fitted:
-no labelled data with identities exists here. The per-track inputs are the bound identity
-key (ICAO address, Remote ID serial, upstream track number), the :mod:`skywarden.evidence`
-bits the tracker carries, and optionally the ADS-B emitter category and the Remote ID UA
-type.
+counted twice. A row that must overrule certain kinematics has likelihood ratios beyond 1 /
+:data:`MODEL_FLOOR` (see :func:`fuse`), against 'unknown' as much as against 'drone': the
+model's 'unknown' (clutter-like kinematics) must not hide a transponder either. The values
+are stated assumptions, not fitted: no labelled data with identities exists here. The
+per-track inputs are the bound identity key (ICAO address, Remote ID serial, upstream track
+number), the :mod:`skywarden.evidence` bits the tracker carries, and optionally the ADS-B
+emitter category and the Remote ID UA type.
 
 On-ground is also a *state* beside the class (:func:`skywarden.evidence.on_ground`): the
 map and API show it and the default rules leave such tracks out.
@@ -55,33 +56,33 @@ EVIDENCE_TABLE: tuple[EvidenceRow, ...] = (
     ),
     EvidenceRow(
         "mode_s_reply",
-        (1e-4, 1e-5, 1.0, 1e-3),
+        (1e-4, 1e-5, 1.0, 1e-4),
         "the radar measured a Mode S reply at the plot's own range and azimuth (I048/220 with "
         "I048/020 TYP 4-7): a transponder is physically there, not claimed from elsewhere; "
         "small drones practically never carry Mode S transponders and birds never do",
     ),
     EvidenceRow(
         "flight_plan",
-        (1e-4, 1e-5, 1.0, 1e-3),
+        (1e-4, 1e-5, 1.0, 1e-4),
         "an ATC system correlated the track with a flight plan (I062/390 or I062/080 FPC): "
         "a filed flight by a manned or certified aircraft",
     ),
     EvidenceRow(
         "ssr_reply",
-        (1e-4, 1e-5, 1.0, 1e-3),
+        (1e-4, 1e-5, 1.0, 1e-4),
         "the radar measured a Mode A/C (SSR) reply with a validated Mode 3/A code at the "
         "plot's own range and azimuth: a transponder is there",
     ),
     EvidenceRow(
         "mode_3a",
-        (1e-4, 1e-5, 1.0, 1e-3),
+        (1e-4, 1e-5, 1.0, 1e-4),
         "a Mode 3/A code is reported for the target by an ATC system track (I062/060) or "
         "ADS-B (I021/070): it comes from a transponder, which birds lack and small drones "
         "practically never carry",
     ),
     EvidenceRow(
         "on_ground",
-        (1e-4, 1e-4, 1.0, 1e-2),
+        (1e-4, 1e-4, 1.0, 1e-4),
         "a cooperative report says the target is on the ground (I048/230 STAT, I021/040 GBS, "
         "I062/080 SFC, ADS-B surface position): an aircraft or vehicle on the surface; such "
         "reports come from transponders and ATC systems, not from drones or birds",

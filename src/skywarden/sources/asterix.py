@@ -265,7 +265,8 @@ class AsterixDecoder:
         result = {}
         for cat in SUPPORTED_CATEGORIES:
             merged = RECORD_TYPES[cat].concat(out[cat])
-            merged = merged.take(np.argsort(merged.block, kind="stable"))
+            if np.any(np.diff(merged.block) < 0):  # blocks from the fast and slow paths
+                merged = merged.take(np.argsort(merged.block, kind="stable"))
             t = (
                 resolve_time_of_day(merged.tod_s, reference_t[merged.block])
                 if len(merged)

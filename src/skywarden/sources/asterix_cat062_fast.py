@@ -185,14 +185,16 @@ def decode_cat062_blocks(
             records = extract_cat062(ed, buf, walked.starts[rows], chosen[walked.block[rows]])
             bad_blocks = np.unique(records.block[implausible(records)])
             good = chosen[clean & ~np.isin(chosen, bad_blocks)]
-            parts.append(records.take(np.isin(records.block, good)))
+            keep = np.isin(records.block, good)
+            parts.append(records if keep.all() else records.take(keep))
             undecided[good] = False
             for s in np.unique(source[good]):
                 if s >= 0:
                     memory[(62, int(s) >> 8, int(s) & 0xFF)] = spec
     fallback |= undecided
     merged = Cat062Records.concat(parts)
-    merged = merged.take(np.argsort(merged.block, kind="stable"))
+    if np.any(np.diff(merged.block) < 0):
+        merged = merged.take(np.argsort(merged.block, kind="stable"))
     return FastResult(merged, np.flatnonzero(fallback))
 
 
