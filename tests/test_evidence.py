@@ -37,3 +37,30 @@ def test_merge_keeps_every_sticky_bit_and_only_the_newest_ground_state(reports, 
     assert track[0] & ev.STICKY == sticky & ev.STICKY
     said = [r for r in [start, *reports] if r & ev.GROUND_STATE]
     assert track[0] & ev.GROUND_STATE == (said[-1] & ev.GROUND_STATE if said else 0)
+
+
+def test_the_untrained_fallback_takes_transponder_and_ground_reports_as_aircraft():
+    from dataclasses import replace
+
+    from skywarden.pipeline import identity_and_speed_classes
+    from skywarden.track.params import TrackerParams
+    from skywarden.track.step import new_tracks
+    from skywarden.track.tracks import concat_tracks
+    from skywarden.warn import TargetClass
+
+    empty = new_tracks(TrackerParams())
+    one = replace(
+        empty,
+        **{
+            name: np.zeros((1, *getattr(empty, name).shape[1:]), getattr(empty, name).dtype)
+            for name in ("id", "x", "P", "xm", "Pm", "mu", "status", "history", "age", "misses",
+                         "hits", "t_birth", "t_update", "pending_hit", "rcs_dbsm", "evidence")
+        },
+        identity=np.full(1, -1, np.int64),
+    )  # fmt: skip
+    tracks = empty
+    for bits in (0, ev.MODE_3A, ev.ON_GROUND, ev.FLIGHT_PLAN, ev.SIMULATED):
+        tracks = concat_tracks(tracks, replace(one, evidence=np.array([bits], np.int32)))
+    cls = identity_and_speed_classes(tracks, 0.0).target_class
+    aircraft, unknown = TargetClass.AIRCRAFT, TargetClass.UNKNOWN
+    assert cls.tolist() == [unknown, aircraft, aircraft, aircraft, unknown]
