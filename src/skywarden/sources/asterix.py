@@ -5,9 +5,10 @@ for each block the editions libasterix ships are tried (the edition that last de
 same SAC/SIC first, then newest first) and the first one whose records are all plausible
 is kept (see :func:`~skywarden.sources.asterix_records.implausible`; this is what tells a
 CAT021 0.26 block from 2.x, and rejects the impossible positions of an old CAT062 edition).
-CAT048, the bulk of radar data, and CAT062, the bulk of ATC system-track feeds, go through
-vectorised fast paths that give the same records (see
-:mod:`skywarden.sources.asterix_cat048_fast` and :mod:`skywarden.sources.asterix_cat062_fast`).
+CAT048, the bulk of radar data, CAT062, the bulk of ATC system-track feeds, and CAT034, the
+radar service messages beside CAT048, go through vectorised fast paths that give the same
+records (see :mod:`skywarden.sources.asterix_cat048_fast`, ``asterix_cat062_fast`` and
+``asterix_cat034_fast``).
 
 Nothing raises on bad input. ``AsterixDecoder.rejects`` counts, by reason:
 ``bad_block_length`` (a block length < 3 or past the end of the data),
@@ -29,6 +30,7 @@ import asterix.generated as gen
 import numpy as np
 from asterix.base import Bits
 
+from skywarden.sources.asterix_cat034_fast import decode_cat034_blocks
 from skywarden.sources.asterix_cat048_fast import decode_cat048_blocks
 from skywarden.sources.asterix_cat062_fast import decode_cat062_blocks
 from skywarden.sources.asterix_records import (
@@ -156,8 +158,8 @@ class AsterixDecoder:
     counters of blocks, records and rejections across calls.
 
     Args:
-        fast: use the vectorised CAT048 and CAT062 paths (same records as libasterix, one to
-            two orders of magnitude faster).
+        fast: use the vectorised CAT048, CAT062 and CAT034 paths (same records as libasterix,
+            one to two orders of magnitude faster).
         editions: category -> libasterix classes to try, in order (default: all shipped).
     """
 
@@ -236,8 +238,12 @@ class AsterixDecoder:
             if int(cat) not in SUPPORTED_CATEGORIES:
                 self.rejects["unsupported_category"] += int(count)
         out: dict[int, list[ColumnRecords]] = {cat: [] for cat in SUPPORTED_CATEGORIES}
-        fast_paths = ((48, decode_cat048_blocks), (62, decode_cat062_blocks))
-        lib_blocks = np.flatnonzero(np.isin(index.category, [21, 34]))
+        fast_paths = (
+            (48, decode_cat048_blocks),
+            (62, decode_cat062_blocks),
+            (34, decode_cat034_blocks),
+        )
+        lib_blocks = np.flatnonzero(index.category == 21)
         buf = np.frombuffer(data + _PAD, dtype=np.uint8) if self.fast else None
         for cat, decode_fast in fast_paths:
             chosen = np.flatnonzero(index.category == cat)
