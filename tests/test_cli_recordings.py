@@ -50,6 +50,18 @@ def test_inspect_json_equals_the_inventory(shared_data, capsys) -> None:
     assert data["records"] == {"CAT048": 44085} and data["icao_count"] == 177
 
 
+def test_inspect_reports_mode_3a_codes_callsigns_and_addresses(shared_data, capsys) -> None:
+    path = recording(shared_data, "croatiacontrol-asterix/cat_062_065.pcap")
+    status, out, _ = _run(capsys, "inspect", path, "--json")
+    data = json.loads(out)
+    assert status == 0 and data["records"]["CAT062"] == 2
+    assert data["icao"] == ["4CA7A8", "4CAC7F"]  # I062/380 ADR
+    assert data["mode3a"] == ["1275", "4175"] and data["mode3a_count"] == 2  # I062/060
+    assert data["callsigns"] == ["ISS2007", "RYR174C"] and data["callsign_count"] == 2
+    status, out, _ = _run(capsys, "inspect", path)
+    assert "Mode 3/A codes" in out and "RYR174C" in out
+
+
 def test_inspect_table_shows_the_counts(shared_data, capsys) -> None:
     status, out, _ = _run(capsys, "inspect", recording(shared_data, PARROT))
     assert status == 0
@@ -154,7 +166,8 @@ def test_track_without_positions_is_a_clear_error(shared_data, tmp_path, capsys)
 
 @pytest.fixture(scope="module")
 def barcelona_tracks(shared_data, tmp_path_factory) -> tuple[list[dict[str, str]], Path]:
-    """The whole hour through ``skywarden track`` (about 15-25 s on two shared cores)."""
+    """The whole hour through ``skywarden track --classify`` (about 1-2 min on two shared
+    cores)."""
     out = tmp_path_factory.mktemp("bcn") / "tracks.csv"
     status = main(
         [
@@ -165,6 +178,7 @@ def barcelona_tracks(shared_data, tmp_path_factory) -> tuple[list[dict[str, str]
             "--out",
             str(out),
             "--quiet",
+            "--classify",
         ]
     )
     assert status == 0
@@ -182,6 +196,31 @@ def _plot_times(shared_data) -> tuple[dict[str, np.ndarray], float]:
             times.setdefault(f"icao:{address:06X}", []).append(t)
     coast = float(plan_scans(rec.revisit_s).tracker_settings()["max_coast_s"])
     return {k: np.array(v) for k, v in times.items()}, coast
+
+
+def test_barcelona_no_track_with_an_icao_address_is_ever_labelled_drone(barcelona_tracks) -> None:
+    """Issue 11: 58 ICAO-addressed tracks (aircraft taxiing or parked) were labelled drone.
+    The radar measured their Mode S replies, and I048/230 says which are on the ground."""
+    rows, _ = barcelona_tracks
+    with_address = [r for r in rows if r["identity"].startswith("icao:")]
+    assert len({r["track_id"] for r in with_address}) > 200
+    assert not [r for r in with_address if r["class"] == "drone"]
+    assert {r["evidence"] for r in with_address} <= {"mode_s_reply"}
+    ground = {r["track_id"] for r in with_address if r["on_ground"] == "1"}
+    assert len(ground) >= 30  # taxiing and parked aircraft, shown as such, never alerted
+    assert all(r["class"] == "aircraft" for r in with_address if r["on_ground"] == "1")
+
+
+def test_barcelona_alt_m_is_the_height_above_the_ellipsoid(barcelona_tracks) -> None:
+    """alt_m beside ENU z: the same near the radar, the curvature apart far from it."""
+    rows, _ = barcelona_tracks
+    z = np.array([float(r["z"]) for r in rows])
+    d = np.hypot([float(r["x"]) for r in rows], [float(r["y"]) for r in rows])
+    alt = np.array([float(r["alt_m"]) for r in rows])
+    site_h = alt - z - d**2 / (2 * 6_371_000.0)  # the radar's own height, about constant
+    assert np.ptp(site_h[d < 100_000.0]) < 30.0
+    far = d > 80_000.0
+    assert far.any() and (alt[far] - z[far] > 400.0).all()  # ENU z is 500+ m low out there
 
 
 def test_barcelona_addresses_are_never_on_two_tracks_at_once(barcelona_tracks) -> None:

@@ -37,6 +37,10 @@ BASE = {"site": {"lat": 47.0, "lon": 8.0}}
         ({"alert_rules": [{"classes": ["ufo"]}]}, "alert_rules[0].classes: unknown class"),
         ({"alert_rules": [{"min_probability": 2.0}]}, "alert_rules[0]: alert rule"),
         ({"alert_rules": [{"active_hours": "7-19"}]}, "must look like '07:00-19:30'"),
+        (
+            {"alert_rules": [{"include_ground_and_test": "yes"}]},
+            "alert_rules[0].include_ground_and_test: must be true or false",
+        ),
         ({"allow": [{"identity": "icao:XYZ"}]}, "allow[0].identity: 'icao:' needs a hex"),
         ({"allow": [{"identity": "rid:A", "valid_from": "yesterday"}]}, "must be ISO 8601"),
         ({"tracker": {"pd": 1.5}}, "pd (detection probability)"),
@@ -48,3 +52,9 @@ def test_bad_values_name_the_key(patch: dict, message: str, tmp_path: Path) -> N
     with pytest.raises(ConfigError) as err:
         site_config_from_dict(doc, tmp_path, source="site.toml")
     assert message in str(err.value) and "site.toml" in str(err.value)
+
+
+def test_rules_leave_out_ground_and_test_tracks_unless_asked(tmp_path: Path) -> None:
+    rules = [{"name": "default"}, {"name": "all", "include_ground_and_test": True}]
+    cfg = site_config_from_dict({**BASE, "alert_rules": rules}, tmp_path, source="site.toml")
+    assert [r.exempt_ground_and_test for r in cfg.rules] == [True, False]

@@ -87,6 +87,9 @@ class Detections:
         identity: (D,) int64 identity key (ICAO / Remote ID / track number), -1 for none.
         rcs_dbsm: (D,) radar cross-section estimated from a radar plot's amplitude, dB relative
             to 1 m^2 (dBsm); NaN where the sensor reports no amplitude or is not calibrated.
+        evidence: (D,) int32 bit field of what the sensor reports besides the position
+            (transponder reply, Mode 3/A code, flight plan, on ground, simulated, test):
+            the bits of :mod:`skywarden.evidence`, 0 for none.
     """
 
     t: FloatArray
@@ -97,6 +100,7 @@ class Detections:
     kind: np.ndarray
     identity: IntArray
     rcs_dbsm: FloatArray
+    evidence: IntArray
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -112,6 +116,7 @@ class Detections:
             kind=self.kind[index],
             identity=self.identity[index],
             rcs_dbsm=self.rcs_dbsm[index],
+            evidence=self.evidence[index],
         )
 
     @staticmethod
@@ -133,6 +138,7 @@ class Detections:
             kind=np.concatenate([b.kind for b in batches]),
             identity=np.concatenate([b.identity for b in batches]),
             rcs_dbsm=np.concatenate([b.rcs_dbsm for b in batches]),
+            evidence=np.concatenate([b.evidence for b in batches]),
         )
 
 
@@ -146,6 +152,7 @@ def make_detections(
     kind: SourceKind | np.ndarray = SourceKind.RADAR,
     identity: int | IntArray = NO_IDENTITY,
     rcs_dbsm: float | FloatArray = np.nan,
+    evidence: int | IntArray = 0,
 ) -> Detections:
     """Build a validated :class:`Detections` batch, broadcasting scalars.
 
@@ -157,6 +164,7 @@ def make_detections(
         sensor, kind, identity: scalars or (D,) arrays.
         rcs_dbsm: radar cross-section from the plot amplitude in dBsm, scalar or (D,); NaN
             (the default) where unknown.
+        evidence: :mod:`skywarden.evidence` bits, scalar or (D,); 0 (the default) for none.
     """
     z = np.ascontiguousarray(z, dtype=np.float64).reshape(-1, 3)
     d = z.shape[0]
@@ -179,4 +187,5 @@ def make_detections(
         kind=np.broadcast_to(np.asarray(kind, dtype=np.int8), (d,)).copy(),
         identity=np.broadcast_to(np.asarray(identity, dtype=np.int64), (d,)).copy(),
         rcs_dbsm=np.broadcast_to(np.asarray(rcs_dbsm, dtype=np.float64), (d,)).copy(),
+        evidence=np.broadcast_to(np.asarray(evidence, dtype=np.int32), (d,)).copy(),
     )

@@ -144,7 +144,7 @@ class Pipeline:
         assessment = assess(
             t, shown.x, shown.P, shown.id, shown.identity, classes.target_class, self.zones,
             self.config.rules, self.entry_model, self.alert_params, self.config.allow,
-            forecast=forecast,
+            forecast=forecast, evidence=shown.evidence,
         )  # fmt: skip
         self.book, events = update_alerts(self.book, assessment, t, self.alert_params)
         snapshot = self._build_snapshot(t, shown, classes)
@@ -216,6 +216,7 @@ class Pipeline:
             t_update=shown.t_update,
             trail=trail,
             predicted=predicted,
+            evidence=shown.evidence,
             **self._fusion_columns(shown, classes),
         )
         self.seq += 1

@@ -17,7 +17,9 @@
                    addresses or networks, "192.0.2.7" or "192.0.2.0/24"; datagrams from
                    anyone else are counted and dropped)
     [[alert_rules]] name, zones, classes, min/max_height_m, min/max_speed_mps, horizon_s,
-                   min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h
+                   min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h,
+                   include_ground_and_test (default false: tracks reported on the ground,
+                   simulated or test targets raise no alert)
     [[allow]]      identity ("icao:3C660C" | "rid:SERIAL"), zones, valid_from, valid_until
                    (ISO 8601 or POSIX seconds), note
     [sinks]        webhooks = [urls], cot = "tcp://host:port" | "udp://host:port"
@@ -363,6 +365,8 @@ def _rule_to_dict(r: AlertRule) -> dict[str, Any]:
         d["zones"] = sorted(r.zone_ids)
     if r.priority is not None:
         d["priority"] = r.priority
+    if not r.exempt_ground_and_test:
+        d["include_ground_and_test"] = True
     if r.time_of_day_s is not None:
         a, b = (int(x) for x in r.time_of_day_s)
         d["active_hours"] = (
@@ -407,9 +411,12 @@ def _rule(r: Any, i: int, where: _Where) -> AlertRule:
         r,
         {"name", "zones", "classes", "min_height_m", "max_height_m", "min_speed_mps",
          "max_speed_mps", "horizon_s", "min_probability", "priority", "active_hours",
-         "utc_offset_h"},
+         "utc_offset_h", "include_ground_and_test"},
         prefix,
     )  # fmt: skip
+    include = r.get("include_ground_and_test", False)
+    if not isinstance(include, bool):
+        where.fail(f"{prefix}.include_ground_and_test", "must be true or false")
     tod = None
     if "active_hours" in r:
         tod = _hours(str(r["active_hours"]), where, f"{prefix}.active_hours")
@@ -431,6 +438,7 @@ def _rule(r: Any, i: int, where: _Where) -> AlertRule:
             min_probability=float(r.get("min_probability", 0.5)),
             horizon_s=float(r.get("horizon_s", 180.0)),
             priority=int(r["priority"]) if "priority" in r else None,
+            exempt_ground_and_test=not include,
         )
     except ConfigError as exc:
         where.fail(prefix, exc.problem)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.evidence import ON_GROUND, evidence_names
 from skywarden.units import FloatArray, IntArray
 
 CLASS_NAMES = ("unknown", "drone", "aircraft", "bird", "clutter")  # index = TargetClass value
@@ -48,6 +49,8 @@ class TrackArrays:
             None when the producer has no fusion information.
         sources: (N, 4) POSIX s of the last report per source kind (SOURCE_KINDS order), NaN
             where none, or None.
+        evidence: (N,) int :mod:`skywarden.evidence` bits (JSON: ``on_ground`` and the list
+            ``evidence`` of bit names), or None.
     """
 
     id: IntArray
@@ -67,6 +70,7 @@ class TrackArrays:
     predicted: FloatArray
     flags: np.ndarray | None = None
     sources: np.ndarray | None = None
+    evidence: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -135,6 +139,12 @@ class TrackArrays:
                     "predicted": _points(self.predicted[i]),
                     "flags": list(self.flags[i]) if self.flags is not None else [],
                     "sources": _last_reports(self.sources, i),
+                    "on_ground": bool(
+                        self.evidence is not None and int(self.evidence[i]) & ON_GROUND
+                    ),
+                    "evidence": []
+                    if self.evidence is None
+                    else evidence_names(int(self.evidence[i])),
                 }
             )
         return out

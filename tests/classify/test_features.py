@@ -34,7 +34,8 @@ def test_straight_line_is_straight_with_no_turn():
     assert np.isclose(col(f, "straightness")[0], 1.0)
     assert np.isclose(col(f, "speed_mean")[0], 13.0)
     assert np.isclose(col(f, "net_speed")[0], 13.0)
-    assert np.isclose(col(f, "vz_mean")[0], 1.0)
+    # the height above the site sphere also rises 4e-4 m/s from the horizontal motion
+    assert np.isclose(col(f, "vz_mean")[0], 1.0, rtol=1e-3)
     assert np.isclose(col(f, "turn_rate_abs_mean")[0], 0.0)
     assert np.isclose(col(f, "spread_minor_m")[0], 0.0, atol=1e-6)
     assert np.isclose(col(f, "span_s")[0], 31.0)

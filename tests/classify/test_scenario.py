@@ -96,7 +96,15 @@ def test_scan_classifier_columns_align_with_run_tracker_rows():
     scans = ((float(t), sc.detections_at(s)) for s, t in enumerate(sc.times))
     history, _ = run_tracker(scans, TrackerParams(), collect)
     cols = collect.columns()
-    assert set(cols) == {"class", "p_drone", "p_bird", "p_aircraft", "behaviour"}
+    assert set(cols) == {
+        "class",
+        "p_drone",
+        "p_bird",
+        "p_aircraft",
+        "behaviour",
+        "on_ground",
+        "evidence",
+    }
     assert all(len(v) == len(history) for v in cols.values())
     assert set(cols["class"]) <= {"drone", "bird", "aircraft", "unknown"}
     assert np.all(cols["p_drone"] + cols["p_bird"] + cols["p_aircraft"] <= 1.0 + 1e-12)

@@ -98,4 +98,5 @@ def make_batch(t: float, n: int, rng: np.random.Generator):
         sensor=rng.integers(0, 3, n).astype(np.int32),
         kind=np.where(np.arange(n) % 2, SourceKind.ADSB, SourceKind.RADAR).astype(np.int8),
         identity=np.where(np.arange(n) % 2, 1 << 60 | np.arange(n), -1),
+        evidence=rng.integers(0, 256, n),
     )

@@ -75,14 +75,14 @@ def test_round_trip(tmp_path):
         assert (
             meta.site == SITE
             and meta.config_text.startswith("[site]")
-            and meta.schema_version == SCHEMA_VERSION == 3
+            and meta.schema_version == SCHEMA_VERSION == 4
         )
         got = list(r.raw_inputs())
         expected = sorted(enumerate(raw), key=lambda x: (x[1][0], x[0]))
         assert [(g.t_receive, g.source, g.payload) for g in got] == [e for _, e in expected]
 
         d = r.detections()
-        for name in ("t", "z", "R", "v", "sensor", "kind", "identity"):
+        for name in ("t", "z", "R", "v", "sensor", "kind", "identity", "evidence"):
             want = np.concatenate([getattr(b, name) for b in batches])
             np.testing.assert_array_equal(getattr(d, name), want, err_msg=name)
         assert d.R.shape == (18, 3, 3) and d.sensor.dtype == np.int32

@@ -254,6 +254,7 @@ def _tracks_with(ids: list[int], identity: list[int]) -> Tracks:
         pending_hit=np.zeros(n, bool),
         rcs_dbsm=np.full(n, np.nan),
         score=np.zeros(n),
+        evidence=np.zeros(n, np.int32),
         next_id=max(ids, default=0) + 1,
         candidates=tracks.candidates,
     )

@@ -177,3 +177,25 @@ def test_target_classes_from_classifier_labels() -> None:
     labels = ["drone", "bird", "aircraft", "unknown", "Clutter", "kite", "drone"]
     assert target_classes(labels).tolist() == [1, 3, 2, 0, 4, 0, 1]
     assert target_classes(np.array([], dtype=str)).shape == (0,)
+
+
+def test_default_rule_leaves_out_ground_simulated_and_test_tracks() -> None:
+    from skywarden import evidence as ev
+
+    bits = [ev.NONE, ev.ON_GROUND, ev.SIMULATED, ev.TEST, ev.AIRBORNE | ev.MODE_3A]
+    x = np.asarray([INSIDE] * len(bits), dtype=float).reshape(-1, 6)
+    P = np.repeat(np.diag([25.0, 25, 25, 1, 1, 0.25])[None], len(x), axis=0)
+    forecast = forecast_entry(x, P, ZONES, MODEL)
+    margin = inside(ZONES, x[:, :3], 50.0)
+    cls = np.full(len(bits), TargetClass.UNKNOWN)
+    ids = np.full(len(bits), -1)
+
+    def decide(rules):
+        return evaluate_rules(rules, ZONES, T0, x, cls, ids, forecast, margin, (), bits)
+
+    assert decide(DEFAULT_RULES).should_alert[:, 0].tolist() == [True, False, False, False, True]
+    everything = (AlertRule(exempt_ground_and_test=False),)
+    assert decide(everything).should_alert[:, 0].all()
+    # without evidence (callers that have none) nothing is left out
+    no_evidence = evaluate_rules(DEFAULT_RULES, ZONES, T0, x, cls, ids, forecast, margin)
+    assert no_evidence.should_alert[:, 0].all()

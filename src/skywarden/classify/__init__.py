@@ -31,7 +31,7 @@ from skywarden.classify.history import (
     match_ids,
     update_window,
 )
-from skywarden.classify.identity import fuse, identity_likelihood
+from skywarden.classify.identity import ROW_NAMES, evidence_rows, fuse, identity_likelihood
 from skywarden.classify.model import (
     TreeModel,
     load_model,
@@ -39,6 +39,7 @@ from skywarden.classify.model import (
     predict_with_reasons,
     top_features,  # noqa: F401 (re-exported)
 )
+from skywarden.evidence import on_ground
 from skywarden.track.tracks import Tracks
 from skywarden.units import FloatArray, IntArray
 
@@ -122,13 +123,15 @@ def classify_tracks(
     """Update the window with this scan's tracks and classify all of them.
 
     zones: (K, 3) protected circles [e, n, radius] m for 'approach' (default: the site);
-    emitter_category (N,) str and ua_type (N,) int: optional identity evidence per track.
+    emitter_category (N,) str and ua_type (N,) int: optional identity evidence per track;
+    the tracks' own :mod:`skywarden.evidence` bits always apply (see :mod:`.identity`).
     """
     model = model or load_model()
     window = update_window(state.window, tracks)
     X = features_from_window(window)
     p, names, scores = predict_with_reasons(X, n_top, model)
-    p = fuse(p, identity_likelihood(tracks.identity, emitter_category, ua_type))
+    likelihood = identity_likelihood(tracks.identity, emitter_category, ua_type, tracks.evidence)
+    p = fuse(p, likelihood)
     label = class_labels(p)
     detail = classify_behaviour(window, label == "drone", zones, behaviour_params, X)
     result = Classification(tracks.id.copy(), p, label, detail.label, names, scores, detail)
@@ -145,27 +148,40 @@ class ScanClassifier:
         self.state = new_classifier_state()
         self.zones = zones
         self.model = model
-        self._rows: list[tuple[FloatArray, np.ndarray, np.ndarray]] = []
+        self._rows: list[tuple[FloatArray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def __call__(self, n_detections: int, tracks: Tracks) -> None:
         self.state, result = classify_tracks(self.state, tracks, zones=self.zones, model=self.model)
         shown = tracks.confirmed
-        self._rows.append((result.p[shown], result.label[shown], result.behaviour[shown]))
+        row = evidence_rows(tracks.identity[shown], tracks.evidence[shown])
+        self._rows.append(
+            (
+                result.p[shown],
+                result.label[shown],
+                result.behaviour[shown],
+                tracks.evidence[shown],
+                np.asarray(ROW_NAMES, dtype=object)[row],
+            )
+        )
 
     def columns(self) -> dict[str, np.ndarray]:
-        """class, p_drone, p_bird, p_aircraft, behaviour: one entry per history row."""
+        """class, p_drone, p_bird, p_aircraft, behaviour, on_ground (0/1), evidence (the row
+        of the evidence table that applied): one entry per history row."""
         if not self._rows:
             p, label, behaviour = np.zeros((0, 4)), np.zeros(0, object), np.zeros(0, object)
+            bits, rows = np.zeros(0, np.int32), np.zeros(0, object)
         else:
-            p = np.concatenate([r[0] for r in self._rows])
-            label = np.concatenate([r[1] for r in self._rows])
-            behaviour = np.concatenate([r[2] for r in self._rows])
+            p, label, behaviour, bits, rows = (
+                np.concatenate([r[k] for r in self._rows]) for k in range(5)
+            )
         return {
             "class": label,
             "p_drone": p[:, 0],
             "p_bird": p[:, 1],
             "p_aircraft": p[:, 2],
             "behaviour": behaviour,
+            "on_ground": on_ground(bits).astype(np.int8),
+            "evidence": rows,
         }
 
 

@@ -19,6 +19,7 @@ from tracker output (lags, coasting, track breaks), not from clean truth.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -246,7 +247,7 @@ def track_samples(scans: Scans, params: TrackerParams, source: str = "") -> Samp
         a = t - tracks.t_birth
         keep = tracks.confirmed & ((a <= DENSE_AGE_S) | (s % 5 == 0))
         if keep.any():
-            X.append(features_from_window(window)[keep])
+            X.append(features_from_window(window, math.inf)[keep])  # lanes: a flat earth
             tid.append(tracks.id[keep])
             age.append(a[keep])
     if not X:

@@ -17,9 +17,9 @@ speed_mean           m/s     mean horizontal speed
 speed_std            m/s     standard deviation of the horizontal speed
 speed_max            m/s     largest horizontal speed
 speed_last           m/s     horizontal speed of the newest state
-height_mean          m       mean height u above the site
+height_mean          m       mean height above the site (see "Heights" below), never ENU u
 height_std           m       standard deviation of the height
-vz_mean              m/s     mean vertical speed (positive = climbing)
+vz_mean              m/s     mean rate of change of that height (positive = climbing)
 vz_std               m/s     standard deviation of the vertical speed
 accel_h_mean         m/s^2   mean magnitude of the horizontal acceleration
 accel_h_max          m/s^2   largest magnitude of the horizontal acceleration
@@ -41,6 +41,15 @@ rcs_mean_dbsm        dBsm    mean radar cross-section of the plots that updated 
 rcs_std_db           dB      standard deviation of those RCS values (NaN with < 3)
 ==================== ======= ===============================================================
 
+Heights. ``height_*`` and ``vz_*`` use the height above the sphere of radius 6,371 km
+through the site origin, ``sqrt(e² + n² + (R + u)²) - R`` (= u + (e² + n²)/2R near the site,
+as the zone code's site height): above flat ground at the site this is the height above
+ground, and 500 km away it is still the height, where ENU u is 20 km lower by the earth's
+curvature. Which altitude the state holds is the source's (see
+:mod:`skywarden.sources.asterix.detections`): barometric for Mode C plots (I048/090), CAT021
+without I021/140 and CAT062 tracks (measured flight level I062/136, else I062/135), turned
+into a height with the ISA; geometric for ADS-B I021/140, Remote ID and 3-D radar heights.
+
 The RCS features are NaN for tracks seen only by radars that give no calibrated amplitude
 (and by cooperative sources); the model is trained with and without them, so it works both
 ways. Identity evidence (ADS-B, Remote ID) is fused separately
@@ -53,6 +62,24 @@ import numpy as np
 
 from skywarden.classify.history import StateWindow
 from skywarden.units import BoolArray, FloatArray
+
+SITE_SPHERE_RADIUS_M = 6_371_000.0
+
+
+def height_above_site(
+    pos: FloatArray, vel: FloatArray, earth_radius_m: float = SITE_SPHERE_RADIUS_M
+) -> tuple[FloatArray, FloatArray]:
+    """Height (m) above the site sphere and its rate (m/s) of site ENU positions (..., 3) m
+    and velocities (..., 3) m/s (see "Heights" in the module docstring); an infinite
+    ``earth_radius_m`` gives u and vu (a flat earth)."""
+    r = earth_radius_m
+    if not np.isfinite(r):
+        return pos[..., 2], vel[..., 2]
+    up = pos[..., 2] + r
+    dist = np.sqrt(pos[..., 0] ** 2 + pos[..., 1] ** 2 + up**2)
+    rate = (pos[..., 0] * vel[..., 0] + pos[..., 1] * vel[..., 1] + up * vel[..., 2]) / dist
+    return dist - r, rate
+
 
 FEATURE_NAMES: tuple[str, ...] = (
     "span_s",
@@ -188,11 +215,14 @@ def window_features(
     measured: BoolArray,
     sigma: FloatArray | None = None,
     rcs: FloatArray | None = None,
+    earth_radius_m: float = SITE_SPHERE_RADIUS_M,
 ) -> FloatArray:
     """Features (N, F) from states x (N, W, 6) at times t (N, W) (NaN = empty slot).
 
     measured (N, W): detection updates; sigma (N, W): position 1-sigma in metres (optional);
-    rcs (N, W): RCS in dBsm of the plot of each update, NaN where none (optional).
+    rcs (N, W): RCS in dBsm of the plot of each update, NaN where none (optional);
+    earth_radius_m: radius of the site sphere for the heights (inf: a flat earth, u is the
+    height, as in the training renders whose lanes lie 100 km apart on a flat earth).
     """
     t = np.asarray(t, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
@@ -206,7 +236,7 @@ def window_features(
     has = valid.any(axis=1)
     v = np.nan_to_num(x[..., 3:])
     speed = np.hypot(v[..., 0], v[..., 1])
-    height = np.nan_to_num(x[..., 2])
+    height, vz = height_above_site(np.nan_to_num(x[..., :3]), v, earth_radius_m)
     d = _differences(t, x, valid)
     short = np.zeros(w, bool)
     short[-SHORT:] = True
@@ -226,8 +256,8 @@ def window_features(
         "speed_last": np.where(valid[:, -1], speed[:, -1], np.nan),
         "height_mean": _mean(height, valid),
         "height_std": _std(height, valid),
-        "vz_mean": _mean(v[..., 2], valid),
-        "vz_std": _std(v[..., 2], valid),
+        "vz_mean": _mean(vz, valid),
+        "vz_std": _std(vz, valid),
         "accel_h_mean": _mean(d["accel_h"], ok),
         "accel_h_max": _max(d["accel_h"], ok),
         "accel_v_mean": _mean(d["accel_v"], ok),
@@ -255,6 +285,11 @@ def window_features(
     return out
 
 
-def features_from_window(window: StateWindow) -> FloatArray:
-    """Features (N, F) of every track in a :class:`StateWindow`, rows in the window's order."""
-    return window_features(window.t, window.x, window.measured, window.sigma, window.rcs)
+def features_from_window(
+    window: StateWindow, earth_radius_m: float = SITE_SPHERE_RADIUS_M
+) -> FloatArray:
+    """Features (N, F) of every track in a :class:`StateWindow`, rows in the window's order
+    (``earth_radius_m``: see :func:`window_features`)."""
+    return window_features(
+        window.t, window.x, window.measured, window.sigma, window.rcs, earth_radius_m
+    )

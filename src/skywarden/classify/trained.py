@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skywarden.detections import identity_kind
+from skywarden.evidence import COOPERATIVE_AIRCRAFT
 from skywarden.snapshot import json_safe
 from skywarden.track.tracks import Tracks, rows_by_id
 from skywarden.units import FloatArray
@@ -38,13 +39,15 @@ Classifier = Callable[[Tracks, float], Classes]
 
 def identity_and_speed_classes(tracks: Tracks, t: float) -> Classes:
     """Class from cooperative identity and speed alone (used when no trained classifier is
-    given): ICAO -> aircraft, Remote ID -> drone, faster than 70 m/s -> aircraft, else
-    unknown. Probabilities say how sure that rule is, not a calibrated model."""
+    given): ICAO, a transponder reply, Mode 3/A code, flight plan or on-ground report
+    (:mod:`skywarden.evidence`) -> aircraft, Remote ID -> drone, faster than 70 m/s ->
+    aircraft, else unknown. Probabilities say how sure that rule is, not a calibrated model."""
     kinds = np.array([identity_kind(int(i)) for i in tracks.identity], dtype=object)
     speed = np.linalg.norm(tracks.x[:, 3:5], axis=1)
     cls = np.full(len(tracks), TargetClass.UNKNOWN, np.int8)
     cls[speed > AIRCRAFT_SPEED_MPS] = TargetClass.AIRCRAFT
     cls[kinds == "icao"] = TargetClass.AIRCRAFT
+    cls[(tracks.evidence & COOPERATIVE_AIRCRAFT) != 0] = TargetClass.AIRCRAFT
     cls[kinds == "remote_id"] = TargetClass.DRONE
     p = np.tile([0.25, 0.25, 0.25, 0.25], (len(tracks), 1))
     p[cls == TargetClass.AIRCRAFT] = [0.02, 0.02, 0.95, 0.01]

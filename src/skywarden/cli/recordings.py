@@ -112,6 +112,8 @@ def _print_inventory(data: dict) -> None:
             + " ".join(data["icao"][:12])
             + (" ..." if data["icao_count"] > 12 else ""),
         ),
+        ("Mode 3/A codes", _listing(data["mode3a_count"], data["mode3a"])),
+        ("callsigns", _listing(data["callsign_count"], data["callsigns"])),
         ("Remote ID", ", ".join(data["remote_ids"]) or "-"),
         ("positions", f"{data['positions']:,}"),
         ("revisit", "-" if data["revisit_s"] is None else f"{data['revisit_s']:.3g} s"),
@@ -157,3 +159,8 @@ def _print_inventory(data: dict) -> None:
             console.print(table)
     for note in data["notes"]:
         console.print(f"note: {note}")
+
+
+def _listing(count: int, items: list[str], shown: int = 12) -> str:
+    """'N: a b c ...' for the inventory table."""
+    return f"{count}: " + " ".join(items[:shown]) + (" ..." if count > shown else "")

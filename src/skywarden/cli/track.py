@@ -180,7 +180,8 @@ def _cmd_track_recording(args: argparse.Namespace) -> int:
     labels = np.asarray(rec.identity_label(unique) or [""], dtype=object)[inverse]
     out = TrackTable(t=history.t, id=history.id, pos=history.x[:, :3], vel=history.x[:, 3:])
     ensure_parent(args.out)
-    extra = {"identity": labels}
+    _, _, alt_m = rec.frame.enu_to_geodetic(history.x[:, :3])  # a frame: it has detections
+    extra = {"alt_m": alt_m, "identity": labels}
     if classifier is not None:
         extra.update(classifier.columns())
     write_tracks(args.out, out, extra=extra)

@@ -41,6 +41,14 @@ class Track(BaseModel):
     t_update: float | None = Field(description="POSIX s of the last measurement")
     trail: list[list[float]] = Field(description="recent [lat, lon, alt_m], oldest first")
     predicted: list[list[float]] = Field(description="predicted [lat, lon, alt_m] ahead")
+    on_ground: bool = Field(
+        default=False, description="a sensor reports the target on the ground (not for rules)"
+    )
+    evidence: list[str] = Field(
+        default_factory=list,
+        description="what the sensors report besides the position (skywarden.evidence bits: "
+        "mode_s_reply, ssr_reply, mode_3a, flight_plan, on_ground, airborne, simulated, test)",
+    )
 
 
 class FeatureReason(BaseModel):

@@ -159,6 +159,7 @@ def detection_rows(t_tick: float, d: Detections) -> pa.Table:
     ):
         cols[name] = np.ascontiguousarray(d.R[:, i, j])
     cols["rcs_dbsm"] = np.asarray(d.rcs_dbsm, dtype=np.float64)
+    cols["evidence"] = np.asarray(d.evidence, dtype=np.int32)
     return pa.table(cols, schema=arrow_schema("detections"))
 
 

@@ -164,6 +164,8 @@ class HistoryReader:
             identity=np.asarray(c["identity"], dtype=np.int64),
             # schema 1 files have no amplitude column
             rcs_dbsm=np.asarray(c.get("rcs_dbsm", np.full(n, np.nan)), dtype=np.float64),
+            # schema 1-2 files have no evidence column
+            evidence=np.asarray(c.get("evidence", np.zeros(n)), dtype=np.int32),
         )
 
     def track_states(

@@ -14,7 +14,8 @@ table                     columns (one row per ...)
                           (NaN: not reported), ``r_ee r_en r_eu r_nn r_nu r_uu`` (upper
                           triangle of R, m^2; sigma_e = sqrt(r_ee)), ``rcs_dbsm`` (radar
                           cross-section from the plot amplitude, dBsm; NaN: none; since
-                          schema 2)
+                          schema 2), ``evidence`` (:mod:`skywarden.evidence` bits; since
+                          schema 4)
 ``track_states``          ``seq`` (snapshot), ``t``, ``track_id``, ``e n u ve vn vu``, ``lat lon
                           alt_m``, ``sigma_m``, ``status``, ``class``, ``p_drone p_bird
                           p_aircraft p_unknown``, ``behaviour``, ``identity``, ``callsign``,
@@ -46,7 +47,8 @@ import pyarrow as pa
 
 from skywarden.errors import SkywardenError
 
-SCHEMA_VERSION = 3  # 2: detections.rcs_dbsm; 3: audit.role and the changes table
+# 2: detections.rcs_dbsm; 3: audit.role and the changes table; 4: detections.evidence
+SCHEMA_VERSION = 4
 OPTIONAL_TABLES = frozenset({"changes"})  # absent from older files that can still be read
 
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -65,6 +67,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         *((c, "DOUBLE") for c in ("e", "n", "u", "ve", "vn", "vu")),
         *((c, "DOUBLE") for c in ("r_ee", "r_en", "r_eu", "r_nn", "r_nu", "r_uu")),
         ("rcs_dbsm", "DOUBLE"),
+        ("evidence", "INTEGER"),
     ),
     "track_states": (
         ("seq", "BIGINT"),
@@ -163,12 +166,15 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def migrate(con: duckdb.DuckDBPyConnection, version: int) -> bool:
     """Bring a file of an older schema up to SCHEMA_VERSION in place; False if it cannot be
-    (then it is refused). Schema 2 -> 3 adds ``audit.role`` ('' for old rows) and ``changes``."""
+    (then it is refused). Schema 2 -> 3 adds ``audit.role`` ('' for old rows) and ``changes``;
+    3 -> 4 adds ``detections.evidence`` (0, no evidence bits, for old rows)."""
     if version == SCHEMA_VERSION:
         return True
-    if version != 2:
+    if version not in (2, 3):
         return False
-    con.execute("ALTER TABLE audit ADD COLUMN IF NOT EXISTS role VARCHAR DEFAULT ''")
-    create_tables(con)
+    if version == 2:
+        con.execute("ALTER TABLE audit ADD COLUMN IF NOT EXISTS role VARCHAR DEFAULT ''")
+        create_tables(con)
+    con.execute("ALTER TABLE detections ADD COLUMN IF NOT EXISTS evidence INTEGER DEFAULT 0")
     con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
     return True

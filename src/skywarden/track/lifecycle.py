@@ -97,6 +97,7 @@ def start_tracks(
     first_id: int,
     rcs_dbsm: FloatArray | None = None,
     score: FloatArray | None = None,
+    evidence: IntArray | None = None,
 ) -> Tracks:
     """New tentative tracks (n,) from states x (n, 6) and covariances P (n, 6, 6) valid at t.
 
@@ -104,8 +105,9 @@ def start_tracks(
     the previous scan); the new tracks are hit in this scan (``pending_hit``), which the end of
     the scan records (:func:`record_scan`), confirming them if they meet the M-of-N rule.
     Every IMM mode starts from the given estimate with equal probability. ``rcs_dbsm`` (n,):
-    the RCS of each track's latest detection (NaN, the default: none). ``score`` (n,): the
-    initial track scores (track/score.py; default 0).
+    the RCS of each track's latest detection (NaN, the default: none); ``evidence`` (n,): its
+    :mod:`skywarden.evidence` bits (0, the default: none). ``score`` (n,): the initial track
+    scores (track/score.py; default 0).
     """
     n = x.shape[0]
     m = len(params.models)
@@ -129,6 +131,7 @@ def start_tracks(
         pending_hit=np.ones(n, bool),
         rcs_dbsm=np.full(n, np.nan) if rcs_dbsm is None else np.asarray(rcs_dbsm, np.float64),
         score=np.zeros(n) if score is None else np.asarray(score, np.float64),
+        evidence=np.zeros(n, np.int32) if evidence is None else np.asarray(evidence, np.int32),
         next_id=first_id + n,
     )
 

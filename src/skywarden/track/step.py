@@ -20,6 +20,7 @@ import numpy as np
 
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
+from skywarden.evidence import merge_track_evidence
 from skywarden.track import clutter_map, kalman
 from skywarden.track import score as track_score
 from skywarden.track.associate import assign, net_cost
@@ -101,11 +102,14 @@ def step(
     det_id[upd] = dets.identity[trk_det[upd]]
     rcs = tracks.rcs_dbsm.copy()
     rcs[upd] = dets.rcs_dbsm[trk_det[upd]]
+    det_evidence = np.zeros(len(tracks), np.int32)
+    det_evidence[upd] = dets.evidence[trk_det[upd]]
     moved = replace(
         tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu,
         identity=np.where(tracks.identity == NO_IDENTITY, det_id, tracks.identity),
         pending_hit=tracks.pending_hit | upd, rcs_dbsm=rcs,
         score=np.where(upd, tracks.score + gain, tracks.score),
+        evidence=merge_track_evidence(tracks.evidence, det_evidence),
     )  # fmt: skip
     free = (det_trk < 0) & ~blocked
     born, det_born, candidates = _initiate(
@@ -246,6 +250,7 @@ def _initiate(
         identity=np.concatenate([dets.identity[at_once], np.full(d_idx.size, NO_IDENTITY)]),
         rcs_dbsm=np.concatenate([dets.rcs_dbsm[at_once], dets.rcs_dbsm[d_idx]]),
         score=np.concatenate([np.full(n1, track_score.identity_hit_score(params)), pair_gain]),
+        evidence=np.concatenate([dets.evidence[at_once], dets.evidence[d_idx]]),
         params=params,
         first_id=moved.next_id,
     )

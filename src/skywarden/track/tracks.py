@@ -79,6 +79,8 @@ class Tracks:
         identity: (N,) int64 cooperative identity key bound to the track, -1 if none.
         rcs_dbsm: (N,) radar cross-section (dBsm) of the detection that last updated the track,
             NaN if that detection carried none (e.g. ADS-B, or a radar without amplitude).
+        evidence: (N,) int32 :mod:`skywarden.evidence` bits of the detections that updated the
+            track (transponder and flight-plan bits kept, ground state from the latest).
         pending_hit: (N,) bool, updated since the last end of scan (see step's end_of_scan).
         score: (N,) track score, the log-likelihood ratio target : clutter (track/score.py).
         next_id: the number the next new track gets.
@@ -105,6 +107,7 @@ class Tracks:
     pending_hit: np.ndarray
     rcs_dbsm: FloatArray
     score: FloatArray
+    evidence: IntArray
     next_id: int = 1
     candidates: Candidates = field(default_factory=Candidates.empty)
     clutter: ClutterMap = field(default_factory=ClutterMap.empty)
@@ -166,6 +169,7 @@ def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
         pending_hit=np.zeros(0, bool),
         rcs_dbsm=np.zeros(0),
         score=np.zeros(0),
+        evidence=np.zeros(0, np.int32),
         next_id=next_id,
     )
 

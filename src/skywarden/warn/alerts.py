@@ -173,6 +173,7 @@ def assess(
     params: AlertParams,
     allow: Sequence[AllowEntry] = (),
     forecast: EntryForecast | None = None,
+    evidence: IntArray | None = None,
 ) -> Assessment:
     """The warning picture of N tracks at time t (POSIX s), for :func:`update_alerts`.
 
@@ -186,12 +187,16 @@ def assess(
         params: lifecycle parameters (the hold margin is used here).
         forecast: the entry forecast of these tracks if the caller already has it (the
             pipeline reuses forecasts of tracks not updated since); computed otherwise.
+        evidence: (N,) :mod:`skywarden.evidence` bits (Tracks.evidence): on-ground, simulated
+            and test tracks are left out by rules that exempt them (the default).
     """
     x = np.asarray(x, dtype=np.float64).reshape(-1, 6)
     if forecast is None:
         forecast = forecast_entry(x, P, zones, model)
     margin = inside(zones, x[:, :3], params.margin_m)
-    decision = evaluate_rules(rules, zones, t, x, target_class, identity, forecast, margin, allow)
+    decision = evaluate_rules(
+        rules, zones, t, x, target_class, identity, forecast, margin, allow, evidence
+    )
     return Assessment(
         track_id=np.asarray(track_id, dtype=np.int64),
         object_key=object_keys(track_id, identity),

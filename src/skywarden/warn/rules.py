@@ -10,8 +10,10 @@ raised (hysteresis) while inside the zone grown by the alert margin, or while th
 at least ``clear_probability`` (< min_probability) within ``hold_horizon_factor * horizon_s``.
 
 Never alerted: cooperative aircraft (an ICAO identity and class AIRCRAFT) when the rule exempts
-them (the default), allow-listed identities in their zones and time windows, and tracks inside
-any zone with role 'ignore'. Priority: 1 = most urgent; a pair matched by several rules gets the
+them (the default); tracks whose sensors report them on the ground, simulated or test targets
+(:func:`skywarden.evidence.not_for_rules`) when the rule exempts them (the default);
+allow-listed identities in their zones and time windows, and tracks inside any zone with role
+'ignore'. Priority: 1 = most urgent; a pair matched by several rules gets the
 most urgent one (the rule's priority, or the zone's when the rule has none).
 """
 
@@ -25,6 +27,7 @@ from enum import IntEnum
 import numpy as np
 
 from skywarden.errors import ConfigError
+from skywarden.evidence import not_for_rules
 from skywarden.units import BoolArray, FloatArray, IntArray
 from skywarden.warn.time_to_entry import EntryForecast
 from skywarden.warn.zones import Zone, site_height
@@ -75,6 +78,8 @@ class AlertRule:
         hold_horizon_factor: an alert holds while the entry is within factor * horizon_s.
         priority: 1 = most urgent; None = the zone's priority.
         exempt_cooperative_aircraft: ICAO-identified tracks of class AIRCRAFT never match.
+        exempt_ground_and_test: tracks reported on the ground (aircraft or vehicles on the
+            surface), simulated or test targets never match.
     """
 
     name: str = "default"
@@ -92,6 +97,7 @@ class AlertRule:
     hold_horizon_factor: float = 1.5
     priority: int | None = None
     exempt_cooperative_aircraft: bool = True
+    exempt_ground_and_test: bool = True
 
     def __post_init__(self) -> None:
         where = f"alert rule {self.name!r}"
@@ -209,6 +215,7 @@ def evaluate_rules(
     forecast: EntryForecast,
     inside_margin: BoolArray,
     allow: Sequence[AllowEntry] = (),
+    evidence: IntArray | None = None,
 ) -> RuleDecision:
     """Apply the rules to N tracks and Z zones.
 
@@ -219,6 +226,7 @@ def evaluate_rules(
         forecast: :func:`~skywarden.warn.time_to_entry.forecast_entry` for (x, zones).
         inside_margin: (N, Z) inside the zones grown by the alert margin (for hold).
         allow: the allow-list.
+        evidence: (N,) :mod:`skywarden.evidence` bits (Tracks.evidence); None: none known.
     """
     x = np.asarray(x, dtype=np.float64).reshape(-1, 6)
     n, n_zones = x.shape[0], len(zones)
@@ -233,12 +241,15 @@ def evaluate_rules(
     priority = np.full((n, n_zones), NO_PRIORITY, dtype=np.int64)
     rule_index = np.full((n, n_zones), -1, dtype=np.int64)
     cooperative = is_cooperative_aircraft(identity, target_class)
+    left_out = np.zeros(n, bool) if evidence is None else not_for_rules(evidence)
     for k, rule in enumerate(rules):
         if not rule.active_at(t):
             continue
         track_ok = _track_matches(rule, target_class, height, speed)
         if rule.exempt_cooperative_aircraft:
             track_ok &= ~cooperative
+        if rule.exempt_ground_and_test:
+            track_ok &= ~left_out
         for j, zone in enumerate(zones):
             if rule.zone_ids is not None and zone.id not in rule.zone_ids:
                 continue

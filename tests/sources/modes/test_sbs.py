@@ -161,3 +161,23 @@ def test_detections_from_the_real_file(sbs_bytes):
     assert np.count_nonzero(moving) > 0.8 * len(det)
     speed = np.hypot(det.v[moving, 0], det.v[moving, 1])
     assert np.all((speed > 30.0) & (speed < 320.0))
+
+
+def test_ground_state_from_the_on_ground_field_else_the_message_type():
+    from skywarden import evidence as ev
+
+    head = b"1,1,4CA2D6,1,2024/01/02,10:00:0{s}.000,2024/01/02,10:00:0{s}.000,"
+    rows = [  # (message, on-ground field)
+        (b"3", b"0"),  # airborne position, airborne
+        (b"3", b"1"),  # the field says on the ground
+        (b"2", b""),  # a surface position without the field
+        (b"3", b""),  # an airborne position without the field
+    ]
+    text = b"".join(
+        b"MSG," + msg + b"," + head.replace(b"{s}", str(k).encode())
+        + b",20,,,51.5,-0.1,,,0,0,0," + ground + b"\r\n"
+        for k, (msg, ground) in enumerate(rows)
+    )  # fmt: skip
+    records, _ = decode_sbs(text)
+    dets = sbs_to_detections(records, LocalFrame(51.5, -0.1, 0.0))
+    assert dets.evidence.tolist() == [ev.AIRBORNE, ev.ON_GROUND, ev.ON_GROUND, ev.AIRBORNE]

@@ -5,8 +5,10 @@ for each block the editions libasterix ships are tried (the edition that last de
 same SAC/SIC first, then newest first) and the first one whose records are all plausible
 is kept (see :func:`~skywarden.sources.asterix.records.implausible`; this is what tells a
 CAT021 0.26 block from 2.x, and rejects the impossible positions of an old CAT062 edition).
-CAT048, the bulk of radar data, goes through a vectorised fast path that gives the same
-records (see :mod:`skywarden.sources.asterix.cat048_fast`).
+CAT048, the bulk of radar data, CAT062, the bulk of ATC system-track feeds, and CAT034, the
+radar service messages beside CAT048, go through vectorised fast paths that give the same
+records (see :mod:`skywarden.sources.asterix.cat048_fast`, ``cat062_fast`` and
+``cat034_fast``).
 
 Nothing raises on bad input. ``AsterixDecoder.rejects`` counts, by reason:
 ``bad_block_length`` (a block length < 3 or past the end of the data),
@@ -27,7 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from asterix.base import Bits
 
+from skywarden.sources.asterix.cat034_fast import decode_cat034_blocks
 from skywarden.sources.asterix.cat048_fast import decode_cat048_blocks
+from skywarden.sources.asterix.cat062_fast import decode_cat062_blocks
 from skywarden.sources.asterix.records import (
     RECORD_TYPES,
     ROW_EXTRACTORS,
@@ -155,7 +159,8 @@ class AsterixDecoder:
     counters of blocks, records and rejections across calls.
 
     Args:
-        fast: use the vectorised CAT048 path (same records as libasterix, ~70x faster).
+        fast: use the vectorised CAT048, CAT062 and CAT034 paths (same records as libasterix,
+            one to two orders of magnitude faster).
         editions: category -> libasterix classes to try, in order (default: all shipped).
     """
 
@@ -234,23 +239,29 @@ class AsterixDecoder:
             if int(cat) not in SUPPORTED_CATEGORIES:
                 self.rejects["unsupported_category"] += int(count)
         out: dict[int, list[ColumnRecords]] = {cat: [] for cat in SUPPORTED_CATEGORIES}
-        lib_blocks = np.flatnonzero(np.isin(index.category, [21, 34, 62]))
-        cat048 = np.flatnonzero(index.category == 48)
-        if self.fast and cat048.size:
-            buf = np.frombuffer(data + _PAD, dtype=np.uint8)
-            first = index.start[cat048] + 3
-            end = index.start[cat048] + index.length[cat048]
+        fast_paths = (
+            (48, decode_cat048_blocks),
+            (62, decode_cat062_blocks),
+            (34, decode_cat034_blocks),
+        )
+        lib_blocks = np.flatnonzero(index.category == 21)
+        buf = np.frombuffer(data + _PAD, dtype=np.uint8) if self.fast else None
+        for cat, decode_fast in fast_paths:
+            chosen = np.flatnonzero(index.category == cat)
+            if chosen.size == 0:
+                continue
+            if buf is None:
+                lib_blocks = np.concatenate([lib_blocks, chosen])
+                continue
+            first = index.start[chosen] + 3
+            end = index.start[chosen] + index.length[chosen]
             source = np.array(
                 [_source_of(data, int(f), int(e)) for f, e in zip(first, end, strict=True)]
             )
-            fast = decode_cat048_blocks(
-                buf, first, end, source.reshape(-1), self.editions[48], self.memory
-            )
-            self.records[48] += len(fast.records)
-            out[48].append(_with_column(fast.records, "block", cat048[fast.records.block]))
-            lib_blocks = np.concatenate([lib_blocks, cat048[fast.fallback]])
-        elif cat048.size:
-            lib_blocks = np.concatenate([lib_blocks, cat048])
+            fast = decode_fast(buf, first, end, source.reshape(-1), self.editions[cat], self.memory)
+            self.records[cat] += len(fast.records)
+            out[cat].append(_with_column(fast.records, "block", chosen[fast.records.block]))
+            lib_blocks = np.concatenate([lib_blocks, chosen[fast.fallback]])
         for b in np.sort(lib_blocks):
             cat = int(index.category[b])
             recs = self._decode_with_libasterix(
@@ -261,7 +272,8 @@ class AsterixDecoder:
         result = {}
         for cat in SUPPORTED_CATEGORIES:
             merged = RECORD_TYPES[cat].concat(out[cat])
-            merged = merged.take(np.argsort(merged.block, kind="stable"))
+            if np.any(np.diff(merged.block) < 0):  # blocks from the fast and slow paths
+                merged = merged.take(np.argsort(merged.block, kind="stable"))
             t = (
                 resolve_time_of_day(merged.tod_s, reference_t[merged.block])
                 if len(merged)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skywarden import evidence as ev
 from skywarden.detections import (
     NO_IDENTITY,
     Detections,
@@ -181,16 +182,83 @@ def cat048_to_detections(
     rcs = rcs_from_amplitude(p.primary_amplitude_dbm, p.range_m, rcs_calibration_dbm)
     return make_detections(
         p.t, z, R, v=v, sensor=sensor, kind=SourceKind.RADAR,
-        identity=icao_identities(p.address), rcs_dbsm=rcs,
+        identity=icao_identities(p.address), rcs_dbsm=rcs, evidence=cat048_evidence(p),
     )  # fmt: skip
 
 
+def cat048_evidence(plots: Cat048Records) -> np.ndarray:
+    """(N,) :mod:`skywarden.evidence` bits of CAT048 plots.
+
+    A Mode S reply (I048/020 TYP 4-7 with an I048/220 address) or a validated Mode 3/A
+    code on an SSR or Mode S plot (TYP 2-7) was measured by the radar itself at the plot's
+    range and azimuth: a transponder is there. I048/230 STAT gives the ground state (1, 3:
+    on the ground; 0, 2: airborne; the others say neither). SIM, TST and RAB flag
+    simulated, test and field-monitor plots.
+    """
+    typ = np.asarray(plots.typ)
+    out = np.zeros(len(plots), np.int32)
+    out |= np.where((typ >= 4) & (plots.address >= 0), ev.MODE_S_REPLY, 0).astype(np.int32)
+    code = plots.mode3a_valid & (plots.mode3a >= 0)
+    out |= np.where(code & (typ >= 2), ev.SSR_REPLY, 0).astype(np.int32)
+    out |= np.where(code, ev.MODE_3A, 0).astype(np.int32)
+    stat = np.asarray(plots.flight_status)
+    out |= np.where((stat == 1) | (stat == 3), ev.ON_GROUND, 0).astype(np.int32)
+    out |= np.where((stat == 0) | (stat == 2), ev.AIRBORNE, 0).astype(np.int32)
+    out |= np.where(plots.simulated, ev.SIMULATED, 0).astype(np.int32)
+    out |= np.where(plots.test_target | plots.field_monitor, ev.TEST, 0).astype(np.int32)
+    return out
+
+
 def _report_height(r, qnh_hpa: float, geoid_undulation_m: float) -> tuple[FloatArray, np.ndarray]:
-    """Height above the ellipsoid (m, NaN if unknown) of CAT021/CAT062 reports: the geometric
+    """Height above the ellipsoid (m, NaN if unknown) of CAT021 reports: the geometric
     height where given, else the pressure altitude through the ISA; and the geometric mask."""
     geometric = np.isfinite(r.geometric_height_m)
     h_baro = pressure_altitude_to_height_m(r.pressure_altitude_m, qnh_hpa, geoid_undulation_m)
     return np.where(geometric, r.geometric_height_m, h_baro), geometric
+
+
+def cat062_height(
+    r: Cat062Records, qnh_hpa: float = ISA_SEA_LEVEL_HPA, geoid_undulation_m: float = 0.0
+) -> tuple[FloatArray, np.ndarray]:
+    """Height above the ellipsoid (m, NaN if unknown) of CAT062 system tracks, and the mask
+    of those that come from a barometric altitude.
+
+    Barometric first, as ATC works in flight levels and CAT048 plots give Mode C: the
+    measured flight level I062/136 (pressure altitude, through the ISA), else the calculated
+    barometric altitude I062/135 (through the ISA; when its QNH bit says it is already
+    QNH-corrected it is an altitude above mean sea level, so only the geoid is added), else
+    the calculated geometric altitude I062/130.
+    """
+    fl = pressure_altitude_to_height_m(r.pressure_altitude_m, qnh_hpa, geoid_undulation_m)
+    baro = np.where(
+        r.qnh_corrected,
+        r.barometric_altitude_m + geoid_undulation_m,
+        pressure_altitude_to_height_m(r.barometric_altitude_m, qnh_hpa, geoid_undulation_m),
+    )
+    h = np.where(np.isfinite(fl), fl, np.where(np.isfinite(baro), baro, r.geometric_height_m))
+    return h, np.isfinite(fl) | np.isfinite(baro)
+
+
+def cat021_evidence(r: Cat021Records) -> np.ndarray:
+    """(N,) :mod:`skywarden.evidence` bits of CAT021 ADS-B reports: I021/040 GBS (1 on the
+    ground, 0 airborne), SIM, TST/RAB; a Mode 3/A code (I021/070)."""
+    out = np.where(r.on_ground == 1, ev.ON_GROUND, 0)
+    out |= np.where(r.on_ground == 0, ev.AIRBORNE, 0)
+    out |= np.where(r.simulated, ev.SIMULATED, 0)
+    out |= np.where(r.test_target, ev.TEST, 0)
+    out |= np.where(r.mode3a >= 0, ev.MODE_3A, 0)
+    return out.astype(np.int32)
+
+
+def cat062_evidence(r: Cat062Records) -> np.ndarray:
+    """(N,) :mod:`skywarden.evidence` bits of CAT062 system tracks: a valid Mode 3/A code
+    (I062/060), a flight plan (I062/390 or the I062/080 FPC bit), a surface target (I062/080
+    SFC), simulated (SIM). A Mode S address (I062/380) makes the identity an ICAO key."""
+    out = np.where(r.mode3a_valid & (r.mode3a >= 0), ev.MODE_3A, 0)
+    out |= np.where(r.has_flight_plan | r.plan_correlated, ev.FLIGHT_PLAN, 0)
+    out |= np.where(r.surface, ev.ON_GROUND, 0)
+    out |= np.where(r.simulated, ev.SIMULATED, 0)
+    return out.astype(np.int32)
 
 
 def _site_velocity(
@@ -228,8 +296,9 @@ def cat021_to_detections(
     v_local = _polar_velocity(r.ground_speed_mps, r.track_angle_rad, r.vertical_rate_mps)
     v = _site_velocity(frame, r.lat_deg, r.lon_deg, v_local)
     return make_detections(
-        r.t, z, R, v=v, sensor=sensor, kind=SourceKind.ADSB, identity=icao_identities(r.address)
-    )
+        r.t, z, R, v=v, sensor=sensor, kind=SourceKind.ADSB,
+        identity=icao_identities(r.address), evidence=cat021_evidence(r),
+    )  # fmt: skip
 
 
 def cat062_to_detections(
@@ -245,18 +314,22 @@ def cat062_to_detections(
     """CAT062 system tracks -> SYSTEM_TRACK detections (needs WGS-84 position and ``t``).
 
     Identity: the Mode S address when present, else the track number of the (SAC, SIC).
-    Velocity: I062/185 (Vx, Vy), taken as local east/north at the track.
+    Height: :func:`cat062_height`. Horizontal sigma: the track's own I062/500 APC accuracy
+    (the larger of x and y) where given, else ``sigma_horizontal_m``. Velocity: I062/185
+    (Vx, Vy), taken as local east/north at the track. Evidence: :func:`cat062_evidence`.
     """
     keep = np.isfinite(tracks.lat_deg) & np.isfinite(tracks.lon_deg) & np.isfinite(tracks.t)
     r = tracks.take(keep)
-    height, _ = _report_height(r, qnh_hpa, geoid_undulation_m)
+    height, _ = cat062_height(r, qnh_hpa, geoid_undulation_m)
     known = np.isfinite(height)
+    own = np.fmax(r.sigma_x_m, r.sigma_y_m)
+    sigma_h = np.where(np.isfinite(own) & (own > 0.0), own, sigma_horizontal_m)
     z, R = geodetic_to_enu_with_cov(
         frame,
         r.lat_deg,
         r.lon_deg,
         np.where(known, height, 0.0),
-        sigma_horizontal_m,
+        sigma_h,
         np.where(known, sigma_vertical_m, 1e4),
     )
     v_local = np.stack([r.vx_mps, r.vy_mps, np.full(len(r), np.nan)], axis=-1)
@@ -267,5 +340,6 @@ def cat062_to_detections(
             int(r.sac[i]) << 8 | int(r.sic[i]), int(r.track_number[i])
         )
     return make_detections(
-        r.t, z, R, v=v, sensor=sensor, kind=SourceKind.SYSTEM_TRACK, identity=identity
-    )
+        r.t, z, R, v=v, sensor=sensor, kind=SourceKind.SYSTEM_TRACK, identity=identity,
+        evidence=cat062_evidence(r),
+    )  # fmt: skip

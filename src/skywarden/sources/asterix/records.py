@@ -100,6 +100,9 @@ class Cat048Records(ColumnRecords):
     own reference, so an RCS needs the radar's calibration).
     primary_runlength_rad / ssr_runlength_rad: I048/130 PRL / SRL, azimuth extent of the
     primary plot / of the (M)SSR reply (360/2^13 deg steps).
+    simulated / test_target / field_monitor: I048/020 SIM, TST (first extension) and RAB
+    (report from a fixed field-monitor transponder). flight_status: I048/230 STAT
+    (0 airborne, 1 on ground, 2 alert airborne, 3 alert on ground, 4-5 SPI, 7 unknown).
     """
 
     category: ClassVar[int] = 48
@@ -125,6 +128,10 @@ class Cat048Records(ColumnRecords):
     primary_runlength_rad: np.ndarray = _F
     ssr_amplitude_dbm: np.ndarray = _F
     ssr_runlength_rad: np.ndarray = _F
+    simulated: np.ndarray = _B
+    test_target: np.ndarray = _B
+    field_monitor: np.ndarray = _B
+    flight_status: np.ndarray = _I8
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,8 @@ class Cat021Records(ColumnRecords):
     lat_deg / lon_deg: WGS-84 (I021/131 high resolution when present, else I021/130).
     geometric_height_m: I021/140. pressure_altitude_m: I021/145 flight level x 100 ft.
     nic: I021/090 NUCp-or-NIC (2.x only); nacp: I021/090 NACp (2.x only); -1 when absent.
+    on_ground: I021/040 GBS (1 ground bit set, 0 not set, -1 not reported); simulated /
+    test_target: I021/040 SIM / TST or RAB. mode3a: I021/070 (-1 when absent).
     """
 
     category: ClassVar[int] = 21
@@ -155,11 +164,25 @@ class Cat021Records(ColumnRecords):
     emitter_category: np.ndarray = _I16
     nacp: np.ndarray = _I8
     nic: np.ndarray = _I8
+    on_ground: np.ndarray = _I8
+    simulated: np.ndarray = _B
+    test_target: np.ndarray = _B
+    mode3a: np.ndarray = _I32
 
 
 @dataclass(frozen=True)
 class Cat062Records(ColumnRecords):
-    """CAT062 system tracks. x_m/y_m/vx_mps/vy_mps: I062/100 and /185 in the system plane."""
+    """CAT062 system tracks. x_m/y_m/vx_mps/vy_mps: I062/100 and /185 in the system plane.
+
+    mode3a / mode3a_valid: I062/060 (valid: V and G bits zero). address: I062/380 ADR;
+    callsign: I062/380 ID, else I062/245. pressure_altitude_m: I062/136 measured flight level
+    x 100 ft; barometric_altitude_m: I062/135 calculated barometric altitude (qnh_corrected:
+    its QNH bit); geometric_height_m: I062/130 (above WGS-84). has_flight_plan: I062/390 is
+    present; plan_callsign, flight_rules (FR1/FR2: 0 IFR, 1 VFR, 2 n/a, 3 controlled VFR),
+    aircraft_type, wake_category: its CS, FCT, TAC and WTC. I062/080 flags: simulated (SIM),
+    plan_correlated (FPC), surface (SFC, editions 1.17+; False where absent).
+    sigma_x_m / sigma_y_m: I062/500 APC estimated accuracy of the Cartesian position (1 sigma).
+    """
 
     category: ClassVar[int] = 62
     block: np.ndarray = _I64
@@ -179,6 +202,19 @@ class Cat062Records(ColumnRecords):
     callsign: np.ndarray = _S
     pressure_altitude_m: np.ndarray = _F
     geometric_height_m: np.ndarray = _F
+    mode3a_valid: np.ndarray = _B
+    barometric_altitude_m: np.ndarray = _F
+    qnh_corrected: np.ndarray = _B
+    has_flight_plan: np.ndarray = _B
+    plan_callsign: np.ndarray = _S
+    flight_rules: np.ndarray = _I8
+    aircraft_type: np.ndarray = _S
+    wake_category: np.ndarray = _S
+    simulated: np.ndarray = _B
+    plan_correlated: np.ndarray = _B
+    surface: np.ndarray = _B
+    sigma_x_m: np.ndarray = _F
+    sigma_y_m: np.ndarray = _F
 
 
 @dataclass(frozen=True)
@@ -289,6 +325,10 @@ def cat048_row(rec: Any) -> dict[str, Any]:
         "primary_runlength_rad": _quantity(_get(rec, "130", "PRL"), "°", DEG),
         "ssr_amplitude_dbm": _quantity(_get(rec, "130", "SAM"), "dBm"),
         "ssr_runlength_rad": _quantity(_get(rec, "130", "SRL"), "°", DEG),
+        "simulated": _uint(_get(rec, "020", "SIM")) == 1,
+        "test_target": _uint(_get(rec, "020", "TST")) == 1,
+        "field_monitor": _uint(_get(rec, "020", "RAB")) == 1,
+        "flight_status": _uint(_get(rec, "230", "STAT")),
     }
 
 
@@ -322,6 +362,10 @@ def cat021_row(rec: Any) -> dict[str, Any]:
         "emitter_category": _uint(rec.get_item("020")),
         "nacp": nacp,
         "nic": nic,
+        "on_ground": _uint(_get(rec, "040", "GBS")),
+        "simulated": _uint(_get(rec, "040", "SIM")) == 1,
+        "test_target": _uint(_get(rec, "040", "TST")) == 1 or _uint(_get(rec, "040", "RAB")) == 1,
+        "mode3a": _uint(_get(rec, "070", "MODE3A")),
     }
 
 
@@ -345,6 +389,19 @@ def cat062_row(rec: Any) -> dict[str, Any]:
         "callsign": callsign,
         "pressure_altitude_m": _quantity(rec.get_item("136"), "FL", FL),
         "geometric_height_m": _quantity(rec.get_item("130"), "ft", FT),
+        "mode3a_valid": _valid_code(rec.get_item("060")),
+        "barometric_altitude_m": _quantity(_get(rec, "135", "CTB"), "FL", FL),
+        "qnh_corrected": _uint(_get(rec, "135", "QNH")) == 1,
+        "has_flight_plan": rec.get_item("390") is not None,
+        "plan_callsign": _text(_get(rec, "390", "CS")),
+        "flight_rules": _uint(_get(rec, "390", "FCT", "FR1FR2")),
+        "aircraft_type": _text(_get(rec, "390", "TAC")),
+        "wake_category": _text(_get(rec, "390", "WTC")),
+        "simulated": _uint(_get(rec, "080", "SIM")) == 1,
+        "plan_correlated": _uint(_get(rec, "080", "FPC")) == 1,
+        "surface": _uint(_get(rec, "080", "SFC")) == 1,
+        "sigma_x_m": _quantity(_get(rec, "500", "APC", "X"), "m"),
+        "sigma_y_m": _quantity(_get(rec, "500", "APC", "Y"), "m"),
     }
 
 

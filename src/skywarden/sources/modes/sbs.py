@@ -22,6 +22,7 @@ import numpy as np
 
 from skywarden import geo
 from skywarden.detections import Detections
+from skywarden.evidence import AIRBORNE, ON_GROUND
 from skywarden.sources.modes.state import (
     SIGMA_VERTICAL_BAROMETRIC_M,
     adsb_detections,
@@ -276,7 +277,9 @@ def sbs_to_detections(
     SBS carries no accuracy category, so every position gets ``sigma_horizontal_m``.
     Its altitude is barometric (dump1090 writes the pressure altitude), used as height with
     a 150 m vertical sigma. The latest MSG,4 velocity of the same aircraft not older than
-    ``velocity_age_s`` is attached. Records must be in time order per aircraft.
+    ``velocity_age_s`` is attached. Records must be in time order per aircraft. Ground state
+    (:mod:`skywarden.evidence`): the line's on-ground field (1 on the ground, 0 airborne),
+    else MSG,2 (surface position) on the ground and MSG,3 airborne.
     """
     velocity = (records.transmission == 4) & ~np.isnan(records.groundspeed_kt)
     position = np.isin(records.transmission, (2, 3)) & ~np.isnan(records.lat_deg)
@@ -307,4 +310,11 @@ def sbs_to_detections(
         np.full(n, SIGMA_VERTICAL_BAROMETRIC_M),
         tuple(v[pick] for v in ground_velocity),
         sensor,
+        evidence=_ground_evidence(records.on_ground[src], records.transmission[src]),
     )
+
+
+def _ground_evidence(on_ground: np.ndarray, transmission: np.ndarray) -> np.ndarray:
+    """(N,) evidence bits from the SBS on-ground field (1/0/-1) and the message type."""
+    ground = np.where(on_ground >= 0, on_ground == 1, transmission == 2)
+    return np.where(ground, ON_GROUND, AIRBORNE).astype(np.int32)

@@ -27,6 +27,7 @@ import numpy as np
 
 from skywarden import geo
 from skywarden.detections import Detections, SourceKind, icao_identities, make_detections
+from skywarden.evidence import AIRBORNE
 from skywarden.sources.modes import cpr
 from skywarden.sources.modes.messages import NUCP_TO_NACP, ModeSMessages
 from skywarden.units import DEG, FPM, FT, KT, BoolArray, FloatArray, IntArray
@@ -405,12 +406,14 @@ def adsb_detections(
     sigma_vertical_m: FloatArray,
     ground_velocity: tuple[FloatArray, FloatArray, FloatArray],
     sensor: int = 0,
+    evidence: IntArray | int = 0,
 ) -> Detections:
     """Cooperative positions -> Detections in the site frame (rows without height dropped).
 
     ``ground_velocity`` is (groundspeed m/s, track rad clockwise from north, vertical rate
     m/s), each (N,); it is rotated from the aircraft's local ENU into the site frame and is
-    NaN where any of the three is unknown.
+    NaN where any of the three is unknown. ``evidence``: :mod:`skywarden.evidence` bits,
+    scalar or (N,).
     """
     keep = ~np.isnan(height_m) & ~np.isnan(lat_deg) & ~np.isnan(lon_deg)
     lat, lon = lat_deg[keep], lon_deg[keep]
@@ -424,6 +427,7 @@ def adsb_detections(
     if np.any(known):
         rot = frame.rotation_at(lat[known], lon[known])
         v[known] = np.einsum("nij,nj->ni", rot, local[known])
+    bits = np.broadcast_to(np.asarray(evidence, dtype=np.int32), keep.shape)[keep]
     return make_detections(
         t[keep],
         z,
@@ -432,6 +436,7 @@ def adsb_detections(
         sensor=sensor,
         kind=SourceKind.ADSB,
         identity=icao_identities(icao[keep]),
+        evidence=bits,
     )
 
 
@@ -444,7 +449,8 @@ def modes_to_detections(
     is geometric (GNSS, or baro corrected by the aircraft's GNSS-minus-baro difference),
     150 m when only pressure altitude is known (used as height: it can be off by a few
     hundred feet with non-standard pressure / temperature). Reports without altitude are
-    dropped.
+    dropped. Every report comes from an airborne position message (TC 9-18, 20-22: surface
+    positions carry no altitude), so it carries the AIRBORNE evidence bit.
     """
     sigma_v = np.where(
         reports.altitude_geometric, SIGMA_VERTICAL_GEOMETRIC_M, SIGMA_VERTICAL_BAROMETRIC_M
@@ -460,4 +466,5 @@ def modes_to_detections(
         sigma_v,
         (reports.groundspeed_mps, reports.track_rad, reports.vertical_rate_mps),
         sensor,
+        evidence=AIRBORNE,
     )

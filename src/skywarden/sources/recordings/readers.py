@@ -80,6 +80,8 @@ class Decoded:
         times: (K,) POSIX seconds of the data (capture or record times) for the time span.
         sensors: "SAC/SIC" of each data source, in order of first appearance (sensor index).
         icao: 24-bit addresses seen.  remote_ids: "UAS ID (id type)" seen in Basic IDs.
+        mode3a: validated Mode 3/A codes seen (12-bit, octal digits).  callsigns: callsigns
+            and flight-plan callsigns seen (ASTERIX).
         radars: "SAC/SIC" -> (radar site, source of the position) for CAT048 sources.
         first_position: (lat, lon, h) of the first cooperative position, for the origin.
         revisit_hint_s: the sensor's own revisit time (antenna rotation), NaN if unknown.
@@ -96,6 +98,8 @@ class Decoded:
     sensors: list[str] = field(default_factory=list)
     icao: set[int] = field(default_factory=set)
     remote_ids: list[str] = field(default_factory=list)
+    mode3a: set[int] = field(default_factory=set)
+    callsigns: set[str] = field(default_factory=set)
     radars: dict[str, tuple[RadarSite, str]] = field(default_factory=dict)
     first_position: tuple[float, float, float] | None = None
     revisit_hint_s: float = math.nan
@@ -221,6 +225,13 @@ def _asterix_sensors(out: Decoded, records: AsterixRecords, radar: RadarSite | N
     out.sensors = [f"{c >> 8}/{c & 0xFF}" for c in code[order][np.sort(first)].tolist()]
     addresses = np.concatenate([p.address for p in parts[:3]])
     out.icao = set(np.unique(addresses[addresses >= 0]).tolist())
+    c048, c021, c062 = records.cat048, records.cat021, records.cat062
+    codes = np.concatenate(
+        [c048.mode3a[c048.mode3a_valid], c021.mode3a, c062.mode3a[c062.mode3a_valid]]
+    )
+    out.mode3a = set(np.unique(codes[codes >= 0]).tolist())
+    names = np.concatenate([c048.callsign, c021.callsign, c062.callsign, c062.plan_callsign])
+    out.callsigns = set(np.unique(names[names != ""]).tolist())
     plots, services = records.cat048, records.cat034
     for sac, sic in sorted(set(zip(plots.sac.tolist(), plots.sic.tolist(), strict=True))):
         key = f"{sac}/{sic}"

@@ -130,6 +130,8 @@ class Inventory:
         radars: radar positions used for CAT048: sensor, lat_deg, lon_deg, h_m, source.
         icao: 24-bit aircraft addresses seen, as 6 hex digits, sorted.
         remote_ids: Remote ID UAS IDs seen (with their ID type), sorted.
+        mode3a: Mode 3/A codes seen, as 4 octal digits, sorted. callsigns: callsigns seen
+            (ASTERIX I048/240, I021/170, I062/245, I062/380 and flight plans I062/390), sorted.
         positions: detections made (positions with a known place).
         bbox: lat_min, lat_max, lon_min, lon_max of those positions (None if none).
         frame: site frame origin (lat_deg, lon_deg, h_m) and where it comes from.
@@ -154,6 +156,8 @@ class Inventory:
     frame: dict[str, float | str] | None
     revisit_s: float
     notes: list[str] = field(default_factory=list)
+    mode3a: list[str] = field(default_factory=list)
+    callsigns: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready dict (times also as ISO 8601 UTC, span in seconds)."""
@@ -177,6 +181,10 @@ class Inventory:
             "icao_count": len(self.icao),
             "icao": list(self.icao),
             "remote_ids": list(self.remote_ids),
+            "mode3a_count": len(self.mode3a),
+            "mode3a": list(self.mode3a),
+            "callsign_count": len(self.callsigns),
+            "callsigns": list(self.callsigns),
             "positions": self.positions,
             "bbox": None if self.bbox is None else dict(self.bbox),
             "frame": None if self.frame is None else dict(self.frame),
@@ -360,6 +368,8 @@ def _inventory(
         frame=origin,
         revisit_s=revisit_s,
         notes=list(decoded.notes),
+        mode3a=[f"{c:04o}" for c in sorted(decoded.mode3a)],
+        callsigns=sorted(decoded.callsigns),
     )
 
 
