@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.classify.decision import summary_line
 from skywarden.units import FloatArray, IntArray
 
 CLASS_NAMES = ("unknown", "drone", "aircraft", "bird", "clutter")  # index = TargetClass value
@@ -48,6 +49,8 @@ class TrackArrays:
             None when the producer has no fusion information.
         sources: (N, 4) POSIX s of the last report per source kind (SOURCE_KINDS order), NaN
             where none, or None.
+        reasons: (N,) object tuples of str, the evidence behind each class
+            (skywarden.classify.decision.REASONS), or None.
     """
 
     id: IntArray
@@ -67,6 +70,7 @@ class TrackArrays:
     predicted: FloatArray
     flags: np.ndarray | None = None
     sources: np.ndarray | None = None
+    reasons: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -109,6 +113,8 @@ class TrackArrays:
         """One JSON-ready dict per track."""
         out = []
         for i in range(len(self)):
+            reasons = tuple(self.reasons[i]) if self.reasons is not None else ()
+            label = CLASS_NAMES[int(self.target_class[i])]
             out.append(
                 {
                     "id": int(self.id[i]),
@@ -135,6 +141,8 @@ class TrackArrays:
                     "predicted": _points(self.predicted[i]),
                     "flags": list(self.flags[i]) if self.flags is not None else [],
                     "sources": _last_reports(self.sources, i),
+                    "reasons": list(reasons),
+                    "summary": summary_line(label, self.p_class[i], reasons),
                 }
             )
         return out
@@ -159,11 +167,15 @@ class AlertView:
     alt_m: float
     t_raised: float
     t_state: float
+    p_class: tuple[float, ...] = ()  # the track's [drone, bird, aircraft, unknown], () if gone
+    summary: str = ""  # the class decision in words with its reasons ('' if the track is gone)
 
     def to_json(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__}
         for k in ("probability", "time_to_entry_s", "lat", "lon", "alt_m", "t_raised", "t_state"):
             d[k] = _num(d[k], 7 if k in ("lat", "lon") else 3)
+        names = ("drone", "bird", "aircraft", "unknown")
+        d["p_class"] = {k: _num(v, 3) for k, v in zip(names, self.p_class, strict=False)}
         return d
 
 

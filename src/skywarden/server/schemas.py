@@ -41,6 +41,14 @@ class Track(BaseModel):
     t_update: float | None = Field(description="POSIX s of the last measurement")
     trail: list[list[float]] = Field(description="recent [lat, lon, alt_m], oldest first")
     predicted: list[list[float]] = Field(description="predicted [lat, lon, alt_m] ahead")
+    reasons: list[str] = Field(
+        default=[], description="evidence behind the class (no transponder, low RCS, ...)"
+    )
+    summary: str = Field(
+        default="",
+        description="the class decision in words: 'unknown: bird 55 % / drone 45 %, "
+        "no transponder or Remote ID'",
+    )
 
 
 class FeatureReason(BaseModel):
@@ -87,6 +95,10 @@ class Alert(BaseModel):
     alt_m: float | None
     t_raised: float | None
     t_state: float | None
+    p_class: dict[str, float | None] = Field(
+        default={}, description="the track's class probabilities (empty once it is gone)"
+    )
+    summary: str = Field(default="", description="the track's class decision and its reasons")
 
 
 class AlertList(BaseModel):

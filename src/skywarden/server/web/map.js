@@ -270,6 +270,7 @@
       ['Speed', UI.fmt.num(t.speed_mps, 1) + ' m/s'], ['Course', UI.fmt.num(t.course_deg, 0) + '°'],
       ['Vertical', UI.fmt.num(t.enu ? t.enu[5] : null, 1) + ' m/s'], ['Accuracy', '±' + UI.fmt.int(t.sigma_m) + ' m'],
       ['Behaviour', t.behaviour || '–'], ['Updated', age == null ? '–' : UI.fmt.num(age, 1) + ' s ago'],
+      ['Decision', t.summary || '–'],
     ];
     return `<div class="details"><h3><span class="cls" style="background:${c}">${UI.esc(t.class)}</span>${UI.esc(UI.trackName(t))}</h3>` +
       `<table>${rows.map(([k, v]) => `<tr><td>${k}</td><td>${UI.esc(v)}</td></tr>`).join('')}</table>` +
