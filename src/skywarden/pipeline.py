@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from skywarden.classify.decision import evidence_reasons, reason_names, summary_line
+from skywarden.classify.decision import (
+    DEFAULT_DECISION_CONFIDENCE,
+    evidence_reasons,
+    reason_names,
+    summary_line,
+)
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
 from skywarden.site_config import SiteConfig, radar_coverage
@@ -132,7 +137,7 @@ class TrainedClassifier:
         drone_confidence: float = 0.5,
         flock_radius_m: float = 200.0,
         flock_min_tracks: int = 3,
-        decision_confidence: float = 0.5,
+        decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
         coverage: Any = None,
     ) -> None:
         from skywarden.classify import new_classifier_state
