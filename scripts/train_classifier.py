@@ -157,6 +157,12 @@ def main() -> int:
         help="leave the synthetic multirotor missions out of every split (for comparison)",
     )
     parser.add_argument(
+        "--loitering",
+        action="store_true",
+        help="add the 'loitering' scenario (munitions, gliders, ultralights, thermalling birds,"
+        " gulls; simulator seeds 1000+/2000+/3000+) to every split",
+    )
+    parser.add_argument(
         "--model-out",
         type=Path,
         default=MODEL_PATH,
@@ -169,7 +175,9 @@ def main() -> int:
         print(f"[{time.perf_counter() - start:6.1f} s] {message}", flush=True)
 
     data: dict[str, Samples] = {
-        s: split_samples(args.shared, s, progress=say, multirotors=args.multirotors)
+        s: split_samples(
+            args.shared, s, progress=say, multirotors=args.multirotors, loitering=args.loitering
+        )
         for s in ("train", "calib", "test")
     }
     for name, s in data.items():

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.classify.decision import reason_names, summary_line
 from skywarden.classify.trained import Classes, Classifier, TrainedClassifier
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
 from skywarden.settings_changes import apply_setting, configured_digests, setting_document
-from skywarden.site_config import SiteConfig
+from skywarden.site_config import SiteConfig, radar_coverage
 from skywarden.snapshot import (
     CLASS_NAMES,
     AlertView,
@@ -82,7 +83,11 @@ class Pipeline:
         self.clock = clock
         self.frame = LocalFrame(config.lat, config.lon, config.height_m)
         self.params = config.tracker
-        self.classifier = classifier or TrainedClassifier(config.scan_period_s)
+        self.classifier = classifier or TrainedClassifier(
+            config.scan_period_s,
+            decision_confidence=config.decision_confidence,
+            coverage=radar_coverage(config),
+        )
         self.tracks = new_tracks(self.params)
         self.zone_limits = zone_limits(config)
         self.zones = parse_zones(config.zones_geojson, self.frame, limits=self.zone_limits)
@@ -104,6 +109,7 @@ class Pipeline:
         self.started = clock()
         self.seq = 0
         self._snapshot = Snapshot(0, self.started, self.site, TrackArrays.empty(TRAIL_LENGTH))
+        self._shown = self._snapshot.tracks  # the tracks of the snapshot being built
         self._published = asyncio.Event() if _in_loop() else None
         self.listeners: list[Callable[[Snapshot, tuple[AuditEntry, ...]], None]] = []
         self.history_reader: Callable[[], Any] | None = None
@@ -218,7 +224,11 @@ class Pipeline:
             predicted=predicted,
             evidence=shown.evidence,
             **self._fusion_columns(shown, classes),
+            reasons=reason_names(
+                np.zeros(len(shown), np.int64) if classes.reasons is None else classes.reasons
+            ),
         )
+        self._shown = tracks
         self.seq += 1
         return Snapshot(
             seq=self.seq,
@@ -277,6 +287,7 @@ class Pipeline:
         lat, lon, alt = self.frame.enu_to_geodetic(np.array([alert.position]))
         key = alert.object_key
         label = self.identity_label(key) if identity_kind(key) != "none" else ""
+        p_class, summary = self._track_decision(alert.track_id)
         return AlertView(
             id=alert.id,
             zone_id=alert.zone_id,
@@ -293,7 +304,20 @@ class Pipeline:
             alt_m=float(alt[0]),
             t_raised=alert.t_raised,
             t_state=alert.t_state,
+            p_class=p_class,
+            summary=summary,
         )
+
+    def _track_decision(self, track_id: int) -> tuple[tuple[float, ...], str]:
+        """The shown track's class probabilities and decision in words; ((), '') if gone."""
+        tracks = self._shown
+        hit = np.flatnonzero(tracks.id == track_id)
+        if hit.size == 0:
+            return (), ""
+        i = int(hit[0])
+        words = tuple(tracks.reasons[i]) if tracks.reasons is not None else ()
+        label = CLASS_NAMES[int(tracks.target_class[i])]
+        return tuple(tracks.p_class[i].tolist()), summary_line(label, tracks.p_class[i], words)
 
     def _publish(self, snapshot: Snapshot, events: tuple[AuditEntry, ...]) -> None:
         self._snapshot = snapshot

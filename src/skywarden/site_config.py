@@ -15,7 +15,15 @@
                    amplitude, dBm, of a 1 m^2 target at 1 km slant range; without it the
                    radar's plots carry no RCS), allow_from (udp only, optional: sender
                    addresses or networks, "192.0.2.7" or "192.0.2.0/24"; datagrams from
-                   anyone else are counted and dropped)
+                   anyone else are counted and dropped),
+                   detection_range_m, reference_rcs_dbsm (asterix radars only, optional: the
+                   slant range, m, at which the radar detects a target of reference_rcs_dbsm,
+                   default -20 dBsm, a small multirotor; with it, plots farther out than a
+                   small drone could be seen count as evidence against 'drone',
+                   skywarden.classify.physics)
+    [classifier]   decision_confidence (0.25-1, default 0.5: a track's label is its most
+                   probable class only when that class's probability reaches this, else
+                   'unknown'; skywarden.classify.decision)
     [[alert_rules]] name, zones, classes, min/max_height_m, min/max_speed_mps, horizon_s,
                    min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h,
                    include_ground_and_test (default false: tracks reported on the ground,
@@ -37,9 +45,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
+
+from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
+from skywarden.classify.physics import DEFAULT_REFERENCE_RCS_DBSM, RadarCoverage
 from skywarden.config import read_toml, tracker_params
 from skywarden.detections import icao_identity, remote_id_identity
 from skywarden.errors import ConfigError
+from skywarden.geo import LocalFrame
 from skywarden.site_security import SECURITY_KEYS, SiteSecurity, site_security
 from skywarden.track.params import TrackerParams
 from skywarden.units import DEG
@@ -73,6 +86,8 @@ class SensorConfig:
     sigma_azimuth_rad: float = 0.08 * DEG
     rcs_calibration_dbm: float | None = None
     allow_from: tuple[str, ...] | None = None
+    detection_range_m: float | None = None
+    reference_rcs_dbsm: float = DEFAULT_REFERENCE_RCS_DBSM
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,7 @@ class SiteConfig:
     cot: str | None = None
     source_text: str = ""
     security: SiteSecurity = field(default_factory=SiteSecurity)
+    decision_confidence: float = DEFAULT_DECISION_CONFIDENCE
 
 
 def load_site_config(path: str | Path) -> SiteConfig:
@@ -114,7 +130,7 @@ def site_config_from_dict(
     """Validate a parsed site document; relative paths resolve against ``base``."""
     where = _Where(source)
     known = {"site", "service", "storage", "zones", "tracker", "sensors", "alert_rules",
-             "allow", "sinks"}  # fmt: skip
+             "allow", "sinks", "classifier"}  # fmt: skip
     where.unknown(doc, known, "top level")
     site = where.table(doc, "site")
     where.unknown(site, {"name", "lat", "lon", "height_m"}, "site")
@@ -126,6 +142,8 @@ def site_config_from_dict(
     where.unknown(storage, {"path", "flush_s"}, "storage")
     sinks = where.table(doc, "sinks", required=False)
     where.unknown(sinks, {"webhooks", "cot"}, "sinks")
+    classifier = where.table(doc, "classifier", required=False)
+    where.unknown(classifier, {"decision_confidence"}, "classifier")
     bind = str(service.get("bind", "127.0.0.1:8080"))
     host, _, port = bind.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -152,7 +170,11 @@ def site_config_from_dict(
         cot=sinks.get("cot") or None,
         source_text=text,
         security=site_security(service, base, where.fail),
-    )
+        decision_confidence=where.number(
+            classifier, "decision_confidence", "classifier", 0.25, 1.0,
+            default=DEFAULT_DECISION_CONFIDENCE,
+        ),
+    )  # fmt: skip
 
 
 class _Where:
@@ -202,7 +224,7 @@ def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
         s,
         {"name", "kind", "transport", "host", "port", "group", "file", "speed", "lat", "lon",
          "height_m", "range_m", "sigma_range_m", "sigma_azimuth_deg", "sac", "sic",
-         "rcs_calibration_dbm", "allow_from"},
+         "rcs_calibration_dbm", "allow_from", "detection_range_m", "reference_rcs_dbsm"},
         prefix,
     )  # fmt: skip
     kind, transport = s.get("kind"), s.get("transport", "udp")
@@ -240,6 +262,40 @@ def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
         * DEG,
         rcs_calibration_dbm=_rcs_calibration(s, kind, prefix, where),
         allow_from=_allow_from(s, transport, prefix, where),
+        **_detection_range(s, kind, prefix, where),
+    )
+
+
+def _detection_range(s: dict[str, Any], kind: str, prefix: str, where: _Where) -> dict[str, Any]:
+    """The optional radar settings ``detection_range_m`` and ``reference_rcs_dbsm``."""
+    keys = [k for k in ("detection_range_m", "reference_rcs_dbsm") if k in s]
+    if not keys:
+        return {}
+    if kind != "asterix":
+        where.fail(f"{prefix}.{keys[0]}", "only an asterix radar has a detection range")
+    if "detection_range_m" not in s:
+        where.fail(f"{prefix}.detection_range_m", "needed with reference_rcs_dbsm")
+    return {
+        "detection_range_m": where.number(s, "detection_range_m", prefix, 1.0, 1e6),
+        "reference_rcs_dbsm": where.number(
+            s, "reference_rcs_dbsm", prefix, -60.0, 60.0, default=DEFAULT_REFERENCE_RCS_DBSM
+        ),
+    }
+
+
+def radar_coverage(config: SiteConfig) -> RadarCoverage | None:
+    """The radars with a configured detection range, in the site ENU frame (m); None when
+    no radar has one (then no range evidence is used)."""
+    radars = [s for s in config.sensors if s.detection_range_m is not None and s.lat is not None]
+    if not radars:
+        return None
+    frame = LocalFrame(config.lat, config.lon, config.height_m)
+    lat, lon, h = (np.array(v, dtype=np.float64) for v in zip(
+        *[(s.lat, s.lon, s.height_m) for s in radars], strict=True))  # fmt: skip
+    return RadarCoverage(
+        position=np.asarray(frame.geodetic_to_enu(lat, lon, h), dtype=np.float64).reshape(-1, 3),
+        detection_range_m=np.array([s.detection_range_m for s in radars], dtype=np.float64),
+        reference_rcs_dbsm=np.array([s.reference_rcs_dbsm for s in radars], dtype=np.float64),
     )
 
 
@@ -285,6 +341,9 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
             d["lat"], d["lon"] = s.lat, s.lon
         if s.rcs_calibration_dbm is not None:
             d["rcs_calibration_dbm"] = s.rcs_calibration_dbm
+        if s.detection_range_m is not None:
+            d["detection_range_m"] = s.detection_range_m
+            d["reference_rcs_dbsm"] = s.reference_rcs_dbsm
         sensors.append(d)
     rules = [_rule_to_dict(r) for r in config.rules]
     tracker = {
@@ -301,6 +360,7 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
         "tracker": tracker,
         "sensors": sensors,
         "alert_rules": rules,
+        "classifier": {"decision_confidence": config.decision_confidence},
         "allow": allow_to_list(config.allow),
     }  # fmt: skip
 

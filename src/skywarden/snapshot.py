@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.classify.decision import summary_line
 from skywarden.evidence import ON_GROUND, evidence_names
 from skywarden.units import FloatArray, IntArray
 
@@ -51,6 +52,8 @@ class TrackArrays:
             where none, or None.
         evidence: (N,) int :mod:`skywarden.evidence` bits (JSON: ``on_ground`` and the list
             ``evidence`` of bit names), or None.
+        reasons: (N,) object tuples of str, the evidence behind each class
+            (skywarden.classify.decision.REASONS), or None.
     """
 
     id: IntArray
@@ -71,6 +74,7 @@ class TrackArrays:
     flags: np.ndarray | None = None
     sources: np.ndarray | None = None
     evidence: np.ndarray | None = None
+    reasons: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -113,6 +117,8 @@ class TrackArrays:
         """One JSON-ready dict per track."""
         out = []
         for i in range(len(self)):
+            reasons = tuple(self.reasons[i]) if self.reasons is not None else ()
+            label = CLASS_NAMES[int(self.target_class[i])]
             out.append(
                 {
                     "id": int(self.id[i]),
@@ -145,6 +151,8 @@ class TrackArrays:
                     "evidence": []
                     if self.evidence is None
                     else evidence_names(int(self.evidence[i])),
+                    "reasons": list(reasons),
+                    "summary": summary_line(label, self.p_class[i], reasons),
                 }
             )
         return out
@@ -169,11 +177,15 @@ class AlertView:
     alt_m: float
     t_raised: float
     t_state: float
+    p_class: tuple[float, ...] = ()  # the track's [drone, bird, aircraft, unknown], () if gone
+    summary: str = ""  # the class decision in words with its reasons ('' if the track is gone)
 
     def to_json(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__}
         for k in ("probability", "time_to_entry_s", "lat", "lon", "alt_m", "t_raised", "t_state"):
             d[k] = _num(d[k], 7 if k in ("lat", "lon") else 3)
+        names = ("drone", "bird", "aircraft", "unknown")
+        d["p_class"] = {k: _num(v, 3) for k, v in zip(names, self.p_class, strict=False)}
         return d
 
 

@@ -96,18 +96,15 @@ def test_scan_classifier_columns_align_with_run_tracker_rows():
     scans = ((float(t), sc.detections_at(s)) for s, t in enumerate(sc.times))
     history, _ = run_tracker(scans, TrackerParams(), collect)
     cols = collect.columns()
-    assert set(cols) == {
-        "class",
-        "p_drone",
-        "p_bird",
-        "p_aircraft",
-        "behaviour",
-        "on_ground",
-        "evidence",
-    }
+    assert set(cols) == {"class", "p_drone", "p_bird", "p_aircraft", "p_unknown", "behaviour",
+                         "reasons", "on_ground", "evidence"}  # fmt: skip
     assert all(len(v) == len(history) for v in cols.values())
     assert set(cols["class"]) <= {"drone", "bird", "aircraft", "unknown"}
-    assert np.all(cols["p_drone"] + cols["p_bird"] + cols["p_aircraft"] <= 1.0 + 1e-12)
+    total = cols["p_drone"] + cols["p_bird"] + cols["p_aircraft"] + cols["p_unknown"]
+    assert np.allclose(total, 1.0)
+    # every row says its decision in words, starting with its class
+    assert all(r.startswith(f"{c}: ") for c, r in zip(cols["class"], cols["reasons"], strict=True))
+    assert any("no transponder or Remote ID" in r for r in cols["reasons"])
 
 
 def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():

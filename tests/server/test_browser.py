@@ -136,6 +136,10 @@ def run_the_operator_story(page, url: str, backend: MovingBackend) -> None:
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     expect(page.locator(".maplibregl-popup .details")).to_contain_text("rid:1588E0FA21")
+    # ... with its class decision in words: the probability vector and the reasons
+    summary = page.evaluate("() => window.skywarden.tracks.find(x => x.id === 101).summary")
+    assert summary.startswith("drone: drone ") and summary.endswith("%"), summary
+    expect(page.locator(".maplibregl-popup .details")).to_contain_text(summary)
     # ... with the classifier's reasons, fetched for the selected track (readable names, units)
     why = page.locator(".maplibregl-popup .details .why")
     expect(why).to_have_text(

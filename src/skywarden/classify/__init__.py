@@ -9,10 +9,11 @@ features (:mod:`.features`), evaluates the shipped calibrated tree model (:mod:`
 NumPy only), fuses cooperative identity evidence (:mod:`.identity`) and labels behaviour
 (:mod:`.behaviour`). Everything is vectorised over tracks.
 
-The class label is the most probable class, or ``unknown`` when no class reaches
-``min_confidence``. :class:`ScanClassifier` plugs into
-:func:`skywarden.track.run.run_tracker`'s ``on_scan`` and gives the CSV columns ``class``,
-``p_drone``, ``p_bird``, ``p_aircraft``, ``behaviour`` row-aligned with its history.
+The class label is the most probable class, or ``unknown`` when no class reaches the
+decision confidence (:mod:`.decision`); sensor physics (:mod:`.physics`) adds evidence.
+:class:`ScanClassifier` plugs into :func:`skywarden.track.run.run_tracker`'s ``on_scan`` and
+gives the CSV columns ``class``, ``p_drone``, ``p_bird``, ``p_aircraft``, ``p_unknown``,
+``behaviour``, ``reasons`` row-aligned with its history.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ import numpy as np
 
 from skywarden.classify.behaviour import BEHAVIOURS, Behaviour, BehaviourParams, classify_behaviour
 from skywarden.classify.dataset import CLASSES
+from skywarden.classify.decision import (
+    DEFAULT_DECISION_CONFIDENCE,
+    decide,
+    evidence_reasons,
+    reason_names,
+    summary_line,
+)
 from skywarden.classify.features import FEATURE_NAMES, features_from_window
 from skywarden.classify.history import (
     DEFAULT_WINDOW,
@@ -39,11 +47,12 @@ from skywarden.classify.model import (
     predict_with_reasons,
     top_features,  # noqa: F401 (re-exported)
 )
+from skywarden.classify.physics import envelope_likelihood
 from skywarden.evidence import on_ground
 from skywarden.track.tracks import Tracks
 from skywarden.units import FloatArray, IntArray
 
-MIN_CONFIDENCE = 0.5
+MIN_CONFIDENCE = DEFAULT_DECISION_CONFIDENCE
 # time constant (s) of the per-track exponential average of probabilities: with the pipeline's
 # label policy, 5 s labels the mixed scenario's drones (seeds 0-5) on 91.9 % of their scans
 # after 10 s of age (10 s: 90.7 %), with no bird or airliner labelled drone either way
@@ -104,9 +113,7 @@ def smooth_probabilities(
 
 def class_labels(p: FloatArray, min_confidence: float = MIN_CONFIDENCE) -> np.ndarray:
     """(N,) object str: the most probable class, 'unknown' below min_confidence."""
-    names = np.asarray(CLASSES, dtype=object)
-    label = names[p.argmax(axis=1)] if p.shape[0] else np.zeros(0, object)
-    return np.where(p.max(axis=1, initial=0.0) >= min_confidence, label, "unknown")
+    return decide(p, min_confidence)
 
 
 def classify_tracks(
@@ -119,12 +126,15 @@ def classify_tracks(
     model: TreeModel | None = None,
     behaviour_params: BehaviourParams | None = None,
     n_top: int = 3,
+    evidence: FloatArray | None = None,
+    decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
 ) -> tuple[ClassifierState, Classification]:
     """Update the window with this scan's tracks and classify all of them.
 
     zones: (K, 3) protected circles [e, n, radius] m for 'approach' (default: the site);
     emitter_category (N,) str and ua_type (N,) int: optional identity evidence per track;
     the tracks' own :mod:`skywarden.evidence` bits always apply (see :mod:`.identity`).
+    evidence: optional further (N, 4) likelihood multipliers (e.g. classify.physics).
     """
     model = model or load_model()
     window = update_window(state.window, tracks)
@@ -132,7 +142,9 @@ def classify_tracks(
     p, names, scores = predict_with_reasons(X, n_top, model)
     likelihood = identity_likelihood(tracks.identity, emitter_category, ua_type, tracks.evidence)
     p = fuse(p, likelihood)
-    label = class_labels(p)
+    if evidence is not None:
+        p = fuse(p, evidence)
+    label = decide(p, decision_confidence)
     detail = classify_behaviour(window, label == "drone", zones, behaviour_params, X)
     result = Classification(tracks.id.copy(), p, label, detail.label, names, scores, detail)
     return ClassifierState(window, p), result  # p kept for callers that smooth over scans
@@ -144,42 +156,64 @@ class ScanClassifier:
     Rows follow run_tracker's history: per scan, the confirmed tracks in array order.
     """
 
-    def __init__(self, zones: FloatArray | None = None, model: TreeModel | None = None) -> None:
+    def __init__(
+        self,
+        zones: FloatArray | None = None,
+        model: TreeModel | None = None,
+        decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
+    ) -> None:
         self.state = new_classifier_state()
         self.zones = zones
         self.model = model
-        self._rows: list[tuple[FloatArray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.decision_confidence = decision_confidence
+        self._rows: list[tuple[np.ndarray, ...]] = []
 
     def __call__(self, n_detections: int, tracks: Tracks) -> None:
-        self.state, result = classify_tracks(self.state, tracks, zones=self.zones, model=self.model)
-        shown = tracks.confirmed
-        row = evidence_rows(tracks.identity[shown], tracks.evidence[shown])
+        envelope = envelope_likelihood(tracks.x)
+        self.state, result = classify_tracks(
+            self.state, tracks, zones=self.zones, model=self.model, evidence=envelope,
+            decision_confidence=self.decision_confidence,
+        )  # fmt: skip
+        reasons = evidence_reasons(
+            tracks.identity, tracks.rcs_dbsm, None, envelope, tracks.evidence
+        )
+        s = tracks.confirmed
+        row = evidence_rows(tracks.identity[s], tracks.evidence[s])
         self._rows.append(
             (
-                result.p[shown],
-                result.label[shown],
-                result.behaviour[shown],
-                tracks.evidence[shown],
+                result.p[s],
+                result.label[s],
+                result.behaviour[s],
+                reasons[s],
+                tracks.evidence[s],
                 np.asarray(ROW_NAMES, dtype=object)[row],
             )
         )
 
     def columns(self) -> dict[str, np.ndarray]:
-        """class, p_drone, p_bird, p_aircraft, behaviour, on_ground (0/1), evidence (the row
-        of the evidence table that applied): one entry per history row."""
+        """class, p_drone, p_bird, p_aircraft, p_unknown, behaviour, reasons (the decision
+        in words, :func:`~skywarden.classify.decision.summary_line`), on_ground (0/1),
+        evidence (the row of the evidence table that applied): one entry per history row."""
         if not self._rows:
             p, label, behaviour = np.zeros((0, 4)), np.zeros(0, object), np.zeros(0, object)
-            bits, rows = np.zeros(0, np.int32), np.zeros(0, object)
+            mask, bits, rows = np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, object)
         else:
-            p, label, behaviour, bits, rows = (
-                np.concatenate([r[k] for r in self._rows]) for k in range(5)
+            p, label, behaviour, mask, bits, rows = (
+                np.concatenate(c) for c in zip(*self._rows, strict=True)
             )
+        words = reason_names(mask)
+        summary = np.array(
+            [summary_line(str(c), q, w) for c, q, w in zip(label, p, words, strict=True)],
+            dtype=object,
+        )
         return {
             "class": label,
             "p_drone": p[:, 0],
             "p_bird": p[:, 1],
             "p_aircraft": p[:, 2],
+            "p_unknown": p[:, 3],
             "behaviour": behaviour,
+            "reasons": summary,
             "on_ground": on_ground(bits).astype(np.int8),
             "evidence": rows,
         }

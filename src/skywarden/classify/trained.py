@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE, evidence_reasons
 from skywarden.detections import identity_kind
 from skywarden.evidence import COOPERATIVE_AIRCRAFT
 from skywarden.snapshot import json_safe
@@ -27,11 +29,12 @@ AIRCRAFT_SPEED_MPS = 70.0
 @dataclass(frozen=True, slots=True)
 class Classes:
     """Per-track labels: class (N,) TargetClass, p (N, 4) [drone, bird, aircraft, unknown],
-    behaviour (N,) str."""
+    behaviour (N,) str, reasons (N,) int64 masks (skywarden.classify.decision) or None."""
 
     target_class: np.ndarray
     p: FloatArray
     behaviour: np.ndarray
+    reasons: np.ndarray | None = None
 
 
 Classifier = Callable[[Tracks, float], Classes]
@@ -52,7 +55,8 @@ def identity_and_speed_classes(tracks: Tracks, t: float) -> Classes:
     p = np.tile([0.25, 0.25, 0.25, 0.25], (len(tracks), 1))
     p[cls == TargetClass.AIRCRAFT] = [0.02, 0.02, 0.95, 0.01]
     p[cls == TargetClass.DRONE] = [0.95, 0.02, 0.02, 0.01]
-    return Classes(cls, p, np.full(len(tracks), "", dtype=object))
+    reasons = evidence_reasons(tracks.identity, tracks.rcs_dbsm, evidence_bits=tracks.evidence)
+    return Classes(cls, p, np.full(len(tracks), "", dtype=object), reasons)
 
 
 class TrainedClassifier:
@@ -64,7 +68,10 @@ class TrainedClassifier:
     (``smooth_probabilities``), starting when a track is ``min_age_s`` old: before that the
     average holds only the newest scan, so a track's first seconds (few states, little more
     than a speed, in which bird-flock tracks often look like drones) do not carry into its
-    label. Labels: the most probable class at p >= 0.5, except that 'drone' needs p_drone >=
+    label. Labels: the most probable class at p >= ``decision_confidence`` (the site's, see
+    skywarden.classify.decision), else 'unknown'; the probabilities include the sensor
+    physics evidence (skywarden.classify.physics, with the radars' ``coverage``) and each
+    track carries its reasons. Also 'drone' needs p_drone >=
     ``drone_confidence`` (0.5 by default, the issue's rule: the flock rule below, not a
     higher threshold, keeps birds from being labelled drone), tracks younger than
     ``min_age_s`` are 'unknown', and a track that was not 'drone' at the previous scan does
@@ -85,6 +92,8 @@ class TrainedClassifier:
         drone_confidence: float = 0.5,
         flock_radius_m: float = 200.0,
         flock_min_tracks: int = 3,
+        decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
+        coverage: Any = None,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -96,8 +105,12 @@ class TrainedClassifier:
         self.drone_confidence = drone_confidence
         self.flock_radius_m = flock_radius_m
         self.flock_min_tracks = flock_min_tracks
+        self.decision_confidence = decision_confidence
+        self.coverage = coverage  # skywarden.classify.physics.RadarCoverage or None
         self.last_t = -math.inf
-        self.last = Classes(np.zeros(0, np.int8), np.zeros((0, 4)), np.zeros(0, dtype=object))
+        self.last = Classes(
+            np.zeros(0, np.int8), np.zeros((0, 4)), np.zeros(0, object), np.zeros(0, np.int64)
+        )
         self.last_id = np.zeros(0, np.int64)
 
     def __call__(self, tracks: Tracks, t: float) -> Classes:
@@ -106,6 +119,7 @@ class TrainedClassifier:
         the halves fall due at different updates, so the model's cost is spread over two
         updates instead of landing on one. When both are due (one update per scan) both run."""
         from skywarden.classify import class_labels
+        from skywarden.classify.decision import FLOCK, YOUNG
 
         due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
         if not due:
@@ -115,15 +129,17 @@ class TrainedClassifier:
             self.half_t[half] = t
             rows = np.flatnonzero(tracks.id % 2 == half)
             sub = tracks.take(rows)
-            p, behaviour, young = self._probabilities(half, sub, t)
+            p, behaviour, young, reasons = self._probabilities(half, sub, t)
             merged.p[rows], merged.behaviour[rows] = p, behaviour
-            names = np.array([n.upper() for n in class_labels(p)], dtype=object)
+            merged.reasons[rows] = reasons | np.where(young, YOUNG, 0)
+            names = np.array([n.upper() for n in class_labels(p, self.decision_confidence)])
             cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
             unsure = (cls == TargetClass.DRONE) & (p[:, 0] < self.drone_confidence)
             new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
             merged.target_class[rows] = np.where(unsure | young, TargetClass.UNKNOWN, cls)
             flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
             merged.target_class[rows[new_drone & flock]] = TargetClass.UNKNOWN
+            merged.reasons[rows[new_drone & flock]] |= FLOCK
         if len(due) == 2:  # de-phase the halves for frequent updates
             self.half_t[1] = t - 0.5 * self.period
         self.last, self.last_id, self.last_t = merged, tracks.id.copy(), t
@@ -131,17 +147,22 @@ class TrainedClassifier:
 
     def _probabilities(
         self, half: int, sub: Tracks, t: float
-    ) -> tuple[FloatArray, np.ndarray, np.ndarray]:
-        """Smoothed probabilities (n, 4), behaviour (n,) and the young mask of one half."""
+    ) -> tuple[FloatArray, np.ndarray, np.ndarray, np.ndarray]:
+        """Smoothed probabilities (n, 4), behaviour (n,), the young mask and the reason masks
+        (n,) of one half."""
         from skywarden.classify import ClassifierState, classify_tracks, smooth_probabilities
+        from skywarden.classify.decision import track_evidence
 
         old = self.states[half]
-        new, result = classify_tracks(old, sub, zones=self.zones, n_top=0)
+        physics, reasons = track_evidence(
+            sub.x, sub.identity, sub.rcs_dbsm, self.coverage, sub.evidence
+        )
+        new, result = classify_tracks(old, sub, zones=self.zones, n_top=0, evidence=physics)
         young = t - sub.t_birth < self.min_age_s
         p = smooth_probabilities(old, new.window, result.p)
         p[young] = result.p[young]  # the average starts at min_age_s
         self.states[half] = ClassifierState(new.window, p)
-        return p, np.asarray(result.behaviour, dtype=object), young
+        return p, np.asarray(result.behaviour, dtype=object), young, reasons
 
     def explain(self, track_id: int, k: int = 3) -> dict | None:
         """Why the model labels a track as it does, computed on demand (the per-scan loop
@@ -208,9 +229,11 @@ class TrainedClassifier:
         cls = np.full(n, TargetClass.UNKNOWN, np.int8)
         p = np.tile([0.0, 0.0, 0.0, 1.0], (n, 1))
         behaviour = np.full(n, "", dtype=object)
+        reasons = np.zeros(n, np.int64)
         row = rows_by_id(self.last_id, tracks.id)
         known = row >= 0
         rows = row[known]
         cls[known], p[known] = self.last.target_class[rows], self.last.p[rows]
         behaviour[known] = self.last.behaviour[rows]
-        return Classes(cls, p, behaviour)
+        reasons[known] = self.last.reasons[rows]
+        return Classes(cls, p, behaviour, reasons)

@@ -27,6 +27,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "and print the warning metrics (lead time per drone, missed drones, false alerts/h)",
     )
     ev.add_argument("--seed", type=int, default=1)
+    ev.add_argument(
+        "--seeds", help="A-B: run seeds A..B and report per threat class (with --scenario)"
+    )
+    ev.add_argument("--jobs", type=int, default=1, help="parallel processes for --seeds")
+    ev.add_argument(
+        "--decision-confidence", default=None,
+        help="with --seeds: one value or a comma list (the trade-off PNG); default the site's",
+    )  # fmt: skip
+    ev.add_argument("--out", type=Path, help="with --seeds: folder for report.json/.md and PNG")
 
     evc = sub.add_parser(
         "evaluate-classifier",
@@ -71,6 +80,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluate_scenario_warnings(args: argparse.Namespace) -> int:
     from skywarden.evaluate.warning import evaluate_scenario_warnings, print_warning_report
 
+    if args.seeds:
+        from skywarden.evaluate.warning_seeds import evaluate_seeds_command
+
+        return evaluate_seeds_command(args.scenario, args.seeds, args.jobs,
+                                      args.decision_confidence, args.out, args.json)  # fmt: skip
     report = evaluate_scenario_warnings(args.scenario, args.seed)
     if args.json:
         print(json.dumps(report, indent=2, default=str))

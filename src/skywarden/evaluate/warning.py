@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 from scipy.optimize import linear_sum_assignment
 
+from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
 from skywarden.classify.trained import Classifier, TrainedClassifier, identity_and_speed_classes
 from skywarden.errors import SkywardenError
 from skywarden.pipeline import Pipeline
@@ -148,6 +149,7 @@ def trained_classifier(
     *,
     min_age_s: float = CLASSIFIER_MIN_AGE_S,
     drone_confidence: float = DRONE_CONFIDENCE,
+    decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
 ) -> Classifier:
     """The pipeline's trained classifier (:class:`skywarden.classify.trained.TrainedClassifier`)
     with these labelling thresholds; zones: (K, 3) protected circles [e, n, radius] m.
@@ -155,7 +157,10 @@ def trained_classifier(
     Its flock rule (no new 'drone' label inside a flock of bird tracks) and its average
     starting at ``min_age_s`` keep bird-flock tracks from drone alerts on mixed seeds 0-19
     (before them, seeds 10, 15 and 17 each had one warning-ring alert for a flock track)."""
-    return TrainedClassifier(1.0, zones, min_age_s=min_age_s, drone_confidence=drone_confidence)
+    return TrainedClassifier(
+        1.0, zones, min_age_s=min_age_s, drone_confidence=drone_confidence,
+        decision_confidence=decision_confidence,
+    )  # fmt: skip
 
 
 def scenario_classifier(kind: str = "auto") -> tuple[Classifier, str]:
@@ -189,6 +194,8 @@ class WarningRun:
             covers (one row per covered truth; one row with NO_TRUTH when it covers none);
             cover_raised: (C,) the raise time of the alert's episode; cover_zone: (C,) zone ids.
         zones: the pipeline's zones; classifier: the classifier's name.
+        pair_class: (P,) the track's TargetClass value at that tick; pair_age_s: (P,) seconds
+            since the track was first shown (confirmed) at that tick.
     """
 
     start_posix: float
@@ -204,6 +211,8 @@ class WarningRun:
     cover_zone: np.ndarray
     zones: tuple[Zone, ...] = field(repr=False)
     classifier: str = "identity_and_speed"
+    pair_class: IntArray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    pair_age_s: FloatArray = field(default_factory=lambda: np.zeros(0), repr=False)
 
 
 def associate(
@@ -256,6 +265,8 @@ def run_scenario_pipeline(
     pipe = Pipeline(config, classifier=classifier, clock=lambda: clock[0])
     alerts: dict[int, Alert] = {}
     pairs: list[tuple[int, int, int]] = []
+    labels: list[tuple[int, float]] = []  # per pair: class value, track age s
+    first_seen: dict[int, float] = {}
     cover: list[tuple[int, int, int, float, str]] = []
     for s, t in enumerate(scenario.times.tolist()):
         clock[0] = start_posix + t
@@ -267,6 +278,10 @@ def run_scenario_pipeline(
         ids = snapshot.tracks.id[rows].tolist()
         track_truth = dict(zip(ids, truth_id[cols].tolist(), strict=True))
         pairs += [(s, k, v) for k, v in track_truth.items()]
+        for k in snapshot.tracks.id.tolist():
+            first_seen.setdefault(k, t)
+        shown_class = snapshot.tracks.target_class[rows].tolist()
+        labels += [(c, t - first_seen[k]) for k, c in zip(ids, shown_class, strict=True)]
         for alert in pipe.book.alerts:
             alerts[alert.id] = alert
             if alert.state != AlertState.CLEARED:
@@ -291,6 +306,8 @@ def run_scenario_pipeline(
         cover_zone=np.array([row[4] for row in cover], dtype=object),
         zones=tuple(pipe.zones),
         classifier=classifier_name,
+        pair_class=np.array([c for c, _ in labels], dtype=np.int64),
+        pair_age_s=np.array([a for _, a in labels], dtype=np.float64),
     )
 
 

@@ -49,6 +49,14 @@ class Track(BaseModel):
         description="what the sensors report besides the position (skywarden.evidence bits: "
         "mode_s_reply, ssr_reply, mode_3a, flight_plan, on_ground, airborne, simulated, test)",
     )
+    reasons: list[str] = Field(
+        default=[], description="evidence behind the class (no transponder, low RCS, ...)"
+    )
+    summary: str = Field(
+        default="",
+        description="the class decision in words: 'unknown: bird 55 % / drone 45 %, "
+        "no transponder or Remote ID'",
+    )
 
 
 class FeatureReason(BaseModel):
@@ -95,6 +103,10 @@ class Alert(BaseModel):
     alt_m: float | None
     t_raised: float | None
     t_state: float | None
+    p_class: dict[str, float | None] = Field(
+        default={}, description="the track's class probabilities (empty once it is gone)"
+    )
+    summary: str = Field(default="", description="the track's class decision and its reasons")
 
 
 class AlertList(BaseModel):

@@ -171,9 +171,15 @@ class SiteSetup:
         return (np.asarray(address, dtype=np.int64) - self.icao_base) & 0xFFFFFF
 
 
+# kinds that never emit anything cooperative, whatever their class: one-way attack drones
+# (no Remote ID, no transponder) and gliders and ultralights flying without a transponder
+NON_COOPERATIVE_KINDS = ("munition", "glider", "ultralight")
+
+
 def carriers(scenario: Scenario, classes: frozenset[str]) -> np.ndarray:
-    """(K,) bool: which targets are of one of ``classes``."""
-    return np.isin(scenario.target_class, sorted(classes))
+    """(K,) bool: which targets are of one of ``classes`` and of no NON_COOPERATIVE_KINDS."""
+    silent = np.isin(np.asarray(scenario.target_kind, dtype=str), NON_COOPERATIVE_KINDS)
+    return np.isin(scenario.target_class, sorted(classes)) & ~silent
 
 
 def callsigns(target: IntArray) -> np.ndarray:

@@ -25,6 +25,9 @@ Scenarios (defaults; ``pd``, ``sigma``, ``clutter_rate``, ``n_scans``, ``scan_pe
   impact), or brake to a hover; 240 scans.
 * ``mixed``: hovering, loitering, patrolling (legs and turns), climbing and late-born drones,
   a bird flock, two airliners, clutter; 300 scans.
+* ``loitering``: a salvo of fixed-wing loitering munitions (cruise, orbit loiter, terminal
+  dive) among gliders and ultralights without transponders, thermalling birds and commuting
+  gulls (ranges in :mod:`skywarden.simulate.loitering`); 420 scans.
 * ``bench``: 100 CV targets alive at every scan (40 die and 40 are born during the run),
   Pd 0.9, 100 clutter points per scan, sigma 5 m, 100 scans, a 20 x 20 x 3 km box.
 * ``scale-N``: N CV targets in a box whose area grows with N (4 km^2 per target, as bench),
@@ -40,13 +43,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from skywarden.errors import ConfigError
+from skywarden.simulate.loitering import loitering_layout
 from skywarden.simulate.motion import Motion, ct_step
 from skywarden.simulate.plan import PlanBuilder, TargetPlan
 from skywarden.simulate.sensor import BoxVolume, CylinderVolume, SensorParams
 from skywarden.simulate.simulator import Scenario, simulate
 from skywarden.units import DEG, FloatArray
 
-SCENARIO_NAMES = ("crossing", "swarm", "mixed", "bench", "scale-N")
+SCENARIO_NAMES = ("crossing", "swarm", "mixed", "loitering", "bench", "scale-N")
 MAX_SCALE_TARGETS = 2_000_000
 DRONE_ACCEL_SIGMA = 0.01  # m/s^2/sqrt(Hz): low-flying drones must not wander out of 20-300 m
 SWARM_JOIN_LEAD = 150.0  # m before the orbit where swarm drones switch from GOTO to LOITER
@@ -81,7 +85,8 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
     """Build the named scenario with a seed; same name, seed and overrides -> identical output.
 
     Args:
-        name: one of ``crossing``, ``swarm``, ``mixed``, ``bench``, ``scale-N`` (N an integer).
+        name: one of ``crossing``, ``swarm``, ``mixed``, ``loitering``, ``bench``, ``scale-N``
+            (N an integer).
         seed: any non-negative integer.
         overrides: pd, sigma (m), clutter_rate (per scan), n_scans, scan_period (s),
             sigma_per_km (m per km of range), t0 (time of the first scan, s; default 0).
@@ -487,5 +492,6 @@ _LAYOUTS: dict[str, tuple[Layout, Settings]] = {
     "crossing": (_crossing, Settings(120, 1.0, 0.9, 10.0, 10.0)),
     "swarm": (_swarm, Settings(240, 1.0, 0.9, 5.0, 20.0)),
     "mixed": (_mixed, Settings(300, 1.0, 0.9, 10.0, 20.0)),
+    "loitering": (loitering_layout, Settings(420, 1.0, 0.9, 10.0, 20.0)),
     "bench": (_bench, Settings(100, 1.0, 0.9, 5.0, 100.0)),
 }

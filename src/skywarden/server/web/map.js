@@ -270,6 +270,7 @@
       ['Speed', UI.fmt.num(t.speed_mps, 1) + ' m/s'], ['Course', UI.fmt.num(t.course_deg, 0) + '°'],
       ['Vertical', UI.fmt.num(t.enu ? t.enu[5] : null, 1) + ' m/s'], ['Accuracy', '±' + UI.fmt.int(t.sigma_m) + ' m'],
       ['Behaviour', t.behaviour || '–'], ['Updated', age == null ? '–' : UI.fmt.num(age, 1) + ' s ago'],
+      ['Decision', t.summary || '–'],
       ['Ground', t.on_ground ? 'on the ground (no drone alerts)' : '–'],
       ['Reported', (t.evidence || []).join(', ') || '–'],
     ];

@@ -262,7 +262,8 @@
     const zone = alertsUI.zones[a.zone_id];
     li.querySelector('.zone').textContent = zone ? zone : a.zone_id;
     li.querySelector('.what').innerHTML = `Track <b>${a.track_id}</b> · ${esc(a.target_class)} · ${esc(a.object)}<br>` +
-      `p ${fmt.num(100 * (a.probability ?? 0), 0)}% · alt ${fmt.int(a.alt_m)} m · raised ${fmt.utc(a.t_raised)}Z`;
+      `p ${fmt.num(100 * (a.probability ?? 0), 0)}% · alt ${fmt.int(a.alt_m)} m · raised ${fmt.utc(a.t_raised)}Z` +
+      (a.summary ? `<div class="decision">${esc(a.summary)}</div>` : '');
     li.querySelector('.actions').hidden = a.state !== 'active';
     li.querySelector('.who').textContent = a.state === 'active' ? '' : `${a.state} at ${fmt.utc(a.t_state)}Z`;
     tickAlert(li);

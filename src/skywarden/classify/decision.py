@@ -1,0 +1,151 @@
+"""The class decision and what it rests on, said out loud.
+
+**Decision.** A track's label is its most probable class only when that class's calibrated
+probability reaches the site's ``decision_confidence``; otherwise the label is ``unknown``:
+the evidence does not decide, and the default alert rules warn of unknown non-cooperative
+objects as they do of drones. The default, :data:`DEFAULT_DECISION_CONFIDENCE`, is the
+policy measured on the mixed scenario and the held-out flights so far (the most probable
+class at p >= 0.5); ``skywarden evaluate --scenario`` measures the trade-off.
+
+**Reasons.** Each track carries a small bitmask (int64) of the evidence behind its label,
+computed vectorised per scan (:func:`evidence_reasons`); readers turn it into words
+(:func:`reason_names`, a lookup table, no per-track loop) and into one line such as
+``"unknown: bird 55 % / drone 45 %, no transponder or Remote ID, low RCS"``
+(:func:`summary_line`). The words, in bit order, are :data:`REASONS`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from skywarden.classify.dataset import CLASSES
+from skywarden.classify.physics import (
+    RadarCoverage,
+    detection_range_likelihood,
+    envelope_likelihood,
+)
+from skywarden.detections import icao_identity, remote_id_identity
+from skywarden.evidence import COOPERATIVE_AIRCRAFT
+from skywarden.units import FloatArray, IntArray
+
+DEFAULT_DECISION_CONFIDENCE = 0.5
+LOW_RCS_DBSM = -10.0  # below: a bird's or a small drone's echo (simulate/rcs.py medians -25/-20)
+HIGH_RCS_DBSM = 0.0  # above: larger than any bird or multirotor (light aircraft ~0 dBsm)
+PHYSICS_REASON_BELOW = 0.5  # a physics multiplier under this is named as a reason
+SUMMARY_MIN_P = 0.05  # classes shown in the summary line (the full vector is always in 'p')
+
+# bit i of a reason mask <-> REASONS[i]
+REASONS: tuple[str, ...] = (
+    "transponder",
+    "Remote ID",
+    "no transponder or Remote ID",
+    "low RCS",
+    "large RCS",
+    "too far for a small drone's radar echo",
+    "faster or higher than any drone",
+    "track too young to judge",
+    "inside a flock of birds",
+)
+TRANSPONDER, REMOTE_ID, NON_COOPERATIVE, LOW_RCS, HIGH_RCS = (1 << i for i in range(5))
+BEYOND_DRONE_RANGE, OUTSIDE_DRONE_ENVELOPE, YOUNG, FLOCK = (1 << i for i in range(5, 9))
+
+
+def decide(p: FloatArray, decision_confidence: float = DEFAULT_DECISION_CONFIDENCE) -> np.ndarray:
+    """(N,) object str labels from probabilities p (N, 4) [drone, bird, aircraft, unknown]:
+    the most probable class where its probability is at least ``decision_confidence``, else
+    'unknown'."""
+    p = np.asarray(p, dtype=np.float64).reshape(-1, len(CLASSES))
+    names = np.asarray(CLASSES, dtype=object)
+    label = names[p.argmax(axis=1)] if p.shape[0] else np.zeros(0, object)
+    sure = p.max(axis=1, initial=0.0) >= decision_confidence
+    return np.where(sure, label, "unknown").astype(object)
+
+
+def evidence_reasons(
+    identity: IntArray,
+    rcs_dbsm: FloatArray,
+    range_likelihood: FloatArray | None = None,
+    envelope_likelihood: FloatArray | None = None,
+    evidence_bits: IntArray | None = None,
+) -> IntArray:
+    """(N,) int64 reason masks from identity keys (N,), the last plot RCS (N,) dBsm (NaN =
+    none), the drone column of the physics multipliers (N, 4) (classify.physics) and the
+    tracks' :mod:`skywarden.evidence` bits (N,): a transponder reply, Mode 3/A code or flight
+    plan counts as 'transponder' as an ICAO address does."""
+    ident = np.asarray(identity, dtype=np.int64)
+    tag = np.where(ident >= 0, ident >> 60, -1)
+    icao = tag == icao_identity(0) >> 60
+    if evidence_bits is not None:
+        icao = icao | ((np.asarray(evidence_bits, dtype=np.int64) & COOPERATIVE_AIRCRAFT) != 0)
+    rid = tag == remote_id_identity("x") >> 60
+    rcs = np.asarray(rcs_dbsm, dtype=np.float64)
+    out = np.where(icao, TRANSPONDER, 0) | np.where(rid, REMOTE_ID, 0)
+    out |= np.where(~icao & ~rid, NON_COOPERATIVE, 0)
+    with np.errstate(invalid="ignore"):
+        out |= np.where(rcs < LOW_RCS_DBSM, LOW_RCS, 0) | np.where(
+            rcs >= HIGH_RCS_DBSM, HIGH_RCS, 0
+        )
+    for lik, bit in (
+        (range_likelihood, BEYOND_DRONE_RANGE),
+        (envelope_likelihood, OUTSIDE_DRONE_ENVELOPE),
+    ):
+        if lik is not None:
+            out |= np.where(np.asarray(lik)[:, 0] < PHYSICS_REASON_BELOW, bit, 0)
+    return out.astype(np.int64)
+
+
+def track_evidence(
+    x: FloatArray,
+    identity: IntArray,
+    rcs_dbsm: FloatArray,
+    coverage: RadarCoverage | None,
+    evidence_bits: IntArray | None = None,
+) -> tuple[FloatArray, IntArray]:
+    """Physics evidence of N tracks and the reasons it and the identity give: ((N, 4)
+    likelihood multipliers, (N,) reason masks). x: (N, 6) site ENU states, m and m/s;
+    identity: (N,) keys; rcs_dbsm: (N,) last plot RCS (NaN = none); coverage: the radars'
+    detection ranges (None: no range evidence)."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1, 6)
+    envelope = envelope_likelihood(x)
+    ranged = None if coverage is None else detection_range_likelihood(x[:, :3], identity, coverage)
+    likelihood = envelope if ranged is None else envelope * ranged
+    return likelihood, evidence_reasons(identity, rcs_dbsm, ranged, envelope, evidence_bits)
+
+
+@cache
+def _table() -> np.ndarray:
+    """Every reason mask's tuple of words (2 ** len(REASONS) entries)."""
+    table = np.empty(1 << len(REASONS), dtype=object)
+    table[:] = [
+        tuple(w for i, w in enumerate(REASONS) if mask >> i & 1) for mask in range(table.size)
+    ]
+    return table
+
+
+def reason_names(mask: IntArray) -> np.ndarray:
+    """(N,) object tuples of reason words for reason masks (N,) (unknown bits ignored)."""
+    m = np.asarray(mask, dtype=np.int64) & ((1 << len(REASONS)) - 1)
+    return _table()[m]
+
+
+def summary_line(label: str, p: FloatArray, reasons: tuple[str, ...] = ()) -> str:
+    """One track's decision in words: ``"unknown: bird 55 % / drone 45 %, no transponder or
+    Remote ID"``; p (4,) [drone, bird, aircraft, unknown], classes under 5 % left out."""
+    p = np.nan_to_num(np.asarray(p, dtype=np.float64).reshape(-1))
+    order = np.argsort(-p, kind="stable")
+    shown = [f"{CLASSES[k]} {100 * p[k]:.0f} %" for k in order if p[k] >= SUMMARY_MIN_P]
+    text = f"{label}: {' / '.join(shown) or 'no probabilities'}"
+    return ", ".join([text, *reasons])
+
+
+__all__ = [
+    "DEFAULT_DECISION_CONFIDENCE",
+    "REASONS",
+    "decide",
+    "evidence_reasons",
+    "reason_names",
+    "summary_line",
+    "track_evidence",
+]

@@ -1,0 +1,78 @@
+"""The class decision (decision_confidence) and its reasons (skywarden.classify.decision)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skywarden.classify.decision import (
+    BEYOND_DRONE_RANGE,
+    HIGH_RCS,
+    LOW_RCS,
+    NON_COOPERATIVE,
+    OUTSIDE_DRONE_ENVELOPE,
+    REASONS,
+    REMOTE_ID,
+    TRANSPONDER,
+    decide,
+    evidence_reasons,
+    reason_names,
+    summary_line,
+    track_evidence,
+)
+from skywarden.classify.physics import RadarCoverage
+from skywarden.detections import icao_identity, remote_id_identity
+
+
+def test_argmax_only_at_decision_confidence():
+    p = np.array([[0.45, 0.55, 0, 0], [0.7, 0.3, 0, 0], [0.1, 0.1, 0.8, 0.0]])
+    assert decide(p, 0.5).tolist() == ["bird", "drone", "aircraft"]
+    assert decide(p, 0.6).tolist() == ["unknown", "drone", "aircraft"]
+    assert decide(p, 0.75).tolist() == ["unknown", "unknown", "aircraft"]
+    assert decide(np.zeros((0, 4)), 0.5).shape == (0,)
+
+
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4).filter(lambda v: sum(v) > 0),
+    st.floats(0.25, 1.0),
+)
+def test_decision_is_argmax_or_unknown(values, confidence):
+    p = np.array([values]) / sum(values)
+    label = decide(p, confidence)[0]
+    if p.max() >= confidence:
+        assert label == ("drone", "bird", "aircraft", "unknown")[int(p.argmax())]
+    else:
+        assert label == "unknown"
+
+
+def test_reasons_from_identity_and_rcs():
+    ids = np.array([icao_identity(0xABCDEF), remote_id_identity("S"), -1, -1, -1])
+    rcs = np.array([np.nan, np.nan, -25.0, 12.0, np.nan])
+    m = evidence_reasons(ids, rcs)
+    assert m.tolist() == [TRANSPONDER, REMOTE_ID, NON_COOPERATIVE | LOW_RCS,
+                          NON_COOPERATIVE | HIGH_RCS, NON_COOPERATIVE]  # fmt: skip
+
+
+def test_physics_reasons_are_named():
+    radar = RadarCoverage(np.zeros((1, 3)), np.array([3000.0]), np.array([-20.0]))
+    x = np.array([[30_000.0, 0, 100, 10, 0, 0], [100.0, 0, 100, 200, 0, 0]])
+    L, m = track_evidence(x, np.array([-1, -1]), np.full(2, np.nan), radar)
+    assert m[0] & BEYOND_DRONE_RANGE and not m[0] & OUTSIDE_DRONE_ENVELOPE
+    assert m[1] & OUTSIDE_DRONE_ENVELOPE and not m[1] & BEYOND_DRONE_RANGE
+    assert np.all(L[:, 0] < 0.5) and np.all(L[:, 1:] == 1.0)
+    L, m = track_evidence(x, np.array([-1, -1]), np.full(2, np.nan), None)
+    assert not m[0] & BEYOND_DRONE_RANGE
+
+
+def test_reason_names_lookup():
+    words = reason_names(np.array([0, NON_COOPERATIVE | LOW_RCS, (1 << len(REASONS)) - 1]))
+    assert words[0] == ()
+    assert words[1] == ("no transponder or Remote ID", "low RCS")
+    assert words[2] == REASONS
+
+
+def test_summary_line_says_the_vector_and_the_reasons():
+    line = summary_line("unknown", np.array([0.45, 0.55, 0.0, 0.0]), ("no transponder", "low RCS"))
+    assert line == "unknown: bird 55 % / drone 45 %, no transponder, low RCS"
+    assert summary_line("aircraft", np.array([0.01, 0.01, 0.98, 0.0])) == "aircraft: aircraft 98 %"

@@ -1,0 +1,60 @@
+"""Issue 11's per-scan targets (item 7), on seeds not used to choose the model (the model's
+simulator seeds are 1000+, 2000+ and 3000+; these are 50 and 51, not looked at while
+choosing it), from 10 s of track age, through the full pipeline on the demo site:
+
+* no bird, aircraft or ground traffic is labelled drone on any scan;
+* every drone is labelled drone or unknown on at least 95 % of its scans;
+* at least 80 % of drone scans are labelled drone.
+
+Targets that are not met are marked ``xfail(strict=True)`` with the measured numbers, so
+that they fail loudly (and must be un-marked) the day they are met.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from skywarden.evaluate.warning_seeds import run_seeds, scan_targets
+
+SEEDS = (50, 51)
+
+
+@pytest.fixture(scope="module", params=["mixed", "loitering"])
+def targets(request):
+    return request.param, scan_targets(run_seeds(request.param, SEEDS, jobs=2))
+
+
+def test_no_non_drone_scan_is_labelled_drone(targets):
+    name, t = targets
+    _expect(name, "non_drone", t["non_drone_scans_labelled_drone"] == 0, t)
+
+
+def test_every_drone_is_drone_or_unknown_on_95_percent_of_its_scans(targets):
+    name, t = targets
+    ok = t["drones"] > 0 and t["drones_drone_or_unknown_on_95pct_of_scans"] == t["drones"]
+    _expect(name, "drone_or_unknown", ok, t)
+
+
+def test_most_drone_scans_are_drone(targets):
+    name, t = targets
+    _expect(name, "drone_scans", (t["drone_scan_fraction_drone"] or 0.0) >= 0.80, t)
+
+
+# (scenario, target) pairs measured as not met with the shipped model; see docs/warnings.md
+NOT_MET: dict[tuple[str, str], str] = {
+    ("mixed", "non_drone"): "measured: 11 bird/aircraft scans labelled drone on seeds 50-51",
+    ("mixed", "drone_or_unknown"): "measured: 12 of 14 drones (some are called bird)",
+    ("loitering", "non_drone"): "measured: 584 bird scans labelled drone (gulls, thermals)",
+    ("loitering", "drone_or_unknown"): "measured: 0 of 9 munitions: the model calls them aircraft",
+    ("loitering", "drone_scans"): "measured: 0.000; the shipped model never saw a fixed-wing drone",
+}
+
+
+def _expect(name: str, target: str, ok: bool, t: dict) -> None:
+    reason = NOT_MET.get((name, target))
+    if reason is None:
+        assert ok, f"{name}: {target} not met: {t}"
+        return
+    if ok:
+        pytest.fail(f"{name}: {target} is now met ({t}): remove it from NOT_MET")
+    pytest.xfail(f"{name}: {target} not met ({reason}): {t}")
