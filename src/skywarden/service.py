@@ -165,6 +165,9 @@ def build_service(
         pipeline.change_listeners.append(service.history.add_change)
         _restore_settings(service, config)
     if with_server:
+        from skywarden.server.auth import check_bind
+
+        check_bind(config.bind_host, config.security.users)  # before anything is announced
         service.app = _app(pipeline, config)
     return service
 

@@ -204,6 +204,9 @@ def test_a_non_loopback_bind_without_users_refuses_to_start(tmp_path: Path) -> N
         check_bind("0.0.0.0", None)
     check_bind("0.0.0.0", tmp_path / "users.json")
     doc = {"site": {"lat": 47.0, "lon": 8.0}, "service": {"bind": "0.0.0.0:18080"}}
-    service = build_service(site_config_from_dict(doc, tmp_path))
     with pytest.raises(ConfigError, match="without authentication"):
-        asyncio.run(serve(service))
+        build_service(site_config_from_dict(doc, tmp_path))
+    doc["service"]["bind"] = "127.0.0.1:18080"
+    service = build_service(site_config_from_dict(doc, tmp_path))
+    with pytest.raises(ConfigError, match="without authentication"):  # a host given to serve
+        asyncio.run(serve(service, host="0.0.0.0"))
