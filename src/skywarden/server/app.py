@@ -527,7 +527,9 @@ def _live_endpoint(
         """Each new snapshot's JSON (binary frames, UTF-8), at most live_rate_hz a second;
         authenticated (see skywarden.server.auth) before the first one."""
         token, subprotocol = websocket_token(websocket)
-        principal = await asyncio.to_thread(auth.principal, token)
+        principal = auth.remembered(token)
+        if principal is None and token:
+            principal = await asyncio.to_thread(auth.principal, token)
         if principal is None:
             await websocket.close(1008, "sign in: a viewer token is needed")
             return
