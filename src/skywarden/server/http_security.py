@@ -10,8 +10,8 @@
   not affected; they still need their token.
 * **Headers**: a Content-Security-Policy (scripts only from this server, no framing),
   ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``, ``Referrer-Policy:
-  no-referrer``, and ``Cache-Control: no-store`` on every ``/api/`` response (the picture and
-  tokens are never cached).
+  no-referrer``, ``Cache-Control: no-store`` on every ``/api/`` response (the picture and
+  tokens are never cached) and, when served over TLS, ``Strict-Transport-Security``.
 
 Refusals are counted (``counters``) and logged once per kind.
 """
@@ -51,6 +51,7 @@ class HttpPolicy:
     allowed_origins: tuple[str, ...] = ()
     tile_url: str | None = None
     max_json_depth: int = 32
+    hsts: bool = False  # served over TLS: tell browsers to use nothing else
 
     def csp(self, path: str) -> bytes:
         """The Content-Security-Policy of a response for ``path``."""
@@ -188,6 +189,8 @@ class HttpSecurity:
                 ]
                 if path.startswith("/api/"):
                     headers.append((b"cache-control", b"no-store"))
+                if self.policy.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": headers}
             await send(message)
 
