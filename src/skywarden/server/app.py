@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import math
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -125,10 +126,11 @@ def create_app(
     app.state.backend = backend
     app.state.broadcaster = broadcaster
     app.state.auth = auth
-    app.add_middleware(HttpSecurity, policy=policy)  # inside BodyLimit: bodies are bounded
+    refused: Counter[str] = Counter()  # requests refused by kind (host, origin, json_depth)
+    app.add_middleware(HttpSecurity, policy=policy, counters=refused)  # inside BodyLimit
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(Exception, _internal_error)
-    app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url, auth))
+    app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url, auth, refused))
     app.add_api_websocket_route(f"{API_PREFIX}/live", _live_endpoint(backend, broadcaster, auth))
     app.add_api_route("/healthz", _liveness(backend), methods=["GET"], tags=["health"])
     _add_web(app)
@@ -144,6 +146,7 @@ def _api_router(
     rate_hz: float,
     tile_url: str | None,
     auth: Authenticator,
+    refused: Counter[str],
 ) -> APIRouter:
     router = APIRouter(
         prefix=API_PREFIX,
@@ -314,6 +317,7 @@ def _api_router(
             "dropped_clients": broadcaster.dropped_clients,
             "rate_hz": broadcaster.rate_hz,
         }
+        body["security"] = {"auth_failures": auth.failures, "refused_requests": dict(refused)}
         return JSONResponse(body)
 
     @router.get("/audit", response_model=list[schemas.AuditEntry], tags=["alerts"])

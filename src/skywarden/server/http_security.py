@@ -95,10 +95,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class HttpSecurity:
     """ASGI middleware enforcing an :class:`HttpPolicy` (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, policy: HttpPolicy) -> None:
+    def __init__(
+        self, app: ASGIApp, policy: HttpPolicy, counters: Counter[str] | None = None
+    ) -> None:
         self.app = app
         self.policy = policy
-        self.counters: Counter[str] = Counter()
+        self.counters: Counter[str] = counters if counters is not None else Counter()
         hosts = policy.allowed_hosts
         self._hosts = None if hosts is None else {h.lower().strip("[]") for h in hosts}
         self._origins = {o.rstrip("/").lower() for o in policy.allowed_origins}
