@@ -156,6 +156,7 @@ def test_tls_serves_https_and_wss(tmp_path: Path) -> None:
                     try:
                         r = await client.get(f"https://127.0.0.1:{port}/healthz")
                         seen["https"] = r.status_code
+                        seen["hsts"] = r.headers.get("strict-transport-security")
                         break
                     except httpx.TransportError:
                         await asyncio.sleep(0.05)
@@ -175,6 +176,39 @@ def test_tls_serves_https_and_wss(tmp_path: Path) -> None:
 
     asyncio.run(run())
     assert seen["https"] == 200 and isinstance(seen["wss"], int)
+    assert seen["hsts"] == "max-age=31536000"
+
+
+def test_a_failed_history_flush_is_logged_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from skywarden.store.history import HistoryError
+
+    doc = {"site": SITE, "storage": {"path": "h.duckdb", "flush_s": 0.1}}
+    service = build_service(site_config_from_dict(doc, tmp_path), with_server=False)
+    flush, calls = service.history.flush, []
+
+    def failing_once() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise HistoryError("disk full")
+        return flush()
+
+    monkeypatch.setattr(service.history, "flush", failing_once)
+
+    async def run() -> None:
+        serving = asyncio.create_task(serve(service))
+        for _ in range(100):
+            if len(calls) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        service.stop.set()
+        await serving
+
+    with caplog.at_level(logging.ERROR, logger="skywarden.service"):
+        asyncio.run(run())
+    assert len(calls) >= 3  # the flush task went on after the failure
+    assert any("disk full" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize(

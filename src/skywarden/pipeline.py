@@ -22,7 +22,12 @@ from skywarden.classify.decision import reason_names, summary_line
 from skywarden.classify.trained import Classes, Classifier, TrainedClassifier
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
-from skywarden.settings_changes import apply_setting, configured_digests, setting_document
+from skywarden.settings_changes import (
+    apply_setting,
+    configured_digests,
+    setting_document,
+    zone_limits,
+)
 from skywarden.site_config import SiteConfig, radar_coverage
 from skywarden.snapshot import (
     CLASS_NAMES,
@@ -60,7 +65,6 @@ from skywarden.warn import (
 )
 from skywarden.warn.changes import SettingChange
 from skywarden.warn.forecast_cache import ForecastCache
-from skywarden.warn.zones import ZoneLimits
 
 GROUP_S = 0.2  # detections within this time of each other update the tracks together
 PREDICT_STEPS = 6
@@ -440,17 +444,6 @@ class Pipeline:
         if self.history_reader is None:
             raise NotImplementedError("no history store is configured")
         return self.history_reader().time_span()
-
-
-def zone_limits(config: SiteConfig) -> ZoneLimits:
-    """The bounds of a zone document at this site: the configured counts, and a radius up to
-    the longest sensor range (100 km without sensors)."""
-    ranges = [s.range_m for s in config.sensors]
-    return ZoneLimits(
-        max_zones=config.security.max_zones,
-        max_vertices=config.security.max_zone_vertices,
-        max_radius_m=max(ranges, default=100_000.0),
-    )
 
 
 def _in_loop() -> bool:

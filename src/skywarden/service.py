@@ -166,6 +166,9 @@ def build_service(
         pipeline.change_listeners.append(service.history.add_change)
         _restore_settings(service, config)
     if with_server:
+        from skywarden.server.auth import check_bind
+
+        check_bind(config.bind_host, config.security.users)  # before anything is announced
         service.app = _app(pipeline, config)
     return service
 
@@ -180,6 +183,7 @@ def _app(pipeline: Pipeline, config: SiteConfig) -> Any:
     policy = HttpPolicy(
         allowed_hosts=sec.allowed_hosts(config.bind_host), allowed_origins=sec.origins,
         tile_url=config.tile_url, max_json_depth=sec.max_json_depth,
+        hsts=sec.tls_cert is not None,
     )  # fmt: skip
     return create_app(
         pipeline, live_rate_hz=config.live_rate_hz, tile_url=config.tile_url,
@@ -297,9 +301,16 @@ def _raw_recorder(service: Service) -> Callable[[str, float, bytes], None] | Non
 
 
 async def _flush_history(service: Service, every_s: float) -> None:
+    """Flush every every_s; a failed flush keeps its rows for the next one and is logged
+    (it used to end this task without a word, and history silently stopped)."""
+    from skywarden.store.history import HistoryError
+
     while True:
         await asyncio.sleep(every_s)
-        await asyncio.to_thread(service.history.flush)
+        try:
+            await asyncio.to_thread(service.history.flush)
+        except HistoryError as exc:
+            log.error("history: %s (the rows are kept for the next flush)", exc)
 
 
 async def _start_sinks(service: Service) -> None:

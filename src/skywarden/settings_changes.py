@@ -24,7 +24,18 @@ from skywarden.site_config import (
     rules_to_list,
 )
 from skywarden.warn.changes import KINDS, SettingChange, digest, restorable
-from skywarden.warn.zones import parse_zones, zones_to_geojson
+from skywarden.warn.zones import ZoneLimits, parse_zones, zones_to_geojson
+
+
+def zone_limits(config: SiteConfig) -> ZoneLimits:
+    """The bounds of a zone document at this site: the configured counts, and a radius up to
+    the longest sensor range (100 km without sensors)."""
+    ranges = [s.range_m for s in config.sensors]
+    return ZoneLimits(
+        max_zones=config.security.max_zones,
+        max_vertices=config.security.max_zone_vertices,
+        max_radius_m=max(ranges, default=100_000.0),
+    )
 
 
 def configured_digests(config: SiteConfig) -> dict[str, str]:

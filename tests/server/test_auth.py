@@ -173,6 +173,25 @@ def test_users_file_keeps_only_salted_hashes_with_mode_0600(tmp_path: Path) -> N
         add_user(path, "bad name", "viewer")
 
 
+def test_a_wrong_token_costs_one_scrypt_however_often_it_is_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skywarden.server import users as users_module
+
+    path = tmp_path / "users.json"
+    token = add_user(path, "ann", "viewer")
+    checks = []
+    real = users_module.User.matches
+    monkeypatch.setattr(users_module.User, "matches",
+                        lambda self, secret: checks.append(1) or real(self, secret))  # fmt: skip
+    auth = Authenticator(path)
+    for _ in range(5):
+        assert auth.principal("ann.guessed") is None
+        assert auth.principal(token).name == "ann"
+    assert len(checks) == 2 and auth.failures == 5  # one scrypt each, every refusal counted
+    assert auth.principal("nobody.guessed") is None and len(checks) == 2  # no such user
+
+
 def test_removing_a_user_revokes_the_token_of_a_running_service(tmp_path: Path) -> None:
     path = tmp_path / "users.json"
     token = add_user(path, "ann", "viewer")
@@ -204,6 +223,9 @@ def test_a_non_loopback_bind_without_users_refuses_to_start(tmp_path: Path) -> N
         check_bind("0.0.0.0", None)
     check_bind("0.0.0.0", tmp_path / "users.json")
     doc = {"site": {"lat": 47.0, "lon": 8.0}, "service": {"bind": "0.0.0.0:18080"}}
-    service = build_service(site_config_from_dict(doc, tmp_path))
     with pytest.raises(ConfigError, match="without authentication"):
-        asyncio.run(serve(service))
+        build_service(site_config_from_dict(doc, tmp_path))
+    doc["service"]["bind"] = "127.0.0.1:18080"
+    service = build_service(site_config_from_dict(doc, tmp_path))
+    with pytest.raises(ConfigError, match="without authentication"):  # a host given to serve
+        asyncio.run(serve(service, host="0.0.0.0"))

@@ -150,6 +150,8 @@ def test_host_check_stops_dns_rebinding() -> None:
     assert client.get(f"{V1}/tracks").status_code == 200
     r = client.get(f"{V1}/tracks", headers={"Host": "rebind.example"})
     assert r.status_code == 421 and "rebind.example" in r.json()["detail"]
+    security = client.get(f"{V1}/health").json()["security"]  # refusals are counted
+    assert security == {"auth_failures": 0, "refused_requests": {"host": 1}}
 
 
 def test_websocket_from_another_origin_is_refused() -> None:

@@ -79,6 +79,27 @@ ZONE = {"type": "FeatureCollection", "features": [{
     "geometry": {"type": "Point", "coordinates": [SITE["lon"], SITE["lat"]]}}]}  # fmt: skip
 
 
+offsets = st.one_of(st.floats(-0.05, 0.05), st.floats(-200.0, 200.0), st.just(0.0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(ring=st.lists(st.tuples(offsets, offsets), min_size=0, max_size=12), priority=numbers,
+       floor=numbers, ceiling=numbers)  # fmt: skip
+def test_accepted_polygons_never_stop_the_pipeline(ring, priority, floor, ceiling) -> None:
+    coords = [[SITE["lon"] + dx, SITE["lat"] + dy] for dx, dy in ring]
+    doc = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "id": "poly",
+        "properties": {"role": "warning", "priority": priority, "floor_m": floor,
+                       "ceiling_m": ceiling},
+        "geometry": {"type": "Polygon", "coordinates": [coords + coords[:1]]}}]}  # fmt: skip
+    r = CLIENT.put("/api/v1/zones", content=json.dumps(doc).encode())
+    assert r.status_code in (200, 400, 422), r.text
+    seq = PIPELINE.snapshot().seq
+    for k in range(2):
+        snapshot, _ = tick(PIPELINE, NOW, seq + k)
+    assert snapshot.seq == seq + 2
+
+
 def test_the_drone_is_alerted_with_a_sane_zone() -> None:
     pipeline, client, now = make_pipeline()
     assert client.put("/api/v1/zones", json=ZONE).status_code == 200

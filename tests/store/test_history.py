@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skywarden.detections import make_detections
 from skywarden.errors import InputError
 from skywarden.snapshot import CLASS_NAMES
 from skywarden.store import SCHEMA_VERSION, HistoryError, HistoryReader, HistoryWriter
@@ -312,3 +313,36 @@ def test_raw_inputs_come_back_in_receive_order(items, flush_every):
     got = [tuple(x) for x in w.reader().raw_inputs(chunk_rows=5)]
     assert got == sorted(items, key=lambda x: x[0])  # sorted() is stable: ties keep order
     w.close()
+
+
+def test_a_schema_2_file_is_migrated_in_place(tmp_path) -> None:
+    path = tmp_path / "old.duckdb"
+    with HistoryWriter(path, site=SITE) as w:
+        w.add_audit([AuditEntry(T0, 1, "acknowledged", "alice", AlertState.ACKNOWLEDGED, "Z1", 1)])
+    with duckdb.connect(str(path)) as con:  # make it what schema 2 wrote
+        con.execute("DROP TABLE changes")
+        con.execute("ALTER TABLE audit DROP COLUMN role")
+        con.execute("ALTER TABLE detections DROP COLUMN evidence")
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with HistoryReader(path) as r:  # readable as it is: no changes, no roles
+        assert r.changes() == [] and "role" not in r.audit()[0]
+    with HistoryWriter(path, site=SITE) as w:
+        entry = AuditEntry(T0 + 1, 1, "cleared", "bob", AlertState.CLEARED, "Z1", 1, role="admin")
+        w.add_audit([entry])
+    with HistoryReader(path) as r:
+        assert r.meta().schema_version == SCHEMA_VERSION == 4
+        assert [(a["who"], a["role"]) for a in r.audit()] == [("alice", ""), ("bob", "admin")]
+
+
+def test_a_schema_3_file_gains_the_evidence_column(tmp_path) -> None:
+    path = tmp_path / "old.duckdb"
+    with HistoryWriter(path, site=SITE):
+        pass
+    with duckdb.connect(str(path)) as con:  # make it what schema 3 wrote
+        con.execute("ALTER TABLE detections DROP COLUMN evidence")
+        con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with HistoryWriter(path, site=SITE) as w:
+        w.add_detections(T0, make_detections(T0, np.zeros((2, 3)), 4.0, evidence=5))
+    with HistoryReader(path) as r:
+        assert r.meta().schema_version == 4
+        assert r.detections(T0 - 1, T0 + 1).evidence.tolist() == [5, 5]

@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import math
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,18 +41,24 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skywarden.errors import ConfigError
 from skywarden.server import schemas
+from skywarden.server.actions import (
+    alert_action,
+    get_setting,
+    json_body,
+    known_range,
+    put_setting,
+    recorded_role,
+)
 from skywarden.server.auth import Authenticator, Principal, requires, websocket_token
 from skywarden.server.backend import ServiceBackend
 from skywarden.server.http_security import HttpPolicy, HttpSecurity
 from skywarden.server.live import LiveBroadcaster, Subscription
 from skywarden.snapshot import CLASS_NAMES, AlertView, json_safe
-from skywarden.warn.alerts import AlertError
 from skywarden.warn.zones import ZoneLimitError
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-MAX_ID = 2**63 - 1  # ids are int64: anything beyond is unknown (404), never an overflow
 WEB_DIR = Path(__file__).parent / "web"
 VENDOR_DIR = WEB_DIR / "vendor"
 VENDOR_FILES = (
@@ -125,10 +132,11 @@ def create_app(
     app.state.backend = backend
     app.state.broadcaster = broadcaster
     app.state.auth = auth
-    app.add_middleware(HttpSecurity, policy=policy)  # inside BodyLimit: bodies are bounded
+    refused: Counter[str] = Counter()  # requests refused by kind (host, origin, json_depth)
+    app.add_middleware(HttpSecurity, policy=policy, counters=refused)  # inside BodyLimit
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(Exception, _internal_error)
-    app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url, auth))
+    app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url, auth, refused))
     app.add_api_websocket_route(f"{API_PREFIX}/live", _live_endpoint(backend, broadcaster, auth))
     app.add_api_route("/healthz", _liveness(backend), methods=["GET"], tags=["health"])
     _add_web(app)
@@ -144,6 +152,7 @@ def _api_router(
     rate_hz: float,
     tile_url: str | None,
     auth: Authenticator,
+    refused: Counter[str],
 ) -> APIRouter:
     router = APIRouter(
         prefix=API_PREFIX,
@@ -179,7 +188,7 @@ def _api_router(
     )
     def get_track(track_id: int) -> JSONResponse:
         """One track of the latest snapshot."""
-        _known_range(track_id, "track")
+        known_range(track_id, "track")
         tracks = backend.snapshot().tracks
         hit = np.flatnonzero(tracks.id == track_id)
         if hit.size == 0:
@@ -191,7 +200,7 @@ def _api_router(
         """Which sensor reports fed a track and when (auditable fusion): the recent reports
         (time, sensor, kind), the last report per source kind, report counts, and the
         cooperative-consistency test (radar-only estimate vs the cooperative claims)."""
-        _known_range(track_id, "track")
+        known_range(track_id, "track")
         view = backend.track_sources(track_id)
         if view is None:
             raise HTTPException(404, f"unknown track id {track_id}")
@@ -208,7 +217,7 @@ def _api_router(
         it (value and contribution in logit units, largest first), the single-scan model
         output behind them, every feature's value, and the track's current class,
         probabilities and behaviour. Computed on demand from the track's recent states."""
-        _known_range(track_id, "track")
+        known_range(track_id, "track")
         view = backend.explain_track(track_id)
         if view is not None:
             return JSONResponse(json_safe(view))
@@ -237,7 +246,7 @@ def _api_router(
     )
     def get_alert(alert_id: int) -> JSONResponse:
         """One alert of the latest snapshot."""
-        _known_range(alert_id, "alert")
+        known_range(alert_id, "alert")
         for alert in backend.snapshot().alerts:
             if alert.id == alert_id:
                 return JSONResponse(alert.to_json())
@@ -246,7 +255,7 @@ def _api_router(
     for action in ("acknowledge", "reject", "ignore"):
         router.add_api_route(
             f"/alerts/{{alert_id}}/{action}",
-            _alert_action(getattr(backend, action), action, auth),
+            alert_action(getattr(backend, action), action, auth),
             methods=["POST"],
             response_model=schemas.Alert,
             responses=ERRORS,
@@ -279,9 +288,9 @@ def _api_router(
     async def put_zones(request: Request, principal: Principal = admin) -> JSONResponse:
         """Replace every zone with a GeoJSON FeatureCollection (400 names what is wrong, 422 a
         value out of its bounds). Needs the admin role; recorded with the principal."""
-        document = await _json_body(request)
+        document = await json_body(request)
         try:
-            zones = backend.put_zones(document, who=principal.name, role=_role(principal))
+            zones = backend.put_zones(document, who=principal.name, role=recorded_role(principal))
         except ZoneLimitError as exc:
             raise HTTPException(422, str(exc)) from exc
         except ConfigError as exc:
@@ -290,10 +299,10 @@ def _api_router(
 
     for kind, what in (("rules", "alert rules ([[alert_rules]] tables)"),
                        ("allow", "allow-list entries ([[allow]] tables)")):  # fmt: skip
-        router.add_api_route(f"/{kind}", _get_setting(backend, kind, what), methods=["GET"],
+        router.add_api_route(f"/{kind}", get_setting(backend, kind, what), methods=["GET"],
                              tags=["zones"], name=f"get_{kind}")  # fmt: skip
         router.add_api_route(
-            f"/{kind}", _put_setting(backend, kind, what, admin), methods=["PUT"],
+            f"/{kind}", put_setting(backend, kind, what, admin), methods=["PUT"],
             responses=ERRORS, tags=["zones"], name=f"put_{kind}",
             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"type": "array", "items": {"type": "object"}}}}}},
@@ -314,6 +323,7 @@ def _api_router(
             "dropped_clients": broadcaster.dropped_clients,
             "rate_hz": broadcaster.rate_hz,
         }
+        body["security"] = {"auth_failures": auth.failures, "refused_requests": dict(refused)}
         return JSONResponse(body)
 
     @router.get("/audit", response_model=list[schemas.AuditEntry], tags=["alerts"])
@@ -376,83 +386,6 @@ def _api_router(
     return router
 
 
-def _alert_action(
-    method: Callable[..., AlertView], action: str, auth: Authenticator
-) -> Callable[..., JSONResponse]:
-    operator = requires(auth, "operator")
-
-    def act(
-        alert_id: Annotated[int, PathParam(description="alert id")],
-        body: schemas.AlertAction,
-        principal: Principal = operator,
-    ) -> JSONResponse:
-        _known_range(alert_id, "alert")
-        who = _operator_name(body.who, principal)
-        try:
-            alert = method(alert_id, who, body.note, role=_role(principal))
-        except KeyError as exc:
-            raise HTTPException(404, f"unknown alert id {alert_id}") from exc
-        except AlertError as exc:
-            raise HTTPException(409, f"cannot {action} alert {alert_id}: {exc}") from exc
-        return JSONResponse(alert.to_json())
-
-    act.__doc__ = (
-        f"The operator chooses to {action} an alert (with an optional note); needs the "
-        "operator role. With authentication on the operator is the token's user (``who`` may "
-        "be left out); without it ``who`` names the operator."
-    )
-    return act
-
-
-def _get_setting(backend: ServiceBackend, kind: str, what: str) -> Callable[[], JSONResponse]:
-    def get() -> JSONResponse:
-        return JSONResponse(getattr(backend, f"{kind}_json")())
-
-    get.__doc__ = f"The {what} in force, in the site file's form (JSON)."
-    return get
-
-
-def _put_setting(backend: ServiceBackend, kind: str, what: str, admin: Any) -> Callable[..., Any]:
-    async def put(request: Request, principal: Principal = admin) -> JSONResponse:
-        document = await _json_body(request)
-        try:
-            in_force = getattr(backend, f"put_{kind}")(
-                document, who=principal.name, role=_role(principal)
-            )
-        except ConfigError as exc:
-            raise HTTPException(422, str(exc)) from exc
-        return JSONResponse(in_force)
-
-    put.__doc__ = (
-        f"Replace the {what} as a whole with a JSON list in the site file's form (422 names "
-        "what is wrong). Needs the admin role; recorded with the principal for the audit, "
-        "the history, a restart and replay."
-    )
-    return put
-
-
-def _operator_name(who: str | None, principal: Principal) -> str:
-    """Who acts: the signed-in user, or (authentication off) the name in the body."""
-    if principal.authenticated:
-        if who is not None and who != principal.name:
-            raise HTTPException(422, f"who: you are signed in as {principal.name!r}, not {who!r}")
-        return principal.name
-    if who is None:
-        raise HTTPException(422, "who: name the operator (authentication is off)")
-    return who
-
-
-def _role(principal: Principal) -> str:
-    """The role to record: '' when authentication is off (nobody is known)."""
-    return principal.role if principal.authenticated else ""
-
-
-def _known_range(value: int, what: str) -> None:
-    """404 for an id no int64 can hold (it cannot name anything)."""
-    if not -MAX_ID <= value <= MAX_ID:
-        raise HTTPException(404, f"unknown {what} id {value}")
-
-
 def _liveness(backend: ServiceBackend) -> Callable[[], JSONResponse]:
     def healthz() -> JSONResponse:
         """Liveness, open to all: ``{"status": "ok"}``, or 503 with the reason once the
@@ -502,16 +435,6 @@ def _feature_id(feature: Any) -> str | None:
     return None if raw is None else str(raw)
 
 
-async def _json_body(request: Request) -> Any:
-    body = await request.body()
-    if not body.strip():
-        raise HTTPException(422, "request body is empty; expected JSON")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HTTPException(422, f"request body is not valid JSON: {exc}") from exc
-
-
 def _json_body_doc(model: type[schemas.BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema()
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
@@ -527,7 +450,9 @@ def _live_endpoint(
         """Each new snapshot's JSON (binary frames, UTF-8), at most live_rate_hz a second;
         authenticated (see skywarden.server.auth) before the first one."""
         token, subprotocol = websocket_token(websocket)
-        principal = await asyncio.to_thread(auth.principal, token)
+        principal = auth.remembered(token)
+        if principal is None and token:
+            principal = await asyncio.to_thread(auth.principal, token)
         if principal is None:
             await websocket.close(1008, "sign in: a viewer token is needed")
             return

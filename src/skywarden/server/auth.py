@@ -25,6 +25,7 @@ so ``skywarden user remove`` revokes a running service's token at once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import logging
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 WS_SUBPROTOCOL = "skywarden.bearer"
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 MAX_REMEMBERED_TOKENS = 1024
+SCRYPT_SLOTS = 2  # concurrent scrypt checks of new tokens
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class Authenticator:
         self._stamp: tuple[int, int, int] | None = None
         self._users: dict[str, Any] = {}
         self._known: dict[bytes, Principal] = {}
+        self._refused: set[bytes] = set()
+        self._slots = threading.BoundedSemaphore(SCRYPT_SLOTS)
         self.failures = 0
         if self.path is not None:
             self._reload()
@@ -93,7 +97,29 @@ class Authenticator:
         if stamp != self._stamp:
             self._users = read_users(self.path)
             self._known.clear()
+            self._refused.clear()
             self._stamp = stamp
+
+    def _matches(self, user: Any, secret: str) -> bool:
+        """One scrypt check, at most SCRYPT_SLOTS at a time: a flood of made-up tokens
+        queues here instead of taking every core (remembered tokens never wait)."""
+        with self._slots:
+            return bool(user.matches(secret))
+
+    def remembered(self, token: str | None) -> Principal | None:
+        """The principal of a token already verified (or :data:`NOBODY` with authentication
+        off) without any scrypt: None means 'unknown yet', not 'refused'."""
+        if self.path is None:
+            return NOBODY
+        if not token:
+            return None
+        key = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            try:
+                self._reload()
+            except ConfigError:
+                return None
+            return self._known.get(key)
 
     def principal(self, token: str | None) -> Principal | None:
         """The principal of a token; None for a missing or wrong one. :data:`NOBODY` when
@@ -112,10 +138,17 @@ class Authenticator:
             known = self._known.get(key)
             if known is not None:
                 return known
+            if key in self._refused:  # the same wrong token again: no second scrypt
+                self.failures += 1
+                return None
             parts = split_token(token)
             user = self._users.get(parts[0]) if parts is not None else None
-        if user is None or parts is None or not user.matches(parts[1]):
-            self.failures += 1
+        if user is None or parts is None or not self._matches(user, parts[1]):
+            with self._lock:
+                self.failures += 1
+                if len(self._refused) >= MAX_REMEMBERED_TOKENS:
+                    self._refused.clear()
+                self._refused.add(key)
             return None
         found = Principal(user.name, user.role)
         with self._lock:
@@ -139,8 +172,11 @@ def requires(auth: Authenticator, role: str) -> Any:
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
 
-    def dependency(request: Request) -> Principal:
-        found = auth.principal(bearer_token(request.headers.get("authorization")))
+    async def dependency(request: Request) -> Principal:
+        token = bearer_token(request.headers.get("authorization"))
+        found = auth.remembered(token)  # on the loop: a dict look-up
+        if found is None and token:  # a new token: scrypt in a worker thread
+            found = await asyncio.to_thread(auth.principal, token)
         if found is None:
             raise HTTPException(
                 401,

@@ -94,6 +94,15 @@
     operator.value = me.name;
     operator.readOnly = true;
     operator.title = `signed in as ${me.name} (${me.role})`;
+    const bar = document.getElementById('topbar');
+    if (bar && !document.getElementById('signout')) {
+      const out = document.createElement('button');
+      out.id = 'signout';
+      out.className = 'btn';
+      out.textContent = `${me.name} (${me.role}) · sign out`;
+      out.onclick = signOut;
+      bar.appendChild(out);
+    }
   }
 
   function signOut() {
