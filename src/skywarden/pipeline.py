@@ -679,8 +679,9 @@ async def run_live(
     closed every ``scan_period_s`` of the pipeline's clock even when nothing arrives. The
     latency recorded for /health is from the earliest receive time of a batch to the end of
     its processing (alerts out). A full queue drops chunks and counts them per source.
-    Detections wait ``reorder_window_s`` in a reorder buffer (reorder.py) so that the tracker
-    takes them in time order at their own times.
+    Detections wait in a reorder buffer (reorder.py; at most ``reorder_window_s``, as long as
+    the sensors' recent delays need) so that the tracker takes them in time order at their
+    own times.
     """
     queue: asyncio.Queue[tuple[int, float, bytes, int]] = asyncio.Queue(max_queue)
     dropped = [0] * len(sources)
@@ -693,7 +694,7 @@ async def run_live(
     reorder = ReorderBuffer(reorder_window_s)
     try:
         while not stop.is_set():
-            wait = min(scan_end - pipeline.clock(), reorder_window_s if len(reorder) else math.inf)
+            wait = min(scan_end - pipeline.clock(), reorder.window_s if len(reorder) else math.inf)
             items = await _gather(queue, stop, wait, batch_window_s)
             per_source: dict[int, list[tuple[float, bytes, int]]] = {}
             first_t = math.inf
