@@ -63,7 +63,7 @@ class ReorderBuffer:
 
     def release(self, now: float) -> tuple[float, Detections, float]:
         """(release time now - window, the held detections measured up to it in time order,
-        earliest receive time among them (inf if none))."""
+        the earliest time one of them was added (inf if none))."""
         until = now - self.window_s
         ready = self._held.t <= until
         if not ready.any():
