@@ -96,7 +96,9 @@ async def run_demo(
         f"{config.storage_path}"
     )
     await asyncio.sleep(max(0.0, setup.start_posix - time.time() - 1.0))
-    counters = await stream_scenario(scenario, setup, live, speed=1.0, wait_for_client_s=5.0)
+    counters = await stream_scenario(
+        scenario, setup, live, speed=1.0, wait_for_client_s=5.0, clock=time.time
+    )
     await asyncio.sleep(2.0)
     summary = _summary(service, counters)
     report(
@@ -118,5 +120,6 @@ def _summary(service, counters) -> dict[str, Any]:
         "alerts": len(alerts),
         "alerts_entered": sum(a.t_entered is not None for a in alerts),
         "sources": {name: h.get("detections", 0) for name, h in pipeline.source_health.items()},
+        "late_detections": pipeline.late_detections,
         "sent": {k: v.as_dict()["messages"] for k, v in counters.items()},
     }

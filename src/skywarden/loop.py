@@ -53,10 +53,12 @@ async def run_live(
     Data is processed as it arrives: the loop waits for the first chunk, gathers whatever else
     arrives within ``batch_window_s``, decodes it and runs :meth:`Pipeline.process`; a scan is
     closed every ``scan_period_s`` of the pipeline's clock even when nothing arrives. The
-    latency recorded for /health is from the earliest receive time of a batch to the end of
-    its processing (alerts out). A full queue drops chunks and counts them per source.
-    Detections wait ``reorder_window_s`` in a reorder buffer (reorder.py) so that the tracker
-    takes them in time order at their own times.
+    latency recorded for /health is from when the loop took the earliest of the released
+    detections (on the pipeline's clock) to the end of their processing (alerts out), so it
+    includes the reorder wait. A full queue drops chunks and counts them per source.
+    Detections wait in a reorder buffer (reorder.py; at most ``reorder_window_s``, as long as
+    the sensors' recent delays need) so that the tracker takes them in time order at their
+    own times.
     """
     queue: asyncio.Queue[tuple[int, float, bytes, int]] = asyncio.Queue(max_queue)
     dropped = [0] * len(sources)
@@ -69,19 +71,19 @@ async def run_live(
     reorder = ReorderBuffer(reorder_window_s)
     try:
         while not stop.is_set():
-            wait = min(scan_end - pipeline.clock(), reorder_window_s if len(reorder) else math.inf)
+            wait = min(scan_end - pipeline.clock(), reorder.window_s if len(reorder) else math.inf)
             items = await _gather(queue, stop, wait, batch_window_s)
             per_source: dict[int, list[tuple[float, bytes, int]]] = {}
-            first_t = math.inf
             for i, t, data, connection in items:
                 if on_raw is not None:
                     on_raw(sources[i].name, t, data)
                 per_source.setdefault(i, []).append((t, data, connection))
-                first_t = min(first_t, t)
             batches = [sources[i].feed.feed_many(chunks) for i, chunks in per_source.items()]
             now = pipeline.clock()
-            reorder.add(Detections.concat(batches), first_t)
-            until, ready, first_t = reorder.release(now)
+            # received "now" on the pipeline's clock (a sped-up test clock included): the
+            # transports stamp with the wall clock, which may not be the pipeline's
+            reorder.add(Detections.concat(batches), now)
+            until, ready, taken = reorder.release(now)
             end_of_scan = now >= scan_end
             if end_of_scan:
                 scan_end = max(scan_end + period, now)
@@ -90,7 +92,7 @@ async def run_live(
                 t_process = max(until, pipeline.tracks.t)
                 pipeline.process(t_process, ready, end_of_scan=end_of_scan)
             if len(ready):
-                pipeline.latency_ms.append((pipeline.clock() - first_t) * 1e3)
+                pipeline.latency_ms.append((pipeline.clock() - taken) * 1e3)
             note_sources(pipeline, sources, dropped)
     finally:
         for task in pumps:

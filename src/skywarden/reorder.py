@@ -8,10 +8,13 @@ up to ``now - window``: every detection measured before that time has then arriv
 was later than the window, which is counted as late), and all of them are processed in time
 order at their own times.
 
-Latency budget: a detection waits at most ``window_s`` (plus the loop's gathering window)
-before it is processed; the picture shows the tracks at ``now - window_s``. The default,
-0.05 s, is above the loopback/LAN delay of a plot and the 1/128 s resolution of ASTERIX
-times, and small against a 1 s scan.
+The window follows the sensors: it is the 99th percentile of the delays (receive time minus
+measurement time) of the last ``HISTORY`` detections plus 10 ms, kept within
+[``MIN_WINDOW_S``, ``max_window_s``]. Latency budget: a detection waits at most
+``max_window_s`` (default 0.5 s, half a typical scan; run_live's ``reorder_window_s``) plus
+the loop's gathering window before it is processed, and only as long as the slowest ~1 % of
+recent detections needed (a LAN radar: a few tens of ms); the picture shows the tracks at
+``now - window``. About 1 % of detections (those slower than the window) count as late.
 
 Detections stamped in the future (a sensor clock ahead of ours) are held as if measured on
 arrival, so the buffer never holds anything longer than the window.
@@ -19,23 +22,31 @@ arrival, so the buffer never holds anything longer than the window.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from skywarden.detections import Detections
 from skywarden.units import FloatArray
 
-DEFAULT_REORDER_WINDOW_S = 0.05
+DEFAULT_REORDER_WINDOW_S = 0.5  # the most a detection may be held: the latency budget
+MIN_WINDOW_S = 0.02
+HISTORY = 2000
+QUANTILE = 0.99
+MARGIN_S = 0.01
 
 
 class ReorderBuffer:
     """Detections waiting for the reorder window, with their receive times (POSIX s)."""
 
-    def __init__(self, window_s: float = DEFAULT_REORDER_WINDOW_S) -> None:
-        if not window_s >= 0.0:
-            raise ValueError(f"reorder window must be >= 0 s, not {window_s!r}")
-        self.window_s = window_s
+    def __init__(self, max_window_s: float = DEFAULT_REORDER_WINDOW_S) -> None:
+        if not max_window_s >= 0.0:
+            raise ValueError(f"reorder window must be >= 0 s, not {max_window_s!r}")
+        self.max_window_s = max_window_s
+        self.window_s = min(MIN_WINDOW_S, max_window_s)
         self._held = Detections.empty()
         self._received: FloatArray = np.zeros(0)
+        self._delays: FloatArray = np.zeros(0)
 
     def __len__(self) -> int:
         return len(self._held)
@@ -46,12 +57,15 @@ class ReorderBuffer:
             return
         t = np.minimum(detections.t, received)
         batch = detections if np.array_equal(t, detections.t) else _with_times(detections, t)
+        self._delays = np.concatenate([self._delays, received - t])[-HISTORY:]
+        wanted = float(np.quantile(self._delays, QUANTILE)) + MARGIN_S
+        self.window_s = min(max(wanted, MIN_WINDOW_S), self.max_window_s)
         self._held = Detections.concat([self._held, batch])
         self._received = np.concatenate([self._received, np.full(len(batch), received)])
 
     def release(self, now: float) -> tuple[float, Detections, float]:
         """(release time now - window, the held detections measured up to it in time order,
-        earliest receive time among them (inf if none))."""
+        the earliest time one of them was added (inf if none))."""
         until = now - self.window_s
         ready = self._held.t <= until
         if not ready.any():
@@ -65,7 +79,4 @@ class ReorderBuffer:
 
 
 def _with_times(d: Detections, t: FloatArray) -> Detections:
-    return Detections(
-        t=t, z=d.z, R=d.R, v=d.v, sensor=d.sensor, kind=d.kind, identity=d.identity,
-        rcs_dbsm=d.rcs_dbsm,
-    )  # fmt: skip
+    return dataclasses.replace(d, t=t)  # every other column as it is

@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from skywarden.simulate.emit_cooperative import (
@@ -189,11 +190,15 @@ async def stream_scenario(
     *,
     speed: float = 1.0,
     wait_for_client_s: float = 0.0,
+    clock: Callable[[], float] | None = None,
 ) -> dict[str, TransportCounters]:
     """Stream a scenario live on ``ports`` (see :func:`stream_live`).
 
     With ``wait_for_client_s`` > 0 each TCP server waits up to that long for a first client
-    before the stream starts.
+    before the stream starts. With a ``clock`` (POSIX seconds) at speed 1, messages leave at
+    the times they carry (the scenario starts at ``setup.start_posix``), so receivers see
+    each plot as fresh as a real sensor's; if encoding and waiting ran past the start, the
+    messages are encoded again for a later start rather than sent stale.
     """
     udp = {
         channel: (ports.host, port)
@@ -209,7 +214,9 @@ async def stream_scenario(
         for channel, port in ((SBS, ports.sbs_tcp), (BEAST, ports.beast_tcp))
         if port is not None
     }
-    messages = scenario_messages(scenario, setup, [*udp, *servers])
+    channels = [*udp, *servers]
+    built_at = clock() if clock is not None else 0.0
+    messages = scenario_messages(scenario, setup, channels)
     try:
         for server in servers.values():
             await server.start()
@@ -217,6 +224,12 @@ async def stream_scenario(
             await asyncio.gather(
                 *(s.wait_for_clients(1, wait_for_client_s) for s in servers.values())
             )
+        if clock is not None and speed == 1.0 and messages:
+            now = clock()
+            if messages[0].t < now:  # stale: start again after another encoding's time
+                later = math.ceil(now + 2.0 * (now - built_at) + 1.0)
+                messages = scenario_messages(scenario, replace(setup, start_posix=later), channels)
+            await asyncio.sleep(max(0.0, messages[0].t - clock()))
         return await stream_live(
             messages,
             speed=speed,
