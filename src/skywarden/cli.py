@@ -358,7 +358,7 @@ def _cmd_track_recording(args: argparse.Namespace) -> int:
     labels = np.asarray(rec.identity_label(unique) or [""], dtype=object)[inverse]
     out = TrackTable(t=history.t, id=history.id, pos=history.x[:, :3], vel=history.x[:, 3:])
     _parent(args.out)
-    _, _, alt_m = rec.frame.enu_to_geodetic(history.x[:, :3])  # rec.frame: set (detections)
+    _, _, alt_m = rec.frame.enu_to_geodetic(history.x[:, :3])  # a frame: it has detections
     extra = {"alt_m": alt_m, "identity": labels}
     if classifier is not None:
         extra.update(classifier.columns())
