@@ -47,6 +47,16 @@ def _best(fn: Callable[[], int], repeat: int) -> tuple[int, float]:
     return n, best
 
 
+def _cpu_seconds(fn: Callable[[], int], repeat: int) -> float:
+    """The least process CPU time of ``repeat`` runs of fn (immune to other processes)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
 def _blocks(data: bytes, limit: int | None = None) -> list[bytes]:
     out, i = [], 0
     while i + 3 <= len(data) and (limit is None or len(out) < limit):
@@ -101,6 +111,10 @@ def main() -> None:
         args.repeat,
     )
     rows.append(("CAT062 fast path (fds260429.pcap)", n, dt))
+    cpu62 = _cpu_seconds(
+        lambda: len(AsterixDecoder(fast=True).decode_datagrams(payloads, times).cat062),
+        args.repeat,
+    )
     payloads, times = payloads[:2000], times[:2000]
     n, dt = _best(
         lambda: len(AsterixDecoder(fast=False).decode_datagrams(payloads, times).cat062), 1
@@ -132,6 +146,10 @@ def main() -> None:
     rate62 = rows[3][1] / rows[3][2]
     print(f"CAT062 fast path / libasterix path:        {rate62 / (rows[4][1] / rows[4][2]):.1f}x")
     print(f"CAT062 fast path / 100k records/s target:  {rate62 / 100_000:.2f}")
+    print(
+        f"CAT062 fast path on CPU time (a shared machine's wall clock runs slow): "
+        f"{rows[3][1] / cpu62:,.0f} records/s, {rows[3][1] / cpu62 / 100_000:.2f} of the target"
+    )
     rate34 = rows[5][1] / rows[5][2]
     print(f"CAT034 fast path / libasterix path:        {rate34 / (rows[6][1] / rows[6][2]):.1f}x")
     print_modes_rows(args.data)

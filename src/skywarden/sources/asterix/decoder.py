@@ -259,7 +259,8 @@ class AsterixDecoder:
                 [_source_of(data, int(f), int(e)) for f, e in zip(first, end, strict=True)]
             )
             fast = decode_fast(buf, first, end, source.reshape(-1), self.editions[cat], self.memory)
-            self.records[cat] += len(fast.records)
+            if len(fast.records):  # a category none of whose blocks decode has no count
+                self.records[cat] += len(fast.records)
             out[cat].append(_with_column(fast.records, "block", chosen[fast.records.block]))
             lib_blocks = np.concatenate([lib_blocks, chosen[fast.fallback]])
         for b in np.sort(lib_blocks):
