@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from skywarden.pipeline import Pipeline
-from skywarden.server import ServiceBackend, create_app
-from skywarden.server import app as app_module
+from skywarden.server import ServiceBackend, create_app, map_page
 from skywarden.site_config import SiteConfig
 from skywarden.store import HistoryWriter
 from tests.server.fake_backend import (
@@ -382,7 +381,7 @@ def test_openapi_lists_the_v1_routes(client: Client) -> None:
     assert "features" in json.dumps(put_body)
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/openapi.json" in docs.text
-    if (app_module.VENDOR_DIR / "swagger-ui-bundle.js").is_file():  # offline: no CDN
+    if (map_page.VENDOR_DIR / "swagger-ui-bundle.js").is_file():  # offline: no CDN
         assert "/vendor/swagger-ui-bundle.js" in docs.text and "https://" not in docs.text
 
 
@@ -396,7 +395,7 @@ def test_page_and_its_scripts_are_served(client: Client) -> None:
 def test_missing_vendored_maplibre_is_a_clear_404(
     backend: FakeBackend, tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(app_module, "VENDOR_DIR", tmp_path)
+    monkeypatch.setattr(map_page, "VENDOR_DIR", tmp_path)
     client = Client(create_app(backend))
     r = client.get("/vendor/maplibre-gl.js")
     assert r.status_code == 404 and "vendor_maplibre.sh" in r.json()["detail"]

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from skywarden.server import create_app
-from skywarden.server.app import VENDOR_DIR
+from skywarden.server.map_page import VENDOR_DIR
 from tests.server.fake_backend import HISTORY_T1, MovingBackend, history_paths
 from tests.server.live_server import live_server
 

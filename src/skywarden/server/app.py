@@ -19,28 +19,20 @@ the reason once the pipeline has stopped (``backend.failure``), as ``/api/v1/hea
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import logging
 import math
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 
 from skywarden.errors import ConfigError
-from skywarden.server import schemas
+from skywarden.server import map_page, schemas
 from skywarden.server.actions import (
     alert_action,
     get_setting,
@@ -49,28 +41,17 @@ from skywarden.server.actions import (
     put_setting,
     recorded_role,
 )
-from skywarden.server.auth import Authenticator, Principal, requires, websocket_token
+from skywarden.server.auth import Authenticator, Principal, requires
 from skywarden.server.backend import ServiceBackend
-from skywarden.server.http_security import HttpPolicy, HttpSecurity
-from skywarden.server.live import LiveBroadcaster, Subscription
+from skywarden.server.http_security import BodyLimit, HttpPolicy, HttpSecurity
+from skywarden.server.live import LiveBroadcaster, live_endpoint
+from skywarden.server.map_page import add_map_page
 from skywarden.snapshot import CLASS_NAMES, AlertView, json_safe
 from skywarden.warn.zones import ZoneLimitError
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-WEB_DIR = Path(__file__).parent / "web"
-VENDOR_DIR = WEB_DIR / "vendor"
-VENDOR_FILES = (
-    "maplibre-gl.js",
-    "maplibre-gl.css",
-    "LICENSE.txt",
-    "VERSION",
-    "swagger-ui-bundle.js",
-    "swagger-ui.css",
-    "swagger-ui-LICENSE.txt",
-    "swagger-ui-NOTICE.txt",
-)
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": schemas.ErrorBody, "description": text}
     for code, text in (
@@ -137,9 +118,9 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url, auth, refused))
-    app.add_api_websocket_route(f"{API_PREFIX}/live", _live_endpoint(backend, broadcaster, auth))
+    app.add_api_websocket_route(f"{API_PREFIX}/live", live_endpoint(backend, broadcaster, auth))
     app.add_api_route("/healthz", _liveness(backend), methods=["GET"], tags=["health"])
-    _add_web(app)
+    add_map_page(app)
     return app
 
 
@@ -380,7 +361,7 @@ def _api_router(
             "tile_url": tile_url,
             "live_rate_hz": rate_hz,
             "site": {"lat": lat, "lon": lon, "h_m": h},
-            "maplibre": (VENDOR_DIR / "maplibre-gl.js").is_file(),
+            "maplibre": (map_page.VENDOR_DIR / "maplibre-gl.js").is_file(),
         }
 
     return router
@@ -440,132 +421,7 @@ def _json_body_doc(model: type[schemas.BaseModel]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-# --- WebSocket ---------------------------------------------------------------------------------
-
-
-def _live_endpoint(
-    backend: ServiceBackend, broadcaster: LiveBroadcaster, auth: Authenticator
-) -> Callable[[WebSocket], Any]:
-    async def live(websocket: WebSocket) -> None:
-        """Each new snapshot's JSON (binary frames, UTF-8), at most live_rate_hz a second;
-        authenticated (see skywarden.server.auth) before the first one."""
-        token, subprotocol = websocket_token(websocket)
-        principal = auth.remembered(token)
-        if principal is None and token:
-            principal = await asyncio.to_thread(auth.principal, token)
-        if principal is None:
-            await websocket.close(1008, "sign in: a viewer token is needed")
-            return
-        await websocket.accept(subprotocol=subprotocol)
-        sub = broadcaster.subscribe()
-        tasks: list[asyncio.Task[Any]] = []
-        try:
-            await websocket.send_bytes(backend.snapshot().json_bytes)
-            tasks = [
-                asyncio.create_task(_pump(websocket, sub)),
-                asyncio.create_task(_until_disconnect(websocket)),
-                asyncio.create_task(sub.dropped.wait()),
-            ]
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if sub.dropped.is_set():
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(websocket.close(1013, "client too slow"), 5.0)
-        except (WebSocketDisconnect, ConnectionError):
-            pass
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)  # retrieve their errors
-            broadcaster.unsubscribe(sub)
-
-    return live
-
-
-async def _pump(websocket: WebSocket, sub: Subscription) -> None:
-    while (data := await sub.get()) is not None:
-        await websocket.send_bytes(data)
-
-
-async def _until_disconnect(websocket: WebSocket) -> None:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-
-
-# --- the map page ------------------------------------------------------------------------------
-
-
-def _add_web(app: FastAPI) -> None:
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        urls = {}
-        if (VENDOR_DIR / "swagger-ui-bundle.js").is_file():  # else the CDN, as FastAPI does
-            urls = {"swagger_js_url": "/vendor/swagger-ui-bundle.js",
-                    "swagger_css_url": "/vendor/swagger-ui.css"}  # fmt: skip
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title="skywarden API",
-            swagger_favicon_url="data:,",
-            **urls,
-        )
-
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
-
-    @app.get("/vendor/{name}", include_in_schema=False)
-    def vendor(name: str) -> FileResponse:
-        if name not in VENDOR_FILES:
-            raise HTTPException(404, f"no vendored file {name!r}")
-        path = VENDOR_DIR / name
-        if not path.is_file():
-            raise HTTPException(
-                404, f"{name} is not vendored: run scripts/vendor_maplibre.sh to install MapLibre"
-            )
-        return FileResponse(path)
-
-    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
-
-
 # --- errors ------------------------------------------------------------------------------------
-
-
-class BodyLimit:
-    """ASGI middleware: 413 for request bodies over max_bytes (declared or streamed)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
-            return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise HTTPException(413, self._detail())
-            return message
-
-        await self.app(scope, limited, send)
-
-    def _detail(self) -> str:
-        return f"request body larger than {self.max_bytes} bytes"
-
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps({"detail": self._detail()}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

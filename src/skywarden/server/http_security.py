@@ -13,7 +13,8 @@
   no-referrer``, ``Cache-Control: no-store`` on every ``/api/`` response (the picture and
   tokens are never cached) and, when served over TLS, ``Strict-Transport-Security``.
 
-Refusals are counted (``counters``) and logged once per kind.
+Refusals are counted (``counters``) and logged once per kind. :class:`BodyLimit` answers 413
+for a request body larger than the policy allows (declared or streamed).
 """
 
 from __future__ import annotations
@@ -210,3 +211,40 @@ async def _json(send: Send, status: int, detail: str) -> None:
                (b"cache-control", b"no-store")]  # fmt: skip
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for request bodies over max_bytes (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _detail(self) -> str:
+        return f"request body larger than {self.max_bytes} bytes"
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps({"detail": self._detail()}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -16,8 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from skywarden.server.auth import Authenticator, websocket_token
 from skywarden.server.backend import ServiceBackend
 
 log = logging.getLogger(__name__)
@@ -129,3 +134,56 @@ class LiveBroadcaster:
             except Exception:  # a backend fault must not end the live feed for good
                 log.exception("live: failed to get or encode a snapshot; retrying")
             await asyncio.sleep(period)  # broadcasts at least one period apart
+
+
+def live_endpoint(
+    backend: ServiceBackend, broadcaster: LiveBroadcaster, auth: Authenticator
+) -> Callable[[WebSocket], Any]:
+    """The ``/api/v1/live`` WebSocket handler: authenticate, send the current snapshot, then
+    every broadcast until the client leaves or falls behind (closed 1013)."""
+
+    async def live(websocket: WebSocket) -> None:
+        """Each new snapshot's JSON (binary frames, UTF-8), at most live_rate_hz a second;
+        authenticated (see skywarden.server.auth) before the first one."""
+        token, subprotocol = websocket_token(websocket)
+        principal = auth.remembered(token)
+        if principal is None and token:
+            principal = await asyncio.to_thread(auth.principal, token)
+        if principal is None:
+            await websocket.close(1008, "sign in: a viewer token is needed")
+            return
+        await websocket.accept(subprotocol=subprotocol)
+        sub = broadcaster.subscribe()
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            await websocket.send_bytes(backend.snapshot().json_bytes)
+            tasks = [
+                asyncio.create_task(_pump(websocket, sub)),
+                asyncio.create_task(_until_disconnect(websocket)),
+                asyncio.create_task(sub.dropped.wait()),
+            ]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if sub.dropped.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(websocket.close(1013, "client too slow"), 5.0)
+        except (WebSocketDisconnect, ConnectionError):
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # retrieve their errors
+            broadcaster.unsubscribe(sub)
+
+    return live
+
+
+async def _pump(websocket: WebSocket, sub: Subscription) -> None:
+    while (data := await sub.get()) is not None:
+        await websocket.send_bytes(data)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
