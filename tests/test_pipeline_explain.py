@@ -16,7 +16,7 @@ from skywarden.classify import FEATURE_NAMES, features_from_window
 from skywarden.classify.model import load_model, predict_with_reasons
 from skywarden.classify.trained import TrainedClassifier, identity_and_speed_classes
 from skywarden.detections import SourceKind, make_detections
-from skywarden.evaluate.warning import default_demo_site
+from skywarden.evaluate.demo_site import default_demo_site
 from skywarden.pipeline import Pipeline
 from skywarden.server import ServiceBackend, create_app
 from skywarden.simulate import build_scenario

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from skywarden.evaluate.warning import DEMO_LAT, DEMO_LON
+from skywarden.evaluate.demo_site import DEMO_LAT, DEMO_LON
 from skywarden.simulate import build_scenario
 from skywarden.simulate.emit import LivePorts, stream_scenario
 from skywarden.simulate.emit_site import SiteSetup
@@ -38,10 +38,10 @@ class DemoPorts:
 def demo_site(
     scenario: Scenario, ports: DemoPorts, setup: SiteSetup, storage: Path | None
 ) -> SiteConfig:
-    """The evaluated demo site (skywarden.evaluate.warning.default_demo_site: a 300 m
+    """The evaluated demo site (skywarden.evaluate.demo_site.default_demo_site: a 300 m
     protected zone around the site, a 1 km warning ring, drone and unknown-object rules) with
     the simulated radar, ADS-B and Remote ID receivers on loopback and the map on ports.http."""
-    from skywarden.evaluate.warning import default_demo_site
+    from skywarden.evaluate.demo_site import default_demo_site
 
     config = default_demo_site(scenario)
     radar = setup.radar_site

@@ -14,17 +14,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from skywarden.evaluate.warning import (
-    NO_TRUTH,
+from skywarden.evaluate.demo_site import (
     PROTECTED_ZONE_ID,
     WARNING_ZONE_ID,
+    default_demo_site,
+    scenario_classifier,
+)
+from skywarden.evaluate.warning import (
+    NO_TRUTH,
     WarningRun,
     associate,
-    default_demo_site,
     evaluate_scenario_warnings,
     print_warning_report,
     run_scenario_pipeline,
-    scenario_classifier,
     warning_metrics,
 )
 from skywarden.geo import LocalFrame

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from skywarden.classify.trained import identity_and_speed_classes
-from skywarden.evaluate.warning import PROTECTED_ZONE_ID, default_demo_site
+from skywarden.evaluate.demo_site import PROTECTED_ZONE_ID, default_demo_site
 from skywarden.loop import replay_inputs
 from skywarden.pipeline import Pipeline
 from skywarden.service import make_feed, replay_history

@@ -1,7 +1,7 @@
 """Warning effectiveness over many seeds: ``skywarden evaluate --scenario NAME --seeds A-B``.
 
 Each seed runs the full pipeline (tracker, trained classifier, rules, alerts) over the
-scenario on the demo site (:func:`skywarden.evaluate.warning.default_demo_site`), one seed per
+scenario on the demo site (:func:`skywarden.evaluate.demo_site.default_demo_site`), one seed per
 process (``jobs``). Definitions follow :mod:`skywarden.evaluate.warning`; here, per **threat
 class** (a drone's simulator kind: ``hover``, ``loiter``, ``patrol``, ``cv``, ``climb``,
 ``munition``, ...):
@@ -38,14 +38,8 @@ import numpy as np
 
 from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
 from skywarden.errors import ConfigError
-from skywarden.evaluate.warning import (
-    PROTECTED_RADIUS_M,
-    alert_episodes,
-    default_demo_site,
-    run_scenario_pipeline,
-    target_warnings,
-    trained_classifier,
-)
+from skywarden.evaluate.demo_site import PROTECTED_RADIUS_M, default_demo_site, trained_classifier
+from skywarden.evaluate.warning import alert_episodes, run_scenario_pipeline, target_warnings
 from skywarden.simulate import build_scenario
 from skywarden.snapshot import CLASS_NAMES
 
