@@ -6,10 +6,11 @@ name the file and the key.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from skywarden.errors import ConfigError
 from skywarden.track.params import MotionModel, TrackerParams, default_models
@@ -86,3 +87,42 @@ def _number(key: str, value: Any) -> float | int:
             raise ConfigError(f"{key} must be a whole number, not {value!r}")
         return int(value)
     return float(value)
+
+
+class ConfigKeys:
+    """Checks of one configuration document's keys: every error names the file and the key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> NoReturn:
+        raise ConfigError(f"{key}: {problem}", path=self.source)
+
+    def unknown(self, table: dict[str, Any], known: set[str], name: str) -> None:
+        extra = sorted(set(table) - known)
+        if extra:
+            self.fail(name, f"unknown key(s) {', '.join(extra)}; known: {', '.join(sorted(known))}")
+
+    def table(self, doc: dict[str, Any], key: str, required: bool = True) -> dict[str, Any]:
+        value = doc.get(key)
+        if value is None:
+            if required:
+                self.fail(key, "missing table")
+            return {}
+        if not isinstance(value, dict):
+            self.fail(key, "must be a table")
+        return value
+
+    def number(
+        self, table: dict[str, Any], key: str, prefix: str, lo: float, hi: float,
+        default: float | None = None,
+    ) -> float:  # fmt: skip
+        value = table.get(key, default)
+        name = f"{prefix}.{key}"
+        if value is None:
+            self.fail(name, "missing")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(name, f"must be a number, not {value!r}")
+        if not (lo <= float(value) <= hi) or not math.isfinite(float(value)):
+            self.fail(name, f"{value} is outside [{lo}, {hi}]")
+        return float(value)

@@ -16,13 +16,8 @@ import json
 import time
 from typing import Any
 
-from skywarden.site_config import (
-    SiteConfig,
-    allow_from_list,
-    allow_to_list,
-    rules_from_list,
-    rules_to_list,
-)
+from skywarden.site_config import SiteConfig
+from skywarden.site_rules import allow_from_list, allow_to_list, rules_from_list, rules_to_list
 from skywarden.warn.changes import KINDS, SettingChange, digest, restorable
 from skywarden.warn.zones import ZoneLimits, parse_zones, zones_to_geojson
 

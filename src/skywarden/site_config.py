@@ -41,26 +41,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
 from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
 from skywarden.classify.physics import DEFAULT_REFERENCE_RCS_DBSM, RadarCoverage
-from skywarden.config import read_toml, tracker_params
-from skywarden.detections import icao_identity, remote_id_identity
-from skywarden.errors import ConfigError
+from skywarden.config import ConfigKeys, read_toml, tracker_params
 from skywarden.geo import LocalFrame
+from skywarden.site_rules import (
+    allow_from_table,
+    allow_to_list,
+    rule_from_table,
+    rules_to_list,
+)
 from skywarden.site_security import SECURITY_KEYS, SiteSecurity, site_security
 from skywarden.track.params import TrackerParams
 from skywarden.units import DEG
-from skywarden.warn.rules import AlertRule, AllowEntry, TargetClass
+from skywarden.warn.rules import AlertRule, AllowEntry
 
 SENSOR_KINDS = ("asterix", "sbs", "beast", "remote_id")
 TRANSPORTS = ("udp", "tcp", "file")
-CLASS_BY_NAME = {c.name.lower(): c for c in TargetClass}
 # PAM of 1 m^2 at 1 km, dBm: PAM is a signed byte, and RCS and range spread it by < 200 dB
 RCS_CALIBRATION_RANGE_DBM = (-300.0, 300.0)
 SERVICE_KEYS = frozenset({"bind", "tile_url", "live_rate_hz", "scan_period_s"})
@@ -128,7 +130,7 @@ def site_config_from_dict(
     doc: dict[str, Any], base: Path, source: str = "site config", text: str = ""
 ) -> SiteConfig:
     """Validate a parsed site document; relative paths resolve against ``base``."""
-    where = _Where(source)
+    where = ConfigKeys(source)
     known = {"site", "service", "storage", "zones", "tracker", "sensors", "alert_rules",
              "allow", "sinks", "classifier"}  # fmt: skip
     where.unknown(doc, known, "top level")
@@ -156,8 +158,10 @@ def site_config_from_dict(
         height_m=where.number(site, "height_m", "site", -500.0, 9000.0, default=0.0),
         sensors=tuple(_sensor(s, i, base, where) for i, s in enumerate(doc.get("sensors", []))),
         zones_geojson=_zones(doc, base, where),
-        rules=tuple(_rule(r, i, where) for i, r in enumerate(doc.get("alert_rules", [{}]))),
-        allow=tuple(_allow(a, i, where) for i, a in enumerate(doc.get("allow", []))),
+        rules=tuple(
+            rule_from_table(r, i, where) for i, r in enumerate(doc.get("alert_rules", [{}]))
+        ),
+        allow=tuple(allow_from_table(a, i, where) for i, a in enumerate(doc.get("allow", []))),
         tracker=tracker_params(dict(doc.get("tracker", {})), f"{source} [tracker]"),
         bind_host=host,
         bind_port=int(port),
@@ -177,46 +181,7 @@ def site_config_from_dict(
     )  # fmt: skip
 
 
-class _Where:
-    """Error helper: every message names the config file and the key."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, key: str, problem: str) -> NoReturn:
-        raise ConfigError(f"{key}: {problem}", path=self.source)
-
-    def unknown(self, table: dict[str, Any], known: set[str], name: str) -> None:
-        extra = sorted(set(table) - known)
-        if extra:
-            self.fail(name, f"unknown key(s) {', '.join(extra)}; known: {', '.join(sorted(known))}")
-
-    def table(self, doc: dict[str, Any], key: str, required: bool = True) -> dict[str, Any]:
-        value = doc.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "missing table")
-            return {}
-        if not isinstance(value, dict):
-            self.fail(key, "must be a table")
-        return value
-
-    def number(
-        self, table: dict[str, Any], key: str, prefix: str, lo: float, hi: float,
-        default: float | None = None,
-    ) -> float:  # fmt: skip
-        value = table.get(key, default)
-        name = f"{prefix}.{key}"
-        if value is None:
-            self.fail(name, "missing")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(name, f"must be a number, not {value!r}")
-        if not (lo <= float(value) <= hi) or not math.isfinite(float(value)):
-            self.fail(name, f"{value} is outside [{lo}, {hi}]")
-        return float(value)
-
-
-def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
+def _sensor(s: Any, i: int, base: Path, where: ConfigKeys) -> SensorConfig:
     prefix = f"sensors[{i}]"
     if not isinstance(s, dict):
         where.fail(prefix, "must be a table")
@@ -266,7 +231,9 @@ def _sensor(s: Any, i: int, base: Path, where: _Where) -> SensorConfig:
     )
 
 
-def _detection_range(s: dict[str, Any], kind: str, prefix: str, where: _Where) -> dict[str, Any]:
+def _detection_range(
+    s: dict[str, Any], kind: str, prefix: str, where: ConfigKeys
+) -> dict[str, Any]:
     """The optional radar settings ``detection_range_m`` and ``reference_rcs_dbsm``."""
     keys = [k for k in ("detection_range_m", "reference_rcs_dbsm") if k in s]
     if not keys:
@@ -299,7 +266,7 @@ def radar_coverage(config: SiteConfig) -> RadarCoverage | None:
     )
 
 
-def _allow_from(s: dict[str, Any], transport: str, prefix: str, where: _Where) -> tuple | None:
+def _allow_from(s: dict[str, Any], transport: str, prefix: str, where: ConfigKeys) -> tuple | None:
     """The optional UDP sender allow-list: addresses or networks (checked here)."""
     import ipaddress
 
@@ -318,7 +285,7 @@ def _allow_from(s: dict[str, Any], transport: str, prefix: str, where: _Where) -
     return tuple(str(v) for v in value)
 
 
-def _rcs_calibration(s: dict[str, Any], kind: str, prefix: str, where: _Where) -> float | None:
+def _rcs_calibration(s: dict[str, Any], kind: str, prefix: str, where: ConfigKeys) -> float | None:
     """The optional radar setting ``rcs_calibration_dbm`` (asterix sensors only)."""
     if "rcs_calibration_dbm" not in s:
         return None
@@ -345,7 +312,7 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
             d["detection_range_m"] = s.detection_range_m
             d["reference_rcs_dbsm"] = s.reference_rcs_dbsm
         sensors.append(d)
-    rules = [_rule_to_dict(r) for r in config.rules]
+    rules = rules_to_list(config.rules)
     tracker = {
         k: getattr(config.tracker, k)
         for k in ("pd", "clutter_density", "gate_probability", "initial_speed_sigma",
@@ -365,77 +332,7 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
     }  # fmt: skip
 
 
-MAX_RULES, MAX_ALLOW = 100, 10_000  # bounds of a runtime rule or allow-list document
-
-
-def rules_from_list(items: Any, source: str = "alert rules") -> tuple[AlertRule, ...]:
-    """Alert rules from a list of ``[[alert_rules]]`` tables (the runtime API's document);
-    ConfigError naming the rule and the problem."""
-    where = _Where(source)
-    if not isinstance(items, list) or not all(isinstance(r, dict) for r in items):
-        where.fail("alert_rules", "must be a list of rule objects")
-    if len(items) > MAX_RULES:
-        where.fail("alert_rules", f"{len(items)} rules; at most {MAX_RULES}")
-    return tuple(_rule(r, i, where) for i, r in enumerate(items))
-
-
-def rules_to_list(rules: tuple[AlertRule, ...]) -> list[dict[str, Any]]:
-    """The inverse of :func:`rules_from_list` (JSON-safe: unbounded edges left out)."""
-    return [_rule_to_dict(r) for r in rules]
-
-
-def allow_from_list(items: Any, source: str = "allow-list") -> tuple[AllowEntry, ...]:
-    """Allow-list entries from a list of ``[[allow]]`` tables; ConfigError on a bad one."""
-    where = _Where(source)
-    if not isinstance(items, list) or not all(isinstance(a, dict) for a in items):
-        where.fail("allow", "must be a list of allow-list objects")
-    if len(items) > MAX_ALLOW:
-        where.fail("allow", f"{len(items)} entries; at most {MAX_ALLOW}")
-    try:
-        return tuple(_allow(a, i, where) for i, a in enumerate(items))
-    except (TypeError, ValueError, OverflowError) as exc:
-        where.fail("allow", f"bad value: {exc}")
-
-
-def allow_to_list(allow: tuple[AllowEntry, ...]) -> list[dict[str, Any]]:
-    """The inverse of :func:`allow_from_list` (JSON-safe: open time bounds left out)."""
-    out = []
-    for a in allow:
-        d: dict[str, Any] = {"identity_key": a.identity, "note": a.note}
-        if a.zone_ids:
-            d["zones"] = sorted(a.zone_ids)
-        if math.isfinite(a.valid_from_s):
-            d["valid_from"] = a.valid_from_s
-        if math.isfinite(a.valid_until_s):
-            d["valid_until"] = a.valid_until_s
-        out.append(d)
-    return out
-
-
-def _rule_to_dict(r: AlertRule) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "name": r.name,
-        "classes": sorted(c.name.lower() for c in r.classes),
-        "min_height_m": r.altitude_band_m[0], "max_height_m": r.altitude_band_m[1],
-        "min_speed_mps": r.speed_band_mps[0], "max_speed_mps": r.speed_band_mps[1],
-        "horizon_s": r.horizon_s, "min_probability": r.min_probability,
-        "utc_offset_h": r.utc_offset_s / 3600.0,
-    }  # fmt: skip
-    if r.zone_ids is not None:
-        d["zones"] = sorted(r.zone_ids)
-    if r.priority is not None:
-        d["priority"] = r.priority
-    if not r.exempt_ground_and_test:
-        d["include_ground_and_test"] = True
-    if r.time_of_day_s is not None:
-        a, b = (int(x) for x in r.time_of_day_s)
-        d["active_hours"] = (
-            f"{a // 3600:02d}:{a % 3600 // 60:02d}-{b // 3600:02d}:{b % 3600 // 60:02d}"
-        )
-    return {k: v for k, v in d.items() if not (isinstance(v, float) and math.isinf(v))}
-
-
-def _zones(doc: dict[str, Any], base: Path, where: _Where) -> dict[str, Any]:
+def _zones(doc: dict[str, Any], base: Path, where: ConfigKeys) -> dict[str, Any]:
     import json
 
     zones = where.table(doc, "zones", required=False)
@@ -453,106 +350,4 @@ def _zones(doc: dict[str, Any], base: Path, where: _Where) -> dict[str, Any]:
         where.fail("zones.file", f"no such file: {path}")
     except json.JSONDecodeError as exc:
         where.fail("zones.file", f"{path} is not valid JSON: {exc}")
-    raise AssertionError("unreachable")
-
-
-def _classes(names: Any, where: _Where, key: str) -> frozenset[TargetClass]:
-    if not isinstance(names, list) or not names:
-        where.fail(key, "must be a non-empty list of class names")
-    bad = [n for n in names if str(n).lower() not in CLASS_BY_NAME]
-    if bad:
-        where.fail(key, f"unknown class(es) {bad}; known: {', '.join(CLASS_BY_NAME)}")
-    return frozenset(CLASS_BY_NAME[str(n).lower()] for n in names)
-
-
-def _rule(r: Any, i: int, where: _Where) -> AlertRule:
-    prefix = f"alert_rules[{i}]"
-    where.unknown(
-        r,
-        {"name", "zones", "classes", "min_height_m", "max_height_m", "min_speed_mps",
-         "max_speed_mps", "horizon_s", "min_probability", "priority", "active_hours",
-         "utc_offset_h", "include_ground_and_test"},
-        prefix,
-    )  # fmt: skip
-    include = r.get("include_ground_and_test", False)
-    if not isinstance(include, bool):
-        where.fail(f"{prefix}.include_ground_and_test", "must be true or false")
-    tod = None
-    if "active_hours" in r:
-        tod = _hours(str(r["active_hours"]), where, f"{prefix}.active_hours")
-    try:
-        return AlertRule(
-            name=str(r.get("name", f"rule-{i}")),
-            zone_ids=frozenset(map(str, r["zones"])) if "zones" in r else None,
-            classes=_classes(r.get("classes", ["drone", "unknown"]), where, f"{prefix}.classes"),
-            altitude_band_m=(
-                float(r.get("min_height_m", -math.inf)),
-                float(r.get("max_height_m", math.inf)),
-            ),
-            speed_band_mps=(
-                float(r.get("min_speed_mps", 0.0)),
-                float(r.get("max_speed_mps", math.inf)),
-            ),
-            time_of_day_s=tod,
-            utc_offset_s=float(r.get("utc_offset_h", 0.0)) * 3600.0,
-            min_probability=float(r.get("min_probability", 0.5)),
-            horizon_s=float(r.get("horizon_s", 180.0)),
-            priority=int(r["priority"]) if "priority" in r else None,
-            exempt_ground_and_test=not include,
-        )
-    except ConfigError as exc:
-        where.fail(prefix, exc.problem)
-    except (TypeError, ValueError) as exc:
-        where.fail(prefix, f"bad value: {exc}")
-    raise AssertionError("unreachable")
-
-
-def _hours(text: str, where: _Where, key: str) -> tuple[float, float]:
-    try:
-        start, end = (datetime.strptime(part.strip(), "%H:%M") for part in text.split("-"))
-    except ValueError:
-        where.fail(key, f"must look like '07:00-19:30', not {text!r}")
-        raise
-    return start.hour * 3600.0 + start.minute * 60.0, end.hour * 3600.0 + end.minute * 60.0
-
-
-def _allow(a: Any, i: int, where: _Where) -> AllowEntry:
-    prefix = f"allow[{i}]"
-    where.unknown(
-        a, {"identity", "identity_key", "zones", "valid_from", "valid_until", "note"}, prefix
-    )
-    kind, _, value = str(a.get("identity", "")).partition(":")
-    if "identity_key" in a:
-        identity = int(a["identity_key"])
-    elif kind == "icao":
-        try:
-            identity = icao_identity(int(value, 16))
-        except ValueError:
-            where.fail(f"{prefix}.identity", f"'icao:' needs a hex address, not {value!r}")
-    elif kind == "rid" and value:
-        identity = remote_id_identity(value)
-    else:
-        where.fail(f"{prefix}.identity", "must be 'icao:HEX' or 'rid:SERIAL'")
-    if not -(2**63) <= identity < 2**63:
-        where.fail(f"{prefix}.identity_key", f"{identity} is not a 64-bit identity key")
-    return AllowEntry(
-        identity=identity,
-        zone_ids=frozenset(map(str, a["zones"])) if a.get("zones") else None,
-        valid_from_s=_time(a.get("valid_from"), -math.inf, where, f"{prefix}.valid_from"),
-        valid_until_s=_time(a.get("valid_until"), math.inf, where, f"{prefix}.valid_until"),
-        note=str(a.get("note", "")),
-    )
-
-
-def _time(value: Any, default: float, where: _Where, key: str) -> float:
-    if value is None:
-        return default
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        where.fail(key, f"must be ISO 8601 (2026-11-25T08:00:00Z) or POSIX seconds, not {value!r}")
     raise AssertionError("unreachable")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.geo import LocalFrame
-from skywarden.site_config import allow_from_list, allow_to_list, rules_from_list, rules_to_list
+from skywarden.site_rules import allow_from_list, allow_to_list, rules_from_list, rules_to_list
 from skywarden.snapshot import CLASS_NAMES, AlertView, SensorView, Snapshot, TrackArrays
 from skywarden.warn.alerts import AlertError
 from skywarden.warn.zones import parse_zones, zones_to_geojson
