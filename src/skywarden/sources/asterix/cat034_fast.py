@@ -14,8 +14,7 @@ from functools import cache
 
 import numpy as np
 
-from skywarden.sources.asterix.cat048_fast import FastResult, _signed, _uint
-from skywarden.sources.asterix.cat062_fast import decode_walked_blocks
+from skywarden.sources.asterix.cat048_fast import FastResult, _signed, _uint, decode_walked_blocks
 from skywarden.sources.asterix.records import Cat034Records
 from skywarden.sources.asterix.structure import (
     RecordLayout,

@@ -9,14 +9,15 @@ libasterix; so the result is record-for-record what libasterix gives, only faste
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 from asterix.base import Signed
 
-from skywarden.sources.asterix.records import Cat048Records, implausible
+from skywarden.sources.asterix.records import Cat048Records, ColumnRecords, implausible
 from skywarden.sources.asterix.structure import (
     RecordLayout,
     compile_record,
@@ -190,7 +191,7 @@ def extract_cat048(
 class FastResult:
     """Records of the blocks decoded here, and the blocks left to libasterix."""
 
-    records: Cat048Records
+    records: ColumnRecords  # of the category decoded
     fallback: np.ndarray  # indices (into the caller's block arrays) to decode with libasterix
 
 
@@ -212,44 +213,72 @@ def decode_cat048_blocks(
         memory: (48, SAC, SIC) -> edition that decoded this source before; tried first
             and updated with the editions chosen here.
     """
+    return decode_walked_blocks(
+        48, Cat048Records, _edition, extract_cat048, buf, first, end, source, editions, memory
+    )
+
+
+def decode_walked_blocks(
+    cat: int,
+    record_type: type[ColumnRecords],
+    edition: Callable[[type], Any],
+    extract: Callable[[Any, np.ndarray, np.ndarray, np.ndarray], ColumnRecords],
+    buf: np.ndarray,
+    first: np.ndarray,
+    end: np.ndarray,
+    source: np.ndarray,
+    editions: Sequence[type],
+    memory: dict[tuple[int, int, int], type],
+) -> FastResult:
+    """The edition search of the fast paths, for any category: for each block, the first
+    edition (the one its source used before first, then in order) that walks every record
+    cleanly into plausible values, as the libasterix path chooses. ``edition(spec)`` gives
+    an object with a ``layout``; ``extract(ed, buf, starts, block)`` reads the columns."""
     n_blocks = first.shape[0]
-    pref = _preference_table(source, editions, memory)  # (B, n_editions) edition indices
+    pref = _preference(cat, source, editions, memory)
     undecided = np.ones(n_blocks, dtype=bool)
     fallback = np.zeros(n_blocks, dtype=bool)
-    parts: list[Cat048Records] = []
+    parts: list[ColumnRecords] = []
     for attempt in range(len(editions)):
         for e_index, spec in enumerate(editions):
             chosen = np.flatnonzero(undecided & (pref[:, attempt] == e_index))
             if chosen.size == 0:
                 continue
-            ed = _edition(spec)
+            ed = edition(spec)
             walked = walk_blocks(ed.layout, buf, first[chosen], end[chosen])
             unsupported = chosen[~walked.block_supported]
             fallback[unsupported] = True
             undecided[unsupported] = False
-            records = extract_cat048(ed, buf, walked.starts, chosen[walked.block])
+            clean = walked.block_ok & walked.block_supported
+            rows = clean[walked.block]
+            records = extract(ed, buf, walked.starts[rows], chosen[walked.block[rows]])
             bad_blocks = np.unique(records.block[implausible(records)])
-            good = chosen[walked.block_ok & walked.block_supported & ~np.isin(chosen, bad_blocks)]
-            parts.append(records.take(np.isin(records.block, good)))
+            good = chosen[clean & ~np.isin(chosen, bad_blocks)]
+            keep = np.isin(records.block, good)
+            parts.append(records if keep.all() else records.take(keep))
             undecided[good] = False
             for s in np.unique(source[good]):
                 if s >= 0:
-                    memory[(48, int(s) >> 8, int(s) & 0xFF)] = spec
+                    memory[(cat, int(s) >> 8, int(s) & 0xFF)] = spec
     fallback |= undecided
-    merged = Cat048Records.concat(parts)
-    merged = merged.take(np.argsort(merged.block, kind="stable"))
+    merged = record_type.concat(parts)
+    if np.any(np.diff(merged.block) < 0):
+        merged = merged.take(np.argsort(merged.block, kind="stable"))
     return FastResult(merged, np.flatnonzero(fallback))
 
 
-def _preference_table(
-    source: np.ndarray, editions: Sequence[type], memory: dict[tuple[int, int, int], type]
+def _preference(
+    cat: int,
+    source: np.ndarray,
+    editions: Sequence[type],
+    memory: dict[tuple[int, int, int], type],
 ) -> np.ndarray:
     """(B, n_editions) order in which to try the editions for each block's source."""
     default = list(range(len(editions)))
     uniq, inverse = np.unique(source, return_inverse=True)
     table = np.empty((uniq.size, len(editions)), dtype=np.int64)
     for row, s in enumerate(uniq):
-        known = memory.get((48, int(s) >> 8, int(s) & 0xFF)) if s >= 0 else None
+        known = memory.get((cat, int(s) >> 8, int(s) & 0xFF)) if s >= 0 else None
         if known is not None and known in editions:
             k = list(editions).index(known)
             table[row] = [k, *(i for i in default if i != k)]

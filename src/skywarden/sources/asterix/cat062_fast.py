@@ -10,20 +10,24 @@ record-for-record what libasterix gives (checked on every real CAT062 file in th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import numpy as np
 
-from skywarden.sources.asterix.cat048_fast import FastResult, _callsigns, _signed, _uint
-from skywarden.sources.asterix.records import Cat062Records, ColumnRecords, implausible
+from skywarden.sources.asterix.cat048_fast import (
+    FastResult,
+    _callsigns,
+    _signed,
+    _uint,
+    decode_walked_blocks,
+)
+from skywarden.sources.asterix.records import Cat062Records
 from skywarden.sources.asterix.structure import (
     RecordLayout,
     compile_record,
     compound_subitem_starts,
-    walk_blocks,
 )
 from skywarden.units import FL, FT
 
@@ -169,72 +173,3 @@ def decode_cat062_blocks(
     return decode_walked_blocks(
         62, Cat062Records, _edition, extract_cat062, buf, first, end, source, editions, memory
     )
-
-
-def decode_walked_blocks(
-    cat: int,
-    record_type: type[ColumnRecords],
-    edition: Callable[[type], Any],
-    extract: Callable[[Any, np.ndarray, np.ndarray, np.ndarray], ColumnRecords],
-    buf: np.ndarray,
-    first: np.ndarray,
-    end: np.ndarray,
-    source: np.ndarray,
-    editions: Sequence[type],
-    memory: dict[tuple[int, int, int], type],
-) -> FastResult:
-    """The edition search of the fast paths, for any category: for each block, the first
-    edition (the one its source used before first, then in order) that walks every record
-    cleanly into plausible values, as the libasterix path chooses. ``edition(spec)`` gives
-    an object with a ``layout``; ``extract(ed, buf, starts, block)`` reads the columns."""
-    n_blocks = first.shape[0]
-    pref = _preference(cat, source, editions, memory)
-    undecided = np.ones(n_blocks, dtype=bool)
-    fallback = np.zeros(n_blocks, dtype=bool)
-    parts: list[ColumnRecords] = []
-    for attempt in range(len(editions)):
-        for e_index, spec in enumerate(editions):
-            chosen = np.flatnonzero(undecided & (pref[:, attempt] == e_index))
-            if chosen.size == 0:
-                continue
-            ed = edition(spec)
-            walked = walk_blocks(ed.layout, buf, first[chosen], end[chosen])
-            unsupported = chosen[~walked.block_supported]
-            fallback[unsupported] = True
-            undecided[unsupported] = False
-            clean = walked.block_ok & walked.block_supported
-            rows = clean[walked.block]
-            records = extract(ed, buf, walked.starts[rows], chosen[walked.block[rows]])
-            bad_blocks = np.unique(records.block[implausible(records)])
-            good = chosen[clean & ~np.isin(chosen, bad_blocks)]
-            keep = np.isin(records.block, good)
-            parts.append(records if keep.all() else records.take(keep))
-            undecided[good] = False
-            for s in np.unique(source[good]):
-                if s >= 0:
-                    memory[(cat, int(s) >> 8, int(s) & 0xFF)] = spec
-    fallback |= undecided
-    merged = record_type.concat(parts)
-    if np.any(np.diff(merged.block) < 0):
-        merged = merged.take(np.argsort(merged.block, kind="stable"))
-    return FastResult(merged, np.flatnonzero(fallback))
-
-
-def _preference(
-    cat: int,
-    source: np.ndarray,
-    editions: Sequence[type],
-    memory: dict[tuple[int, int, int], type],
-) -> np.ndarray:
-    """(B, n_editions) order in which to try the editions for each block's source."""
-    default = list(range(len(editions)))
-    uniq, inverse = np.unique(source, return_inverse=True)
-    table = np.empty((uniq.size, len(editions)), dtype=np.int64)
-    for row, s in enumerate(uniq):
-        known = memory.get((cat, int(s) >> 8, int(s) & 0xFF)) if s >= 0 else None
-        if known is not None and known in editions:
-            k = list(editions).index(known)
-            table[row] = [k, *(i for i in default if i != k)]
-        else:
-            table[row] = default
-    return table[inverse.reshape(-1)]
