@@ -17,6 +17,7 @@ import numpy as np
 from skywarden.sources.asterix.cat048_fast import FastResult, _signed, _uint, decode_walked_blocks
 from skywarden.sources.asterix.records import Cat034Records
 from skywarden.sources.asterix.structure import (
+    ColumnWriter,
     RecordLayout,
     compile_record,
     compound_subitem_starts,
@@ -45,19 +46,8 @@ def extract_cat034(
 ) -> Cat034Records:
     """Read the CAT034 columns from walked records (``starts``: (R, n_frn))."""
     n = starts.shape[0]
-    cols: dict[str, np.ndarray] = {"block": block}
-    fill, dtypes = Cat034Records.fill_values(), Cat034Records.dtypes()
-
-    def present(name: str) -> tuple[np.ndarray, np.ndarray]:
-        s = starts[:, ed.layout.frn[name]]
-        idx = np.flatnonzero(s >= 0)
-        return idx, s[idx]
-
-    def put(name: str, idx: np.ndarray, values: np.ndarray) -> None:
-        col = cols.get(name)
-        if col is None:
-            col = cols[name] = np.full(n, fill[name], dtype=dtypes[name])
-        col[idx] = values
+    w = ColumnWriter(ed.layout, starts, Cat034Records, block)
+    present, put = w.present, w.put
 
     idx, p = present("010")
     put("sac", idx, buf[p])
@@ -80,7 +70,7 @@ def extract_cat034(
         sub = compound_subitem_starts(node, buf, p, np.full(p.shape, buf.shape[0]))[:, ed.com]
         has = sub >= 0
         put("nogo", idx[has], buf[sub[has]] >> 7)
-    return Cat034Records.from_columns(cols, n)
+    return Cat034Records.from_columns(w.columns, n)
 
 
 def decode_cat034_blocks(

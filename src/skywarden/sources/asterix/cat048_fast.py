@@ -19,6 +19,7 @@ from asterix.base import Signed
 
 from skywarden.sources.asterix.records import Cat048Records, ColumnRecords, implausible
 from skywarden.sources.asterix.structure import (
+    ColumnWriter,
     RecordLayout,
     compile_record,
     compound_subitem_starts,
@@ -126,18 +127,8 @@ def extract_cat048(
 ) -> Cat048Records:
     """Read the tracker's CAT048 items from walked records (``starts``: (R, n_frn))."""
     n = starts.shape[0]
-    cols: dict[str, np.ndarray] = {"block": block}
-    fill = Cat048Records.fill_values()
-
-    def present(name: str) -> tuple[np.ndarray, np.ndarray]:
-        s = starts[:, ed.layout.frn[name]]
-        idx = np.flatnonzero(s >= 0)
-        return idx, s[idx]
-
-    def put(name: str, idx: np.ndarray, values: np.ndarray) -> None:
-        col = np.full(n, fill[name], dtype=Cat048Records.dtypes()[name])
-        col[idx] = values
-        cols[name] = col
+    w = ColumnWriter(ed.layout, starts, Cat048Records, block)
+    present, put = w.present, w.put
 
     idx, p = present("010")
     put("sac", idx, buf[p])
@@ -184,7 +175,7 @@ def extract_cat048(
             raw = _uint(buf, s[has], sub.nbytes)
             value = _signed(raw, 8 * sub.nbytes) if sub.signed else raw
             put(sub.column, idx[has], value * sub.lsb * sub.unit)
-    return Cat048Records.from_columns(cols, n)
+    return Cat048Records.from_columns(w.columns, n)
 
 
 @dataclass

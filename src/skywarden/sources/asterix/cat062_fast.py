@@ -25,6 +25,7 @@ from skywarden.sources.asterix.cat048_fast import (
 )
 from skywarden.sources.asterix.records import Cat062Records
 from skywarden.sources.asterix.structure import (
+    ColumnWriter,
     RecordLayout,
     compile_record,
     compound_subitem_starts,
@@ -77,20 +78,9 @@ def extract_cat062(
 ) -> Cat062Records:
     """Read the CAT062 columns from walked records (``starts``: (R, n_frn))."""
     n = starts.shape[0]
-    cols: dict[str, np.ndarray] = {"block": block}
-    fill, dtypes = Cat062Records.fill_values(), Cat062Records.dtypes()
     end = np.full(n, buf.shape[0], np.int64)
-
-    def present(name: str) -> tuple[np.ndarray, np.ndarray]:
-        s = starts[:, ed.layout.frn[name]]
-        idx = np.flatnonzero(s >= 0)
-        return idx, s[idx]
-
-    def put(name: str, idx: np.ndarray, values: np.ndarray) -> None:
-        col = cols.get(name)
-        if col is None:
-            col = cols[name] = np.full(n, fill[name], dtype=dtypes[name])
-        col[idx] = values
+    w = ColumnWriter(ed.layout, starts, Cat062Records, block)
+    present, put = w.present, w.put
 
     def subitems(item: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         idx, p = present(item)
@@ -152,7 +142,7 @@ def extract_cat062(
     s = sub.get("APC", np.full(idx.size, -1))
     put("sigma_x_m", idx[s >= 0], _uint(buf, s[s >= 0], 2) * 0.5)
     put("sigma_y_m", idx[s >= 0], _uint(buf, s[s >= 0] + 2, 2) * 0.5)
-    return Cat062Records.from_columns(cols, n)
+    return Cat062Records.from_columns(w.columns, n)
 
 
 def decode_cat062_blocks(

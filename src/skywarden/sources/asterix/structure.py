@@ -14,6 +14,7 @@ elements) mark their records as unsupported; the caller hands those blocks to li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from asterix.base import (
@@ -308,3 +309,28 @@ def compound_subitem_starts(
         starts[idx, k] = cur[idx]
         cur[idx] = walk(sub, buf, cur[idx], end[idx])[0]
     return starts
+
+
+class ColumnWriter:
+    """The columns of R walked records being read: where an item starts, and values put at
+    rows of a column (created on first use with the record type's fill value and dtype)."""
+
+    def __init__(
+        self, layout: RecordLayout, starts: np.ndarray, record_type: Any, block: np.ndarray
+    ) -> None:
+        self.layout, self.starts, self.n = layout, starts, starts.shape[0]
+        self.fill, self.dtypes = record_type.fill_values(), record_type.dtypes()
+        self.columns: dict[str, np.ndarray] = {"block": block}
+
+    def present(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows that carry item ``name``, its start offset in each of them)."""
+        s = self.starts[:, self.layout.frn[name]]
+        idx = np.flatnonzero(s >= 0)
+        return idx, s[idx]
+
+    def put(self, name: str, idx: np.ndarray, values: np.ndarray) -> None:
+        """Column ``name`` takes ``values`` at rows ``idx``."""
+        col = self.columns.get(name)
+        if col is None:
+            col = self.columns[name] = np.full(self.n, self.fill[name], dtype=self.dtypes[name])
+        col[idx] = values
