@@ -163,8 +163,10 @@ def build_service(
             config_text=json.dumps(site_config_to_dict(config)),
         )
         pipeline.history_reader = service.history.reader
+        pipeline.health_parts["history"] = service.history.status
         pipeline.change_listeners.append(service.history.add_change)
         _restore_settings(service, config)
+        _resume(service)
     if with_server:
         from skywarden.server.auth import check_bind
 
@@ -205,6 +207,20 @@ def _restore_settings(service: Service, config: SiteConfig) -> None:
                        rules=pipeline.config.rules, allow=pipeline.config.allow)  # fmt: skip
     if in_force != config:
         service.history.set_meta({"config_text": json.dumps(site_config_to_dict(in_force))})
+
+
+def _resume(service: Service) -> None:
+    """Track and alert numbers go on from the history and open alerts come back with their
+    operator states (skywarden.restart); every flush then stores the id reservation."""
+    from skywarden.restart import IdReservation, restart_state, resume
+
+    pipeline = service.pipeline
+    t = pipeline.clock()
+    state = restart_state(service.history.reader(), pipeline.frame, t)
+    service.history.add_audit(resume(pipeline, state, t))
+    service.history.meta_source = IdReservation(
+        lambda: (pipeline.tracks.next_id, pipeline.book.next_id)
+    )
 
 
 async def _clocked(stream: AsyncIterator[tuple], clock: ReplayClock) -> AsyncIterator[tuple]:
@@ -269,8 +285,7 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         for sink in service.sinks:
             await sink.close()
         if service.history is not None:
-            service.history.flush()
-            service.history.close()
+            _close_history(service.history)
     if failure is not None:
         raise PipelineStopped(failure)
 
@@ -301,16 +316,40 @@ def _raw_recorder(service: Service) -> Callable[[str, float, bytes], None] | Non
 
 
 async def _flush_history(service: Service, every_s: float) -> None:
-    """Flush every every_s; a failed flush keeps its rows for the next one and is logged
-    (it used to end this task without a word, and history silently stopped)."""
+    """Flush every every_s. A failed flush is logged at once (ERROR), shown in /health as
+    degraded (``history``), and retried with exponential backoff (at most 30 s) while the
+    rows wait in memory, bounded and counted (skywarden.store.write_health); the recovery is
+    logged too. The pipeline, and so the warning, goes on all the while."""
     from skywarden.store.history import HistoryError
 
+    history = service.history
+    recoveries = 0
     while True:
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(history.health.backoff_s(every_s))
         try:
-            await asyncio.to_thread(service.history.flush)
+            await asyncio.to_thread(history.flush)
         except HistoryError as exc:
-            log.error("history: %s (the rows are kept for the next flush)", exc)
+            h = history.health
+            if h.consecutive == 1 or h.consecutive % 10 == 0:
+                log.error("history: %s (failure %d in a row; %d rows held, %d dropped; "
+                          "retry in %.1f s)", exc, h.consecutive, history.pending_rows,
+                          history.counters.dropped_rows, h.backoff_s(every_s))  # fmt: skip
+            continue
+        if history.health.recoveries > recoveries:
+            recoveries = history.health.recoveries
+            log.warning("history: writes work again (%d rows dropped while they failed)",
+                        history.counters.dropped_rows)  # fmt: skip
+
+
+def _close_history(history: Any) -> None:
+    """The last flush and close at shutdown; a failing disk is logged, not raised."""
+    from skywarden.store.history import HistoryError
+
+    try:
+        history.close()
+    except HistoryError as exc:
+        log.error("history: the last flush failed, %d rows not stored: %s",
+                  history.pending_rows, exc)  # fmt: skip
 
 
 async def _start_sinks(service: Service) -> None:
