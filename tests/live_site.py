@@ -153,7 +153,8 @@ class RunningSite:
         self.wait_for(lambda: self.get("/health")["history"]["flushes"] >= start + count)
 
     def output(self) -> str:
-        self._log_file.flush()
+        if not self._log_file.closed:
+            self._log_file.flush()
         return self.log.read_text(errors="replace")
 
     def kill9(self) -> None:

@@ -122,6 +122,7 @@ class Pipeline:
         self.failure: str | None = None  # why the live loop stopped (health answers 503)
         # name -> health of a part (history ...); "status": "degraded" makes /health degraded
         self.health_parts: dict[str, Callable[[], dict]] = {}
+        self.detection_listeners: list[Callable[[float, Detections], None]] = []  # (t, batch)
         self.settings_base = configured_digests(config)
 
     @property
@@ -140,6 +141,8 @@ class Pipeline:
         processes data as it arrives and closes a scan every ``scan_period_s``.
         """
         detections = self._valid(detections)
+        for listener in self.detection_listeners:
+            listener(t, detections)
         for t_group, batch in self._groups(detections, t):
             self.tracks, ev = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
             self.fusion = update_fusion(

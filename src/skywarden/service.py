@@ -29,6 +29,14 @@ from skywarden.errors import ConfigError, SkywardenError
 from skywarden.geo import LocalFrame
 from skywarden.loop import LiveSource, run_live
 from skywarden.pipeline import Pipeline
+from skywarden.service_history import (
+    close_history,
+    flush_history,
+    raw_recorder,
+    record_history,
+    resume_from_history,
+    store_snapshot,
+)
 from skywarden.site_config import SensorConfig, SiteConfig, site_config_to_dict
 from skywarden.snapshot import SensorView, Snapshot
 from skywarden.sources.asterix.detections import RadarSigmas, RadarSite
@@ -53,6 +61,7 @@ class Service:
     sources: list[LiveSource]
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     history: Any = None
+    raw_budget: Any = None  # skywarden.store.raw_budget.RawRejectBudget with a history
     sinks: list[Any] = field(default_factory=list)
     app: Any = None
 
@@ -161,12 +170,13 @@ def build_service(
             config.storage_path,
             site=pipeline.site,
             config_text=json.dumps(site_config_to_dict(config)),
+            max_pending_bytes=int(config.history.max_pending_mb * 1024 * 1024),
         )
         pipeline.history_reader = service.history.reader
-        pipeline.health_parts["history"] = service.history.status
+        record_history(service, config)
         pipeline.change_listeners.append(service.history.add_change)
         _restore_settings(service, config)
-        _resume(service)
+        resume_from_history(service)
     if with_server:
         from skywarden.server.auth import check_bind
 
@@ -209,20 +219,6 @@ def _restore_settings(service: Service, config: SiteConfig) -> None:
         service.history.set_meta({"config_text": json.dumps(site_config_to_dict(in_force))})
 
 
-def _resume(service: Service) -> None:
-    """Track and alert numbers go on from the history and open alerts come back with their
-    operator states (skywarden.restart); every flush then stores the id reservation."""
-    from skywarden.restart import IdReservation, restart_state, resume
-
-    pipeline = service.pipeline
-    t = pipeline.clock()
-    state = restart_state(service.history.reader(), pipeline.frame, t)
-    service.history.add_audit(resume(pipeline, state, t))
-    service.history.meta_source = IdReservation(
-        lambda: (pipeline.tracks.next_id, pipeline.book.next_id)
-    )
-
-
 async def _clocked(stream: AsyncIterator[tuple], clock: ReplayClock) -> AsyncIterator[tuple]:
     async for t, data in stream:
         clock.note(t)
@@ -252,9 +248,9 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         check_bind(host, config.security.users)
     await _start_sinks(service)
     tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
-                                          on_raw=_raw_recorder(service)))]  # fmt: skip
+                                          on_raw=raw_recorder(service)))]  # fmt: skip
     if service.history is not None:
-        tasks.append(asyncio.create_task(_flush_history(service, config.flush_s)))
+        tasks.append(asyncio.create_task(flush_history(service, config.flush_s)))
     server = None
     if service.app is not None:
         import uvicorn
@@ -285,7 +281,7 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         for sink in service.sinks:
             await sink.close()
         if service.history is not None:
-            _close_history(service.history)
+            close_history(service.history)
     if failure is not None:
         raise PipelineStopped(failure)
 
@@ -307,49 +303,6 @@ async def _until_stopped(service: Service, live: asyncio.Task) -> str | None:
     await asyncio.sleep(FAILURE_GRACE_S)
     service.stop.set()
     return reason
-
-
-def _raw_recorder(service: Service) -> Callable[[str, float, bytes], None] | None:
-    if service.history is None:
-        return None
-    return lambda source, t, data: service.history.add_raw(t, source, data)
-
-
-async def _flush_history(service: Service, every_s: float) -> None:
-    """Flush every every_s. A failed flush is logged at once (ERROR), shown in /health as
-    degraded (``history``), and retried with exponential backoff (at most 30 s) while the
-    rows wait in memory, bounded and counted (skywarden.store.write_health); the recovery is
-    logged too. The pipeline, and so the warning, goes on all the while."""
-    from skywarden.store.history import HistoryError
-
-    history = service.history
-    recoveries = 0
-    while True:
-        await asyncio.sleep(history.health.backoff_s(every_s))
-        try:
-            await asyncio.to_thread(history.flush)
-        except HistoryError as exc:
-            h = history.health
-            if h.consecutive == 1 or h.consecutive % 10 == 0:
-                log.error("history: %s (failure %d in a row; %d rows held, %d dropped; "
-                          "retry in %.1f s)", exc, h.consecutive, history.pending_rows,
-                          history.counters.dropped_rows, h.backoff_s(every_s))  # fmt: skip
-            continue
-        if history.health.recoveries > recoveries:
-            recoveries = history.health.recoveries
-            log.warning("history: writes work again (%d rows dropped while they failed)",
-                        history.counters.dropped_rows)  # fmt: skip
-
-
-def _close_history(history: Any) -> None:
-    """The last flush and close at shutdown; a failing disk is logged, not raised."""
-    from skywarden.store.history import HistoryError
-
-    try:
-        history.close()
-    except HistoryError as exc:
-        log.error("history: the last flush failed, %d rows not stored: %s",
-                  history.pending_rows, exc)  # fmt: skip
 
 
 async def _start_sinks(service: Service) -> None:
@@ -375,8 +328,7 @@ def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], N
 
     def deliver(snapshot: Snapshot, events: tuple[AuditEntry, ...]) -> None:
         if service.history is not None:
-            service.history.add_snapshot(snapshot)
-            service.history.add_audit(events)
+            store_snapshot(service, snapshot, events)
         views = {a.id: a for a in snapshot.alerts}
         for sink in service.sinks:
             if hasattr(sink, "submit_tracks"):

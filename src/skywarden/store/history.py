@@ -30,6 +30,7 @@ import pyarrow as pa
 from skywarden.detections import Detections
 from skywarden.snapshot import Snapshot
 from skywarden.store.reader import HistoryReader
+from skywarden.store.retention import HistoryPolicy, RetentionResult, apply_retention
 from skywarden.store.rows import AlertChangeFilter, alert_rows, detection_rows, track_rows
 from skywarden.store.schema import (
     SCHEMA_VERSION,
@@ -55,6 +56,7 @@ class HistoryCounters:
     flushes: int = 0
     flush_failures: int = 0
     dropped_rows: int = 0  # rows refused because max_pending_rows was reached
+    deleted: dict[str, int] = field(default_factory=dict)  # by the retention policy
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -298,6 +300,7 @@ class HistoryWriter:
             **pending,
             "flushes": self.counters.flushes,
             "rows": dict(self.counters.rows),
+            "deleted_rows": dict(self.counters.deleted),
         }
 
     # --- flushing ---------------------------------------------------------------------------
@@ -385,6 +388,20 @@ class HistoryWriter:
             self._con.close()
         self._con = duckdb.connect(self.path)
         self._reconnect = False
+
+    def apply_retention(self, policy: HistoryPolicy, now: float) -> RetentionResult:
+        """Delete what the policy does not keep at POSIX time now
+        (:func:`skywarden.store.retention.apply_retention`); HistoryError if the database
+        refuses."""
+        with self._db_lock:
+            try:
+                self._connect_again()
+                result = apply_retention(self._con, policy, now)
+            except duckdb.Error as exc:
+                raise HistoryError(f"history retention on {self.path} failed: {exc}") from exc
+        for table, n in result.deleted.items():
+            self.counters.deleted[table] = self.counters.deleted.get(table, 0) + n
+        return result
 
     def reader(self) -> HistoryReader:
         """A reader on this writer's database (sees what has been flushed)."""
