@@ -52,3 +52,46 @@ def test_a_full_disk_is_degraded_logged_bounded_and_the_service_keeps_warning(
     out = run.output()
     assert code == 0, out
     assert "the last flush failed" in out  # (SIGTERM's uvicorn traceback: issue 17 part A)
+
+
+def test_the_live_service_stores_detections_and_rejects_and_caps_garbage(tmp_path: Path) -> None:
+    import asyncio
+
+    from skywarden.service import build_service, serve
+    from skywarden.site_config import load_site_config
+    from skywarden.store import HistoryReader
+
+    http, rid = free_port(), free_port(socket.SOCK_DGRAM)
+    site = write_site(tmp_path, http, rid, "raw_reject_kb_s = 2\n")
+    service = build_service(load_site_config(site), with_server=False)
+    garbage = [0]
+
+    def junk() -> list[bytes]:
+        garbage[0] += 10 * 1400
+        return [os.urandom(1400) for _ in range(10)]
+
+    async def run() -> dict:
+        serving = asyncio.create_task(serve(service))
+        with DroneSender(rid, period_s=0.05) as sender:
+            sender.drones[SERIAL] = (47.001, 8.001, 50.0)
+            await asyncio.sleep(1.0)
+            sender.extra = junk
+            while garbage[0] < 2_000_000 and not serving.done():
+                await asyncio.sleep(0.1)
+        health = service.pipeline.health()
+        service.stop.set()
+        await serving
+        return health
+
+    health = asyncio.run(asyncio.wait_for(run(), timeout=120))
+    skipped = health["history"]["raw_inputs_skipped"]
+    assert skipped["bytes"]["rid"] > 0
+    with HistoryReader(tmp_path / "history.duckdb") as reader:
+        dets = reader.detections()
+        assert len(dets) > 0
+        rejects = reader.reject_totals()["rid"]
+        assert sum(rejects.values()) > 0
+        stored = reader.cursor().execute("SELECT sum(octet_length(payload)) FROM raw_inputs")
+        stored_bytes = stored.fetchone()[0]
+    assert stored_bytes < garbage[0] / 2  # not every garbage byte (2 MB) went to disk
+    assert stored_bytes + skipped["bytes"]["rid"] >= garbage[0] * 0.5  # and the rest counted

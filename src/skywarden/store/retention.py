@@ -6,7 +6,8 @@
 ``retention_days``     rows older than this many days are deleted (0: kept forever; default 0)
 ``max_size_mb``        the history's used size is kept under this (0: no cap; default 0): the
                        oldest bulk rows (raw inputs, then detections, then track states and
-                       rejects) go first, a tenth of their time span at a time
+                       rejects) go first, in proportion to the excess (DuckDB frees whole row
+                       groups, so the size falls in steps of ~120k rows)
 ``max_pending_mb``     memory held for the history while its writes fail (default 256; beyond
                        it rows are dropped and counted: :mod:`skywarden.store.write_health`)
 ``raw_reject_kb_s``    raw input of a source whose last decoded data had rejects is stored at
@@ -92,13 +93,13 @@ def _delete_before(con: Any, table: str, t: float) -> int:
     return int(n)
 
 
-def _oldest_tenth(con: Any, table: str) -> float | None:
-    """The time before which the oldest tenth of the table's time span lies (None: empty)."""
+def _oldest_part(con: Any, table: str, fraction: float) -> float | None:
+    """The time before which the oldest ``fraction`` of the table's rows lie (None: empty)."""
     column = TIME_COLUMNS[table]
-    lo, hi = con.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchone()
-    if lo is None:
+    row = con.execute(f"SELECT quantile_disc({column}, ?) FROM {table}", [fraction]).fetchone()
+    if row is None or row[0] is None:
         return None
-    return float(lo) + max((float(hi) - float(lo)) / 10.0, 1e-6)
+    return float(row[0]) + 1e-6
 
 
 def apply_retention(con: Any, policy: HistoryPolicy, now: float) -> RetentionResult:
@@ -112,8 +113,9 @@ def apply_retention(con: Any, policy: HistoryPolicy, now: float) -> RetentionRes
         con.execute("CHECKPOINT")
     if policy.max_size_mb > 0:
         cap = policy.max_size_mb * MB
-        for _ in range(40):  # each pass removes a tenth of one table's span
-            if used_bytes(con) <= cap:
+        for _ in range(40):  # each pass removes the oldest part of one table
+            used = used_bytes(con)
+            if used <= cap:
                 break
             table = next(
                 (t for t in BULK_TABLES
@@ -122,7 +124,7 @@ def apply_retention(con: Any, policy: HistoryPolicy, now: float) -> RetentionRes
             )  # fmt: skip
             if table is None:
                 break
-            cut = _oldest_tenth(con, table)
+            cut = _oldest_part(con, table, min(max(0.1, 1.2 * (used - cap) / used), 1.0))
             if cut is not None:
                 deleted[table] += _delete_before(con, table, cut)
             con.execute("CHECKPOINT")
