@@ -260,6 +260,7 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
             uvicorn.Config(
                 service.app, host=host, port=port or config.bind_port,
                 log_level="warning", lifespan="on",
+                ws_per_message_deflate=False,  # the live stream compresses once per snapshot
                 ssl_certfile=str(tls.tls_cert) if tls.tls_cert else None,
                 ssl_keyfile=str(tls.tls_key) if tls.tls_key else None,
             )

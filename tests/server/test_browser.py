@@ -84,12 +84,16 @@ def test_map_shows_moving_tracks_and_an_alert_the_operator_acknowledges(served, 
 
 def run_the_operator_story(page, url: str, backend: MovingBackend) -> None:
     expect = playwright_api.expect
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     # filters come from the URL: birds hidden, trails on
     page.goto(f"{url}/?classes=drone,aircraft,unknown&trails=1")
     page.wait_for_function(
         "() => window.skywarden && window.skywarden.mapReady && window.skywarden.frames > 0",
         timeout=WAIT_MS,
     )
+    # the live stream comes compressed once per snapshot, and the page inflates it
+    assert any(u.endswith("/api/v1/live?encoding=deflate") for u in sockets), sockets
     expect(page.locator(".chip[data-cls=bird]")).to_have_class(re.compile(r"\boff\b"))
     expect(page.locator(".chip[data-cls=drone]")).not_to_have_class(re.compile(r"\boff\b"))
 

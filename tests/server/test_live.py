@@ -184,3 +184,47 @@ def _recv_seq(ws, seq: int, limit: int = 5) -> bytes:
         if json.loads(data)["seq"] == seq:
             return data
     raise AssertionError(f"no snapshot {seq} in {limit} messages")
+
+
+def test_deflate_clients_get_the_json_compressed_once_per_snapshot() -> None:
+    """``?encoding=deflate``: zlib-compressed JSON (what the map asks for), the same bytes for
+    every such client, encoded once per snapshot; JSON clients beside them get plain JSON."""
+    import zlib
+
+    big = counting(1)
+    backend = FakeBackend(big)
+    with live_server(create_app(backend, live_rate_hz=50.0)) as url:
+        ws_url = url.replace("http", "ws") + "/api/v1/live"
+        with (
+            connect(ws_url + "?encoding=deflate", open_timeout=10, max_size=None) as one,
+            connect(ws_url + "?encoding=deflate", open_timeout=10, max_size=None) as two,
+            connect(ws_url, open_timeout=10, max_size=None) as plain,
+        ):
+            assert zlib.decompress(one.recv(timeout=10)) == big.json_bytes
+            two.recv(timeout=10)
+            plain.recv(timeout=10)
+            backend.publish(counting(2))
+            got = [_recv_seq_deflated(ws, 2) for ws in (one, two)]
+            assert got[0] == got[1] == backend.snapshot().deflate_bytes
+            assert len(got[0]) < len(backend.snapshot().json_bytes)
+            assert json.loads(_recv_seq(plain, 2))["seq"] == 2
+    assert ENCODINGS[2] == 1  # one JSON encoding of snapshot 2 for all three clients
+
+
+def test_an_unknown_encoding_is_refused() -> None:
+    from websockets.exceptions import InvalidStatus
+
+    with live_server(create_app(FakeBackend(counting(1)), live_rate_hz=50.0)) as url:
+        ws_url = url.replace("http", "ws") + "/api/v1/live?encoding=msgpack"
+        with pytest.raises(InvalidStatus, match="403"):  # closed before the handshake ends
+            connect(ws_url, open_timeout=10)
+
+
+def _recv_seq_deflated(ws, seq: int, limit: int = 5) -> bytes:
+    import zlib
+
+    for _ in range(limit):
+        data = ws.recv(timeout=10)
+        if json.loads(zlib.decompress(data))["seq"] == seq:
+            return data
+    raise AssertionError(f"no snapshot {seq} in {limit} messages")

@@ -361,16 +361,27 @@
   }
   let backoff = 500;
   function connect() {
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/live`;
+    /* snapshots come compressed once by the server (?encoding=deflate, zlib format) where the
+       browser can inflate them; plain JSON otherwise */
+    const deflate = typeof DecompressionStream === 'function';
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/live` +
+      (deflate ? '?encoding=deflate' : '');
     const ws = new WebSocket(url, window.skyAuth ? window.skyAuth.wsProtocols() : []);
     const decoder = new TextDecoder();
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => { S.connected = true; backoff = 500; setLink('LIVE', 'ok'); };
+    const text = (data) => {
+      if (typeof data === 'string') return Promise.resolve(data);
+      if (!deflate) return Promise.resolve(decoder.decode(data));
+      const inflated = new Blob([data]).stream().pipeThrough(new DecompressionStream('deflate'));
+      return new Response(inflated).text();
+    };
     ws.onmessage = (ev) => {
-      let snap;
-      try { snap = JSON.parse(typeof ev.data === 'string' ? ev.data : decoder.decode(ev.data)); } catch (e) { return; }
-      if (S.snapshot && snap.seq <= S.snapshot.seq) return;
-      onSnapshot(snap);
+      text(ev.data).then((body) => {
+        const snap = JSON.parse(body);
+        if (S.snapshot && snap.seq <= S.snapshot.seq) return;  /* (inflated out of order) */
+        onSnapshot(snap);
+      }).catch(() => {});
     };
     ws.onclose = () => {
       S.connected = false;

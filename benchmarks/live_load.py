@@ -1,0 +1,285 @@
+"""The live service at scale: a `scale-N` scenario streamed over loopback into `skywarden run`,
+with 50 WebSocket clients on /api/v1/live and /api/v1/health polled all the while.
+
+Three processes, as an operator would run them: ``skywarden run site.toml`` (the demo site's
+radar, CAT021, Remote ID and SBS receivers, history on), the simulator streaming the scenario
+on the wire at real time (what ``skywarden simulate scale-1000 --stream`` does, here with more
+scans and free ports), and this script: the WebSocket clients (wire bytes counted under the
+permessage-deflate compression they negotiate) and the /health poller (its answer time,
+measured from here). After the first ``--warmup`` seconds (track initiation) it prints:
+
+* tick latency p50/p99 (the service's own /health ``tick_latency_ms``, detection in to alerts
+  out) -- target p99 < 100 ms at 1,000 targets;
+* /health answer time p50/p99/max -- target < 50 ms;
+* per client: messages per second (target: the configured live_rate_hz, 2 Hz) and wire bytes
+  per message, against the JSON snapshot's size (``--encoding deflate``, the map's: compressed
+  once per snapshot by the server; ``json``: as is).
+
+    python benchmarks/live_load.py [--targets 1000] [--clients 50] [--scans 60]
+
+The machine's load matters: on 2 shared cores the tracker alone may not keep up at 1,000
+targets (see benchmarks/latency.py, CPU/real time); the numbers printed say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_site(folder: Path, scenario: str, seed: int, scans: int, ports: dict) -> Path:
+    """The demo site (zones, rules, receivers) as a TOML file for `skywarden run`."""
+    sys.path.insert(0, str(SRC))
+    from skywarden.demo import DemoPorts, demo_site
+    from skywarden.simulate import build_scenario
+    from skywarden.simulate.emit_site import SiteSetup
+
+    sc = build_scenario(scenario, seed, n_scans=scans)
+    demo_ports = DemoPorts(
+        radar_udp=ports["radar"], adsb_udp=ports["adsb"], remote_id_udp=ports["rid"],
+        sbs_tcp=ports["sbs"], http=ports["http"],
+    )  # fmt: skip
+    config = demo_site(sc, demo_ports, SiteSetup(), folder / "history.duckdb")
+    (folder / "zones.geojson").write_text(json.dumps(config.zones_geojson))
+    lines = [
+        f'[site]\nname = "live load"\nlat = {config.lat!r}\nlon = {config.lon!r}\n'
+        f"height_m = {config.height_m!r}\n",
+        f'[service]\nbind = "127.0.0.1:{ports["http"]}"\nscan_period_s = {config.scan_period_s}\n'
+        f"live_rate_hz = {config.live_rate_hz}\n",
+        '[storage]\npath = "history.duckdb"\n',
+        '[zones]\nfile = "zones.geojson"\n',
+    ]
+    for s in config.sensors:
+        text = (f'[[sensors]]\nname = "{s.name}"\nkind = "{s.kind}"\ntransport = "{s.transport}"\n'
+                f'host = "127.0.0.1"\nport = {s.port}\n')  # fmt: skip
+        if s.lat is not None:
+            text += f"lat = {s.lat!r}\nlon = {s.lon!r}\nheight_m = {s.height_m!r}\n"
+        if s.range_m:
+            text += f"range_m = {s.range_m!r}\n"
+        if s.rcs_calibration_dbm is not None:
+            text += f"rcs_calibration_dbm = {s.rcs_calibration_dbm!r}\n"
+        lines.append(text)
+    from skywarden.site_rules import rules_to_list
+
+    for rule in rules_to_list(config.rules):
+        body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in rule.items() if v is not None)
+        lines.append("[[alert_rules]]\n" + body)
+    path = folder / "site.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+STREAM = """
+import asyncio, math, sys, time
+from skywarden.simulate import build_scenario
+from skywarden.simulate.emit import LivePorts, stream_scenario
+from skywarden.simulate.emit_site import SiteSetup
+name, seed, scans, radar, adsb, rid, sbs = sys.argv[1], *map(int, sys.argv[2:])
+scenario = build_scenario(name, seed, n_scans=scans)
+setup = SiteSetup(start_posix=math.floor(time.time()) + 1.0)
+ports = LivePorts(radar_udp=radar, adsb_cat021_udp=adsb, remote_id_udp=rid, sbs_tcp=sbs,
+                  beast_tcp=None)
+counters = asyncio.run(stream_scenario(scenario, setup, ports, speed=1.0, wait_for_client_s=10.0,
+                                       clock=time.time))
+print({k: c.as_dict() for k, c in counters.items()})
+"""
+
+
+class CountingConnection(ClientConnection):
+    """A WebSocket client connection that counts the bytes it receives on the wire."""
+
+    wire_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.wire_bytes += len(data)
+        super().data_received(data)
+
+
+@dataclass
+class ClientStats:
+    times: list[float] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    wire: int = 0
+    extensions: str = ""
+
+
+async def client(url: str, stats: ClientStats, stop: asyncio.Event, encoding: str) -> None:
+    url = f"{url}?encoding={encoding}"
+    async with websockets.connect(url, max_size=None, create_connection=CountingConnection) as ws:
+        stats.extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+        while not stop.is_set():
+            try:
+                message = await asyncio.wait_for(ws.recv(), timeout=0.5)
+            except TimeoutError:
+                continue
+            stats.times.append(time.monotonic())
+            stats.sizes.append(len(zlib.decompress(message) if encoding == "deflate" else message))
+        stats.wire = ws.wire_bytes
+
+
+async def poll_health(base: str, out: list[tuple[float, float, dict]], stop: asyncio.Event) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            r = await http.get("/api/v1/health")
+            out.append((time.monotonic(), (time.perf_counter() - t0) * 1e3, r.json()))
+            await asyncio.sleep(0.25)
+
+
+async def wait_up(base: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"skywarden run exited {proc.returncode}")
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("skywarden run did not come up")
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else math.nan
+
+
+async def measure(args: argparse.Namespace, folder: Path) -> None:
+    udp = socket.SOCK_DGRAM
+    ports = {"radar": free_port(udp), "adsb": free_port(udp), "rid": free_port(udp),
+             "sbs": free_port(), "http": free_port()}  # fmt: skip
+    scenario = f"scale-{args.targets}"
+    site = write_site(folder, scenario, args.seed, args.scans, ports)
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    log = (folder / "run.log").open("wb")
+    command = ["-m", "skywarden.cli", "run", str(site)]
+    if args.profile:  # (cProfile -m writes nothing when the module exits with SystemExit)
+        command = ["-c", "import cProfile, sys; from skywarden.cli import main; "
+                   f"cProfile.run('main([\\'run\\', sys.argv[1]])', {str(args.profile)!r})",
+                   str(site)]  # fmt: skip
+    run = subprocess.Popen([sys.executable, *command],
+                           cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{ports['http']}"
+    stream = None
+    try:
+        await wait_up(base, run)
+        stop = asyncio.Event()
+        stats = [ClientStats() for _ in range(args.clients)]
+        url = f"ws://127.0.0.1:{ports['http']}/api/v1/live"
+        tasks = [asyncio.create_task(client(url, s, stop, args.encoding)) for s in stats]
+        health: list[tuple[float, float, dict]] = []
+        tasks.append(asyncio.create_task(poll_health(base, health, stop)))
+        stream = subprocess.Popen(
+            [sys.executable, "-c", STREAM, scenario, str(args.seed), str(args.scans),
+             str(ports["radar"]), str(ports["adsb"]), str(ports["rid"]), str(ports["sbs"])],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        t_start = time.monotonic()
+        limit = t_start + 2.0 * args.scans + 60.0  # a stream that cannot keep up is cut
+        while stream.poll() is None and time.monotonic() < limit:
+            await asyncio.sleep(0.5)
+        t_end = time.monotonic()
+        if stream.poll() is None:
+            stream.kill()
+        said = stream.communicate()[0].decode(errors="replace").strip().splitlines()
+        print(f"stream ended after {t_end - t_start:.0f} s: {said[-1:] or ''}", file=sys.stderr)
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        if stream is not None and stream.poll() is None:
+            stream.kill()
+        run.terminate()
+        try:
+            run.wait(30)
+        except subprocess.TimeoutExpired:
+            run.kill()
+        log.close()
+    report(args, stats, health, t_start + args.warmup, t_end)
+
+
+def report(args, stats: list[ClientStats], health, t_from: float, t_to: float) -> None:
+    answers = [ms for t, ms, _ in health if t_from <= t <= t_to]
+    last = next((h for t, _, h in reversed(health) if t <= t_to and "tick_latency_ms" in h), {})
+    ticks = last.get("tick_latency_ms", {})
+    rates, per_msg, raw = [], [], []
+    for s in stats:
+        times = [t for t in s.times if t_from <= t <= t_to]
+        if len(times) > 1:
+            rates.append((len(times) - 1) / (times[-1] - times[0]))
+        if s.sizes:
+            per_msg.append(s.wire / len(s.sizes))
+            raw.append(float(np.mean(s.sizes)))
+    tracks = max((h.get("tracks", 0) for _, _, h in health), default=0)
+    if args.timeline:
+        t0 = health[0][0] if health else 0.0
+        for t, ms, h in health:
+            p99 = h.get("tick_latency_ms", {}).get("last", math.nan)
+            print(
+                f"  {t - t0:6.1f} s  health {ms:7.1f} ms  tracks {h.get('tracks', 0):5d}  "
+                f"last tick {p99:7.1f} ms  queue {h.get('queue_depth', 0)}"
+            )
+    print(f"live load: scale-{args.targets}, {args.scans} scans, {args.clients} WebSocket "
+          f"clients; at most {tracks} tracks; measured after {args.warmup:.0f} s")  # fmt: skip
+    print(
+        f"  tick latency (service): p50 {ticks.get('p50', math.nan):.1f} ms, "
+        f"p99 {ticks.get('p99', math.nan):.1f} ms   (target p99 < 100 ms)"
+    )
+    print(
+        f"  /health answer: p50 {pct(answers, 50):.1f} ms, p99 {pct(answers, 99):.1f} ms, "
+        f"max {max(answers, default=math.nan):.1f} ms over {len(answers)}   (target < 50 ms)"
+    )
+    print(f"  live: {np.mean(rates) if rates else math.nan:.2f} msg/s per client "
+          f"(min {min(rates, default=math.nan):.2f}; configured 2.0), "
+          f"{np.mean(per_msg) / 1e3 if per_msg else math.nan:.1f} kB on the wire per message, "
+          f"{np.mean(raw) / 1e3 if raw else math.nan:.1f} kB decoded; "
+          f"ratio {np.mean(raw) / np.mean(per_msg) if per_msg else math.nan:.1f}x; "
+          f"encoding {args.encoding}, extensions: {stats[0].extensions or 'none'}")  # fmt: skip
+    sources = last.get("sources", {})
+    print("  sources: " + ", ".join(
+        f"{k}: {v.get('messages', 0)} msgs, dropped {v.get('dropped', 0)}"
+        for k, v in sources.items()
+    ))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--scans", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--warmup", type=float, default=15.0)
+    parser.add_argument("--encoding", choices=["json", "deflate"], default="deflate")
+    parser.add_argument("--profile", type=Path, help="cProfile the service into this file")
+    parser.add_argument("--timeline", action="store_true", help="print /health over time")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(measure(args, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()
