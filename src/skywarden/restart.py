@@ -11,6 +11,8 @@ seen, and an alert an operator has acknowledged must not come back as a new, act
   ``max(min_block, 4 x the numbers used since the previous flush)``. On restart the sequences
   start at the larger of the reservation and one past the largest number stored, so numbers
   handed out after the last flush (shown, sent to sinks, never stored) are not used again.
+  (While history writes fail, the reservation is not renewed: numbers handed out then, and
+  never stored, may come again after a crash in that state.)
 * **Open alerts.** The last stored row of each alert (``alerts`` table), overridden by later
   audit entries (an acknowledgement made just before the crash), gives its state; alerts whose
   last state is not ``cleared``/``removed`` are rebuilt. They keep their id, zone, object keys

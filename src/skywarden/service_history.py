@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from skywarden.snapshot import Snapshot
@@ -59,6 +60,8 @@ def resume_from_history(service: Any) -> None:
     pipeline = service.pipeline
     t = pipeline.clock()
     state = restart_state(service.history.reader(), pipeline.frame, t)
+    if t <= 0.0:  # a recording's clock before its first data: numbers only, no alerts
+        state = replace(state, alerts=())
     service.history.add_audit(resume(pipeline, state, t))
     service.history.meta_source = IdReservation(
         lambda: (pipeline.tracks.next_id, pipeline.book.next_id)
