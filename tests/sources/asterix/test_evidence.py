@@ -86,9 +86,7 @@ def test_cat062_code_plan_surface_and_simulated():
 
 
 def test_cat062_secondary_detections_are_an_ssr_reply():
-    tracks = Cat062Records.from_columns(
-        {"mode3a": [-1, -1], "secondary_recent": [True, False]}
-    )
+    tracks = Cat062Records.from_columns({"mode3a": [-1, -1], "secondary_recent": [True, False]})
     assert cat062_evidence(tracks).tolist() == [ev.SSR_REPLY, ev.NONE]
 
 
