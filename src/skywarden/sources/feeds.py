@@ -29,6 +29,7 @@ from skywarden.sources.modes.beast import BeastDecoder
 from skywarden.sources.modes.messages import decode_messages
 from skywarden.sources.modes.sbs import SbsDecoder, sbs_to_detections
 from skywarden.sources.modes.state import ModeSState, modes_to_detections
+from skywarden.sources.modes.surface import surface_detections
 from skywarden.sources.recordings.pcap import LINKTYPE_IEEE802_11_RADIOTAP, Frame
 from skywarden.sources.remote_id.reports import RemoteIdAssembler, remote_id_to_detections
 from skywarden.sources.remote_id.transports import decode_frame
@@ -203,7 +204,12 @@ class BeastFeed(Feed):
         reports = self.state.update(msgs)
         self.counters.rejects = self.decoder.rejects + self.modes_rejects + self.state.rejects
         self._label_icao(reports.icao, reports.callsign)
-        return modes_to_detections(reports, self.frame, sensor=self.sensor)
+        airborne = modes_to_detections(reports, self.frame, sensor=self.sensor)
+        surface = surface_detections(
+            msgs, self.frame, sensor=self.sensor, rejects=self.state.rejects
+        )
+        self.counters.rejects = self.decoder.rejects + self.modes_rejects + self.state.rejects
+        return Detections.concat([airborne, surface])
 
 
 class RemoteIdFeed(Feed):

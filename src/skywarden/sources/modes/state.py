@@ -15,7 +15,8 @@ CPR resolution, in order of preference:
    aircraft within ~333 km of it, so results beyond ``receiver_range_m`` are dropped).
 A global position farther from the aircraft's previous global (or stored) one than
 ``max_speed_mps * dt + 5 km`` is rejected, and so is such a local one relative to its
-reference (``rejects['cpr_implausible']``). Surface positions (TC 5-8) are not resolved.
+reference (``rejects['cpr_implausible']``). Surface positions (TC 5-8) are decoded apart, by
+:mod:`skywarden.sources.modes.surface`.
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def take(column: np.ndarray, idx: IntArray) -> np.ndarray:
     return np.where(idx >= 0, column[np.maximum(idx, 0)], fill)
 
 
-def _distance_m(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray):
+def equirectangular_distance_m(
+    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
+):
     """Equirectangular distance in metres (fine for plausibility checks up to ~1000 km)."""
     dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
     x = np.radians(dlon) * np.cos(np.radians(0.5 * (lat1 + lat2)))
@@ -175,7 +178,7 @@ class ModeSState:
     def _build_table(self, msgs: ModeSMessages, use: IntArray):
         """Batch rows plus one state row per address, sorted by (address, arrival)."""
         t = msgs.t[use]
-        pos = msgs.cpr_lat[use] >= 0
+        pos = msgs.is_airborne_position()[use]
         odd = msgs.cpr_odd[use]
 
         def when(mask: BoolArray) -> FloatArray:
@@ -195,7 +198,7 @@ class ModeSState:
             "pos_t": np.full(len(use), np.nan),
             "pos_lat": np.full(len(use), np.nan),
             "pos_lon": np.full(len(use), np.nan),
-            "vel_t": when(~np.isnan(msgs.groundspeed_kt[use])),
+            "vel_t": when(~np.isnan(msgs.groundspeed_kt[use]) & ~msgs.surface[use]),
             "gs": msgs.groundspeed_kt[use],
             "trk": msgs.track_deg[use],
             "vr": msgs.vertical_rate_fpm[use],
@@ -250,7 +253,7 @@ class ModeSState:
 
     def _plausible(self, lat, lon, t, ref_lat, ref_lon, ref_t) -> BoolArray:
         """Position reachable from the reference at max_speed_mps (+ 5 km); True w/o ref."""
-        step = _distance_m(ref_lat, ref_lon, lat, lon)
+        step = equirectangular_distance_m(ref_lat, ref_lon, lat, lon)
         return np.isnan(ref_t) | (step <= self.max_speed_mps * np.abs(t - ref_t) + 5000.0)
 
     def _resolve_rows(self, col: dict, starts: IntArray) -> tuple[np.ndarray, BoolArray]:
@@ -327,7 +330,10 @@ class ModeSState:
         if self.receiver is None:
             return np.full(len(cpr_lat), np.nan), np.full(len(cpr_lat), np.nan)
         lat, lon = cpr.decode_local(cpr_lat, cpr_lon, odd, *self.receiver)
-        far = ~(_distance_m(self.receiver[0], self.receiver[1], lat, lon) <= self.receiver_range_m)
+        far = ~(
+            equirectangular_distance_m(self.receiver[0], self.receiver[1], lat, lon)
+            <= self.receiver_range_m
+        )
         return np.where(far, np.nan, lat), np.where(far, np.nan, lon)
 
     def _reports(self, msgs, table, starts, is_batch, source, method) -> PositionReports:
