@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from skywarden.detections import Detections
 from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer
 from skywarden.snapshot import Snapshot
+from skywarden.source_health import note_sources
 from skywarden.sources.feeds import Feed
 
 if TYPE_CHECKING:
@@ -98,19 +99,6 @@ async def run_live(
         for task in pumps:
             task.cancel()
         await asyncio.gather(*pumps, return_exceptions=True)
-
-
-def note_sources(pipeline: Pipeline, sources: Sequence[LiveSource], dropped: Sequence[int]) -> None:
-    """Refresh the pipeline's identity labels and per-source health from the live feeds."""
-    for i, src in enumerate(sources):
-        pipeline.names.update(src.feed.names)
-        pipeline.callsigns.update(src.feed.callsigns)
-        health = src.feed.counters.as_dict()
-        health["dropped"] = dropped[i]
-        counters = getattr(src.transport, "counters", None)
-        if counters is not None:
-            health["transport"] = counters.as_dict()
-        pipeline.source_health[src.name] = health
 
 
 def replay_inputs(
