@@ -89,12 +89,12 @@ async def run_live(
             if end_of_scan:
                 scan_end = max(scan_end + period, now)
             pipeline.queue_depth = queue.qsize()
+            note_sources(pipeline, sources, dropped)  # before the tick: its snapshot shows it
             if len(ready) or end_of_scan:
                 t_process = max(until, pipeline.tracks.t)
                 pipeline.process(t_process, ready, end_of_scan=end_of_scan)
             if len(ready):
                 pipeline.latency_ms.append((pipeline.clock() - taken) * 1e3)
-            note_sources(pipeline, sources, dropped)
     finally:
         for task in pumps:
             task.cancel()

@@ -271,6 +271,8 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         if not tasks[0].done():
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.shield(tasks[0]), timeout=5.0)
+        if server is not None:  # let uvicorn finish its shutdown (a cancelled one prints
+            await asyncio.wait({tasks[-1]}, timeout=5.0)  # the lifespan's CancelledError)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
