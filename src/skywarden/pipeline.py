@@ -37,6 +37,7 @@ from skywarden.snapshot import (
     TrackArrays,
     json_safe,
 )
+from skywarden.sources.limits import PIPELINE_MAX_LABELS, BoundedLabels
 from skywarden.track.fuse import (
     fusion_flags,
     new_fusion,
@@ -102,8 +103,9 @@ class Pipeline:
         self.forecasts = ForecastCache()
         self.fusion = new_fusion()
         self.trails = TrailBuffer(TRAIL_LENGTH)
-        self.names: dict[int, str] = {}  # identity key -> 'rid:SERIAL' (filled by the feeds)
-        self.callsigns: dict[int, str] = {}
+        # identity key -> 'rid:SERIAL' / callsign (filled by the feeds; bounded, limits.py)
+        self.names = BoundedLabels(PIPELINE_MAX_LABELS)
+        self.callsigns = BoundedLabels(PIPELINE_MAX_LABELS)
         self.sensors: tuple[SensorView, ...] = ()
         self.source_health: dict[str, dict[str, Any]] = {}
         self.latency_ms: deque[float] = deque(maxlen=2000)

@@ -33,7 +33,7 @@ from skywarden.site_config import SensorConfig, SiteConfig, site_config_to_dict
 from skywarden.snapshot import SensorView, Snapshot
 from skywarden.sources.asterix.detections import RadarSigmas, RadarSite
 from skywarden.sources.feeds import AsterixFeed, BeastFeed, Feed, RemoteIdFeed, SbsFeed
-from skywarden.sources.transport import FileReplay, TcpClientSource, UdpSource
+from skywarden.sources.transport import FileReplay, TcpClientSource, UdpSource, bind_all
 from skywarden.warn import AuditEntry
 from skywarden.warn.changes import SettingChange
 
@@ -58,7 +58,13 @@ class Service:
 
 
 def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
-    """The decoder state for one configured sensor."""
+    """The decoder state for one configured sensor (named as the sensor in log lines)."""
+    feed = _new_feed(sensor, index, frame)
+    feed.name = sensor.name
+    return feed
+
+
+def _new_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
     if sensor.kind == "asterix":
         radar = RadarSite(float(sensor.lat), float(sensor.lon), sensor.height_m)
         sigmas = RadarSigmas(range_m=sensor.sigma_range_m, azimuth_rad=sensor.sigma_azimuth_rad)
@@ -76,8 +82,9 @@ def make_stream(sensor: SensorConfig) -> tuple[AsyncIterator[tuple], Any]:
     """The byte stream of one configured sensor and its transport object (counters)."""
     if sensor.transport == "udp":
         udp = UdpSource(
-            sensor.host, sensor.port, multicast_group=sensor.group, allow_from=sensor.allow_from
-        )
+            sensor.host, sensor.port, multicast_group=sensor.group, allow_from=sensor.allow_from,
+            receive_buffer_bytes=sensor.receive_buffer_bytes,
+        )  # fmt: skip
         return _udp_stream(udp), udp
     if sensor.transport == "tcp":
         tcp = TcpClientSource(sensor.host, sensor.port)
@@ -234,6 +241,7 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
     host = host or config.bind_host
     if service.app is not None:
         check_bind(host, config.security.users)
+    bind_all(src.transport for src in service.sources)  # a port in use stops the start here
     await _start_sinks(service)
     tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
                                           on_raw=_raw_recorder(service)))]  # fmt: skip
@@ -263,6 +271,8 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         if not tasks[0].done():
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.shield(tasks[0]), timeout=5.0)
+        if server is not None:  # let uvicorn finish its shutdown (a cancelled one prints
+            await asyncio.wait({tasks[-1]}, timeout=5.0)  # the lifespan's CancelledError)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

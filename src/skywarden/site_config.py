@@ -15,7 +15,8 @@
                    amplitude, dBm, of a 1 m^2 target at 1 km slant range; without it the
                    radar's plots carry no RCS), allow_from (udp only, optional: sender
                    addresses or networks, "192.0.2.7" or "192.0.2.0/24"; datagrams from
-                   anyone else are counted and dropped),
+                   anyone else are counted and dropped), receive_buffer_bytes (udp: the
+                   socket buffer asked for, default 8 MiB; kernel drops are counted),
                    detection_range_m, reference_rcs_dbsm (asterix radars only, optional: the
                    slant range, m, at which the radar detects a target of reference_rcs_dbsm,
                    default -20 dBsm, a small multirotor; with it, plots farther out than a
@@ -57,6 +58,7 @@ from skywarden.site_rules import (
     rules_to_list,
 )
 from skywarden.site_security import SECURITY_KEYS, SiteSecurity, site_security
+from skywarden.sources.udp_socket import DEFAULT_RECEIVE_BUFFER_BYTES
 from skywarden.track.params import TrackerParams
 from skywarden.units import DEG
 from skywarden.warn.rules import AlertRule, AllowEntry
@@ -90,6 +92,7 @@ class SensorConfig:
     allow_from: tuple[str, ...] | None = None
     detection_range_m: float | None = None
     reference_rcs_dbsm: float = DEFAULT_REFERENCE_RCS_DBSM
+    receive_buffer_bytes: int = DEFAULT_RECEIVE_BUFFER_BYTES
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,8 @@ def _sensor(s: Any, i: int, base: Path, where: ConfigKeys) -> SensorConfig:
         s,
         {"name", "kind", "transport", "host", "port", "group", "file", "speed", "lat", "lon",
          "height_m", "range_m", "sigma_range_m", "sigma_azimuth_deg", "sac", "sic",
-         "rcs_calibration_dbm", "allow_from", "detection_range_m", "reference_rcs_dbsm"},
+         "rcs_calibration_dbm", "allow_from", "detection_range_m", "reference_rcs_dbsm",
+         "receive_buffer_bytes"},
         prefix,
     )  # fmt: skip
     kind, transport = s.get("kind"), s.get("transport", "udp")
@@ -209,6 +213,9 @@ def _sensor(s: Any, i: int, base: Path, where: ConfigKeys) -> SensorConfig:
             where.fail(f"{prefix}.file", f"no such file: {file}")
     if kind == "asterix" and ("lat" not in s or "lon" not in s):
         where.fail(prefix, "an asterix radar needs its position (lat, lon, height_m)")
+    rcvbuf = where.number(
+        s, "receive_buffer_bytes", prefix, 0, 2**31 - 1, default=DEFAULT_RECEIVE_BUFFER_BYTES
+    )
     return SensorConfig(
         name=str(s.get("name", f"sensor-{i}")),
         kind=kind,
@@ -227,6 +234,7 @@ def _sensor(s: Any, i: int, base: Path, where: ConfigKeys) -> SensorConfig:
         * DEG,
         rcs_calibration_dbm=_rcs_calibration(s, kind, prefix, where),
         allow_from=_allow_from(s, transport, prefix, where),
+        receive_buffer_bytes=int(rcvbuf),
         **_detection_range(s, kind, prefix, where),
     )
 

@@ -68,6 +68,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from skywarden.service import build_service, serve
     from skywarden.site_config import load_site_config
 
+    signal.signal(signal.SIGTERM, _interrupted)  # until the loop's handler: a quiet exit
     config = load_site_config(args.site)
     service = build_service(config)
 
@@ -84,6 +85,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the command line prints "interrupted", no traceback
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

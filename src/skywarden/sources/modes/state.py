@@ -29,6 +29,7 @@ import numpy as np
 from skywarden import geo
 from skywarden.detections import Detections, SourceKind, icao_identities, make_detections
 from skywarden.evidence import AIRBORNE
+from skywarden.sources.limits import MODES_MAX_AIRCRAFT, MODES_TABLE_FULL
 from skywarden.sources.modes import cpr
 from skywarden.sources.modes.messages import NUCP_TO_NACP, ModeSMessages
 from skywarden.units import DEG, FPM, FT, KT, BoolArray, FloatArray, IntArray
@@ -125,7 +126,9 @@ class ModeSState:
     """Per-ICAO state table; :meth:`update` turns decoded messages into position reports.
 
     ``rejects`` counts messages dropped by reason; ``unresolved`` counts airborne positions
-    that could not (yet) be resolved (no pair, no reference).
+    that could not (yet) be resolved (no pair, no reference). State is kept for at most
+    ``max_aircraft`` addresses, each forgotten after ``forget_after_s`` of silence; beyond
+    that the least recently heard are forgotten and counted (``modes_table_full``).
     """
 
     receiver: tuple[float, float] | None = None  # (lat, lon) degrees, optional
@@ -135,6 +138,7 @@ class ModeSState:
     velocity_age_s: float = 10.0
     max_speed_mps: float = 700.0
     forget_after_s: float = 600.0
+    max_aircraft: int = MODES_MAX_AIRCRAFT
     rejects: Counter = field(default_factory=Counter)
     unresolved: int = 0
     _table: dict[str, np.ndarray] = field(default_factory=dict)
@@ -153,6 +157,8 @@ class ModeSState:
         ):
             if t > known.get(address, -np.inf):
                 known[address] = t
+        if len(known) > self.max_aircraft:
+            known = self._known = self._newest_known(known)
         if not known:
             return msgs.address_verified.copy()
         addresses = np.fromiter(known, dtype=np.int64, count=len(known))
@@ -391,10 +397,27 @@ class ModeSState:
             keep = ~np.isin(old["icao"], new["icao"])
             new = {k: np.concatenate([old[k][keep], new[k]]) for k in new}
         now = float(np.max(new["t"]))
-        alive = now - new["t"] <= self.forget_after_s
+        alive = np.flatnonzero(now - new["t"] <= self.forget_after_s)
+        if len(alive) > self.max_aircraft:  # a flood of addresses: keep the latest heard
+            newest = np.argsort(new["t"][alive], kind="stable")[-self.max_aircraft :]
+            self.rejects[MODES_TABLE_FULL] += len(alive) - self.max_aircraft
+            alive = alive[newest]
         order = np.argsort(new["icao"][alive], kind="stable")
         self._table = {k: v[alive][order] for k, v in new.items()}
         self._known = {a: t for a, t in self._known.items() if now - t <= self.forget_after_s}
+
+    def _newest_known(self, known: dict[int, float]) -> dict[int, float]:
+        """The max_aircraft most recently verified addresses (the rest counted, forgotten)."""
+        last = np.fromiter(known.values(), dtype=np.float64, count=len(known))
+        keep = np.sort(np.argsort(last, kind="stable")[-self.max_aircraft :])
+        self.rejects[MODES_TABLE_FULL] += len(known) - len(keep)
+        addresses = list(known)
+        return {addresses[i]: known[addresses[i]] for i in keep.tolist()}
+
+    @property
+    def aircraft(self) -> int:
+        """Addresses with stored state (at most ``max_aircraft`` in each table)."""
+        return max(len(self._known), len(self._table.get("icao", ())))
 
 
 SIGMA_VERTICAL_GEOMETRIC_M = 15.0  # GNSS height, or baro + reported GNSS difference (25 ft)
