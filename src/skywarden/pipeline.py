@@ -122,6 +122,9 @@ class Pipeline:
         self.changes: deque[SettingChange] = deque(maxlen=1000)  # runtime setting changes
         self.change_listeners: list[Callable[[SettingChange], None]] = []
         self.failure: str | None = None  # why the live loop stopped (health answers 503)
+        # name -> health of a part (history ...); "status": "degraded" makes /health degraded
+        self.health_parts: dict[str, Callable[[], dict]] = {}
+        self.detection_listeners: list[Callable[[float, Detections], None]] = []  # (t, batch)
         self.settings_base = configured_digests(config)
 
     @property
@@ -140,6 +143,8 @@ class Pipeline:
         processes data as it arrives and closes a scan every ``scan_period_s``.
         """
         detections = self._valid(detections)
+        for listener in self.detection_listeners:
+            listener(t, detections)
         for t_group, batch in self._groups(detections, t):
             self.tracks, ev = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
             self.fusion = update_fusion(
@@ -400,8 +405,14 @@ class Pipeline:
 
     def health(self) -> dict:
         lat = np.array(self.latency_ms) if self.latency_ms else np.zeros(1)
+        parts = {name: part() for name, part in self.health_parts.items()}
+        degraded = [f"{k}: {p.get('error', '')}" for k, p in parts.items()
+                    if p.get("status") == "degraded"]  # fmt: skip
         return json_safe(
             {
+                "status": "degraded" if degraded else "ok",
+                "degraded": degraded,
+                **parts,
                 "sources": self.source_health,
                 "tick_latency_ms": {
                     "p50": float(np.percentile(lat, 50)),

@@ -29,6 +29,14 @@ from skywarden.errors import ConfigError, SkywardenError
 from skywarden.geo import LocalFrame
 from skywarden.loop import LiveSource, run_live
 from skywarden.pipeline import Pipeline
+from skywarden.service_history import (
+    close_history,
+    flush_history,
+    raw_recorder,
+    record_history,
+    resume_from_history,
+    store_snapshot,
+)
 from skywarden.site_config import SensorConfig, SiteConfig, site_config_to_dict
 from skywarden.snapshot import SensorView, Snapshot
 from skywarden.sources.asterix.detections import RadarSigmas, RadarSite
@@ -53,6 +61,7 @@ class Service:
     sources: list[LiveSource]
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     history: Any = None
+    raw_budget: Any = None  # skywarden.store.raw_budget.RawRejectBudget with a history
     sinks: list[Any] = field(default_factory=list)
     app: Any = None
 
@@ -168,10 +177,13 @@ def build_service(
             config.storage_path,
             site=pipeline.site,
             config_text=json.dumps(site_config_to_dict(config)),
+            max_pending_bytes=int(config.history.max_pending_mb * 1024 * 1024),
         )
         pipeline.history_reader = service.history.reader
+        record_history(service, config)
         pipeline.change_listeners.append(service.history.add_change)
         _restore_settings(service, config)
+        resume_from_history(service)
     if with_server:
         from skywarden.server.auth import check_bind
 
@@ -244,9 +256,9 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
     bind_all(src.transport for src in service.sources)  # a port in use stops the start here
     await _start_sinks(service)
     tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
-                                          on_raw=_raw_recorder(service)))]  # fmt: skip
+                                          on_raw=raw_recorder(service)))]  # fmt: skip
     if service.history is not None:
-        tasks.append(asyncio.create_task(_flush_history(service, config.flush_s)))
+        tasks.append(asyncio.create_task(flush_history(service, config.flush_s)))
     server = None
     if service.app is not None:
         import uvicorn
@@ -279,8 +291,7 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         for sink in service.sinks:
             await sink.close()
         if service.history is not None:
-            service.history.flush()
-            service.history.close()
+            close_history(service.history)
     if failure is not None:
         raise PipelineStopped(failure)
 
@@ -302,25 +313,6 @@ async def _until_stopped(service: Service, live: asyncio.Task) -> str | None:
     await asyncio.sleep(FAILURE_GRACE_S)
     service.stop.set()
     return reason
-
-
-def _raw_recorder(service: Service) -> Callable[[str, float, bytes], None] | None:
-    if service.history is None:
-        return None
-    return lambda source, t, data: service.history.add_raw(t, source, data)
-
-
-async def _flush_history(service: Service, every_s: float) -> None:
-    """Flush every every_s; a failed flush keeps its rows for the next one and is logged
-    (it used to end this task without a word, and history silently stopped)."""
-    from skywarden.store.history import HistoryError
-
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            await asyncio.to_thread(service.history.flush)
-        except HistoryError as exc:
-            log.error("history: %s (the rows are kept for the next flush)", exc)
 
 
 async def _start_sinks(service: Service) -> None:
@@ -346,8 +338,7 @@ def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], N
 
     def deliver(snapshot: Snapshot, events: tuple[AuditEntry, ...]) -> None:
         if service.history is not None:
-            service.history.add_snapshot(snapshot)
-            service.history.add_audit(events)
+            store_snapshot(service, snapshot, events)
         views = {a.id: a for a in snapshot.alerts}
         for sink in service.sinks:
             if hasattr(sink, "submit_tracks"):

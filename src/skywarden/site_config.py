@@ -4,7 +4,9 @@
     [service]      bind ("127.0.0.1:8080"), tile_url, live_rate_hz, scan_period_s, and the
                    security keys of skywarden.site_security (users, tls_cert, tls_key, hosts,
                    origins, max_zones, max_zone_vertices, max_json_depth, max_body_bytes)
-    [storage]      path (DuckDB history file; "" = no history), flush_s
+    [storage]      path (DuckDB history file; "" = no history), flush_s, and the history
+                   policy: retention_days, max_size_mb, max_pending_mb, raw_reject_kb_s
+                   (skywarden.store.retention)
     [zones]        file (GeoJSON, relative to the config file)
     [tracker]      TrackerParams overrides (see config.tracker_params)
     [[sensors]]    name, kind (asterix | sbs | beast | remote_id), transport (udp | tcp |
@@ -59,6 +61,7 @@ from skywarden.site_rules import (
 )
 from skywarden.site_security import SECURITY_KEYS, SiteSecurity, site_security
 from skywarden.sources.udp_socket import DEFAULT_RECEIVE_BUFFER_BYTES
+from skywarden.store.retention import POLICY_KEYS, HistoryPolicy, history_policy
 from skywarden.track.params import TrackerParams
 from skywarden.units import DEG
 from skywarden.warn.rules import AlertRule, AllowEntry
@@ -115,6 +118,7 @@ class SiteConfig:
     scan_period_s: float = 1.0
     storage_path: Path | None = None
     flush_s: float = 2.0
+    history: HistoryPolicy = field(default_factory=HistoryPolicy)
     webhooks: tuple[str, ...] = ()
     cot: str | None = None
     source_text: str = ""
@@ -144,7 +148,7 @@ def site_config_from_dict(
     service = where.table(doc, "service", required=False)
     where.unknown(service, SERVICE_KEYS | SECURITY_KEYS, "service")
     storage = where.table(doc, "storage", required=False)
-    where.unknown(storage, {"path", "flush_s"}, "storage")
+    where.unknown(storage, {"path", "flush_s"} | POLICY_KEYS, "storage")
     sinks = where.table(doc, "sinks", required=False)
     where.unknown(sinks, {"webhooks", "cot"}, "sinks")
     classifier = where.table(doc, "classifier", required=False)
@@ -173,6 +177,7 @@ def site_config_from_dict(
         scan_period_s=where.number(service, "scan_period_s", "service", 0.05, 60.0, default=1.0),
         storage_path=(base / storage_path) if storage_path else None,
         flush_s=where.number(storage, "flush_s", "storage", 0.1, 3600.0, default=2.0),
+        history=history_policy(storage, where.number),
         webhooks=tuple(str(u) for u in sinks.get("webhooks", [])),
         cot=sinks.get("cot") or None,
         source_text=text,

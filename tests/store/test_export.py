@@ -104,3 +104,24 @@ def test_bad_requests(history, tmp_path):
         export(history, T0, T0 + 1, tmp_path / "nowhere" / "x.geojson")
     with pytest.raises(InputError, match="no such history"):
         export(tmp_path / "none.duckdb", T0, T0 + 1, tmp_path / "x.geojson")
+
+
+@pytest.mark.parametrize(
+    ("window", "rows"),
+    [(["--format", "csv"], 20 * 3 + 1), (["--format", "csv", "--from", str(T0 + 10)], 10 * 3 + 1),
+     (["--format", "csv", "--to", str(T0 + 9)], 10 * 3), (["--format", "geojson"], None)],
+)  # fmt: skip
+def test_the_command_exports_with_open_time_bounds(history, tmp_path, window, rows):
+    """`skywarden export` without --from and/or --to: the whole history on that side (it
+    used to crash on the CSV path: BinderException, column "inf" not found)."""
+    from skywarden.cli import main
+
+    out = tmp_path / ("all.csv" if "csv" in window else "all.geojson")
+    assert main(["export", str(history), "--out", str(out), *window]) == 0
+    if rows is None:
+        doc = json.loads(out.read_text())
+        tracks = [f for f in doc["features"] if f["properties"].get("kind") != "alert"]
+        assert tracks
+        return
+    with out.with_name("all_tracks.csv").open(newline="") as f:
+        assert len(list(csv.DictReader(f))) == rows

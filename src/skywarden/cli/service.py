@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 from skywarden.cli.evaluate import cmd_evaluate
@@ -69,6 +70,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from skywarden.site_config import load_site_config
 
     signal.signal(signal.SIGTERM, _interrupted)  # until the loop's handler: a quiet exit
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     config = load_site_config(args.site)
     service = build_service(config)
 

@@ -233,9 +233,8 @@ class BeastFeed(Feed):
         self._label_icao(reports.icao, reports.callsign)
         airborne = modes_to_detections(reports, self.frame, sensor=self.sensor)
         surface = surface_detections(
-            msgs, self.frame, sensor=self.sensor, rejects=self.state.rejects
+            msgs, self.frame, sensor=self.sensor, rejects=self.counters.rejects
         )
-        self.counters.rejects = self.decoder.rejects + self.modes_rejects + self.state.rejects
         return Detections.concat([airborne, surface])
 
 

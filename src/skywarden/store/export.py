@@ -147,10 +147,14 @@ def _copy_csv(
 ) -> None:
     cols = ", ".join(f'"{c}"' for c in columns)
     target = str(path).replace("'", "''")
+    # open bounds (-inf / inf: no --from / --to) are left out; COPY takes no parameters, and
+    # repr(inf) in SQL is a column name ("Referenced column inf not found")
+    bounds = [f"t >= {float(t0)!r}"] if math.isfinite(t0) else []
+    bounds += [f"t <= {float(t1)!r}"] if math.isfinite(t1) else []
+    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
     reader.cursor().execute(
         f"COPY (SELECT epoch_ms(CAST(round(t * 1000) AS BIGINT)) AS time_utc, {cols} "
-        f"FROM {table} WHERE t >= {float(t0)!r} AND t <= {float(t1)!r} ORDER BY {order}) "
-        f"TO '{target}' (HEADER, DELIMITER ',')"
+        f"FROM {table}{where} ORDER BY {order}) TO '{target}' (HEADER, DELIMITER ',')"
     )
 
 

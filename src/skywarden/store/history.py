@@ -14,21 +14,24 @@ and another the connection. Readers in the same process use :meth:`HistoryWriter
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from skywarden.detections import Detections
-from skywarden.snapshot import CLASS_NAMES, STATUS_NAMES, AlertView, Snapshot
+from skywarden.snapshot import Snapshot
 from skywarden.store.reader import HistoryReader
+from skywarden.store.retention import HistoryPolicy, RetentionResult, apply_retention
+from skywarden.store.rows import AlertChangeFilter, alert_rows, detection_rows, track_rows
 from skywarden.store.schema import (
     SCHEMA_VERSION,
     TABLES,
@@ -38,6 +41,7 @@ from skywarden.store.schema import (
     create_tables,
     migrate,
 )
+from skywarden.store.write_health import PRECIOUS_TABLES, PendingLimits, WriteHealth
 
 if TYPE_CHECKING:
     from skywarden.warn.alerts import AuditEntry
@@ -52,115 +56,10 @@ class HistoryCounters:
     flushes: int = 0
     flush_failures: int = 0
     dropped_rows: int = 0  # rows refused because max_pending_rows was reached
+    deleted: dict[str, int] = field(default_factory=dict)  # by the retention policy
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-_ALERT_KEY = ("state", "zone_id", "track_id", "object", "priority", "inside")
-
-
-class AlertChangeFilter:
-    """Turns the per-tick alert views into one row per *change* of an alert.
-
-    A row is emitted when an alert first appears or when any of its state, zone, track,
-    object, priority or inside flag differs from its previous row (probability, time to entry
-    and position ride along but do not make a row by themselves). An alert that disappears from
-    the snapshot without being cleared gets one last row with state ``"removed"``.
-    """
-
-    def __init__(self) -> None:
-        self._last: dict[int, AlertView] = {}
-
-    def changes(self, alerts: Sequence[AlertView]) -> list[AlertView]:
-        rows: list[AlertView] = []
-        seen: set[int] = set()
-        for view in alerts:
-            seen.add(view.id)
-            previous = self._last.get(view.id)
-            if previous is None or any(
-                getattr(view, k) != getattr(previous, k) for k in _ALERT_KEY
-            ):
-                rows.append(view)
-            self._last[view.id] = view
-        for gone in [k for k in self._last if k not in seen]:
-            view = self._last.pop(gone)
-            if view.state.lower() not in ("cleared", "removed"):
-                rows.append(replace(view, state="removed"))
-        return rows
-
-
-def alert_rows(seq: int, t: float, views: Sequence[AlertView]) -> pa.Table:
-    """The ``alerts`` table rows of the given alert views at snapshot seq / time t."""
-    cols: dict[str, list[Any]] = {name: [] for name, _ in TABLES["alerts"]}
-    for v in views:
-        cols["seq"].append(seq)
-        cols["t"].append(t)
-        cols["alert_id"].append(v.id)
-        cols["state"].append(v.state.lower())
-        for name in ("zone_id", "track_id", "object", "priority", "probability"):
-            cols[name].append(getattr(v, name))
-        for name in ("time_to_entry_s", "inside", "target_class", "lat", "lon", "alt_m"):
-            cols[name].append(getattr(v, name))
-        cols["t_raised"].append(v.t_raised)
-        cols["t_state"].append(v.t_state)
-    return pa.table(cols, schema=arrow_schema("alerts"))
-
-
-def _strings(values: np.ndarray) -> pa.Array:
-    """Object array of str/None -> Arrow strings with '' for None."""
-    return pc.fill_null(pa.array(np.asarray(values, dtype=object), type=pa.string()), "")
-
-
-def track_rows(snapshot: Snapshot) -> pa.Table:
-    """The ``track_states`` rows of a snapshot's tracks (vectorised, no loop per track)."""
-    tr = snapshot.tracks
-    n = len(tr)
-    enu = np.asarray(tr.enu, dtype=np.float64).reshape(n, 6)
-    p = np.asarray(tr.p_class, dtype=np.float64).reshape(n, 4)
-    class_names = np.asarray(CLASS_NAMES, dtype=object)
-    status_names = np.asarray(STATUS_NAMES, dtype=object)
-    cols: dict[str, Any] = {
-        "seq": np.full(n, snapshot.seq, dtype=np.int64),
-        "t": np.full(n, snapshot.t, dtype=np.float64),
-        "track_id": np.asarray(tr.id, dtype=np.int64),
-    }
-    for k, name in enumerate(("e", "n", "u", "ve", "vn", "vu")):
-        cols[name] = enu[:, k]
-    cols |= {"lat": tr.lat, "lon": tr.lon, "alt_m": tr.alt_m, "sigma_m": tr.sigma_m}
-    cols["status"] = _strings(status_names[np.asarray(tr.status, dtype=np.intp)])
-    cols["class"] = _strings(class_names[np.asarray(tr.target_class, dtype=np.intp)])
-    for k, name in enumerate(("p_drone", "p_bird", "p_aircraft", "p_unknown")):
-        cols[name] = p[:, k]
-    for name in ("behaviour", "identity", "callsign"):
-        cols[name] = _strings(getattr(tr, name))
-    cols["t_update"] = tr.t_update
-    return pa.table(cols, schema=arrow_schema("track_states"))
-
-
-def detection_rows(t_tick: float, d: Detections) -> pa.Table:
-    """The ``detections`` rows of one batch consumed at tick time t_tick."""
-    n = len(d)
-    cols: dict[str, Any] = {
-        "t_tick": np.full(n, t_tick, dtype=np.float64),
-        "t": d.t,
-        "sensor": np.asarray(d.sensor, dtype=np.int32),
-        "kind": np.asarray(d.kind, dtype=np.int8),
-        "identity": np.asarray(d.identity, dtype=np.int64),
-    }
-    for k, name in enumerate(("e", "n", "u")):
-        cols[name] = d.z[:, k]
-    for k, name in enumerate(("ve", "vn", "vu")):
-        cols[name] = d.v[:, k]
-    for name, (i, j) in zip(
-        ("r_ee", "r_en", "r_eu", "r_nn", "r_nu", "r_uu"),
-        ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)),
-        strict=True,
-    ):
-        cols[name] = np.ascontiguousarray(d.R[:, i, j])
-    cols["rcs_dbsm"] = np.asarray(d.rcs_dbsm, dtype=np.float64)
-    cols["evidence"] = np.asarray(d.evidence, dtype=np.int32)
-    return pa.table(cols, schema=arrow_schema("detections"))
 
 
 def _state_name(state: Any) -> str:
@@ -177,6 +76,7 @@ class _Pending:
         self.raw_payload: list[bytes] = []
         self.tables: dict[str, list[pa.Table]] = {k: [] for k in TABLES if k != "raw_inputs"}
         self.rows = 0
+        self.bytes = 0
 
     def extend(self, older: _Pending) -> None:
         """Put an older (failed) batch in front of this one."""
@@ -186,6 +86,7 @@ class _Pending:
         for k, parts in older.tables.items():
             self.tables[k][:0] = parts
         self.rows += older.rows
+        self.bytes += older.bytes
 
 
 class HistoryWriter:
@@ -196,7 +97,10 @@ class HistoryWriter:
         site: (lat deg, lon deg, h m) of the site origin, stored in ``meta``.
         config_text: the configuration text in force (stored so that a replay can rebuild it).
         track_interval_s: store track states at most this often (0: every snapshot).
-        max_pending_rows: rows kept while flushes fail; beyond it new rows are dropped (counted).
+        max_pending_rows, max_pending_bytes: what is held in memory while flushes fail; beyond
+            it new rows are dropped and counted per table (:mod:`skywarden.store.write_health`:
+            alerts, audit and changes are kept up to twice the limits).
+        clock: the time source of the write health (monotonic seconds by default).
     """
 
     def __init__(
@@ -207,6 +111,8 @@ class HistoryWriter:
         config_text: str | None = None,
         track_interval_s: float = 0.0,
         max_pending_rows: int = 2_000_000,
+        max_pending_bytes: int = PendingLimits.max_bytes,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = str(path)
         try:
@@ -220,8 +126,13 @@ class HistoryWriter:
         self._reject_totals: dict[tuple[str, str], int] = {}
         self._last_track_t = -math.inf
         self.track_interval_s = float(track_interval_s)
-        self.max_pending_rows = int(max_pending_rows)
+        self.limits = PendingLimits(int(max_pending_rows), int(max_pending_bytes))
         self.counters = HistoryCounters()
+        self.health = WriteHealth()
+        self.clock = clock
+        self._reconnect = False
+        # values stored in ``meta`` by every flush, in its transaction (skywarden.restart)
+        self.meta_source: Callable[[], Mapping[str, str]] | None = None
         self._closed = False
         self._init_schema(site, config_text)
 
@@ -258,18 +169,27 @@ class HistoryWriter:
 
     # --- buffering --------------------------------------------------------------------------
 
-    def _room(self, n: int) -> bool:
-        if self._pending.rows + n > self.max_pending_rows:
+    @property
+    def max_pending_rows(self) -> int:
+        return self.limits.max_rows
+
+    def _room(self, table: str, n: int, nbytes: int) -> bool:
+        """Admit n rows of nbytes to the pending batch, or count them dropped."""
+        factor = 2 if table in PRECIOUS_TABLES else 1
+        p, limits = self._pending, self.limits
+        if p.rows + n > factor * limits.max_rows or p.bytes + nbytes > factor * limits.max_bytes:
             self.counters.dropped_rows += n
+            self.health.dropped(table, n)
             return False
-        self._pending.rows += n
+        p.rows += n
+        p.bytes += nbytes
         return True
 
     def _append(self, table: str, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
         with self._lock:
-            if self._room(rows.num_rows):
+            if self._room(table, rows.num_rows, rows.nbytes):
                 self._pending.tables[table].append(rows)
 
     def add_raw(
@@ -283,8 +203,9 @@ class HistoryWriter:
         times = [float(t)] * n if np.ndim(t) == 0 else [float(x) for x in t]  # type: ignore[union-attr]
         if len(times) != n:
             raise ValueError(f"add_raw: {len(times)} times for {n} payloads")
+        nbytes = sum(len(x) for x in payloads) + 64 * n
         with self._lock:
-            if self._room(n):
+            if self._room("raw_inputs", n, nbytes):
                 p = self._pending
                 p.raw_t.extend(times)
                 p.raw_source.extend([source] * n)
@@ -369,6 +290,19 @@ class HistoryWriter:
         """Rows buffered and not yet flushed."""
         return self._pending.rows
 
+    def status(self) -> dict[str, Any]:
+        """The writer's health for /health: ``status`` ("ok" or "degraded" while flushes
+        fail), the error, failures, rows written, held and dropped per table."""
+        with self._lock:
+            pending = {"pending_rows": self._pending.rows, "pending_bytes": self._pending.bytes}
+        return {
+            **self.health.as_dict(self.clock()),
+            **pending,
+            "flushes": self.counters.flushes,
+            "rows": dict(self.counters.rows),
+            "deleted_rows": dict(self.counters.deleted),
+        }
+
     # --- flushing ---------------------------------------------------------------------------
 
     def _raw_table(self, p: _Pending) -> pa.Table:
@@ -400,11 +334,13 @@ class HistoryWriter:
         """
         with self._lock:
             batch, self._pending = self._pending, _Pending()
-        if batch.rows == 0:
+        meta = dict(self.meta_source()) if self.meta_source is not None else {}
+        if batch.rows == 0 and not meta:
             return 0
         with self._db_lock:
             written: dict[str, int] = {}
             try:
+                self._connect_again()
                 self._con.begin()
                 if batch.raw_t:
                     raw = self._raw_table(batch)
@@ -415,14 +351,20 @@ class HistoryWriter:
                         rows = pa.concat_tables(parts)
                         self._insert(table, rows)
                         written[table] = rows.num_rows
+                if meta:
+                    self._con.executemany(
+                        "INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items())
+                    )
                 self._con.commit()
             except Exception as exc:
                 self._rollback()
                 with self._lock:
                     self._pending.extend(batch)
                 self.counters.flush_failures += 1
+                self.health.failed(f"{type(exc).__name__}: {exc}", self.clock())
                 raise HistoryError(f"history flush to {self.path} failed: {exc}") from exc
         self._seq += len(batch.raw_t)
+        self.health.succeeded()
         self.counters.flushes += 1
         for table, n in written.items():
             self.counters.rows[table] += n
@@ -433,6 +375,33 @@ class HistoryWriter:
             self._con.rollback()
         except duckdb.Error:
             pass  # no transaction was open (begin itself failed)
+        try:
+            self._con.execute("SELECT 1").fetchall()
+        except duckdb.Error:
+            self._reconnect = True  # DuckDB invalidates a database after some I/O errors
+
+    def _connect_again(self) -> None:
+        """Reopen the file after a failure that left the connection unusable."""
+        if not self._reconnect:
+            return
+        with contextlib.suppress(duckdb.Error):
+            self._con.close()
+        self._con = duckdb.connect(self.path)
+        self._reconnect = False
+
+    def apply_retention(self, policy: HistoryPolicy, now: float) -> RetentionResult:
+        """Delete what the policy does not keep at POSIX time now
+        (:func:`skywarden.store.retention.apply_retention`); HistoryError if the database
+        refuses."""
+        with self._db_lock:
+            try:
+                self._connect_again()
+                result = apply_retention(self._con, policy, now)
+            except duckdb.Error as exc:
+                raise HistoryError(f"history retention on {self.path} failed: {exc}") from exc
+        for table, n in result.deleted.items():
+            self.counters.deleted[table] = self.counters.deleted.get(table, 0) + n
+        return result
 
     def reader(self) -> HistoryReader:
         """A reader on this writer's database (sees what has been flushed)."""
@@ -440,12 +409,14 @@ class HistoryWriter:
         with self._db_lock:
             return HistoryReader(self._con.cursor())
 
-    def close(self) -> None:
-        """Flush what is buffered, then close the file (idempotent)."""
+    def close(self, flush: bool = True) -> None:
+        """Flush what is buffered (unless flush is False), then close the file (idempotent).
+        A failed last flush raises HistoryError after closing."""
         if self._closed:
             return
         try:
-            self.flush()
+            if flush:
+                self.flush()
         finally:
             self._closed = True
             with self._db_lock:

@@ -8,7 +8,9 @@ flush), so each table is ordered by time within a batch and across batches.
 table                     columns (one row per ...)
 ========================  =================================================================
 ``raw_inputs``            ``seq`` (insertion order), ``t_receive``, ``source`` (input name),
-                          ``payload`` (the bytes exactly as received: datagram or stream chunk)
+                          ``payload`` (the bytes exactly as received: datagram or stream chunk;
+                          a source sending mostly rejects is stored at a capped rate,
+                          :mod:`skywarden.store.raw_budget`)
 ``detections``            ``t_tick`` (the tick that consumed it), ``t``, ``sensor``, ``kind``
                           (SourceKind), ``identity`` (key or -1), ``e n u``, ``ve vn vu``
                           (NaN: not reported), ``r_ee r_en r_eu r_nn r_nu r_uu`` (upper
@@ -36,7 +38,8 @@ table                     columns (one row per ...)
                           previous row of that source and reason), ``sample`` (raw bytes of
                           one rejected record, possibly empty)
 ``meta``                  ``key``, ``value``: ``schema_version``, ``site_lat``, ``site_lon``,
-                          ``site_h_m``, ``config_text`` and whatever the pipeline adds
+                          ``site_h_m``, ``config_text``, ``reserved_track_id`` and
+                          ``reserved_alert_id`` (:mod:`skywarden.restart`)
 ========================  =================================================================
 """
 
