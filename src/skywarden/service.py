@@ -69,6 +69,11 @@ def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
         return BeastFeed(frame, index)
     if sensor.kind == "remote_id":
         return RemoteIdFeed(frame, index)
+    if sensor.kind == "sapient":
+        from skywarden.sources.sapient.feed import SapientFeed
+        from skywarden.sources.sapient.reports import SensorPlace
+
+        return SapientFeed(frame, index, SensorPlace(sensor.lat, sensor.lon, sensor.height_m))
     raise ConfigError(f"sensor {sensor.name!r}: unknown kind {sensor.kind!r}")
 
 
@@ -326,9 +331,21 @@ async def _start_sinks(service: Service) -> None:
         scheme, _, rest = config.cot.partition("://")
         host, _, port = rest.rpartition(":")
         service.sinks.append(CotSink(host, int(port), protocol=scheme or "tcp"))
+    service.sinks.extend(_protocol_sinks(config))
     for sink in service.sinks:
         await sink.start()
     pipeline.listeners.append(_deliver(service))
+
+
+def _protocol_sinks(config: SiteConfig) -> list[Any]:
+    """The SAPIENT and CAT062 sinks the site configures."""
+    sinks: list[Any] = []
+    if config.sapient:
+        from skywarden.sinks.sapient import SapientSink
+
+        host, _, port = config.sapient.partition("://")[2].rpartition(":")
+        sinks.append(SapientSink(host, int(port), site_name=config.name))
+    return sinks
 
 
 def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], None]:
