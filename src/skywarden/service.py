@@ -345,6 +345,11 @@ def _protocol_sinks(config: SiteConfig) -> list[Any]:
 
         host, _, port = config.sapient.partition("://")[2].rpartition(":")
         sinks.append(SapientSink(host, int(port), site_name=config.name))
+    if config.asterix_cat062:
+        from skywarden.sinks.asterix_cat062 import Cat062Sink
+
+        host, _, port = config.asterix_cat062.partition("://")[2].rpartition(":")
+        sinks.append(Cat062Sink(host, int(port)))
     return sinks
 
 

@@ -41,3 +41,16 @@ def test_sinks_and_sapient_sensor_load_and_survive_the_stored_form() -> None:
     assert again.sensors[0].kind == "sapient"
     feed = make_feed(cfg.sensors[0], 0, LocalFrame(47.0, 8.0, 0.0))
     assert isinstance(feed, SapientFeed) and feed.place.lat == 47.001
+
+
+def test_service_builds_the_configured_protocol_sinks() -> None:
+    from skywarden.service import _protocol_sinks
+    from skywarden.sinks.asterix_cat062 import Cat062Sink
+    from skywarden.sinks.sapient import SapientSink
+
+    doc = {**BASE, "sinks": {"sapient": "tcp://127.0.0.1:5020",
+                             "asterix_cat062": "udp://127.0.0.1:8062"}}  # fmt: skip
+    sinks = _protocol_sinks(site_config_from_dict(doc, Path(".")))
+    assert [type(s) for s in sinks] == [SapientSink, Cat062Sink]
+    assert (sinks[0].host, sinks[0].port) == ("127.0.0.1", 5020)
+    assert (sinks[1].sender.host, sinks[1].sender.port) == ("127.0.0.1", 8062)
