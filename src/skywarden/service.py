@@ -193,6 +193,7 @@ def _app(pipeline: Pipeline, config: SiteConfig) -> Any:
     return create_app(
         pipeline, live_rate_hz=config.live_rate_hz, tile_url=config.tile_url,
         max_body_bytes=sec.max_body_bytes, auth=Authenticator(sec.users), policy=policy,
+        basemap=config.basemap,
     )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """The site configuration: one TOML file -> frozen, validated dataclasses.
 
     [site]         name, lat, lon, height_m (WGS-84 ellipsoidal height of the origin)
-    [service]      bind ("127.0.0.1:8080"), tile_url, live_rate_hz, scan_period_s, and the
+    [service]      bind ("127.0.0.1:8080"), tile_url, basemap (a .pmtiles file: the site's
+                   offline basemap, docs/basemap.md), live_rate_hz, scan_period_s, and the
                    security keys of skywarden.site_security (users, tls_cert, tls_key, hosts,
                    origins, max_zones, max_zone_vertices, max_json_depth, max_body_bytes)
     [storage]      path (DuckDB history file; "" = no history), flush_s
@@ -68,7 +69,7 @@ SENSOR_KINDS = ("asterix", "sbs", "beast", "remote_id", "sapient")
 TRANSPORTS = ("udp", "tcp", "file")
 # PAM of 1 m^2 at 1 km, dBm: PAM is a signed byte, and RCS and range spread it by < 200 dB
 RCS_CALIBRATION_RANGE_DBM = (-300.0, 300.0)
-SERVICE_KEYS = frozenset({"bind", "tile_url", "live_rate_hz", "scan_period_s"})
+SERVICE_KEYS = frozenset({"bind", "tile_url", "basemap", "live_rate_hz", "scan_period_s"})
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class SiteConfig:
     bind_host: str = "127.0.0.1"
     bind_port: int = 8080
     tile_url: str | None = None
+    basemap: Path | None = None  # one PMTiles file, served at /basemap.pmtiles
     live_rate_hz: float = 2.0
     scan_period_s: float = 1.0
     storage_path: Path | None = None
@@ -171,6 +173,7 @@ def site_config_from_dict(
         bind_host=host,
         bind_port=int(port),
         tile_url=service.get("tile_url") or None,
+        basemap=_basemap(service, base, where),
         live_rate_hz=where.number(service, "live_rate_hz", "service", 0.1, 50.0, default=2.0),
         scan_period_s=where.number(service, "scan_period_s", "service", 0.05, 60.0, default=1.0),
         storage_path=(base / storage_path) if storage_path else None,
@@ -186,6 +189,15 @@ def site_config_from_dict(
             default=DEFAULT_DECISION_CONFIDENCE,
         ),
     )  # fmt: skip
+
+
+def _basemap(service: dict[str, Any], base: Path, where: ConfigKeys) -> Path | None:
+    if not service.get("basemap"):
+        return None
+    path = base / str(service["basemap"])
+    if not path.is_file():
+        where.fail("service.basemap", f"no such file: {path}")
+    return path
 
 
 def _endpoint(sinks: dict[str, Any], key: str, schemes: tuple[str, ...], where: ConfigKeys):
