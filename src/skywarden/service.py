@@ -84,6 +84,11 @@ def _new_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
         return BeastFeed(frame, index)
     if sensor.kind == "remote_id":
         return RemoteIdFeed(frame, index)
+    if sensor.kind == "sapient":
+        from skywarden.sources.sapient.feed import SapientFeed
+        from skywarden.sources.sapient.reports import SensorPlace
+
+        return SapientFeed(frame, index, SensorPlace(sensor.lat, sensor.lon, sensor.height_m))
     raise ConfigError(f"sensor {sensor.name!r}: unknown kind {sensor.kind!r}")
 
 
@@ -207,6 +212,7 @@ def _app(pipeline: Pipeline, config: SiteConfig) -> Any:
     return create_app(
         pipeline, live_rate_hz=config.live_rate_hz, tile_url=config.tile_url,
         max_body_bytes=sec.max_body_bytes, auth=Authenticator(sec.users), policy=policy,
+        basemap=config.basemap,
     )  # fmt: skip
 
 
@@ -328,9 +334,26 @@ async def _start_sinks(service: Service) -> None:
         scheme, _, rest = config.cot.partition("://")
         host, _, port = rest.rpartition(":")
         service.sinks.append(CotSink(host, int(port), protocol=scheme or "tcp"))
+    service.sinks.extend(_protocol_sinks(config))
     for sink in service.sinks:
         await sink.start()
     pipeline.listeners.append(_deliver(service))
+
+
+def _protocol_sinks(config: SiteConfig) -> list[Any]:
+    """The SAPIENT and CAT062 sinks the site configures."""
+    sinks: list[Any] = []
+    if config.sapient:
+        from skywarden.sinks.sapient import SapientSink
+
+        host, _, port = config.sapient.partition("://")[2].rpartition(":")
+        sinks.append(SapientSink(host, int(port), site_name=config.name))
+    if config.asterix_cat062:
+        from skywarden.sinks.asterix_cat062 import Cat062Sink
+
+        host, _, port = config.asterix_cat062.partition("://")[2].rpartition(":")
+        sinks.append(Cat062Sink(host, int(port)))
+    return sinks
 
 
 def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], None]:

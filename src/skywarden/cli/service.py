@@ -23,10 +23,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     demo = sub.add_parser(
         "demo",
-        help="a simulated site under a drone swarm, streamed over loopback through the whole "
+        help="a simulated site (munitions, a swarm, airliners, a Remote ID drone, birds, "
+        "ground traffic), streamed over loopback through the whole "
         "service; map on http://127.0.0.1:8080",
     )
-    demo.add_argument("--scenario", default="swarm")
+    demo.add_argument("--scenario", default="site")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--out", type=Path, default=Path("out/demo"))
     demo.add_argument("--port", type=int, default=8080, help="map / API port")

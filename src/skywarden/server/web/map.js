@@ -5,6 +5,7 @@
   'use strict';
 
   const UI = window.skywardenUI;
+  const Basemap = window.skywardenBasemap;
   const Replay = window.skywardenReplay;
   const $ = (id) => document.getElementById(id);
   const RINGS_KM = [1, 2, 5, 10, 20, 50];
@@ -89,6 +90,7 @@
     for (const id of ['grid', 'rings', 'coverage', 'zones', 'trails', 'predicted', 'tracks', 'sensors', 'site']) {
       map.addSource(id, { type: 'geojson', data: EMPTY });
     }
+    Basemap.addWorld(map, map.getLayer('tiles') ? 'tiles' : undefined);
     const layers = [
       { id: 'grid', type: 'line', source: 'grid', paint: { 'line-color': '#1b2a3a', 'line-width': 1 } },
       { id: 'coverage', type: 'line', source: 'coverage',
@@ -230,26 +232,68 @@
     placeLabels();
     updatePopup();
   }
-  const labelEls = new Map();
+  /* labels: one per track, or one per swarm (labels.js places them without overprinting) */
+  const labelEls = new Map(), groupEls = [];
+  const RANK = { drone: 1, unknown: 2, aircraft: 3, bird: 4, clutter: 5 };
+  function labelEl(key, cls) {
+    const el = document.createElement('div');
+    el.className = cls;
+    $('labels').appendChild(el);
+    return el;
+  }
+  function setHtml(el, html) {
+    if (el._html !== html) { el.innerHTML = html; el._html = html; el._size = null; }
+    if (!el._size) el._size = { w: el.offsetWidth, h: el.offsetHeight };
+    return el._size;
+  }
+  function groupHtml(ts) {
+    const counts = {};
+    ts.forEach((t) => { counts[t.class] = (counts[t.class] || 0) + 1; });
+    const kinds = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+    const what = kinds.length === 1 ? `${ts.length} ${kinds[0][0]}s` :
+      `${ts.length} tracks: ${kinds.map(([k, n]) => `${n} ${k}`).join(', ')}`;
+    const alts = ts.map((t) => t.alt_m).filter((a) => a != null);
+    const band = alts.length ? `${UI.fmt.int(Math.min(...alts))}–${UI.fmt.int(Math.max(...alts))}m` : '';
+    return `${kinds.length === 1 && kinds[0][0] === 'drone' ? 'SWARM · ' : 'GROUP · '}${UI.esc(what)}<div class="l2">${band}</div>`;
+  }
   function placeLabels() {
-    const box = $('labels');
     const want = S.filters.labels && S.mapReady ? (S.shownTracks || []).slice(0, MAX_LABELS) : [];
-    const keep = new Set();
+    const alerting = new Set(S.replay.active ? [] : S.alerts.filter((a) => a.state === 'active').map((a) => a.track_id));
+    const canvas = S.map ? S.map.getCanvas() : null;
+    const view = canvas ? { width: canvas.clientWidth, height: canvas.clientHeight } : { width: 0, height: 0 };
+    const byId = new Map(), items = [];
     for (const t of want) {
-      keep.add(t.id);
+      byId.set(t.id, t);
       let el = labelEls.get(t.id);
-      if (!el) {
-        el = document.createElement('div');
-        el.className = 'tlabel';
-        box.appendChild(el);
-        labelEls.set(t.id, el);
-      }
+      if (!el) { el = labelEl(t.id, 'tlabel'); labelEls.set(t.id, el); }
       const html = `${UI.esc(UI.trackName(t))}<div class="l2">${t.class.toUpperCase()} ${UI.fmt.int(t.alt_m)}m ${UI.fmt.int(t.speed_mps)}m/s</div>`;
-      if (el._html !== html) { el.innerHTML = html; el._html = html; }
+      const size = setHtml(el, html);
       const p = S.map.project([t.lon, t.lat]);
-      el.style.transform = `translate(${Math.round(p.x)}px, ${Math.round(p.y - 8)}px)`;
+      const rank = t.id === S.selected ? -1 : alerting.has(t.id) ? 0 : RANK[t.class] ?? 6;
+      items.push({ id: t.id, x: p.x, y: p.y, w: size.w, h: size.h, rank });
     }
-    for (const [id, el] of labelEls) if (!keep.has(id)) { el.remove(); labelEls.delete(id); }
+    for (const [id, el] of labelEls) if (!byId.has(id)) { el.remove(); labelEls.delete(id); }
+    let k = 0;
+    const out = window.skywardenLabels.layout(items, view, (its) => {
+      while (groupEls.length <= k) groupEls.push(labelEl('g', 'tlabel group'));
+      return setHtml(groupEls[k++], groupHtml(its.map((i) => byId.get(i.id))));
+    });
+    const shown = new Set(out.labels.map((l) => l.id));
+    for (const l of out.labels) {
+      const el = labelEls.get(l.id);
+      el.style.display = '';
+      el.style.transform = `translate(${Math.round(l.x)}px, ${Math.round(l.y)}px)`;
+    }
+    for (const [id, el] of labelEls) if (!shown.has(id)) el.style.display = 'none';
+    groupEls.forEach((el, i) => {
+      const g = out.groups[i];
+      el.style.display = g ? '' : 'none';
+      if (g) {
+        el.style.transform = `translate(${Math.round(g.x)}px, ${Math.round(g.y)}px)`;
+        el.dataset.ids = g.ids.join(',');
+      }
+    });
+    S.labels = { shown: out.labels.length, groups: out.groups.map((g) => g.ids), hidden: out.hidden };
   }
 
   /* ---------- track details popup ---------- */
@@ -418,6 +462,7 @@
     S.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     S.map.on('load', () => {
       addLayers(S.map);
+      Basemap.addSiteBasemap(S.map, cfg.basemap, 'grid');
       S.mapReady = true;
       if (!view) {
         const d = 6500 / 111320, dl = d / Math.cos((site.lat * Math.PI) / 180);
@@ -429,7 +474,7 @@
       if (S.snapshot) onSnapshot(S.snapshot);
       showPicture();
     });
-    S.map.on('moveend', () => { if (S.mapReady) { drawGrid(); saveView(); } });
+    S.map.on('moveend', () => { if (S.mapReady) { drawGrid(); saveView(); Basemap.placeCities(S.map); } });
     S.map.on('render', () => { if (S.mapReady) placeLabels(); });
     S.map.on('click', 'tracks', (e) => select(e.features[0].properties.id));
     S.map.on('mouseenter', 'tracks', () => { S.map.getCanvas().style.cursor = 'pointer'; });
