@@ -48,7 +48,7 @@ import numpy as np
 
 from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
 from skywarden.classify.physics import DEFAULT_REFERENCE_RCS_DBSM, RadarCoverage
-from skywarden.config import ConfigKeys, read_toml, tracker_params
+from skywarden.config import ConfigKeys, read_toml, tracker_params, tracker_params_to_dict
 from skywarden.geo import LocalFrame
 from skywarden.site_rules import (
     allow_from_table,
@@ -313,11 +313,7 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
             d["reference_rcs_dbsm"] = s.reference_rcs_dbsm
         sensors.append(d)
     rules = rules_to_list(config.rules)
-    tracker = {
-        k: getattr(config.tracker, k)
-        for k in ("pd", "clutter_density", "gate_probability", "initial_speed_sigma",
-                  "confirm_m", "confirm_n", "tentative_max_misses", "max_coast_s")
-    }  # fmt: skip
+    tracker = tracker_params_to_dict(config.tracker)
     return {
         "site": {"name": config.name, "lat": config.lat, "lon": config.lon,
                  "height_m": config.height_m},
