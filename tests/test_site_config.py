@@ -71,8 +71,8 @@ def _every_tracker_field_changed() -> TrackerParams:
         "initial_vertical_speed_sigma": 7.0, "confirm_m": 2, "confirm_n": 5,
         "tentative_max_misses": 3, "max_coast_s": 9.0, "max_position_sigma": 1500.0,
         "default_sigma": 12.0, "confirmation": "m_of_n", "false_track_probability": 1e-3,
-        "target_lifetime_s": 600.0, "clutter_cell_m": 500.0, "clutter_memory_scans": 30.0,
-        "clutter_prior_scans": 4.0, "learn": False,
+        "target_lifetime_s": 600.0, "clutter_cell_m": 500.0, "clutter_azimuth_cell_deg": 3.0,
+        "clutter_memory_scans": 30.0, "clutter_prior_scans": 4.0, "learn": False,
     }  # fmt: skip
     default = TrackerParams()
     assert set(changed) == {f.name for f in fields(TrackerParams)} - {"models"}

@@ -28,7 +28,7 @@ from skywarden.settings_changes import (
     setting_document,
     zone_limits,
 )
-from skywarden.site_config import SiteConfig, radar_coverage
+from skywarden.site_config import SiteConfig, radar_coverage, radar_positions
 from skywarden.snapshot import (
     CLASS_NAMES,
     AlertView,
@@ -92,7 +92,7 @@ class Pipeline:
             decision_confidence=config.decision_confidence,
             coverage=radar_coverage(config),
         )
-        self.tracks = new_tracks(self.params)
+        self.tracks = new_tracks(self.params, radars=radar_positions(config))
         self.zone_limits = zone_limits(config)
         self.zones = parse_zones(config.zones_geojson, self.frame, limits=self.zone_limits)
         horizon = max((r.horizon_s * r.hold_horizon_factor for r in config.rules), default=120.0)

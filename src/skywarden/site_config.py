@@ -266,6 +266,18 @@ def radar_coverage(config: SiteConfig) -> RadarCoverage | None:
     )
 
 
+def radar_positions(config: SiteConfig) -> dict[int, tuple[float, float]]:
+    """{sensor index: (east, north) m in the site ENU frame} of the ASTERIX radars: the
+    tracker learns their clutter in range x azimuth cells."""
+    frame = LocalFrame(config.lat, config.lon, config.height_m)
+    out = {}
+    for i, s in enumerate(config.sensors):
+        if s.kind == "asterix" and s.lat is not None and s.lon is not None:
+            e, n, _ = np.asarray(frame.geodetic_to_enu(s.lat, s.lon, s.height_m), float).ravel()
+            out[i] = (float(e), float(n))
+    return out
+
+
 def _allow_from(s: dict[str, Any], transport: str, prefix: str, where: ConfigKeys) -> tuple | None:
     """The optional UDP sender allow-list: addresses or networks (checked here)."""
     import ipaddress
