@@ -27,6 +27,12 @@ def test_radar_clutter_is_kept_in_range_azimuth_cells_and_shown_in_health() -> N
     learnt = pipe.health()["tracker"]["clutter_map"]
     assert learnt["layout"]["range_azimuth_sensors"] == [1]
     assert learnt["cells"] > 0 and learnt["range_azimuth_cells"] == learnt["cells"]
+    layer = pipe.clutter_geojson()  # GET /api/v1/clutter
+    assert layer["cells_shown"] == layer["cells_total"] == learnt["cells"]
+    for f in layer["features"]:
+        ring = np.array(f["geometry"]["coordinates"][0])
+        assert f["properties"]["range_azimuth"] and f["properties"]["sensor"] == 1
+        assert np.all(np.abs(ring[:, 1] - 47.0) < 0.1) and np.all(np.abs(ring[:, 0] - 8.0) < 0.15)
 
 
 def test_without_radars_every_cell_is_on_the_grid() -> None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from skywarden.classify.decision import reason_names, summary_line
 from skywarden.classify.trained import Classes, Classifier, TrainedClassifier
+from skywarden.clutter_layer import clutter_geojson
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
 from skywarden.settings_changes import (
@@ -376,6 +377,9 @@ class Pipeline:
 
     def zones_geojson(self) -> dict:
         return zones_to_geojson(self.zones, self.frame)
+
+    def clutter_geojson(self) -> dict:
+        return clutter_geojson(self.tracks.clutter, self.params.clutter_cell_m, self.frame)
 
     def put_zones(self, geojson: dict, who: str = "", role: str = "", record: bool = True) -> dict:
         """Replace the zones (ConfigError on a bad document, ZoneLimitError beyond the
