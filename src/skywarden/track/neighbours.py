@@ -44,7 +44,8 @@ def pairs_within(
     empty = np.zeros(0, np.int64)
     if n == 0 or d == 0:
         return empty, empty
-    r = np.minimum(np.nan_to_num(np.asarray(radii, float), nan=-1.0), _RADIUS_CAP)
+    r = np.asarray(radii, dtype=np.float64)
+    r = np.minimum(np.where(np.isnan(r), -1.0, r), _RADIUS_CAP)
     reach = r >= 0.0
     if not reach.any():
         return empty, empty
