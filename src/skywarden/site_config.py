@@ -55,7 +55,7 @@ import numpy as np
 
 from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
 from skywarden.classify.physics import DEFAULT_REFERENCE_RCS_DBSM, RadarCoverage
-from skywarden.config import ConfigKeys, read_toml, tracker_params
+from skywarden.config import ConfigKeys, read_toml, tracker_params, tracker_params_to_dict
 from skywarden.geo import LocalFrame
 from skywarden.site_rules import (
     allow_from_table,
@@ -312,6 +312,18 @@ def radar_coverage(config: SiteConfig) -> RadarCoverage | None:
     )
 
 
+def radar_positions(config: SiteConfig) -> dict[int, tuple[float, float]]:
+    """{sensor index: (east, north) m in the site ENU frame} of the ASTERIX radars: the
+    tracker learns their clutter in range x azimuth cells."""
+    frame = LocalFrame(config.lat, config.lon, config.height_m)
+    out = {}
+    for i, s in enumerate(config.sensors):
+        if s.kind == "asterix" and s.lat is not None and s.lon is not None:
+            e, n, _ = np.asarray(frame.geodetic_to_enu(s.lat, s.lon, s.height_m), float).ravel()
+            out[i] = (float(e), float(n))
+    return out
+
+
 def _allow_from(s: dict[str, Any], transport: str, prefix: str, where: ConfigKeys) -> tuple | None:
     """The optional UDP sender allow-list: addresses or networks (checked here)."""
     import ipaddress
@@ -360,11 +372,7 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
             d["reference_rcs_dbsm"] = s.reference_rcs_dbsm
         sensors.append(d)
     rules = rules_to_list(config.rules)
-    tracker = {
-        k: getattr(config.tracker, k)
-        for k in ("pd", "clutter_density", "gate_probability", "initial_speed_sigma",
-                  "confirm_m", "confirm_n", "tentative_max_misses", "max_coast_s")
-    }  # fmt: skip
+    tracker = tracker_params_to_dict(config.tracker)
     return {
         "site": {"name": config.name, "lat": config.lat, "lon": config.lon,
                  "height_m": config.height_m},

@@ -254,6 +254,12 @@ def _api_router(
         """The zones in force (GeoJSON FeatureCollection, [lon, lat] degrees)."""
         return JSONResponse(backend.zones_geojson())
 
+    @router.get("/clutter", response_model=schemas.FeatureCollection, tags=["health"])
+    def get_clutter() -> JSONResponse:
+        """The tracker's learnt clutter map: one polygon per cell ([lon, lat] degrees; range x
+        azimuth around a radar, a square grid otherwise) with ``rate_per_km2_per_scan``."""
+        return JSONResponse(backend.clutter_geojson())
+
     @router.get("/zones/{zone_id}", responses=ERRORS, tags=["zones"])
     def get_zone(zone_id: Annotated[str, PathParam(max_length=200)]) -> JSONResponse:
         """One zone as a GeoJSON Feature."""

@@ -87,7 +87,7 @@
     for (const [c, col] of Object.entries(UI.CLASS_COLOURS)) map.addImage('arrow-' + c, arrow(col), { pixelRatio: 2 });
     map.addImage('sensor-up', sensorIcon('#3ccf8e'), { pixelRatio: 2 });
     map.addImage('sensor-down', sensorIcon('#ff5a5f'), { pixelRatio: 2 });
-    for (const id of ['grid', 'rings', 'coverage', 'zones', 'trails', 'predicted', 'tracks', 'sensors', 'site']) {
+    for (const id of ['grid', 'rings', 'coverage', 'clutter', 'zones', 'trails', 'predicted', 'tracks', 'sensors', 'site']) {
       map.addSource(id, { type: 'geojson', data: EMPTY });
     }
     Basemap.addWorld(map, map.getLayer('tiles') ? 'tiles' : undefined);
@@ -96,6 +96,11 @@
       { id: 'coverage', type: 'line', source: 'coverage',
         paint: { 'line-color': '#2c4a66', 'line-width': 1, 'line-dasharray': [1, 3] } },
       { id: 'rings', type: 'line', source: 'rings', paint: { 'line-color': '#2f4a64', 'line-width': 1.2 } },
+      // the tracker's learnt clutter map: more opaque = more unexplained plots per km^2 per scan
+      { id: 'clutter-fill', type: 'fill', source: 'clutter',
+        paint: { 'fill-color': '#a07be0',
+          'fill-opacity': ['interpolate', ['linear'], ['ln', ['+', 1e-3, ['get', 'rate_per_km2_per_scan']]],
+            -6.9, 0.0, -2.3, 0.12, 2.3, 0.45] } },
       { id: 'zones-fill', type: 'fill', source: 'zones',
         paint: { 'fill-color': ['match', ['get', 'role'], 'protected', '#ff5a5f', 'warning', '#f5b942', '#8c98a6'],
           'fill-opacity': ['match', ['get', 'role'], 'protected', 0.16, 'warning', 0.09, 0.06] } },
@@ -190,6 +195,16 @@
       }
     } catch (e) {
       console.warn('zones unavailable', e);
+    }
+  }
+  async function loadClutter() {
+    try {
+      const r = await fetch('/api/v1/clutter');
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      S.clutter = await r.json();
+      if (S.mapReady) S.map.getSource('clutter').setData(S.clutter);
+    } catch (e) {
+      console.warn('clutter map unavailable', e);
     }
   }
   let sensorsKey = '';
@@ -471,6 +486,7 @@
       drawRings(site);
       drawGrid();
       loadZones();
+      loadClutter();
       if (S.snapshot) onSnapshot(S.snapshot);
       showPicture();
     });
@@ -509,6 +525,7 @@
     UI.pollHealth();
     setInterval(UI.pollHealth, 5000);
     setInterval(loadZones, 30000);
+    setInterval(loadClutter, 15000);
   }
   start();
 })();
