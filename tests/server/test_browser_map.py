@@ -86,8 +86,10 @@ class CrowdedBackend(MovingBackend):
         swarm[:, :2] = [1800.0 - 6 * s, -1500.0] + rng.uniform(-60, 60, (7, 2))
         swarm[:, 2] = rng.uniform(80, 140, 7)
         swarm[:, 3] = -6.0
-        pair = np.array([[-2600.0 + 60 * s, 2200.0, 1500.0, 60.0, 0.0, 0.0],
-                         [-2560.0 + 60 * s, 2230.0, 1600.0, 60.0, 0.0, 0.0]])  # fmt: skip
+        # side by side, 50 m apart, slowly west in the south-west: far from the other tracks'
+        # labels all along the test, so whether each gets a label depends on the pair only
+        pair = np.array([[-2500.0 - 25 * s, -3000.0, 1500.0, -25.0, 0.0, 0.0],
+                         [-2460.0 - 25 * s, -2970.0, 1600.0, -25.0, 0.0, 0.0]])  # fmt: skip
         extra = make_tracks(
             np.vstack([swarm, pair]), ["drone"] * 7 + ["aircraft"] * 2, [""] * 9,
             [""] * 7 + ["KLM1234", "EZY89PX"], list(range(301, 308)) + [401, 402],

@@ -7,6 +7,8 @@
  * its track (right above, right below, left above, left below) and takes the first that overlaps
  * no placed label, no track symbol and stays on screen; a label with no free place is hidden
  * (counted). Returns {labels: [{id, x, y}], groups: [{ids, x, y}], hidden: [id]}.
+ * placer(S, UI, max) gives the map page its placeLabels(): label elements in #labels for the
+ * tracks shown, placed by layout(); S.labels says what was shown, grouped and hidden.
  */
 (function () {
   'use strict';
@@ -87,5 +89,77 @@
     return out;
   }
 
-  window.skywardenLabels = { layout, overlapping, GROUP_PX, GROUP_MIN };
+
+  /* the page's label layer: a placeLabels() for the map page's state S (labels in #labels) */
+  function placer(S, UI, MAX_LABELS) {
+    const $ = (id) => document.getElementById(id);
+    const labelEls = new Map(), groupEls = [];
+    const RANK = { drone: 1, unknown: 2, aircraft: 3, bird: 4, clutter: 5 };
+    function labelEl(key, cls) {
+      const el = document.createElement('div');
+      el.className = cls;
+      $('labels').appendChild(el);
+      return el;
+    }
+    function setHtml(el, html) {
+      if (el._html !== html) { el.innerHTML = html; el._html = html; el._size = null; }
+      if (!el._size) { /* measured while shown: a hidden element measures 0 x 0 */
+        el.style.display = '';
+        el._size = { w: el.offsetWidth, h: el.offsetHeight };
+      }
+      return el._size;
+    }
+    function groupHtml(ts) {
+      const counts = {};
+      ts.forEach((t) => { counts[t.class] = (counts[t.class] || 0) + 1; });
+      const kinds = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+      const what = kinds.length === 1 ? `${ts.length} ${kinds[0][0]}s` :
+        `${ts.length} tracks: ${kinds.map(([k, n]) => `${n} ${k}`).join(', ')}`;
+      const alts = ts.map((t) => t.alt_m).filter((a) => a != null);
+      const band = alts.length ? `${UI.fmt.int(Math.min(...alts))}–${UI.fmt.int(Math.max(...alts))}m` : '';
+      return `${kinds.length === 1 && kinds[0][0] === 'drone' ? 'SWARM · ' : 'GROUP · '}${UI.esc(what)}<div class="l2">${band}</div>`;
+    }
+    function placeLabels() {
+      const want = S.filters.labels && S.mapReady ? (S.shownTracks || []).slice(0, MAX_LABELS) : [];
+      const alerting = new Set(S.replay.active ? [] : S.alerts.filter((a) => a.state === 'active').map((a) => a.track_id));
+      const canvas = S.map ? S.map.getCanvas() : null;
+      const view = canvas ? { width: canvas.clientWidth, height: canvas.clientHeight } : { width: 0, height: 0 };
+      const byId = new Map(), items = [];
+      for (const t of want) {
+        byId.set(t.id, t);
+        let el = labelEls.get(t.id);
+        if (!el) { el = labelEl(t.id, 'tlabel'); labelEls.set(t.id, el); }
+        const html = `${UI.esc(UI.trackName(t))}<div class="l2">${t.class.toUpperCase()} ${UI.fmt.int(t.alt_m)}m ${UI.fmt.int(t.speed_mps)}m/s</div>`;
+        const size = setHtml(el, html);
+        const p = S.map.project([t.lon, t.lat]);
+        const rank = t.id === S.selected ? -1 : alerting.has(t.id) ? 0 : RANK[t.class] ?? 6;
+        items.push({ id: t.id, x: p.x, y: p.y, w: size.w, h: size.h, rank });
+      }
+      for (const [id, el] of labelEls) if (!byId.has(id)) { el.remove(); labelEls.delete(id); }
+      let k = 0;
+      const out = window.skywardenLabels.layout(items, view, (its) => {
+        while (groupEls.length <= k) groupEls.push(labelEl('g', 'tlabel group'));
+        return setHtml(groupEls[k++], groupHtml(its.map((i) => byId.get(i.id))));
+      });
+      const shown = new Set(out.labels.map((l) => l.id));
+      for (const l of out.labels) {
+        const el = labelEls.get(l.id);
+        el.style.display = '';
+        el.style.transform = `translate(${Math.round(l.x)}px, ${Math.round(l.y)}px)`;
+      }
+      for (const [id, el] of labelEls) if (!shown.has(id)) el.style.display = 'none';
+      groupEls.forEach((el, i) => {
+        const g = out.groups[i];
+        el.style.display = g ? '' : 'none';
+        if (g) {
+          el.style.transform = `translate(${Math.round(g.x)}px, ${Math.round(g.y)}px)`;
+          el.dataset.ids = g.ids.join(',');
+        }
+      });
+      S.labels = { shown: out.labels.length, groups: out.groups.map((g) => g.ids), hidden: out.hidden };
+    }
+    return placeLabels;
+  }
+
+  window.skywardenLabels = { layout, overlapping, placer, GROUP_PX, GROUP_MIN };
 })();
