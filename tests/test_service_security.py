@@ -214,7 +214,7 @@ def test_a_failed_history_flush_is_logged_and_retried(
 @pytest.mark.parametrize(
     ("table", "key"),
     [("site", "elevation"), ("service", "auth_token"), ("service", "tls"),
-     ("storage", "pth"), ("sinks", "sapient"), ("zones", "files")],
+     ("storage", "pth"), ("sinks", "mqtt"), ("zones", "files")],
 )  # fmt: skip
 def test_unknown_keys_in_every_table_are_named(tmp_path: Path, table: str, key: str) -> None:
     doc = {"site": dict(SITE), table: {key: "x"}}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
 
 from skywarden.errors import ConfigError
-from skywarden.site_config import load_site_config, site_config_from_dict
+from skywarden.site_config import load_site_config, site_config_from_dict, site_config_to_dict
+from skywarden.track.params import MotionModel, TrackerParams, default_models
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "site.toml"
 
@@ -58,3 +61,52 @@ def test_rules_leave_out_ground_and_test_tracks_unless_asked(tmp_path: Path) -> 
     rules = [{"name": "default"}, {"name": "all", "include_ground_and_test": True}]
     cfg = site_config_from_dict({**BASE, "alert_rules": rules}, tmp_path, source="site.toml")
     assert [r.exempt_ground_and_test for r in cfg.rules] == [True, False]
+
+
+def _every_tracker_field_changed() -> TrackerParams:
+    """TrackerParams with every field away from its default (so a key left out shows)."""
+    changed = {
+        "mode_switch_rate": 0.07, "pd": 0.8, "clutter_density": 3e-10,
+        "gate_probability": 0.999, "initial_speed_sigma": 30.0,
+        "initial_vertical_speed_sigma": 7.0, "confirm_m": 2, "confirm_n": 5,
+        "tentative_max_misses": 3, "max_coast_s": 9.0, "max_position_sigma": 1500.0,
+        "default_sigma": 12.0, "confirmation": "m_of_n", "false_track_probability": 1e-3,
+        "target_lifetime_s": 600.0, "clutter_cell_m": 500.0, "clutter_azimuth_cell_deg": 3.0,
+        "clutter_memory_scans": 30.0, "clutter_prior_scans": 4.0, "learn": False,
+    }  # fmt: skip
+    default = TrackerParams()
+    assert set(changed) == {f.name for f in fields(TrackerParams)} - {"models"}
+    assert all(changed[k] != getattr(default, k) for k in changed)
+    return TrackerParams(**changed)
+
+
+@pytest.mark.parametrize(
+    "models",
+    [
+        default_models(),
+        (MotionModel(0.0, 2.5),),  # the "cv" set, scaled by accel_sigma
+        tuple(MotionModel(m.turn_rate, 0.5 * m.accel_sigma) for m in default_models()),
+        (MotionModel(0.0, 0.3), MotionModel(0.2, 1.7)),  # no named set: written as a list
+    ],
+)
+def test_site_config_round_trip_keeps_every_tracker_key(models, tmp_path: Path) -> None:
+    tracker = replace(_every_tracker_field_changed(), models=models)
+    cfg = replace(site_config_from_dict(BASE, tmp_path), tracker=tracker)
+    doc = json.loads(json.dumps(site_config_to_dict(cfg)))  # as the history stores it
+    again = site_config_from_dict(doc, tmp_path)
+    assert again.tracker == tracker
+
+
+@pytest.mark.parametrize(
+    ("models", "message"),
+    [
+        ("kalman", "models must be one of"),
+        ([{"turn_rate": 0.1}], "models[0] must be a table with turn_rate and accel_sigma"),
+        ([{"turn_rate": "x", "accel_sigma": 1.0}], "turn_rate must be a number"),
+        ([], "at least one motion model"),
+    ],
+)
+def test_bad_motion_models_name_the_problem(models, message: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        site_config_from_dict({**BASE, "tracker": {"models": models}}, tmp_path, "site.toml")
+    assert message in str(err.value) and "site.toml" in str(err.value)

@@ -38,8 +38,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 def tracker_params(values: dict[str, Any], source: str = "tracker config") -> TrackerParams:
     """TrackerParams from a mapping (the ``[tracker]`` table or CLI options).
 
-    Keys are TrackerParams fields; ``models`` is ``"imm"`` (CV + left/right turns) or ``"cv"``,
-    and ``accel_sigma`` (m/s^2) scales every model's process noise.
+    Keys are TrackerParams fields; ``models`` is ``"imm"`` (CV + left/right turns), ``"cv"``,
+    or a list of ``{turn_rate, accel_sigma}`` tables (rad/s, m/s^2), and ``accel_sigma``
+    (m/s^2) scales every model's process noise. :func:`tracker_params_to_dict` writes them.
     """
     allowed = {f.name for f in fields(TrackerParams)} | {"accel_sigma"}
     unknown = sorted(set(values) - allowed)
@@ -49,21 +50,71 @@ def tracker_params(values: dict[str, Any], source: str = "tracker config") -> Tr
             path=source,
         )
     kwargs = dict(values)
-    models_name = kwargs.pop("models", "imm")
-    if models_name not in _MODEL_SETS:
-        raise ConfigError(f"models must be one of {sorted(_MODEL_SETS)}, not {models_name!r}")
-    models = _MODEL_SETS[models_name]()
-    accel = kwargs.pop("accel_sigma", None)
-    if accel is not None:
-        models = tuple(
-            MotionModel(m.turn_rate, float(accel) * m.accel_sigma / models[0].accel_sigma)
-            for m in models
-        )
     try:
+        models = _models(kwargs.pop("models", "imm"))
+        accel = kwargs.pop("accel_sigma", None)
+        if accel is not None:
+            accel = _number("accel_sigma", accel)
+            if not models[0].accel_sigma > 0.0:
+                raise ConfigError("every motion model needs accel_sigma > 0")
+            models = tuple(
+                MotionModel(m.turn_rate, accel * m.accel_sigma / models[0].accel_sigma)
+                for m in models
+            )
         typed = {k: _typed(k, v) for k, v in kwargs.items()}
         return TrackerParams(models=models, **typed)
     except ConfigError as exc:
         raise ConfigError(exc.problem, path=source) from None
+
+
+def _models(value: Any) -> tuple[MotionModel, ...]:
+    """The motion models of a ``models`` value: a set's name or a list of tables."""
+    if isinstance(value, str) and value in _MODEL_SETS:
+        return _MODEL_SETS[value]()
+    if not isinstance(value, list):
+        raise ConfigError(
+            f"models must be one of {sorted(_MODEL_SETS)} or a list of "
+            f"{{turn_rate, accel_sigma}} tables, not {value!r}"
+        )
+    models = []
+    for i, table in enumerate(value):
+        if not isinstance(table, dict) or set(table) != {"turn_rate", "accel_sigma"}:
+            raise ConfigError(
+                f"models[{i}] must be a table with turn_rate and accel_sigma, not {table!r}"
+            )
+        models.append(
+            MotionModel(
+                float(_number("turn_rate", table["turn_rate"])),
+                float(_number("accel_sigma", table["accel_sigma"])),
+            )
+        )
+    return tuple(models)
+
+
+def tracker_params_to_dict(params: TrackerParams) -> dict[str, Any]:
+    """The ``[tracker]`` table that :func:`tracker_params` reads back into ``params``: every
+    field, the motion models by name (with ``accel_sigma`` when scaled) or as a list."""
+    out: dict[str, Any] = {
+        f.name: getattr(params, f.name) for f in fields(TrackerParams) if f.name != "models"
+    }
+    models = params.models
+    for name, make in _MODEL_SETS.items():
+        base = make()
+        if len(base) != len(models) or any(
+            b.turn_rate != m.turn_rate for b, m in zip(base, models, strict=True)
+        ):
+            continue
+        accel = models[0].accel_sigma
+        scaled = tuple(
+            MotionModel(b.turn_rate, accel * b.accel_sigma / base[0].accel_sigma) for b in base
+        )
+        if scaled == models:
+            out["models"] = name
+            if accel != base[0].accel_sigma:
+                out["accel_sigma"] = accel
+            return out
+    out["models"] = [{"turn_rate": m.turn_rate, "accel_sigma": m.accel_sigma} for m in models]
+    return out
 
 
 def _typed(key: str, value: Any) -> float | int | str | bool:

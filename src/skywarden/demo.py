@@ -1,4 +1,9 @@
-"""`skywarden demo`: a simulated site under a drone swarm, end to end over real sockets.
+"""`skywarden demo`: a simulated site, end to end over real sockets.
+
+The default scenario, ``site`` (skywarden.simulate.site_picture), has every kind of traffic at
+once, so every sensor on the map is live: a loitering-munition salvo and a multirotor swarm
+(radar), airliners (ADS-B as CAT021 and SBS), an inspection drone broadcasting Remote ID that
+the site allow-lists, birds, and ground traffic near the site.
 
 The scenario is put on the wire as real sensors would send it (a rotating radar's CAT034 and
 CAT048 over UDP, ADS-B as CAT021 over UDP and SBS over TCP, Remote ID Wi-Fi frames over UDP),
@@ -16,12 +21,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from skywarden.detections import remote_id_identity
 from skywarden.evaluate.demo_site import DEMO_LAT, DEMO_LON
 from skywarden.simulate import build_scenario
 from skywarden.simulate.emit import LivePorts, stream_scenario
-from skywarden.simulate.emit_site import SiteSetup
+from skywarden.simulate.emit_site import SiteSetup, remote_id_serial
 from skywarden.simulate.simulator import Scenario
+from skywarden.simulate.site_picture import INSPECTION_KIND
 from skywarden.site_config import SensorConfig, SiteConfig
+from skywarden.warn.rules import AllowEntry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +54,10 @@ def demo_site(
     from skywarden.evaluate.demo_site import default_demo_site
 
     config = default_demo_site(scenario)
+    allow = tuple(
+        AllowEntry(remote_id_identity(remote_id_serial(int(k))), note="site inspection drone")
+        for k in np.flatnonzero(np.asarray(scenario.target_kind, dtype=str) == INSPECTION_KIND)
+    )
     radar = setup.radar_site
     sensors = (
         SensorConfig("radar", "asterix", "udp", "127.0.0.1", ports.radar_udp, lat=radar.lat_deg,
@@ -56,13 +70,14 @@ def demo_site(
     )  # fmt: skip
     return dataclasses.replace(
         config, name=f"demo ({scenario.name})", sensors=sensors, storage_path=storage,
+        allow=config.allow + allow,
         bind_host="127.0.0.1", bind_port=ports.http,
         source_text=f"demo scenario {scenario.name} seed {scenario.seed}",
     )  # fmt: skip
 
 
 async def run_demo(
-    scenario_name: str = "swarm",
+    scenario_name: str = "site",
     seed: int = 1,
     *,
     out: Path = Path("out/demo"),
@@ -79,7 +94,8 @@ async def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     setup = SiteSetup(
         start_posix=math.floor(time.time()) + 2.0,
-        remote_id_classes=frozenset({"drone"}) if cooperative_drones else frozenset(),
+        remote_id_classes=frozenset({"drone"}),
+        remote_id_kinds=None if cooperative_drones else frozenset({INSPECTION_KIND}),
     )
     if (setup.lat_deg, setup.lon_deg) != (DEMO_LAT, DEMO_LON):
         raise AssertionError("the demo site and the simulated sensors must share the origin")

@@ -10,8 +10,10 @@ Bits (a detection may carry several):
 =================  =========================================================================
 MODE_S_REPLY       the radar itself measured a Mode S reply at this plot's range/azimuth
                    (CAT048 I048/220 address on a plot with I048/020 TYP 4-7)
-SSR_REPLY          the radar itself measured a Mode A/C (SSR) reply: a validated I048/070
-                   Mode 3/A code on a plot with I048/020 TYP 2, 3 (or Mode S 4-7)
+SSR_REPLY          a secondary radar measured a Mode A/C (SSR) reply: a validated I048/070
+                   Mode 3/A code or I048/090 Mode C level on a plot with I048/020 TYP 2, 3
+                   (or Mode S 4-7); or an ATC system track updated by secondary detections
+                   (I062/080 SSR or MDS age within the system's threshold)
 MODE_3A            a Mode 3/A code is reported for the target (I048/070, I062/060, I021/070)
 FLIGHT_PLAN        an ATC system correlates the track with a flight plan (I062/390, or the
                    I062/080 FPC bit)

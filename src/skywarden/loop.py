@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from skywarden.detections import Detections
 from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer
 from skywarden.snapshot import Snapshot
+from skywarden.source_health import note_sources
 from skywarden.sources.feeds import Feed
 
 if TYPE_CHECKING:
@@ -88,29 +89,16 @@ async def run_live(
             if end_of_scan:
                 scan_end = max(scan_end + period, now)
             pipeline.queue_depth = queue.qsize()
+            note_sources(pipeline, sources, dropped)  # before the tick: its snapshot shows it
             if len(ready) or end_of_scan:
                 t_process = max(until, pipeline.tracks.t)
                 pipeline.process(t_process, ready, end_of_scan=end_of_scan)
             if len(ready):
                 pipeline.latency_ms.append((pipeline.clock() - taken) * 1e3)
-            note_sources(pipeline, sources, dropped)
     finally:
         for task in pumps:
             task.cancel()
         await asyncio.gather(*pumps, return_exceptions=True)
-
-
-def note_sources(pipeline: Pipeline, sources: Sequence[LiveSource], dropped: Sequence[int]) -> None:
-    """Refresh the pipeline's identity labels and per-source health from the live feeds."""
-    for i, src in enumerate(sources):
-        pipeline.names.update(src.feed.names)
-        pipeline.callsigns.update(src.feed.callsigns)
-        health = src.feed.counters.as_dict()
-        health["dropped"] = dropped[i]
-        counters = getattr(src.transport, "counters", None)
-        if counters is not None:
-            health["transport"] = counters.as_dict()
-        pipeline.source_health[src.name] = health
 
 
 def replay_inputs(

@@ -20,6 +20,7 @@ import numpy as np
 
 from skywarden.classify.decision import reason_names, summary_line
 from skywarden.classify.trained import Classes, Classifier, TrainedClassifier
+from skywarden.clutter_layer import clutter_geojson
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
 from skywarden.settings_changes import (
@@ -28,7 +29,7 @@ from skywarden.settings_changes import (
     setting_document,
     zone_limits,
 )
-from skywarden.site_config import SiteConfig, radar_coverage
+from skywarden.site_config import SiteConfig, radar_coverage, radar_positions
 from skywarden.snapshot import (
     CLASS_NAMES,
     AlertView,
@@ -37,6 +38,7 @@ from skywarden.snapshot import (
     TrackArrays,
     json_safe,
 )
+from skywarden.sources.limits import PIPELINE_MAX_LABELS, BoundedLabels
 from skywarden.track.fuse import (
     fusion_flags,
     new_fusion,
@@ -92,7 +94,7 @@ class Pipeline:
             decision_confidence=config.decision_confidence,
             coverage=radar_coverage(config),
         )
-        self.tracks = new_tracks(self.params)
+        self.tracks = new_tracks(self.params, radars=radar_positions(config))
         self.zone_limits = zone_limits(config)
         self.zones = parse_zones(config.zones_geojson, self.frame, limits=self.zone_limits)
         horizon = max((r.horizon_s * r.hold_horizon_factor for r in config.rules), default=120.0)
@@ -102,8 +104,9 @@ class Pipeline:
         self.forecasts = ForecastCache()
         self.fusion = new_fusion()
         self.trails = TrailBuffer(TRAIL_LENGTH)
-        self.names: dict[int, str] = {}  # identity key -> 'rid:SERIAL' (filled by the feeds)
-        self.callsigns: dict[int, str] = {}
+        # identity key -> 'rid:SERIAL' / callsign (filled by the feeds; bounded, limits.py)
+        self.names = BoundedLabels(PIPELINE_MAX_LABELS)
+        self.callsigns = BoundedLabels(PIPELINE_MAX_LABELS)
         self.sensors: tuple[SensorView, ...] = ()
         self.source_health: dict[str, dict[str, Any]] = {}
         self.latency_ms: deque[float] = deque(maxlen=2000)
@@ -381,6 +384,9 @@ class Pipeline:
 
     def zones_geojson(self) -> dict:
         return zones_to_geojson(self.zones, self.frame)
+
+    def clutter_geojson(self) -> dict:
+        return clutter_geojson(self.tracks.clutter, self.params.clutter_cell_m, self.frame)
 
     def put_zones(self, geojson: dict, who: str = "", role: str = "", record: bool = True) -> dict:
         """Replace the zones (ConfigError on a bad document, ZoneLimitError beyond the

@@ -41,7 +41,7 @@ from skywarden.site_config import SensorConfig, SiteConfig, site_config_to_dict
 from skywarden.snapshot import SensorView, Snapshot
 from skywarden.sources.asterix.detections import RadarSigmas, RadarSite
 from skywarden.sources.feeds import AsterixFeed, BeastFeed, Feed, RemoteIdFeed, SbsFeed
-from skywarden.sources.transport import FileReplay, TcpClientSource, UdpSource
+from skywarden.sources.transport import FileReplay, TcpClientSource, UdpSource, bind_all
 from skywarden.warn import AuditEntry
 from skywarden.warn.changes import SettingChange
 
@@ -67,7 +67,13 @@ class Service:
 
 
 def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
-    """The decoder state for one configured sensor."""
+    """The decoder state for one configured sensor (named as the sensor in log lines)."""
+    feed = _new_feed(sensor, index, frame)
+    feed.name = sensor.name
+    return feed
+
+
+def _new_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
     if sensor.kind == "asterix":
         radar = RadarSite(float(sensor.lat), float(sensor.lon), sensor.height_m)
         sigmas = RadarSigmas(range_m=sensor.sigma_range_m, azimuth_rad=sensor.sigma_azimuth_rad)
@@ -78,6 +84,11 @@ def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
         return BeastFeed(frame, index)
     if sensor.kind == "remote_id":
         return RemoteIdFeed(frame, index)
+    if sensor.kind == "sapient":
+        from skywarden.sources.sapient.feed import SapientFeed
+        from skywarden.sources.sapient.reports import SensorPlace
+
+        return SapientFeed(frame, index, SensorPlace(sensor.lat, sensor.lon, sensor.height_m))
     raise ConfigError(f"sensor {sensor.name!r}: unknown kind {sensor.kind!r}")
 
 
@@ -85,8 +96,9 @@ def make_stream(sensor: SensorConfig) -> tuple[AsyncIterator[tuple], Any]:
     """The byte stream of one configured sensor and its transport object (counters)."""
     if sensor.transport == "udp":
         udp = UdpSource(
-            sensor.host, sensor.port, multicast_group=sensor.group, allow_from=sensor.allow_from
-        )
+            sensor.host, sensor.port, multicast_group=sensor.group, allow_from=sensor.allow_from,
+            receive_buffer_bytes=sensor.receive_buffer_bytes,
+        )  # fmt: skip
         return _udp_stream(udp), udp
     if sensor.transport == "tcp":
         tcp = TcpClientSource(sensor.host, sensor.port)
@@ -200,6 +212,7 @@ def _app(pipeline: Pipeline, config: SiteConfig) -> Any:
     return create_app(
         pipeline, live_rate_hz=config.live_rate_hz, tile_url=config.tile_url,
         max_body_bytes=sec.max_body_bytes, auth=Authenticator(sec.users), policy=policy,
+        basemap=config.basemap,
     )  # fmt: skip
 
 
@@ -246,6 +259,7 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
     host = host or config.bind_host
     if service.app is not None:
         check_bind(host, config.security.users)
+    bind_all(src.transport for src in service.sources)  # a port in use stops the start here
     await _start_sinks(service)
     tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
                                           on_raw=raw_recorder(service)))]  # fmt: skip
@@ -276,6 +290,8 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         if not tasks[0].done():
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.shield(tasks[0]), timeout=5.0)
+        if server is not None:  # let uvicorn finish its shutdown (a cancelled one prints
+            await asyncio.wait({tasks[-1]}, timeout=5.0)  # the lifespan's CancelledError)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -319,9 +335,26 @@ async def _start_sinks(service: Service) -> None:
         scheme, _, rest = config.cot.partition("://")
         host, _, port = rest.rpartition(":")
         service.sinks.append(CotSink(host, int(port), protocol=scheme or "tcp"))
+    service.sinks.extend(_protocol_sinks(config))
     for sink in service.sinks:
         await sink.start()
     pipeline.listeners.append(_deliver(service))
+
+
+def _protocol_sinks(config: SiteConfig) -> list[Any]:
+    """The SAPIENT and CAT062 sinks the site configures."""
+    sinks: list[Any] = []
+    if config.sapient:
+        from skywarden.sinks.sapient import SapientSink
+
+        host, _, port = config.sapient.partition("://")[2].rpartition(":")
+        sinks.append(SapientSink(host, int(port), site_name=config.name))
+    if config.asterix_cat062:
+        from skywarden.sinks.asterix_cat062 import Cat062Sink
+
+        host, _, port = config.asterix_cat062.partition("://")[2].rpartition(":")
+        sinks.append(Cat062Sink(host, int(port)))
+    return sinks
 
 
 def _deliver(service: Service) -> Callable[[Snapshot, tuple[AuditEntry, ...]], None]:

@@ -1,7 +1,8 @@
 """The site configuration: one TOML file -> frozen, validated dataclasses.
 
     [site]         name, lat, lon, height_m (WGS-84 ellipsoidal height of the origin)
-    [service]      bind ("127.0.0.1:8080"), tile_url, live_rate_hz, scan_period_s, and the
+    [service]      bind ("127.0.0.1:8080"), tile_url, basemap (a .pmtiles file: the site's
+                   offline basemap, docs/basemap.md), live_rate_hz, scan_period_s, and the
                    security keys of skywarden.site_security (users, tls_cert, tls_key, hosts,
                    origins, max_zones, max_zone_vertices, max_json_depth, max_body_bytes)
     [storage]      path (DuckDB history file; "" = no history), flush_s, and the history
@@ -9,15 +10,17 @@
                    (skywarden.store.retention)
     [zones]        file (GeoJSON, relative to the config file)
     [tracker]      TrackerParams overrides (see config.tracker_params)
-    [[sensors]]    name, kind (asterix | sbs | beast | remote_id), transport (udp | tcp |
-                   file), host, port, group (multicast), file, speed (replay factor; 0 = as
-                   fast as possible), lat, lon, height_m,
+    [[sensors]]    name, kind (asterix | sbs | beast | remote_id | sapient: BSI Flex 335 v2.0
+                   over tcp only, lat/lon/height_m needed for range-bearing reports),
+                   transport (udp | tcp | file), host, port, group (multicast), file,
+                   speed (replay factor; 0 = as fast as possible), lat, lon, height_m,
                    range_m, sigma_range_m, sigma_azimuth_deg, sac, sic,
                    rcs_calibration_dbm (asterix radars only, optional: the I048/130 primary
                    amplitude, dBm, of a 1 m^2 target at 1 km slant range; without it the
                    radar's plots carry no RCS), allow_from (udp only, optional: sender
                    addresses or networks, "192.0.2.7" or "192.0.2.0/24"; datagrams from
-                   anyone else are counted and dropped),
+                   anyone else are counted and dropped), receive_buffer_bytes (udp: the
+                   socket buffer asked for, default 8 MiB; kernel drops are counted),
                    detection_range_m, reference_rcs_dbsm (asterix radars only, optional: the
                    slant range, m, at which the radar detects a target of reference_rcs_dbsm,
                    default -20 dBsm, a small multirotor; with it, plots farther out than a
@@ -32,7 +35,9 @@
                    simulated or test targets raise no alert)
     [[allow]]      identity ("icao:3C660C" | "rid:SERIAL"), zones, valid_from, valid_until
                    (ISO 8601 or POSIX seconds), note
-    [sinks]        webhooks = [urls], cot = "tcp://host:port" | "udp://host:port"
+    [sinks]        webhooks = [urls], cot = "tcp://host:port" | "udp://host:port",
+                   sapient = "tcp://host:port" (BSI Flex 335 v2.0 node: skywarden.sinks.sapient),
+                   asterix_cat062 = "udp://host:port" (tracks as CAT062 system tracks)
 
 Every problem is a ConfigError naming the file and the key; an unknown key in any table is one
 that lists the known keys. Relative paths are resolved
@@ -50,7 +55,7 @@ import numpy as np
 
 from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
 from skywarden.classify.physics import DEFAULT_REFERENCE_RCS_DBSM, RadarCoverage
-from skywarden.config import ConfigKeys, read_toml, tracker_params
+from skywarden.config import ConfigKeys, read_toml, tracker_params, tracker_params_to_dict
 from skywarden.geo import LocalFrame
 from skywarden.site_rules import (
     allow_from_table,
@@ -59,16 +64,17 @@ from skywarden.site_rules import (
     rules_to_list,
 )
 from skywarden.site_security import SECURITY_KEYS, SiteSecurity, site_security
+from skywarden.sources.udp_socket import DEFAULT_RECEIVE_BUFFER_BYTES
 from skywarden.store.retention import POLICY_KEYS, HistoryPolicy, history_policy
 from skywarden.track.params import TrackerParams
 from skywarden.units import DEG
 from skywarden.warn.rules import AlertRule, AllowEntry
 
-SENSOR_KINDS = ("asterix", "sbs", "beast", "remote_id")
+SENSOR_KINDS = ("asterix", "sbs", "beast", "remote_id", "sapient")
 TRANSPORTS = ("udp", "tcp", "file")
 # PAM of 1 m^2 at 1 km, dBm: PAM is a signed byte, and RCS and range spread it by < 200 dB
 RCS_CALIBRATION_RANGE_DBM = (-300.0, 300.0)
-SERVICE_KEYS = frozenset({"bind", "tile_url", "live_rate_hz", "scan_period_s"})
+SERVICE_KEYS = frozenset({"bind", "tile_url", "basemap", "live_rate_hz", "scan_period_s"})
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class SensorConfig:
     allow_from: tuple[str, ...] | None = None
     detection_range_m: float | None = None
     reference_rcs_dbsm: float = DEFAULT_REFERENCE_RCS_DBSM
+    receive_buffer_bytes: int = DEFAULT_RECEIVE_BUFFER_BYTES
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class SiteConfig:
     bind_host: str = "127.0.0.1"
     bind_port: int = 8080
     tile_url: str | None = None
+    basemap: Path | None = None  # one PMTiles file, served at /basemap.pmtiles
     live_rate_hz: float = 2.0
     scan_period_s: float = 1.0
     storage_path: Path | None = None
@@ -118,6 +126,8 @@ class SiteConfig:
     history: HistoryPolicy = field(default_factory=HistoryPolicy)
     webhooks: tuple[str, ...] = ()
     cot: str | None = None
+    sapient: str | None = None  # "tcp://host:port": skywarden as a SAPIENT node
+    asterix_cat062: str | None = None  # "udp://host:port": tracks as CAT062 system tracks
     source_text: str = ""
     security: SiteSecurity = field(default_factory=SiteSecurity)
     decision_confidence: float = DEFAULT_DECISION_CONFIDENCE
@@ -147,7 +157,7 @@ def site_config_from_dict(
     storage = where.table(doc, "storage", required=False)
     where.unknown(storage, {"path", "flush_s"} | POLICY_KEYS, "storage")
     sinks = where.table(doc, "sinks", required=False)
-    where.unknown(sinks, {"webhooks", "cot"}, "sinks")
+    where.unknown(sinks, {"webhooks", "cot", "sapient", "asterix_cat062"}, "sinks")
     classifier = where.table(doc, "classifier", required=False)
     where.unknown(classifier, {"decision_confidence"}, "classifier")
     bind = str(service.get("bind", "127.0.0.1:8080"))
@@ -170,6 +180,7 @@ def site_config_from_dict(
         bind_host=host,
         bind_port=int(port),
         tile_url=service.get("tile_url") or None,
+        basemap=_basemap(service, base, where),
         live_rate_hz=where.number(service, "live_rate_hz", "service", 0.1, 50.0, default=2.0),
         scan_period_s=where.number(service, "scan_period_s", "service", 0.05, 60.0, default=1.0),
         storage_path=(base / storage_path) if storage_path else None,
@@ -177,6 +188,8 @@ def site_config_from_dict(
         history=history_policy(storage, where.number),
         webhooks=tuple(str(u) for u in sinks.get("webhooks", [])),
         cot=sinks.get("cot") or None,
+        sapient=_endpoint(sinks, "sapient", ("tcp",), where),
+        asterix_cat062=_endpoint(sinks, "asterix_cat062", ("udp",), where),
         source_text=text,
         security=site_security(service, base, where.fail),
         decision_confidence=where.number(
@@ -184,6 +197,27 @@ def site_config_from_dict(
             default=DEFAULT_DECISION_CONFIDENCE,
         ),
     )  # fmt: skip
+
+
+def _basemap(service: dict[str, Any], base: Path, where: ConfigKeys) -> Path | None:
+    if not service.get("basemap"):
+        return None
+    path = base / str(service["basemap"])
+    if not path.is_file():
+        where.fail("service.basemap", f"no such file: {path}")
+    return path
+
+
+def _endpoint(sinks: dict[str, Any], key: str, schemes: tuple[str, ...], where: ConfigKeys):
+    """A sink's "scheme://host:port" (None when absent), checked."""
+    value = sinks.get(key)
+    if not value:
+        return None
+    scheme, _, rest = str(value).partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in schemes or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        where.fail(f"sinks.{key}", f"must be {' or '.join(s + '://HOST:PORT' for s in schemes)}")
+    return str(value)
 
 
 def _sensor(s: Any, i: int, base: Path, where: ConfigKeys) -> SensorConfig:
@@ -194,7 +228,8 @@ def _sensor(s: Any, i: int, base: Path, where: ConfigKeys) -> SensorConfig:
         s,
         {"name", "kind", "transport", "host", "port", "group", "file", "speed", "lat", "lon",
          "height_m", "range_m", "sigma_range_m", "sigma_azimuth_deg", "sac", "sic",
-         "rcs_calibration_dbm", "allow_from", "detection_range_m", "reference_rcs_dbsm"},
+         "rcs_calibration_dbm", "allow_from", "detection_range_m", "reference_rcs_dbsm",
+         "receive_buffer_bytes"},
         prefix,
     )  # fmt: skip
     kind, transport = s.get("kind"), s.get("transport", "udp")
@@ -212,8 +247,13 @@ def _sensor(s: Any, i: int, base: Path, where: ConfigKeys) -> SensorConfig:
         file = base / str(s["file"])
         if not file.is_file():
             where.fail(f"{prefix}.file", f"no such file: {file}")
+    if kind == "sapient" and transport != "tcp":
+        where.fail(f"{prefix}.transport", "a sapient sensor speaks over tcp (length-framed)")
     if kind == "asterix" and ("lat" not in s or "lon" not in s):
         where.fail(prefix, "an asterix radar needs its position (lat, lon, height_m)")
+    rcvbuf = where.number(
+        s, "receive_buffer_bytes", prefix, 0, 2**31 - 1, default=DEFAULT_RECEIVE_BUFFER_BYTES
+    )
     return SensorConfig(
         name=str(s.get("name", f"sensor-{i}")),
         kind=kind,
@@ -232,6 +272,7 @@ def _sensor(s: Any, i: int, base: Path, where: ConfigKeys) -> SensorConfig:
         * DEG,
         rcs_calibration_dbm=_rcs_calibration(s, kind, prefix, where),
         allow_from=_allow_from(s, transport, prefix, where),
+        receive_buffer_bytes=int(rcvbuf),
         **_detection_range(s, kind, prefix, where),
     )
 
@@ -271,6 +312,18 @@ def radar_coverage(config: SiteConfig) -> RadarCoverage | None:
     )
 
 
+def radar_positions(config: SiteConfig) -> dict[int, tuple[float, float]]:
+    """{sensor index: (east, north) m in the site ENU frame} of the ASTERIX radars: the
+    tracker learns their clutter in range x azimuth cells."""
+    frame = LocalFrame(config.lat, config.lon, config.height_m)
+    out = {}
+    for i, s in enumerate(config.sensors):
+        if s.kind == "asterix" and s.lat is not None and s.lon is not None:
+            e, n, _ = np.asarray(frame.geodetic_to_enu(s.lat, s.lon, s.height_m), float).ravel()
+            out[i] = (float(e), float(n))
+    return out
+
+
 def _allow_from(s: dict[str, Any], transport: str, prefix: str, where: ConfigKeys) -> tuple | None:
     """The optional UDP sender allow-list: addresses or networks (checked here)."""
     import ipaddress
@@ -305,7 +358,8 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
     history stores so that ``skywarden replay`` can rebuild the pipeline."""
     sensors = []
     for s in config.sensors:
-        d: dict[str, Any] = {"name": s.name, "kind": s.kind, "transport": "udp", "port": 1,
+        d: dict[str, Any] = {"name": s.name, "kind": s.kind, "port": 1,
+                             "transport": "tcp" if s.kind == "sapient" else "udp",
                              "height_m": s.height_m, "range_m": s.range_m,
                              "sigma_range_m": s.sigma_range_m,
                              "sigma_azimuth_deg": s.sigma_azimuth_rad / DEG}  # fmt: skip
@@ -318,11 +372,7 @@ def site_config_to_dict(config: SiteConfig) -> dict[str, Any]:
             d["reference_rcs_dbsm"] = s.reference_rcs_dbsm
         sensors.append(d)
     rules = rules_to_list(config.rules)
-    tracker = {
-        k: getattr(config.tracker, k)
-        for k in ("pd", "clutter_density", "gate_probability", "initial_speed_sigma",
-                  "confirm_m", "confirm_n", "tentative_max_misses", "max_coast_s")
-    }  # fmt: skip
+    tracker = tracker_params_to_dict(config.tracker)
     return {
         "site": {"name": config.name, "lat": config.lat, "lon": config.lon,
                  "height_m": config.height_m},

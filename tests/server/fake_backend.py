@@ -16,14 +16,33 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.clutter_layer import clutter_geojson
 from skywarden.geo import LocalFrame
 from skywarden.site_rules import allow_from_list, allow_to_list, rules_from_list, rules_to_list
 from skywarden.snapshot import CLASS_NAMES, AlertView, SensorView, Snapshot, TrackArrays
+from skywarden.track import clutter_map
+from skywarden.track.clutter_cells import PolarCells
+from skywarden.track.clutter_map import ClutterMap
 from skywarden.warn.alerts import AlertError
 from skywarden.warn.zones import parse_zones, zones_to_geojson
 
 SITE = (52.0, 5.0, 10.0)  # lat, lon (deg), h (m)
 FRAME = LocalFrame(*SITE)
+
+
+def fake_clutter_map() -> ClutterMap:
+    """A learnt map: a radar at the site (range x azimuth cells) seeing a clutter patch 2 km
+    north-east, 20 plots per scan over 5 scans."""
+    rng = np.random.default_rng(7)
+    cmap = ClutterMap.empty(PolarCells.of({0: (0.0, 0.0)}, 1000.0, math.radians(10.0)))
+    for _ in range(5):
+        z = np.column_stack([rng.uniform(1500, 2500, (20, 2)), np.zeros(20)])
+        cmap = clutter_map.record(
+            cmap, z, np.zeros(20, np.int32), cell_m=1000.0, end_of_scan=True, memory_scans=50.0
+        )
+    return cmap
+
+
 ZONES = {
     "type": "FeatureCollection",
     "features": [
@@ -173,6 +192,9 @@ class FakeBackend:
 
     def zones_geojson(self) -> dict:
         return self.zones
+
+    def clutter_geojson(self) -> dict:
+        return clutter_geojson(fake_clutter_map(), 1000.0, FRAME)
 
     def put_zones(self, geojson: dict, who: str = "", role: str = "") -> dict:
         self.zones = zones_to_geojson(parse_zones(geojson, FRAME), FRAME)

@@ -7,6 +7,7 @@ import copy
 import json
 
 import httpx
+import numpy as np
 import pytest
 
 from skywarden.pipeline import Pipeline
@@ -201,6 +202,20 @@ def test_zones_get_and_one_zone(client: Client) -> None:
     assert [f["id"] for f in fc["features"]] == ["site-core", "approach"]
     one = client.get(f"{V1}/zones/site-core").json()
     assert one["properties"]["radius_m"] == 1000.0
+
+
+def test_clutter_map_layer_is_range_azimuth_polygons_near_the_site(client: Client) -> None:
+    fc = client.get(f"{V1}/clutter").json()
+    assert fc["type"] == "FeatureCollection" and fc["cells_shown"] == len(fc["features"]) > 0
+    lat0, lon0 = 52.0, 5.0  # the fake site; the patch is 1.5-2.5 km north-east of it
+    for f in fc["features"]:
+        ring = np.array(f["geometry"]["coordinates"][0])
+        assert f["geometry"]["type"] == "Polygon" and np.allclose(ring[0], ring[-1])
+        assert f["properties"]["range_azimuth"] is True
+        assert f["properties"]["rate_per_km2_per_scan"] > 0
+        assert np.all(np.abs(ring[:, 1] - lat0) < 0.05) and np.all(np.abs(ring[:, 0] - lon0) < 0.08)
+    rates = [f["properties"]["rate_per_km2_per_scan"] for f in fc["features"]]
+    assert rates == sorted(rates, reverse=True)  # densest first
 
 
 def test_unknown_zone_id_is_404_naming_the_known_ones(client: Client) -> None:

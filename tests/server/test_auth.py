@@ -52,6 +52,7 @@ MATRIX = [
     ("GET", "/alerts", "/alerts", None, "viewer"),
     ("GET", "/alerts/{alert_id}", "/alerts/5", None, "viewer"),
     ("GET", "/zones", "/zones", None, "viewer"),
+    ("GET", "/clutter", "/clutter", None, "viewer"),
     ("GET", "/zones/{zone_id}", "/zones/site-core", None, "viewer"),
     ("GET", "/health", "/health", None, "viewer"),
     ("GET", "/audit", "/audit", None, "viewer"),

@@ -1,7 +1,8 @@
 """The map in a real browser: Debian chromium (headless) driven by Playwright against uvicorn.
 
-It loads the page, waits for MapLibre to draw the tracks, sees them move, sees the drone's alert
-in the panel, acknowledges it with an operator name and checks that the backend recorded it.
+It loads the page, waits for MapLibre to draw the tracks and the learnt clutter map's cells, sees
+the tracks move, sees the drone's alert in the panel, acknowledges it with an operator name and
+checks that the backend recorded it.
 Then it replays the stored minute: the panel's errors (no store, empty window), loading, the
 slider moving the tracks to their interpolated positions, playing to the end, the URL state, and
 back to live. Screenshots go to test-artifacts/ (map-alert.png before, map.png after
@@ -110,6 +111,18 @@ def run_the_operator_story(page, url: str, backend: MovingBackend) -> None:
     for track in ("101", "202"):
         assert first[track] != second[track], f"track {track} did not move"
     expect(page.locator("#labels .tlabel", has_text="DLH4AB")).to_be_visible()
+
+    # the learnt clutter map is a layer: the fake radar's range x azimuth cells are drawn
+    page.wait_for_function(
+        "() => window.skywarden.map.queryRenderedFeatures({layers: ['clutter-fill']}).length > 0",
+        timeout=WAIT_MS,
+    )
+    drawn = page.evaluate(
+        "() => window.skywarden.map.queryRenderedFeatures({layers: ['clutter-fill']})"
+        ".map(f => f.properties.range_azimuth)"
+    )
+    assert drawn and all(drawn)
+    expect(page.locator(".legend-row", has_text="Learnt clutter")).to_be_visible()
 
     # the drone's alert appears in the panel with a countdown, and the page beeped
     card = page.locator("#alerts li.alert.state-active")

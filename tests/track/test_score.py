@@ -65,3 +65,32 @@ def test_pd_is_learnt_from_confirmed_tracks() -> None:
         tracks, _ = step(tracks, make_detections(t, sc.detections.pos[rows], 5.0), t, params)
     assert tracks.detection_rate.pd(params.pd) == pytest.approx(0.7, abs=0.05)
     assert Status.HELD == HELD
+
+
+@pytest.mark.parametrize("period", [1.0, 2.0, 4.0, 5.0])
+def test_a_missed_scan_pair_does_not_delete_a_track_at_radar_scan_periods(period) -> None:
+    """Two misses in a row (1 % of scans at Pd 0.9) keep the track and its id: the score
+    counts scans, and max_coast_s (6 s) does not cut a track that is still reported."""
+    params = TrackerParams(models=(MotionModel(0.0, 1.0),))
+    tracks = new_tracks(params)
+    seen = [True] * 8 + [False] * 2 + [True] * 2
+    shown = []
+    for k, hit in enumerate(seen):
+        t = k * period
+        z = np.array([[20.0 * t, 0.0, 100.0]]) if hit else np.zeros((0, 3))
+        tracks, _ = step(tracks, make_detections(t, z, 3.0), t, params)
+        shown.append(tracks.id[tracks.confirmed].tolist())
+    assert shown[7] == [1] and shown[9] == [1] and shown[-1] == [1]
+
+
+def test_a_held_track_is_deleted_once_older_than_max_coast_s() -> None:
+    """4 s scans: after 3 misses (12 s) the track is held (not shown) and past max_coast_s."""
+    params = TrackerParams(models=(MotionModel(0.0, 1.0),))
+    tracks = new_tracks(params)
+    for k, hit in enumerate([True] * 8 + [False] * 3):
+        t = 4.0 * k
+        z = np.array([[80.0 * k, 0.0, 100.0]]) if hit else np.zeros((0, 3))
+        tracks, _ = step(tracks, make_detections(t, z, 3.0), t, params)
+        if k == 9:
+            assert tracks.confirmed.tolist() == [True]
+    assert len(tracks) == 0

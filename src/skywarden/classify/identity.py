@@ -70,8 +70,9 @@ EVIDENCE_TABLE: tuple[EvidenceRow, ...] = (
     EvidenceRow(
         "ssr_reply",
         (1e-4, 1e-5, 1.0, 1e-4),
-        "the radar measured a Mode A/C (SSR) reply with a validated Mode 3/A code at the "
-        "plot's own range and azimuth: a transponder is there",
+        "a secondary radar measured a Mode A/C (SSR) reply at the plot's own range and "
+        "azimuth, with a validated Mode 3/A code or only a Mode C level, or an ATC system "
+        "track is kept up by secondary detections (I062/080 SSR/MDS): a transponder is there",
     ),
     EvidenceRow(
         "mode_3a",

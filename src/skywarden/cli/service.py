@@ -23,10 +23,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     demo = sub.add_parser(
         "demo",
-        help="a simulated site under a drone swarm, streamed over loopback through the whole "
+        help="a simulated site (munitions, a swarm, airliners, a Remote ID drone, birds, "
+        "ground traffic), streamed over loopback through the whole "
         "service; map on http://127.0.0.1:8080",
     )
-    demo.add_argument("--scenario", default="swarm")
+    demo.add_argument("--scenario", default="site")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--out", type=Path, default=Path("out/demo"))
     demo.add_argument("--port", type=int, default=8080, help="map / API port")
@@ -69,6 +70,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from skywarden.service import build_service, serve
     from skywarden.site_config import load_site_config
 
+    signal.signal(signal.SIGTERM, _interrupted)  # until the loop's handler: a quiet exit
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -88,6 +90,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the command line prints "interrupted", no traceback
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

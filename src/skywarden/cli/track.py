@@ -126,13 +126,13 @@ def _scan_classifier(args: argparse.Namespace):
 
 
 def _run_with_progress(scan_iter, params, n_scans: int, *, quiet: bool, on_scan=None):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from skywarden.track.run import run_tracker
 
     if quiet or n_scans < 50:
         history, _ = run_tracker(scan_iter, params, on_scan)
         return history
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     columns = (
         "[progress.description]{task.description}",
         BarColumn(),

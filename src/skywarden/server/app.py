@@ -24,6 +24,7 @@ import math
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -73,6 +74,7 @@ def create_app(
     tile_url: str | None = None,
     auth: Authenticator | None = None,
     policy: HttpPolicy | None = None,
+    basemap: Path | None = None,
 ) -> FastAPI:
     """The service around backend.
 
@@ -85,6 +87,8 @@ def create_app(
         auth: token checks (None: authentication off, every route open).
         policy: Host/Origin checks, JSON depth limit and security headers (None: the
             defaults of :class:`~skywarden.server.http_security.HttpPolicy`, any Host).
+        basemap: the site's basemap, one PMTiles file, served at /basemap.pmtiles (None:
+            the bundled world layer only).
     """
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
@@ -113,6 +117,7 @@ def create_app(
     app.state.backend = backend
     app.state.broadcaster = broadcaster
     app.state.auth = auth
+    app.state.basemap = basemap
     refused: Counter[str] = Counter()  # requests refused by kind (host, origin, json_depth)
     app.add_middleware(HttpSecurity, policy=policy, counters=refused)  # inside BodyLimit
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -120,7 +125,7 @@ def create_app(
     app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url, auth, refused))
     app.add_api_websocket_route(f"{API_PREFIX}/live", live_endpoint(backend, broadcaster, auth))
     app.add_api_route("/healthz", _liveness(backend), methods=["GET"], tags=["health"])
-    add_map_page(app)
+    add_map_page(app, basemap)
     return app
 
 
@@ -249,6 +254,12 @@ def _api_router(
         """The zones in force (GeoJSON FeatureCollection, [lon, lat] degrees)."""
         return JSONResponse(backend.zones_geojson())
 
+    @router.get("/clutter", response_model=schemas.FeatureCollection, tags=["health"])
+    def get_clutter() -> JSONResponse:
+        """The tracker's learnt clutter map: one polygon per cell ([lon, lat] degrees; range x
+        azimuth around a radar, a square grid otherwise) with ``rate_per_km2_per_scan``."""
+        return JSONResponse(backend.clutter_geojson())
+
     @router.get("/zones/{zone_id}", responses=ERRORS, tags=["zones"])
     def get_zone(zone_id: Annotated[str, PathParam(max_length=200)]) -> JSONResponse:
         """One zone as a GeoJSON Feature."""
@@ -354,11 +365,13 @@ def _api_router(
         return {"name": found.name, "role": found.role, "authenticated": found.authenticated}
 
     @router.get("/map-config", response_model=schemas.MapConfig, tags=["map"])
-    def get_map_config() -> dict[str, Any]:
-        """What the map page needs to draw itself: site, optional tile URL, live rate."""
+    def get_map_config(request: Request) -> dict[str, Any]:
+        """What the map page needs to draw itself: site, optional tile URL and basemap, live
+        rate."""
         lat, lon, h = backend.snapshot().site
         return {
             "tile_url": tile_url,
+            "basemap": map_page.BASEMAP_URL if request.app.state.basemap else None,
             "live_rate_hz": rate_hz,
             "site": {"lat": lat, "lon": lon, "h_m": h},
             "maplibre": (map_page.VENDOR_DIR / "maplibre-gl.js").is_file(),

@@ -52,6 +52,10 @@ class ServiceBackend(Protocol):
         """The zones in force as a GeoJSON FeatureCollection ([lon, lat] degrees, WGS-84)."""
         ...
 
+    def clutter_geojson(self) -> dict[str, Any]:
+        """The learnt clutter map: one polygon per cell with its rate (see clutter_layer)."""
+        ...
+
     def put_zones(self, geojson: dict[str, Any], who: str = "", role: str = "") -> dict[str, Any]:
         """Replace the zones (recorded with ``who`` and ``role``); returns the new
         FeatureCollection. ConfigError: a bad document (400); ZoneLimitError: a value beyond

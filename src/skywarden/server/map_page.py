@@ -1,6 +1,7 @@
 """The operator map page and the files it needs, served offline: the page and its scripts
-(``web/``), MapLibre GL JS and Swagger UI vendored at build time (``web/vendor/``, by
-``scripts/vendor_maplibre.sh``), and the API docs page that uses them."""
+(``web/``, with the bundled Natural Earth world layer), MapLibre GL JS, pmtiles and Swagger UI
+vendored at build time (``web/vendor/``, by ``scripts/vendor_maplibre.sh``), the API docs page
+that uses them, and the site's PMTiles basemap when one is configured."""
 
 from __future__ import annotations
 
@@ -22,12 +23,22 @@ VENDOR_FILES = (
     "swagger-ui.css",
     "swagger-ui-LICENSE.txt",
     "swagger-ui-NOTICE.txt",
+    "pmtiles.js",
+    "pmtiles-LICENSE.txt",
 )
+BASEMAP_URL = "/basemap.pmtiles"
 
 
-def add_map_page(app: FastAPI) -> None:
-    """Serve the map page at ``/``, its static files, the vendored MapLibre and Swagger UI
-    files (offline), and the API docs at ``/docs``."""
+def add_map_page(app: FastAPI, basemap: Path | None = None) -> None:
+    """Serve the map page at ``/``, its static files, the vendored MapLibre, pmtiles and
+    Swagger UI files (offline), the API docs at ``/docs``, and the site's basemap (one PMTiles
+    file, with HTTP range requests: the page reads only the tiles it shows) at BASEMAP_URL."""
+
+    if basemap is not None:
+
+        @app.get(BASEMAP_URL, include_in_schema=False)
+        def site_basemap() -> FileResponse:
+            return FileResponse(basemap, media_type="application/vnd.pmtiles")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

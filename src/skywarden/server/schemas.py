@@ -184,6 +184,9 @@ class AuditEntry(BaseModel):
 
 class MapConfig(BaseModel):
     tile_url: str | None = Field(description="raster tile URL template, or null (offline map)")
+    basemap: str | None = Field(
+        default=None, description="URL of the site's PMTiles basemap, or null (world layer only)"
+    )
     live_rate_hz: float
     site: dict[str, float] = Field(description="lat, lon (degrees), h_m of the site origin")
     maplibre: bool = Field(description="whether the vendored MapLibre GL JS files are present")

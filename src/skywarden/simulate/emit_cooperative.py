@@ -86,11 +86,19 @@ class CooperativeReports:
 
 
 def cooperative_reports(
-    scenario: Scenario, setup: SiteSetup, classes: frozenset[str], period_s: float
+    scenario: Scenario,
+    setup: SiteSetup,
+    classes: frozenset[str],
+    period_s: float,
+    kinds: frozenset[str] | None = None,
 ) -> CooperativeReports:
-    """The truth rows of the targets of ``classes`` on every n-th scan, sorted by send time."""
+    """The truth rows of the targets of ``classes`` (and of ``kinds``, if given) on every n-th
+    scan, sorted by send time."""
     every = setup.every_n_scans(scenario, period_s)
-    mask = carriers(scenario, classes)[scenario.truth_id] & (scenario.truth_scan % every == 0)
+    carrying = carriers(scenario, classes)
+    if kinds is not None:
+        carrying &= np.isin(np.asarray(scenario.target_kind, dtype=str), sorted(kinds))
+    mask = carrying[scenario.truth_id] & (scenario.truth_scan % every == 0)
     rows = np.flatnonzero(mask)
     target = scenario.truth_id[rows]
     t = setup.posix(scenario.truth_t[rows])
@@ -235,7 +243,9 @@ def _location(rep: CooperativeReports, i: int, site_h_m: float) -> Location:
 
 def remote_id_messages(scenario: Scenario, setup: SiteSetup) -> list[WireMessage]:
     """Radiotap + 802.11 beacons with Basic ID + Location + System packs (``remote-id``)."""
-    rep = cooperative_reports(scenario, setup, setup.remote_id_classes, setup.remote_id_period_s)
+    rep = cooperative_reports(
+        scenario, setup, setup.remote_id_classes, setup.remote_id_period_s, setup.remote_id_kinds
+    )
     op_lat, op_lon = _operator_positions(scenario, setup)
     out = []
     for i in range(len(rep)):

@@ -70,6 +70,8 @@ class SiteSetup:
         plots_per_datagram: CAT048 records per data block (one block per UDP datagram).
         transponder_classes: target classes that carry a Mode S transponder / ADS-B out.
         remote_id_classes: target classes that broadcast Remote ID.
+        remote_id_kinds: if given, only targets of these kinds (of remote_id_classes) broadcast
+            Remote ID (the ``site`` scenario: its inspection drone, not the swarm).
         start_posix: POSIX time of the scenario's t = 0.
         adsb_period_s, remote_id_period_s: report intervals (rounded to whole scans).
         adsb_sac, adsb_sic: the ADS-B ground station's I010 (CAT021).
@@ -107,6 +109,7 @@ class SiteSetup:
     adsb_group: str = "239.0.0.2"
     adsb_port: int = 8601
     rcs_calibration_dbm: float = -20.0
+    remote_id_kinds: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         checks = [

@@ -48,9 +48,10 @@ from skywarden.simulate.motion import Motion, ct_step
 from skywarden.simulate.plan import PlanBuilder, TargetPlan
 from skywarden.simulate.sensor import BoxVolume, CylinderVolume, SensorParams
 from skywarden.simulate.simulator import Scenario, simulate
+from skywarden.simulate.site_picture import site_picture_layout
 from skywarden.units import DEG, FloatArray
 
-SCENARIO_NAMES = ("crossing", "swarm", "mixed", "loitering", "bench", "scale-N")
+SCENARIO_NAMES = ("crossing", "swarm", "mixed", "loitering", "site", "bench", "scale-N")
 MAX_SCALE_TARGETS = 2_000_000
 DRONE_ACCEL_SIGMA = 0.01  # m/s^2/sqrt(Hz): low-flying drones must not wander out of 20-300 m
 SWARM_JOIN_LEAD = 150.0  # m before the orbit where swarm drones switch from GOTO to LOITER
@@ -85,7 +86,8 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
     """Build the named scenario with a seed; same name, seed and overrides -> identical output.
 
     Args:
-        name: one of ``crossing``, ``swarm``, ``mixed``, ``loitering``, ``bench``, ``scale-N``
+        name: one of ``crossing``, ``swarm``, ``mixed``, ``loitering``, ``site``, ``bench``,
+            ``scale-N``
             (N an integer).
         seed: any non-negative integer.
         overrides: pd, sigma (m), clutter_rate (per scan), n_scans, scan_period (s),
@@ -493,5 +495,6 @@ _LAYOUTS: dict[str, tuple[Layout, Settings]] = {
     "swarm": (_swarm, Settings(240, 1.0, 0.9, 5.0, 20.0)),
     "mixed": (_mixed, Settings(300, 1.0, 0.9, 10.0, 20.0)),
     "loitering": (loitering_layout, Settings(420, 1.0, 0.9, 10.0, 20.0)),
+    "site": (site_picture_layout, Settings(600, 1.0, 0.9, 10.0, 20.0)),
     "bench": (_bench, Settings(100, 1.0, 0.9, 5.0, 100.0)),
 }

@@ -4,12 +4,15 @@ A feed keeps the decoder state its format needs between chunks (partial Beast fr
 lines, CPR pairs per aircraft, Remote ID messages waiting for their Basic ID) and turns every
 chunk into a Detections batch in the site frame. Pure apart from that state: the transport
 hands it ``(receive_time_s, bytes, connection)``; a new connection number drops any partial
-frame. Every reject is counted by reason; identity labels (Remote ID serials) and callsigns
-are collected for the operator's side table.
+frame. Every reject is counted by reason in one counter per feed that lives as long as the
+feed (across reconnects); identity labels (Remote ID serials) and callsigns are collected for
+the operator's side table. All of that state is bounded (:mod:`skywarden.sources.limits`):
+what goes beyond a limit is counted as a reject and logged (rate-limited).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -25,10 +28,19 @@ from skywarden.sources.asterix.detections import (
     cat048_to_detections,
     cat062_to_detections,
 )
+from skywarden.sources.limits import (
+    LABEL_TABLE_FULL,
+    MAX_LABELS,
+    REMOTE_ID_FORGET_EVERY_S,
+    REMOTE_ID_IDLE_S,
+    BoundedLabels,
+    OverflowLog,
+)
 from skywarden.sources.modes.beast import BeastDecoder
 from skywarden.sources.modes.messages import decode_messages
 from skywarden.sources.modes.sbs import SbsDecoder, sbs_to_detections
 from skywarden.sources.modes.state import ModeSState, modes_to_detections
+from skywarden.sources.modes.surface import surface_detections
 from skywarden.sources.recordings.pcap import LINKTYPE_IEEE802_11_RADIOTAP, Frame
 from skywarden.sources.remote_id.reports import RemoteIdAssembler, remote_id_to_detections
 from skywarden.sources.remote_id.transports import decode_frame
@@ -53,7 +65,7 @@ class FeedCounters:
             "bytes": self.bytes,
             "records": self.records,
             "detections": self.detections,
-            "rejects": dict(self.rejects),
+            "rejects": {k: v for k, v in self.rejects.items() if v},
             "last_message_t": self.last_t,
         }
 
@@ -65,9 +77,19 @@ class Feed:
         self.frame = frame
         self.sensor = sensor
         self.counters = FeedCounters()
-        self.names: dict[int, str] = {}
-        self.callsigns: dict[int, str] = {}
+        self.names = BoundedLabels(MAX_LABELS)
+        self.callsigns = BoundedLabels(MAX_LABELS)
+        self.overflow_log = OverflowLog(f"sensor {sensor}")
         self._connection = 0
+
+    @property
+    def name(self) -> str:
+        """The sensor's name in log lines (the service sets it from the configuration)."""
+        return self.overflow_log.name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self.overflow_log.name = value
 
     def feed(self, t: float, data: bytes, connection: int = 0) -> Detections:
         """Decode one chunk received at POSIX time t; never raises on bad bytes."""
@@ -81,9 +103,17 @@ class Feed:
             dets = self._decode(t, data)
         except Exception as exc:  # a decoder bug must not stop the service: count it
             self.counters.rejects[f"decoder_error:{type(exc).__name__}"] += 1
-            return Detections.empty()
+            dets = Detections.empty()
         self.counters.detections += len(dets)
+        self._note_limits(t)
         return dets
+
+    def _note_limits(self, t: float) -> None:
+        """Count label evictions and log limit rejects (rate-limited)."""
+        evicted = self.names.evicted + self.callsigns.evicted
+        if evicted:
+            self.counters.rejects[LABEL_TABLE_FULL] = evicted
+        self.overflow_log.note(t, self.counters.rejects)
 
     def feed_many(self, chunks: list[tuple[float, bytes, int]]) -> Detections:
         """Decode several chunks ``(t, bytes, connection)`` in arrival order (formats that
@@ -92,7 +122,7 @@ class Feed:
         return Detections.concat([p for p in parts if len(p)])
 
     def reset_stream(self) -> None:
-        """Forget partial frames (a new TCP connection)."""
+        """Forget partial frames (a new TCP connection); counters stay."""
 
     def _decode(self, t: float, data: bytes) -> Detections:
         raise NotImplementedError
@@ -123,7 +153,7 @@ class AsterixFeed(Feed):
         self.radar = radar
         self.sigmas = sigmas or RadarSigmas()
         self.rcs_calibration_dbm = rcs_calibration_dbm
-        self.decoder = AsterixDecoder(fast=True)
+        self.decoder = AsterixDecoder(fast=True, rejects=self.counters.rejects)
 
     def feed_many(self, chunks: list[tuple[float, bytes, int]]) -> Detections:
         """All datagrams at once: the vectorised CAT048 decoder walks every block together."""
@@ -137,15 +167,15 @@ class AsterixFeed(Feed):
             dets = self._detections(records)
         except Exception as exc:  # a decoder bug must not stop the service: count it
             self.counters.rejects[f"decoder_error:{type(exc).__name__}"] += 1
-            return Detections.empty()
+            dets = Detections.empty()
         self.counters.detections += len(dets)
+        self._note_limits(chunks[-1][0])
         return dets
 
     def _decode(self, t: float, data: bytes) -> Detections:
         return self._detections(self.decoder.decode(data, reference_t=t))
 
     def _detections(self, records) -> Detections:
-        self.counters.rejects = self.decoder.rejects
         self.counters.records += sum(
             len(r) for r in (records.cat048, records.cat021, records.cat062, records.cat034)
         )
@@ -171,14 +201,13 @@ class SbsFeed(Feed):
 
     def __init__(self, frame: LocalFrame, sensor: int) -> None:
         super().__init__(frame, sensor)
-        self.decoder = SbsDecoder()
+        self.decoder = SbsDecoder(rejects=self.counters.rejects)
 
     def reset_stream(self) -> None:
-        self.decoder = SbsDecoder()
+        self.decoder.reset()
 
     def _decode(self, t: float, data: bytes) -> Detections:
         records = self.decoder.feed(data)
-        self.counters.rejects = self.decoder.rejects
         self.counters.records += len(records)
         self._label_icao(records.icao, records.callsign)
         return sbs_to_detections(records, self.frame, sensor=self.sensor)
@@ -189,25 +218,31 @@ class BeastFeed(Feed):
 
     def __init__(self, frame: LocalFrame, sensor: int) -> None:
         super().__init__(frame, sensor)
-        self.decoder = BeastDecoder()
-        self.state = ModeSState()
-        self.modes_rejects: Counter[str] = Counter()
+        rejects = self.counters.rejects  # one cumulative count for framing, messages, state
+        self.decoder = BeastDecoder(rejects=rejects)
+        self.state = ModeSState(rejects=rejects)
 
     def reset_stream(self) -> None:
-        self.decoder = BeastDecoder()
+        self.decoder.reset()
 
     def _decode(self, t: float, data: bytes) -> Detections:
         frames = self.decoder.feed(data).mode_s()
         self.counters.records += len(frames)
-        msgs = decode_messages(frames.payload, np.full(len(frames), t), self.modes_rejects)
+        msgs = decode_messages(frames.payload, np.full(len(frames), t), self.counters.rejects)
         reports = self.state.update(msgs)
-        self.counters.rejects = self.decoder.rejects + self.modes_rejects + self.state.rejects
         self._label_icao(reports.icao, reports.callsign)
-        return modes_to_detections(reports, self.frame, sensor=self.sensor)
+        airborne = modes_to_detections(reports, self.frame, sensor=self.sensor)
+        surface = surface_detections(
+            msgs, self.frame, sensor=self.sensor, rejects=self.counters.rejects
+        )
+        return Detections.concat([airborne, surface])
 
 
 class RemoteIdFeed(Feed):
-    """Remote ID: one captured link-layer frame per datagram (radiotap Wi-Fi by default)."""
+    """Remote ID: one captured link-layer frame per datagram (radiotap Wi-Fi by default).
+
+    Transmitters silent for ``REMOTE_ID_IDLE_S`` (receive time) are forgotten, checked every
+    ``REMOTE_ID_FORGET_EVERY_S``; the assembler's table is also capped (limits.py)."""
 
     def __init__(
         self, frame: LocalFrame, sensor: int, linktype: int = LINKTYPE_IEEE802_11_RADIOTAP
@@ -215,13 +250,16 @@ class RemoteIdFeed(Feed):
         super().__init__(frame, sensor)
         self.linktype = linktype
         self.assembler = RemoteIdAssembler()
-        self.frame_rejects: Counter[str] = Counter()
+        self.assembler.counts = self.counters.rejects
+        self._aged_at = -math.inf
 
     def _decode(self, t: float, data: bytes) -> Detections:
-        messages = decode_frame(Frame(t, self.linktype, data), self.frame_rejects)
+        messages = decode_frame(Frame(t, self.linktype, data), self.counters.rejects)
         self.counters.records += len(messages)
         reports = self.assembler.add_all(messages)
-        self.counters.rejects = self.frame_rejects + self.assembler.counts
+        if not t - self._aged_at < REMOTE_ID_FORGET_EVERY_S:
+            self.assembler.forget_before(t - REMOTE_ID_IDLE_S)
+            self._aged_at = t
         for r in reports:
             self.names[remote_id_identity(r.uas_id, r.id_type)] = f"rid:{r.uas_id}"
         if not reports:

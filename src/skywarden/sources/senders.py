@@ -88,6 +88,7 @@ class TcpServerSender:
     _server: asyncio.Server | None = field(default=None, init=False, repr=False)
     _clients: set[asyncio.StreamWriter] = field(default_factory=set, init=False, repr=False)
     _changed: asyncio.Condition | None = field(default=None, init=False, repr=False)
+    _handlers: set[asyncio.Task] = field(default_factory=set, init=False, repr=False)
 
     async def start(self) -> None:
         """Listen; idempotent."""
@@ -110,16 +111,27 @@ class TcpServerSender:
         return len(self._clients)
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         self._clients.add(writer)
         self.counters.connects += 1
-        await self._notify()
         try:
+            await self._notify()
             while await reader.read(4096):  # clients send nothing we need; wait for EOF
                 pass
         except OSError:
             self.counters.errors += 1
+        except asyncio.CancelledError:
+            # the loop is shutting down: end quietly (Python 3.11's stream callback calls
+            # task.exception() on the handler and prints a CancelledError traceback)
+            pass
         finally:
-            await self._drop(writer)
+            self._handlers.discard(task)  # type: ignore[arg-type]
+            if writer in self._clients:
+                self._clients.discard(writer)
+                self.counters.disconnects += 1
+                writer.close()
 
     async def _notify(self) -> None:
         assert self._changed is not None
@@ -171,12 +183,14 @@ class TcpServerSender:
             await self._drop(writer)
 
     async def close(self) -> None:
-        """Disconnect the clients and stop listening."""
+        """Disconnect the clients, stop listening and let the client handlers end."""
         await self.disconnect_clients()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        if self._handlers:  # each sees its connection closed (EOF) and returns
+            await asyncio.wait(set(self._handlers), timeout=2.0)
 
     async def __aenter__(self) -> TcpServerSender:
         await self.start()

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import math
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -34,6 +34,11 @@ from typing import NamedTuple
 import numpy as np
 
 from skywarden.errors import InputError, SkywardenError
+from skywarden.sources.udp_socket import (
+    DEFAULT_RECEIVE_BUFFER_BYTES,
+    kernel_drops,
+    open_udp_socket,
+)
 
 Clock = Callable[[], float]
 log = logging.getLogger(__name__)
@@ -82,6 +87,8 @@ class TransportCounters:
     reconnects: int = 0  # successful connections after the first
     dropped: int = 0  # datagrams dropped on a full queue, clients dropped for being slow
     refused: int = 0  # datagrams from senders not in the allow-list (UDP allow_from)
+    kernel_dropped: int = 0  # UDP: datagrams the kernel dropped (socket buffer full)
+    receive_buffer_bytes: int = 0  # UDP: the socket receive buffer the kernel granted
 
     def as_dict(self) -> dict[str, int]:
         """Plain dict for JSON (/health)."""
@@ -107,23 +114,19 @@ class ReceivedChunk(NamedTuple):
 _CLOSED = object()
 
 
-def _udp_socket(host: str, port: int, group: str | None, interface: str) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+def _udp_socket(
+    host: str, port: int, group: str | None, interface: str, receive_buffer_bytes: int
+) -> socket.socket:
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if group is None:
-            sock.bind((host, port))
-        else:
-            # POSIX: binding the group address filters out other traffic to the port.
-            sock.bind(("" if sys.platform == "win32" else group, port))
-            mreq = socket.inet_aton(group) + socket.inet_aton(interface)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-        sock.setblocking(False)
+        return open_udp_socket(host, port, group, interface, receive_buffer_bytes)
     except OSError as exc:
-        sock.close()
         where = f"{group or host}:{port}"
-        raise TransportError(f"cannot open UDP {where} (interface {interface}): {exc}") from exc
-    return sock
+        why = str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            why = "the port is in use (another receiver is bound to it; a port is never shared)"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            why = "no local interface has that address"
+        raise TransportError(f"cannot open UDP {where} (interface {interface}): {why}") from exc
 
 
 class _DatagramQueue(asyncio.DatagramProtocol):
@@ -144,6 +147,10 @@ class UdpSource:
     ``port=0`` picks a free port (read it from :attr:`local_port`). With ``multicast_group``
     the socket joins that group on ``interface`` (an IPv4 address of a local interface).
     At most ``queue_size`` datagrams wait for the consumer; more are dropped and counted.
+    The port is never shared (a second receiver on it fails to bind: :mod:`.udp_socket`);
+    the socket asks for a ``receive_buffer_bytes`` buffer and ``counters.kernel_dropped``
+    follows the kernel's drop count of the socket (:meth:`refresh_kernel_drops`).
+    :meth:`bind` binds synchronously (start-up checks), :meth:`open` (or iterating) after.
     With ``allow_from`` (sender addresses or networks, e.g. ``("192.0.2.7", "10.1.0.0/16")``)
     datagrams from any other sender are counted in ``counters.refused`` and dropped (the first
     one is logged).
@@ -157,7 +164,10 @@ class UdpSource:
     clock: Clock = time.time
     counters: TransportCounters = field(default_factory=TransportCounters)
     allow_from: Iterable[str] | None = None
+    receive_buffer_bytes: int = DEFAULT_RECEIVE_BUFFER_BYTES
     _senders: SenderAllowList | None = field(default=None, init=False, repr=False)
+    _sock: socket.socket | None = field(default=None, init=False, repr=False)
+    _drops_read_at: float = field(default=-math.inf, init=False, repr=False)
     _transport: asyncio.DatagramTransport | None = field(default=None, init=False, repr=False)
     _queue: asyncio.Queue | None = field(default=None, init=False, repr=False)
     _local_port: int | None = field(default=None, init=False, repr=False)
@@ -170,13 +180,41 @@ class UdpSource:
             raise TransportError("UdpSource was closed; make a new one")
         if self.allow_from is not None:
             self._senders = SenderAllowList(self.allow_from)
-        sock = _udp_socket(self.host, self.port, self.multicast_group, self.interface)
-        self._local_port = sock.getsockname()[1]
+        sock = self.bind()
         self._queue = asyncio.Queue(maxsize=self.queue_size + 1)
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _DatagramQueue(self), sock=sock
         )
+
+    def bind(self) -> socket.socket:
+        """Bind the socket now (idempotent): raises TransportError with the reason (port in
+        use, no such address) so that a service can refuse to start."""
+        if self._sock is None:
+            sock = _udp_socket(self.host, self.port, self.multicast_group, self.interface,
+                               self.receive_buffer_bytes)  # fmt: skip
+            self._sock = sock
+            self._local_port = sock.getsockname()[1]
+            self.counters.receive_buffer_bytes = sock.getsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVBUF
+            )
+        return self._sock
+
+    @property
+    def connected(self) -> bool:
+        """True while the socket is bound and receiving."""
+        return self._sock is not None
+
+    def refresh_kernel_drops(self, min_interval_s: float = 1.0) -> int:
+        """Read the kernel's drop count of the socket into ``counters.kernel_dropped`` (at
+        most every ``min_interval_s`` of the monotonic clock); returns the count."""
+        now = time.monotonic()
+        if self._sock is not None and now - self._drops_read_at >= min_interval_s:
+            self._drops_read_at = now
+            drops = kernel_drops(self._sock)
+            if drops is not None:
+                self.counters.kernel_dropped = drops
+        return self.counters.kernel_dropped
 
     @property
     def local_port(self) -> int:
@@ -202,11 +240,16 @@ class UdpSource:
 
     def close(self) -> None:
         """Close the socket; a waiting iterator ends after the queued datagrams."""
+        if self._sock is not None:
+            self.refresh_kernel_drops(0.0)  # the final count
         if self._transport is not None:
             self._transport.close()
             self._transport = None
             assert self._queue is not None
             self._queue.put_nowait(_CLOSED)
+        elif self._sock is not None:  # bound but never opened
+            self._sock.close()
+        self._sock = None
 
     async def datagrams(self) -> AsyncIterator[ReceivedDatagram]:
         """Yield datagrams until :meth:`close` (opens the socket if not yet open)."""
@@ -229,6 +272,23 @@ class UdpSource:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def bind_all(transports: Iterable[object]) -> None:
+    """Bind every transport that binds a local port (UDP) now, before a service starts: the
+    first failure closes those already bound and raises its TransportError."""
+    bound = []
+    for transport in transports:
+        bind = getattr(transport, "bind", None)
+        if bind is None:
+            continue
+        try:
+            bind()
+        except TransportError:
+            for other in bound:
+                other.close()
+            raise
+        bound.append(transport)
 
 
 def backoff_delays(
@@ -266,6 +326,7 @@ class TcpClientSource:
     read_size: int = 65_536
     clock: Clock = time.time
     counters: TransportCounters = field(default_factory=TransportCounters)
+    connected: bool = field(default=False, init=False)  # a connection is open now
     _stop: asyncio.Event | None = field(default=None, init=False, repr=False)
 
     def close(self) -> None:
@@ -325,6 +386,7 @@ class TcpClientSource:
                 reader, writer = streams
                 self.counters.connects += 1
                 self.counters.reconnects = self.counters.connects - 1
+                self.connected = True
                 connection = self.counters.connects
                 got_data = False
                 try:
@@ -335,6 +397,7 @@ class TcpClientSource:
                         yield ReceivedChunk(self.clock(), data, connection)
                 finally:
                     self.counters.disconnects += 1
+                    self.connected = False
                     writer.close()
                     with contextlib.suppress(OSError):
                         await writer.wait_closed()

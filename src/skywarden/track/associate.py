@@ -3,7 +3,9 @@
 The gate graph (tracks and detections joined by gated pairs) is split into connected
 components; each is an independent assignment problem. Components with one track or one
 detection are solved for all at once with array operations; only the rest go one by one
-through ``scipy.optimize.linear_sum_assignment``. No dense matrix larger than a cluster.
+through :func:`~skywarden.track.clusters.min_cost_matching` (the Hungarian method; scipy's
+``linear_sum_assignment`` for big clusters). No dense matrix larger than a cluster, and no
+scipy import unless a big cluster appears.
 
 Costs are negative log likelihood ratios of "track i is detected as detection j" against
 "track i is missed and detection j is clutter":
@@ -15,10 +17,8 @@ net costs over a matching is the GNN solution with missed-detection and clutter 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from skywarden.track.clusters import edge_components, min_cost_matching
 from skywarden.track.gate import GatedPairs
 from skywarden.track.kalman import LOG_2PI
 from skywarden.units import FloatArray, IntArray
@@ -49,10 +49,7 @@ def assign(
     out_t, out_d = [ti[alone]], [dj[alone]]
     ti, dj, c = ti[~alone], dj[~alone], c[~alone]
     if ti.size:
-        graph = coo_matrix(
-            (np.ones(ti.size), (ti, n_tracks + dj)), shape=(n_tracks + n_detections,) * 2
-        )
-        cluster = connected_components(graph, directed=False)[1][ti]
+        cluster = edge_components(ti, dj, n_tracks)
         tracks_in = _members_per_cluster(cluster, ti, n_tracks)
         dets_in = _members_per_cluster(cluster, dj, n_detections)
         star = (tracks_in[cluster] == 1) | (dets_in[cluster] == 1)
@@ -78,7 +75,7 @@ def _solve_stars(
 def _solve_general(
     ti: IntArray, dj: IntArray, c: FloatArray, cluster: IntArray
 ) -> tuple[IntArray, IntArray]:
-    """The remaining clusters: one linear_sum_assignment each."""
+    """The remaining clusters: one dense assignment each."""
     if ti.size == 0:
         return ti, dj
     order = np.argsort(cluster, kind="stable")
@@ -106,6 +103,6 @@ def _solve_cluster(ti: IntArray, dj: IntArray, c: FloatArray) -> tuple[IntArray,
     u_d, k = np.unique(dj, return_inverse=True)
     C = np.zeros((u_t.size, u_d.size))
     C[r, k] = c
-    rows, cols = linear_sum_assignment(C)
+    rows, cols = min_cost_matching(C)
     used = C[rows, cols] < 0.0
     return u_t[rows[used]], u_d[cols[used]]

@@ -1,12 +1,14 @@
 """Online clutter map: false-detection density per sensor and spatial cell, learnt as it runs.
 
 Users do not know their clutter density, so the tracker estimates it from the detections
-that no confirmed track explains. Each sensor's detections fall in horizontal cells of an ENU
-grid (``clutter_cell_m`` square, keyed sparsely: only cells that saw a detection exist). Per
-cell the map keeps an exponentially forgotten count of unexplained detections; with the
-forgotten number of scans W it gives the horizontal density count / (W * cell area) per m^2
-per scan. Heights are modelled per sensor by the forgotten mean and variance of the
-unexplained detections' u, so the density per m^3 at a detection is
+that no confirmed track explains. Each sensor's detections fall in horizontal cells: range x
+azimuth around a radar (the map's ``polar`` layout, set by whoever knows where the radars
+are), an ENU grid (``clutter_cell_m`` square) for any other sensor; see
+:mod:`skywarden.track.clutter_cells`. Cells are keyed sparsely: only cells that saw a
+detection exist. Per cell the map keeps an exponentially forgotten count of unexplained
+detections; with the forgotten number of scans W it gives the horizontal density
+count / (W * cell area) per m^2 per scan. Heights are modelled per sensor by the forgotten
+mean and variance of the unexplained detections' u, so the density per m^3 at a detection is
 
     lambda_h(cell) * N(u; mean_u, var_u + R_uu)
 
@@ -26,9 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skywarden.track import clutter_cells
+from skywarden.track.clutter_cells import PolarCells
 from skywarden.units import FloatArray, IntArray
 
-_OFFSET = 1 << 20  # cell indices are offset to be non-negative (covers +-1e6 cells per axis)
 _MIN_COUNT = 1e-3
 
 
@@ -37,11 +40,12 @@ class ClutterMap:
     """Learnt clutter (see the module docstring).
 
     Attributes:
-        keys: (K,) int64 sorted cell keys (sensor, east index, north index).
+        keys: (K,) int64 sorted cell keys (see clutter_cells.cell_keys).
         count: (K,) forgotten count of unexplained detections in each cell.
         sensors: (S,) int64 sorted sensor indices with height statistics.
         height_moments: (S, 3) forgotten sums (weight, sum u, sum u^2) of their heights, m.
         scans: forgotten number of closed scans (the denominator of every cell's rate).
+        polar: the radars whose cells are range x azimuth (None: every sensor on the grid).
     """
 
     keys: IntArray
@@ -49,22 +53,24 @@ class ClutterMap:
     sensors: IntArray
     height_moments: FloatArray
     scans: float = 0.0
+    polar: PolarCells | None = None
 
     def __len__(self) -> int:
         return int(self.keys.shape[0])
 
     @staticmethod
-    def empty() -> ClutterMap:
+    def empty(polar: PolarCells | None = None) -> ClutterMap:
         return ClutterMap(
-            np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros((0, 3))
-        )
+            np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros((0, 3)),
+            polar=polar,
+        )  # fmt: skip
 
 
-def cell_keys(z: FloatArray, sensor: np.ndarray, cell_m: float) -> IntArray:
+def cell_keys(
+    z: FloatArray, sensor: np.ndarray, cell_m: float, polar: PolarCells | None = None
+) -> IntArray:
     """(D,) int64 key of the cell of each ENU position z (D, 3) m for its sensor index."""
-    ij = np.floor(z[:, :2] / cell_m).astype(np.int64) + _OFFSET
-    ij = np.clip(ij, 0, 2 * _OFFSET - 1)
-    return (sensor.astype(np.int64) << 42) | (ij[:, 0] << 21) | ij[:, 1]
+    return clutter_cells.cell_keys(z, sensor, cell_m, polar)
 
 
 def density(
@@ -83,13 +89,13 @@ def density(
         return np.zeros(0)
     if cmap.scans <= 0.0:
         return np.full(d, prior)
-    keys = cell_keys(z, sensor, cell_m)
+    keys = cell_keys(z, sensor, cell_m, cmap.polar)
     pos = np.clip(np.searchsorted(cmap.keys, keys), 0, max(len(cmap) - 1, 0))
     count = np.zeros(d)
     if len(cmap):
         found = cmap.keys[pos] == keys
         count[found] = cmap.count[pos[found]]
-    horizontal = count / (cmap.scans * cell_m * cell_m)
+    horizontal = count / (cmap.scans * clutter_cells.cell_area(keys, cell_m, cmap.polar))
     mean_u, var_u = _height_stats(cmap, sensor)
     var = var_u + R[:, 2, 2]
     vertical = np.exp(-0.5 * (z[:, 2] - mean_u) ** 2 / var) / np.sqrt(2.0 * math.pi * var)
@@ -111,7 +117,9 @@ def record(
     keys, count = cmap.keys, cmap.count
     sensors, moments = cmap.sensors, cmap.height_moments
     if z.shape[0]:
-        new_keys, new_count = np.unique(cell_keys(z, sensor, cell_m), return_counts=True)
+        new_keys, new_count = np.unique(
+            cell_keys(z, sensor, cell_m, cmap.polar), return_counts=True
+        )
         keys, count = _merge(keys, count, new_keys, new_count.astype(np.float64))
         u = z[:, 2]
         s_keys, inverse = np.unique(sensor.astype(np.int64), return_inverse=True)
@@ -131,31 +139,42 @@ def record(
         moments = moments * gamma
         keep = count >= _MIN_COUNT
         keys, count = keys[keep], count[keep]
-    return ClutterMap(keys, count, sensors, moments, scans)
+    return ClutterMap(keys, count, sensors, moments, scans, cmap.polar)
 
 
-def summary(cmap: ClutterMap, cell_m: float) -> dict[str, float | int]:
-    """Plain numbers for /health: cells, scans remembered, densest cell's rate per km^2."""
+def summary(cmap: ClutterMap, cell_m: float) -> dict[str, object]:
+    """Plain numbers for /health: the cell layout, cells, scans remembered, and the densest and
+    mean cell rates per km^2 per scan."""
+    polar = cmap.polar
+    layout: dict[str, object] = {"grid_cell_m": cell_m}
+    if polar is not None and polar.sensors.size:
+        layout.update(
+            range_azimuth_sensors=polar.sensors.tolist(),
+            range_cell_m=polar.range_cell_m,
+            azimuth_cell_deg=round(math.degrees(polar.azimuth_cell_rad), 6),
+        )
     if len(cmap) == 0 or cmap.scans <= 0.0:
-        return {"cells": 0, "scans": round(cmap.scans, 2), "max_per_km2_per_scan": 0.0}
-    per_km2 = cmap.count.max() / (cmap.scans * cell_m * cell_m) * 1e6
-    mean_per_km2 = cmap.count.sum() / (cmap.scans * len(cmap) * cell_m * cell_m) * 1e6
+        return {"cells": 0, "scans": round(cmap.scans, 2), "max_per_km2_per_scan": 0.0,
+                "layout": layout}  # fmt: skip
+    rate = cmap.count / (cmap.scans * clutter_cells.cell_area(cmap.keys, cell_m, polar)) * 1e6
+    polar_cells = int(np.count_nonzero(clutter_cells.is_polar(cmap.keys)))
     return {
         "cells": len(cmap),
+        "range_azimuth_cells": polar_cells,
         "scans": round(cmap.scans, 2),
-        "max_per_km2_per_scan": round(float(per_km2), 4),
-        "mean_per_km2_per_scan_in_cells": round(float(mean_per_km2), 4),
+        "max_per_km2_per_scan": round(float(rate.max()), 4),
+        "mean_per_km2_per_scan_in_cells": round(float(rate.mean()), 4),
+        "layout": layout,
     }
 
 
 def cells(cmap: ClutterMap, cell_m: float) -> tuple[IntArray, FloatArray, FloatArray]:
-    """(sensor (K,), south-west corner (K, 2) ENU m, rate (K,) per km^2 per scan) per cell."""
-    sensor = cmap.keys >> 42
-    i = ((cmap.keys >> 21) & ((1 << 21) - 1)) - _OFFSET
-    j = (cmap.keys & ((1 << 21) - 1)) - _OFFSET
-    corner = np.column_stack([i, j]).astype(np.float64) * cell_m
-    rate = cmap.count / max(cmap.scans, 1e-12) / (cell_m * cell_m) * 1e6
-    return sensor, corner, rate
+    """(sensor (K,), outline (K, 10, 2) ENU m, rate (K,) per km^2 per scan) per cell: what
+    a map layer draws (see clutter_cells.cell_outlines)."""
+    sensor, outline = clutter_cells.cell_outlines(cmap.keys, cell_m, cmap.polar)
+    area = clutter_cells.cell_area(cmap.keys, cell_m, cmap.polar)
+    rate = cmap.count / max(cmap.scans, 1e-12) / area * 1e6
+    return sensor, outline, rate
 
 
 def _height_stats(cmap: ClutterMap, sensor: np.ndarray) -> tuple[FloatArray, FloatArray]:

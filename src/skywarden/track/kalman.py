@@ -9,27 +9,68 @@ from __future__ import annotations
 
 import numpy as np
 
-from skywarden.units import FloatArray
+from skywarden.units import FloatArray, IntArray
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
+def _mirror_index(n: int) -> IntArray:
+    """Flat index of element (min(i, j), max(i, j)) for each (i, j) of an n x n matrix."""
+    i, j = np.divmod(np.arange(n * n), n)
+    return np.minimum(i, j) * n + np.maximum(i, j)
+
+
+_MIRROR = {n: _mirror_index(n) for n in (3, 6)}
+_UPPER6 = np.unique(_MIRROR[6])  # the 21 flat indices of the upper triangle of a 6 x 6
+_FROM_UPPER6 = np.searchsorted(_UPPER6, _MIRROR[6])  # (36,) position of each element in those
+
+
 def symmetrise(P: FloatArray) -> FloatArray:
-    """0.5 (P + P^T) over the last two axes."""
-    return 0.5 * (P + np.swapaxes(P, -1, -2))
+    """P with its lower triangle replaced by the mirror of the upper one (last two axes).
+
+    Exactly symmetric; one gather (``take``), several times faster than 0.5 (P + P^T) on big
+    stacks, whose transposed read strides through memory.
+    """
+    n = P.shape[-1]
+    mirror = _MIRROR.get(n)
+    if mirror is None:
+        mirror = _mirror_index(n)
+    flat = np.take(P.reshape(-1, n * n), mirror, axis=1)
+    return flat.reshape(P.shape)
 
 
 def predict(
     x: FloatArray, P: FloatArray, F: FloatArray, Q: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """x' = F x, P' = F P F^T + Q for stacks x (..., 6), P (..., 6, 6).
+    """x' = F x, P' = F P F^T + Q for stacks x (..., 6), P (..., 6, 6) (P symmetric).
 
     F and Q are either one (6, 6) matrix for every track (all tracks share the time step) or
-    stacks broadcastable to P.
+    stacks broadcastable to P. With one F, the 21 distinct elements of F P F^T come from one
+    matrix product, vec(F P F^T) = (F kron F) vec(P), over the whole stack.
     """
+    if F.ndim == 2 and Q.ndim == 2 and P.shape[-2:] == (6, 6):
+        x_new = x @ F.T
+        upper = P.reshape(-1, 36) @ _kron_upper(F)
+        upper += Q.reshape(36)[_UPPER6]
+        P_new = np.take(upper, _FROM_UPPER6, axis=1).reshape(P.shape)
+        return x_new, P_new
     x_new = x @ np.swapaxes(F, -1, -2) if F.ndim == 2 else np.einsum("...ij,...j->...i", F, x)
     P_new = F @ P @ np.swapaxes(F, -1, -2) + Q
     return x_new, symmetrise(P_new)
+
+
+_KRON_CACHE: dict[bytes, FloatArray] = {}  # scans repeat the same few F matrices
+
+
+def _kron_upper(F: FloatArray) -> FloatArray:
+    """(36, 21): vec(P) @ this = the upper triangle of F P F^T (row-major vec)."""
+    key = F.tobytes()
+    found = _KRON_CACHE.get(key)
+    if found is None:
+        if len(_KRON_CACHE) >= 256:
+            _KRON_CACHE.clear()
+        found = _KRON_CACHE[key] = np.ascontiguousarray(np.kron(F, F).T[:, _UPPER6])
+    return found
 
 
 def inverse_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -52,7 +52,9 @@ class TrackerParams:
             clutter is confirmed with.
         target_lifetime_s: mean life of a target, seconds; decides how long a confirmed
             track that misses is still reported (score confirmation).
-        clutter_cell_m: side of the clutter map's cells, metres.
+        clutter_cell_m: side of the clutter map's grid cells, and depth of a radar's range x
+            azimuth cells, metres.
+        clutter_azimuth_cell_deg: width of a radar's range x azimuth clutter cells, degrees.
         clutter_memory_scans: the clutter map's and the Pd estimate's memory, scans.
         clutter_prior_scans: weight of the configured clutter_density (the prior), in scans.
         learn: learn clutter density and Pd online (True) or use the configured values only.
@@ -75,6 +77,7 @@ class TrackerParams:
     false_track_probability: float = 1e-4
     target_lifetime_s: float = 1000.0
     clutter_cell_m: float = 1000.0
+    clutter_azimuth_cell_deg: float = 2.0
     clutter_memory_scans: float = 50.0
     clutter_prior_scans: float = 2.0
     learn: bool = True
@@ -97,6 +100,7 @@ class TrackerParams:
             (0.0 < self.false_track_probability < 0.5, "false_track_probability: in (0, 0.5)"),
             (self.target_lifetime_s > 0.0, "target_lifetime_s must be > 0 s"),
             (self.clutter_cell_m > 0.0, "clutter_cell_m must be > 0 m"),
+            (0.0 < self.clutter_azimuth_cell_deg <= 90.0, "clutter_azimuth_cell_deg: (0, 90]"),
             (self.clutter_memory_scans > 1.0, "clutter_memory_scans must be > 1"),
             (self.clutter_prior_scans > 0.0, "clutter_prior_scans must be > 0"),
         ]

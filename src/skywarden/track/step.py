@@ -14,6 +14,7 @@ The result does not depend on the order of the detections in the batch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -25,6 +26,8 @@ from skywarden.track import clutter_map, kalman
 from skywarden.track import score as track_score
 from skywarden.track.associate import assign, net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
+from skywarden.track.clutter_cells import PolarCells
+from skywarden.track.clutter_map import ClutterMap
 from skywarden.track.filtering import one_point_prior, predict_tracks, start_modes, update_tracks
 from skywarden.track.gate import GatedPairs, gate
 from skywarden.track.lifecycle import first_of_each_identity, record_scan, start_tracks, survivors
@@ -63,9 +66,22 @@ class StepEvents:
     identity_conflicts: int
 
 
-def new_tracks(params: TrackerParams, t: float = 0.0) -> Tracks:
-    """An empty tracker state for these parameters."""
-    return empty_tracks(len(params.models), t)
+def new_tracks(
+    params: TrackerParams, t: float = 0.0, radars: dict[int, tuple[float, float]] | None = None
+) -> Tracks:
+    """An empty tracker state for these parameters.
+
+    ``radars`` maps the sensor index of each radar to its (east, north) site ENU position, m:
+    their clutter is then learnt in range x azimuth cells (``clutter_cell_m`` deep,
+    ``clutter_azimuth_cell_deg`` wide) instead of the ENU grid.
+    """
+    tracks = empty_tracks(len(params.models), t)
+    if not radars:
+        return tracks
+    polar = PolarCells.of(
+        radars, params.clutter_cell_m, math.radians(params.clutter_azimuth_cell_deg)
+    )
+    return replace(tracks, clutter=ClutterMap.empty(polar))
 
 
 def step(

@@ -33,6 +33,21 @@ def test_cat048_reply_types_flight_status_and_flags():
     assert bits[5] == ev.SIMULATED  # a garbled code is no evidence
 
 
+def test_cat048_mode_c_only_reply_is_an_ssr_reply():
+    """A validated Mode C level without a Mode 3/A code on an SSR plot: a transponder replied
+    ("Mode C only"); on a primary plot, or garbled, it says nothing."""
+    plots = Cat048Records.from_columns(
+        {
+            "typ": [2, 1, 2, 2],
+            "mode3a": [-1, -1, -1, -1],
+            "mode3a_valid": [False, False, False, False],
+            "mode_c_valid": [True, True, False, True],
+            "pressure_altitude_m": [3048.0, 3048.0, 3048.0, np.nan],
+        }
+    )
+    assert cat048_evidence(plots).tolist() == [ev.SSR_REPLY, ev.NONE, ev.NONE, ev.NONE]
+
+
 def test_cat021_ground_bit_and_flags():
     reports = Cat021Records.from_columns(
         {
@@ -68,6 +83,26 @@ def test_cat062_code_plan_surface_and_simulated():
         ev.FLIGHT_PLAN,
         ev.FLIGHT_PLAN | ev.SIMULATED,
     ]
+
+
+def test_cat062_secondary_detections_are_an_ssr_reply():
+    tracks = Cat062Records.from_columns({"mode3a": [-1, -1], "secondary_recent": [True, False]})
+    assert cat062_evidence(tracks).tolist() == [ev.SSR_REPLY, ev.NONE]
+
+
+def test_national_feed_code_less_tracks_are_kept_up_by_ssr(shared_data):
+    """fds260429's stationary FL250 tracks without a Mode 3/A code (e.g. track 1346, at the
+    same position as others) have I062/080 SSR age within threshold and a measured flight
+    level (I062/295 MFL): transponder replies, not unknown primary echoes."""
+    from skywarden.sources.asterix.decoder import decode_capture
+
+    path = recording(shared_data, "jmatiasbro-decoderasterix/fds260429.pcap")
+    c = decode_capture(path.read_bytes())[0].cat062
+    m = c.track_number == 1346
+    assert m.sum() > 10 and not c.mode3a_valid[m].any()
+    assert c.secondary_recent[m].all()
+    assert ((cat062_evidence(c.take(m)) & ev.SSR_REPLY) != 0).all()
+    assert 0.3 < c.secondary_recent.mean() < 1.0  # primary-only updates exist too
 
 
 def test_barcelona_plots_report_mode_s_replies_and_ground_states(shared_data):

@@ -5,6 +5,7 @@
   'use strict';
 
   const UI = window.skywardenUI;
+  const Basemap = window.skywardenBasemap;
   const Replay = window.skywardenReplay;
   const $ = (id) => document.getElementById(id);
   const RINGS_KM = [1, 2, 5, 10, 20, 50];
@@ -86,14 +87,20 @@
     for (const [c, col] of Object.entries(UI.CLASS_COLOURS)) map.addImage('arrow-' + c, arrow(col), { pixelRatio: 2 });
     map.addImage('sensor-up', sensorIcon('#3ccf8e'), { pixelRatio: 2 });
     map.addImage('sensor-down', sensorIcon('#ff5a5f'), { pixelRatio: 2 });
-    for (const id of ['grid', 'rings', 'coverage', 'zones', 'trails', 'predicted', 'tracks', 'sensors', 'site']) {
+    for (const id of ['grid', 'rings', 'coverage', 'clutter', 'zones', 'trails', 'predicted', 'tracks', 'sensors', 'site']) {
       map.addSource(id, { type: 'geojson', data: EMPTY });
     }
+    Basemap.addWorld(map, map.getLayer('tiles') ? 'tiles' : undefined);
     const layers = [
       { id: 'grid', type: 'line', source: 'grid', paint: { 'line-color': '#1b2a3a', 'line-width': 1 } },
       { id: 'coverage', type: 'line', source: 'coverage',
         paint: { 'line-color': '#2c4a66', 'line-width': 1, 'line-dasharray': [1, 3] } },
       { id: 'rings', type: 'line', source: 'rings', paint: { 'line-color': '#2f4a64', 'line-width': 1.2 } },
+      // the tracker's learnt clutter map: more opaque = more unexplained plots per km^2 per scan
+      { id: 'clutter-fill', type: 'fill', source: 'clutter',
+        paint: { 'fill-color': '#a07be0',
+          'fill-opacity': ['interpolate', ['linear'], ['ln', ['+', 1e-3, ['get', 'rate_per_km2_per_scan']]],
+            -6.9, 0.0, -2.3, 0.12, 2.3, 0.45] } },
       { id: 'zones-fill', type: 'fill', source: 'zones',
         paint: { 'fill-color': ['match', ['get', 'role'], 'protected', '#ff5a5f', 'warning', '#f5b942', '#8c98a6'],
           'fill-opacity': ['match', ['get', 'role'], 'protected', 0.16, 'warning', 0.09, 0.06] } },
@@ -190,6 +197,16 @@
       console.warn('zones unavailable', e);
     }
   }
+  async function loadClutter() {
+    try {
+      const r = await fetch('/api/v1/clutter');
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      S.clutter = await r.json();
+      if (S.mapReady) S.map.getSource('clutter').setData(S.clutter);
+    } catch (e) {
+      console.warn('clutter map unavailable', e);
+    }
+  }
   let sensorsKey = '';
   function drawSensors(sensors) {
     const key = JSON.stringify(sensors.map((s) => [s.name, s.lat, s.lon, s.connected, s.range_m]));
@@ -230,27 +247,8 @@
     placeLabels();
     updatePopup();
   }
-  const labelEls = new Map();
-  function placeLabels() {
-    const box = $('labels');
-    const want = S.filters.labels && S.mapReady ? (S.shownTracks || []).slice(0, MAX_LABELS) : [];
-    const keep = new Set();
-    for (const t of want) {
-      keep.add(t.id);
-      let el = labelEls.get(t.id);
-      if (!el) {
-        el = document.createElement('div');
-        el.className = 'tlabel';
-        box.appendChild(el);
-        labelEls.set(t.id, el);
-      }
-      const html = `${UI.esc(UI.trackName(t))}<div class="l2">${t.class.toUpperCase()} ${UI.fmt.int(t.alt_m)}m ${UI.fmt.int(t.speed_mps)}m/s</div>`;
-      if (el._html !== html) { el.innerHTML = html; el._html = html; }
-      const p = S.map.project([t.lon, t.lat]);
-      el.style.transform = `translate(${Math.round(p.x)}px, ${Math.round(p.y - 8)}px)`;
-    }
-    for (const [id, el] of labelEls) if (!keep.has(id)) { el.remove(); labelEls.delete(id); }
-  }
+  /* labels: one per track, or one per swarm (labels.js places them without overprinting) */
+  const placeLabels = window.skywardenLabels.placer(S, UI, MAX_LABELS);
 
   /* ---------- track details popup ---------- */
   function detailsHtml(t) {
@@ -429,6 +427,7 @@
     S.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     S.map.on('load', () => {
       addLayers(S.map);
+      Basemap.addSiteBasemap(S.map, cfg.basemap, 'grid');
       S.mapReady = true;
       if (!view) {
         const d = 6500 / 111320, dl = d / Math.cos((site.lat * Math.PI) / 180);
@@ -437,10 +436,11 @@
       drawRings(site);
       drawGrid();
       loadZones();
+      loadClutter();
       if (S.snapshot) onSnapshot(S.snapshot);
       showPicture();
     });
-    S.map.on('moveend', () => { if (S.mapReady) { drawGrid(); saveView(); } });
+    S.map.on('moveend', () => { if (S.mapReady) { drawGrid(); saveView(); Basemap.placeCities(S.map); } });
     S.map.on('render', () => { if (S.mapReady) placeLabels(); });
     S.map.on('click', 'tracks', (e) => select(e.features[0].properties.id));
     S.map.on('mouseenter', 'tracks', () => { S.map.getCanvas().style.cursor = 'pointer'; });
@@ -475,6 +475,7 @@
     UI.pollHealth();
     setInterval(UI.pollHealth, 5000);
     setInterval(loadZones, 30000);
+    setInterval(loadClutter, 15000);
   }
   start();
 })();

@@ -262,18 +262,34 @@
     const zone = alertsUI.zones[a.zone_id];
     li.querySelector('.zone').textContent = zone ? zone : a.zone_id;
     li.querySelector('.what').innerHTML = `Track <b>${a.track_id}</b> · ${esc(a.target_class)} · ${esc(a.object)}<br>` +
-      `p ${fmt.num(100 * (a.probability ?? 0), 0)}% · alt ${fmt.int(a.alt_m)} m · raised ${fmt.utc(a.t_raised)}Z` +
+      `<span class="prob">p now <b>${a.probability == null ? '–' : fmt.num(100 * a.probability, 0) + '%'}</b></span>` +
+      ` · alt ${fmt.int(a.alt_m)} m · raised ${fmt.utc(a.t_raised)}Z <span class="age"></span>` +
       (a.summary ? `<div class="decision">${esc(a.summary)}</div>` : '');
     li.querySelector('.actions').hidden = a.state !== 'active';
     li.querySelector('.who').textContent = a.state === 'active' ? '' : `${a.state} at ${fmt.utc(a.t_state)}Z`;
     tickAlert(li);
     return li;
   }
+  /* the picture's time now (the last snapshot's time plus what passed since it came) */
+  function pictureNow() {
+    const snap = window.skywarden && window.skywarden.snapshot;
+    return snap ? snap.t + (performance.now() - alertsUI.receivedAt) / 1000 : null;
+  }
+  function ago(s) {
+    if (s == null || !isFinite(s)) return '';
+    s = Math.max(0, Math.round(s));
+    return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s ago` : `${fmt.duration(s)} ago`;
+  }
   function tickAlert(li) {
     const a = li._alert;
     const el = li.querySelector('.tte'), label = li.querySelector('.tte-label');
+    const now = pictureNow();
+    li.querySelector('.age').textContent = now == null ? '' : `(${ago(now - a.t_raised)})`;
     if (a.inside) { el.textContent = 'INSIDE'; el.className = 'tte inside'; label.textContent = ''; return; }
-    const left = a.time_to_entry_s == null ? null : a.time_to_entry_s - (performance.now() - alertsUI.receivedAt) / 1000;
+    if (a.time_to_entry_s == null) { /* no entry forecast now: the object turned away or is lost */
+      el.textContent = 'NO ENTRY'; el.className = 'tte none'; label.textContent = 'forecast now'; return;
+    }
+    const left = a.time_to_entry_s - (performance.now() - alertsUI.receivedAt) / 1000;
     el.className = 'tte';
     el.textContent = fmt.mmss(left);
     label.textContent = 'to entry';
@@ -310,19 +326,32 @@
   setInterval(() => alertsUI.cards.forEach(tickAlert), 250);
 
   /* ---------- sensors panel: live sensor list + polled /api/v1/health ---------- */
-  const healthUI = { prev: null, rates: {} };
+  const healthUI = { prev: null, rates: {}, sensors: [] };
+  /* a sensor's counts: what /api/v1/health says about its source (messages, records, rejects),
+   * else what the snapshot's sensor list says */
+  function sensorCounts(s) {
+    const h = window.skywarden && window.skywarden.health;
+    const src = h && h.sources ? h.sources[s.name] : null;
+    if (!src) return { messages: s.messages, records: null, rejects: s.rejects || {} };
+    return { messages: src.messages, records: src.records, rejects: src.rejects || s.rejects || {} };
+  }
   function renderSensors(sensors) {
     const ul = $('sensors');
+    healthUI.sensors = sensors;
     ul.innerHTML = '';
     for (const s of sensors) {
-      const rejects = Object.values(s.rejects || {}).reduce((x, y) => x + y, 0);
+      const c = sensorCounts(s);
+      const rejects = Object.values(c.rejects).reduce((x, y) => x + y, 0);
       const rate = healthUI.rates[s.name];
       const li = document.createElement('li');
       li.className = 'sensor' + (s.connected ? ' up' : '');
+      li.dataset.name = s.name;
+      li.dataset.messages = c.messages ?? 0;
       li.innerHTML = `<span class="led" title="${s.connected ? 'connected' : 'disconnected'}"></span>` +
         `<span class="sname">${esc(s.name)}</span><span class="kind">${esc(s.kind)}</span>` +
-        `<span class="detail">${fmt.int(s.messages)} msgs${rate != null ? ` · ${fmt.num(rate, 1)}/s` : ''}` +
-        `${rejects ? ` · <span class="rej" title="${esc(JSON.stringify(s.rejects))}">${fmt.int(rejects)} rejected</span>` : ''}` +
+        `<span class="detail"><span class="msgs">${fmt.int(c.messages)} msgs</span>` +
+        `${c.records != null ? ` · ${fmt.int(c.records)} rec` : ''}${rate != null ? ` · ${fmt.num(rate, 1)}/s` : ''}` +
+        `${rejects ? ` · <span class="rej" title="${esc(JSON.stringify(c.rejects))}">${fmt.int(rejects)} rejected</span>` : ''}` +
         `${s.connected ? '' : ' · <span class="rej">offline</span>'}</span>`;
       ul.appendChild(li);
     }
@@ -337,7 +366,8 @@
         const dt = (now - healthUI.prev.at) / 1000;
         for (const [name, src] of Object.entries(h.sources || {})) {
           const before = healthUI.prev.h.sources && healthUI.prev.h.sources[name];
-          if (before && dt > 0) healthUI.rates[name] = Math.max(0, (src.messages - before.messages) / dt);
+          const key = src.records != null && before && before.records != null ? 'records' : 'messages';
+          if (before && dt > 0) healthUI.rates[name] = Math.max(0, (src[key] - before[key]) / dt);
         }
       }
       healthUI.prev = { at: now, h };
@@ -345,6 +375,7 @@
       $('system-health').innerHTML = `tick p50 <b class="num">${fmt.num(lat.p50, 1)}</b> ms · p99 <b class="num">${fmt.num(lat.p99, 1)}</b> ms` +
         ` · queue <b class="num">${fmt.int(h.queue_depth)}</b><br>up ${fmt.duration(h.uptime_s)} · ${h.live ? h.live.clients : 0} live client(s)`;
       window.skywarden.health = h;
+      renderSensors(healthUI.sensors);
     } catch (e) {
       $('system-health').textContent = 'health unavailable: ' + e.message;
     }

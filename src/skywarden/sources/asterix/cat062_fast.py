@@ -120,6 +120,8 @@ def extract_cat062(
     has, octet = _extension_octet(buf, p, 1)
     put("simulated", idx[has], (octet[has] & 0x80) != 0)
     put("plan_correlated", idx[has], (octet[has] & 0x10) != 0)
+    has, octet = _extension_octet(buf, p, 3)  # CST PSR SSR MDS ADS SUC AAC FX
+    put("secondary_recent", idx[has], (octet[has] & 0x30) != 0x30)
     if ed.has_sfc:
         has, octet = _extension_octet(buf, p, 5)
         put("surface", idx[has], (octet[has] & 0x10) != 0)

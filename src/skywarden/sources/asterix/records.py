@@ -180,7 +180,9 @@ class Cat062Records(ColumnRecords):
     its QNH bit); geometric_height_m: I062/130 (above WGS-84). has_flight_plan: I062/390 is
     present; plan_callsign, flight_rules (FR1/FR2: 0 IFR, 1 VFR, 2 n/a, 3 controlled VFR),
     aircraft_type, wake_category: its CS, FCT, TAC and WTC. I062/080 flags: simulated (SIM),
-    plan_correlated (FPC), surface (SFC, editions 1.17+; False where absent).
+    plan_correlated (FPC), surface (SFC, editions 1.17+; False where absent);
+    secondary_recent: octet 4 says a secondary detection (SSR or Mode S, bits SSR and MDS) is
+    no older than the system's threshold (False where octet 4 is absent).
     sigma_x_m / sigma_y_m: I062/500 APC estimated accuracy of the Cartesian position (1 sigma).
     """
 
@@ -213,6 +215,7 @@ class Cat062Records(ColumnRecords):
     simulated: np.ndarray = _B
     plan_correlated: np.ndarray = _B
     surface: np.ndarray = _B
+    secondary_recent: np.ndarray = _B
     sigma_x_m: np.ndarray = _F
     sigma_y_m: np.ndarray = _F
 
@@ -400,6 +403,7 @@ def cat062_row(rec: Any) -> dict[str, Any]:
         "simulated": _uint(_get(rec, "080", "SIM")) == 1,
         "plan_correlated": _uint(_get(rec, "080", "FPC")) == 1,
         "surface": _uint(_get(rec, "080", "SFC")) == 1,
+        "secondary_recent": 0 in (_uint(_get(rec, "080", "SSR")), _uint(_get(rec, "080", "MDS"))),
         "sigma_x_m": _quantity(_get(rec, "500", "APC", "X"), "m"),
         "sigma_y_m": _quantity(_get(rec, "500", "APC", "Y"), "m"),
     }

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from skywarden.sources.limits import BEAST_MAX_PARTIAL_BYTES
 from skywarden.units import FloatArray, IntArray
 
 ESC = 0x1A
@@ -108,7 +109,8 @@ class BeastDecoder:
     """Streaming Beast deframer. Feed chunks, then :meth:`flush` at end of stream.
 
     ``rejects`` counts skipped input by reason (``garbage_bytes`` counts bytes, the others
-    count frames); ``status_frames`` counts type '4' frames, which are dropped.
+    count frames); ``status_frames`` counts type '4' frames, which are dropped. The partial
+    frame kept between chunks is at most one escaped long frame (44 bytes).
     """
 
     rejects: Counter = field(default_factory=Counter)
@@ -120,7 +122,20 @@ class BeastDecoder:
         data = self._buffer + bytes(chunk) if self._buffer else bytes(chunk)
         frames, used = self._scan(data)
         self._buffer = data[used:]
+        if len(self._buffer) > BEAST_MAX_PARTIAL_BYTES:  # cannot happen: _scan keeps <= 1 frame
+            self.rejects["truncated_frame"] += 1
+            self._buffer = b""
         return frames
+
+    def reset(self) -> None:
+        """Drop a partial frame (the stream was cut); the reject counts stay."""
+        self._buffer = b""
+
+    @property
+    def partial_bytes(self) -> int:
+        """Bytes of the partial frame kept for the next chunk (at most
+        :data:`~skywarden.sources.limits.BEAST_MAX_PARTIAL_BYTES`)."""
+        return len(self._buffer)
 
     def flush(self) -> BeastFrames:
         """End of stream: frames still pending are returned, a partial frame is rejected."""

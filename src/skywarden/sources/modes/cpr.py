@@ -1,10 +1,12 @@
-"""Compact Position Reporting (CPR) for airborne ADS-B positions, vectorised with NumPy.
+"""Compact Position Reporting (CPR) for ADS-B positions, vectorised with NumPy.
 
 Airborne CPR encodes latitude and longitude in 17 bits each within zones: 60 latitude zones
 for even frames, 59 for odd ones; the longitude zone count follows the latitude (NL).
 Degrees here are the wire unit (converted to radians/ENU elsewhere). Global decoding needs
 one even and one odd frame of the same aircraft (taken within ~10 s); local decoding needs
 one frame and a reference position within half a zone (~333 km in latitude).
+Surface positions (TC 5-8) use the same 17 bits over zones a quarter as large (90 degrees
+instead of 360), so they are decoded locally only, near a reference within 45 NM.
 All functions take and return (N,) arrays; failed decodes are NaN.
 """
 
@@ -32,16 +34,25 @@ def number_of_longitude_zones(lat_deg: FloatArray) -> IntArray:
     return np.nan_to_num(nl, nan=1.0).astype(np.int64)
 
 
-def encode(lat_deg: FloatArray, lon_deg: FloatArray, odd: BoolArray) -> tuple[IntArray, IntArray]:
-    """Airborne CPR encoding: degrees and frame parity -> (17-bit lat, 17-bit lon) integers."""
+def _span(surface: bool) -> float:
+    """Degrees spanned by all zones: 360 airborne, 90 surface."""
+    return 90.0 if surface else 360.0
+
+
+def encode(
+    lat_deg: FloatArray, lon_deg: FloatArray, odd: BoolArray, surface: bool = False
+) -> tuple[IntArray, IntArray]:
+    """CPR encoding (airborne, or surface with ``surface``): degrees and frame parity ->
+    (17-bit lat, 17-bit lon) integers."""
     lat = np.asarray(lat_deg, dtype=np.float64)
     lon = np.asarray(lon_deg, dtype=np.float64)
     i = np.asarray(odd, dtype=np.int64)
-    dlat = 360.0 / (60.0 - i)
+    span = _span(surface)
+    dlat = span / (60.0 - i)
     yz = np.floor(CPR_SCALE * np.mod(lat, dlat) / dlat + 0.5)
     rlat = dlat * (yz / CPR_SCALE + np.floor(lat / dlat))
     zones = number_of_longitude_zones(rlat) - i
-    dlon = 360.0 / np.maximum(zones, 1)
+    dlon = span / np.maximum(zones, 1)
     xz = np.floor(CPR_SCALE * np.mod(lon, dlon) / dlon + 0.5)
     mask = (1 << 17) - 1
     return yz.astype(np.int64) & mask, xz.astype(np.int64) & mask
@@ -84,21 +95,24 @@ def decode_local(
     odd: BoolArray,
     ref_lat_deg: FloatArray,
     ref_lon_deg: FloatArray,
+    surface: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
     """Local decoding of single CPR frames near reference positions -> (lat, lon) degrees.
 
-    Correct when the true position is within half a zone of the reference; NaN results
-    where the reference is NaN.
+    Correct when the true position is within half a zone of the reference (airborne: 3
+    degrees of latitude; surface, with ``surface``: 0.75 degrees); NaN results where the
+    reference is NaN.
     """
     y = np.asarray(lat_cpr, dtype=np.float64) / CPR_SCALE
     x = np.asarray(lon_cpr, dtype=np.float64) / CPR_SCALE
     i = np.asarray(odd, dtype=np.int64)
     ref_lat = np.asarray(ref_lat_deg, dtype=np.float64)
     ref_lon = np.asarray(ref_lon_deg, dtype=np.float64)
-    dlat = 360.0 / (60.0 - i)
+    span = _span(surface)
+    dlat = span / (60.0 - i)
     j = np.floor(ref_lat / dlat) + np.floor(np.mod(ref_lat, dlat) / dlat - y + 0.5)
     lat = dlat * (j + y)
-    dlon = 360.0 / np.maximum(number_of_longitude_zones(lat) - i, 1)
+    dlon = span / np.maximum(number_of_longitude_zones(lat) - i, 1)
     m = np.floor(ref_lon / dlon) + np.floor(np.mod(ref_lon, dlon) / dlon - x + 0.5)
     lon = dlon * (m + x)
     lon = np.where(lon >= 180.0, lon - 360.0, np.where(lon < -180.0, lon + 360.0, lon))

@@ -72,6 +72,49 @@ def airborne_position(
     return _message(icao, me)
 
 
+# ground-speed movement codes (DO-260B 2.2.3.2.4.2): first code, first speed (kt), step (kt)
+_MOVEMENT_BANDS = ((2, 0.125, 0.125), (9, 1.0, 0.25), (13, 2.0, 0.5), (39, 15.0, 1.0),
+                   (94, 70.0, 2.0), (109, 100.0, 5.0))  # fmt: skip
+
+
+def encode_movement(speed_kt: FloatArray) -> IntArray:
+    """Ground speed (kt) -> the 7-bit surface movement code (1 stopped, 124 >= 175 kt)."""
+    v = np.asarray(speed_kt, dtype=np.float64)
+    code = np.where(v < 0.125, 1, 124)
+    for first, low, step in reversed(_MOVEMENT_BANDS):
+        band = (v >= low) & (code == 124) & (v < 175.0)
+        code = np.where(band, first + np.floor((v - low) / step + 1e-9), code)
+    return code.astype(np.int64)
+
+
+def surface_position(
+    icao: IntArray,
+    lat_deg: FloatArray,
+    lon_deg: FloatArray,
+    speed_kt: FloatArray,
+    track_deg: FloatArray,
+    odd: BoolArray,
+    typecode: int = 7,
+) -> np.ndarray:
+    """Surface position messages (N, 14), TC 5-8: surface CPR of the given parity,
+    movement and ground track (valid)."""
+    if not 5 <= typecode <= 8:
+        raise ValueError("surface position typecode must be 5..8")
+    odd = np.asarray(odd, dtype=bool)
+    lat_cpr, lon_cpr = cpr.encode(lat_deg, lon_deg, odd, surface=True)
+    track = np.round(np.mod(np.asarray(track_deg, dtype=np.float64), 360.0) / 360.0 * 128) % 128
+    me = (
+        (_u64(typecode) << np.uint64(51))
+        | (_u64(encode_movement(speed_kt)) << np.uint64(44))
+        | (_u64(1) << np.uint64(43))
+        | (_u64(track.astype(np.int64)) << np.uint64(36))
+        | (_u64(odd) << np.uint64(34))
+        | (_u64(lat_cpr) << np.uint64(17))
+        | _u64(lon_cpr)
+    )
+    return _message(icao, me)
+
+
 def _signed_field(value: FloatArray, scale: float, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """(sign bit, magnitude/scale + 1 clipped to the field); NaN -> (0, 0) = unavailable."""
     v = np.asarray(value, dtype=np.float64)

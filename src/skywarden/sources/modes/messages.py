@@ -41,8 +41,11 @@ class ModeSMessages:
         address_verified: (M,) bool, True when the CRC proves the address (DF11/17/18).
         altitude_ft: (M,) barometric or GNSS altitude in feet.
         altitude_gnss: (M,) bool, True when altitude_ft is GNSS height (TC 20-22).
-        cpr_lat, cpr_lon: (M,) int64 17-bit CPR values of airborne positions, else -1.
+        cpr_lat, cpr_lon: (M,) int64 17-bit CPR values of positions, else -1.
         cpr_odd: (M,) bool CPR frame parity.
+        surface: (M,) bool, True for surface position messages (TC 5-8: on the ground; their
+            CPR values use the surface zones, and groundspeed_kt / track_deg their movement
+            and ground track).
         nucp: (M,) int8 NUCp implied by the position typecode, else -1.
         groundspeed_kt, track_deg, vertical_rate_fpm: (M,) ground velocity (TC 19 sub 1/2).
         geo_minus_baro_ft: (M,) GNSS minus barometric altitude from TC 19, feet.
@@ -62,6 +65,7 @@ class ModeSMessages:
     cpr_lat: IntArray
     cpr_lon: IntArray
     cpr_odd: BoolArray
+    surface: BoolArray
     nucp: np.ndarray
     groundspeed_kt: FloatArray
     track_deg: FloatArray
@@ -76,7 +80,11 @@ class ModeSMessages:
 
     def is_airborne_position(self) -> BoolArray:
         """DF17/18 airborne position messages with a CPR position (TC 9-18, 20-22)."""
-        return self.cpr_lat >= 0
+        return (self.cpr_lat >= 0) & ~self.surface
+
+    def is_surface_position(self) -> BoolArray:
+        """DF17/18 surface position messages (TC 5-8) with a CPR position."""
+        return (self.cpr_lat >= 0) & self.surface
 
 
 def _payload_array(payloads: list[bytes], size: int) -> np.ndarray:
@@ -167,6 +175,7 @@ def _empty_columns(m: int) -> dict[str, np.ndarray]:
         "cpr_lat": np.full(m, -1, dtype=np.int64),
         "cpr_lon": np.full(m, -1, dtype=np.int64),
         "cpr_odd": np.zeros(m, dtype=bool),
+        "surface": np.zeros(m, dtype=bool),
         "nucp": np.full(m, -1, dtype=np.int8),
         "groundspeed_kt": np.full(m, np.nan),
         "track_deg": np.full(m, np.nan),
@@ -205,6 +214,7 @@ def _fill_columns(decoded: list[dict | None], out: dict[str, np.ndarray]) -> int
         out["geo_minus_baro_ft"],
     )
     nacp, squawk, callsign = out["nacp"], out["squawk"], out["callsign"]
+    surface = out["surface"]
     undecoded = 0
     for i, msg in enumerate(decoded):
         if msg is None:
@@ -226,6 +236,14 @@ def _fill_columns(decoded: list[dict | None], out: dict[str, np.ndarray]) -> int
             cpr_lon[i] = msg["lon_cpr"]
             odd[i] = msg["parity"] == "odd"
             nucp[i] = msg.get("NUCp", 0)
+        elif bds == "06":  # surface position: no altitude, movement and ground track
+            cpr_lat[i] = msg["lat_cpr"]
+            cpr_lon[i] = msg["lon_cpr"]
+            odd[i] = msg["parity"] == "odd"
+            nucp[i] = msg.get("NUCp", 0)
+            surface[i] = True
+            gs[i] = _number(msg.get("groundspeed"))
+            trk[i] = _number(msg.get("track"))
         elif bds == "09":
             gs[i] = _number(msg.get("groundspeed"))
             trk[i] = _number(msg.get("track"))

@@ -23,6 +23,7 @@ import numpy as np
 from skywarden import geo
 from skywarden.detections import Detections
 from skywarden.evidence import AIRBORNE, ON_GROUND
+from skywarden.sources.limits import LINE_TOO_LONG, SBS_MAX_LINE_BYTES
 from skywarden.sources.modes.state import (
     SIGMA_VERTICAL_BAROMETRIC_M,
     adsb_detections,
@@ -115,27 +116,55 @@ def _number(text: str) -> float:
 
 @dataclass
 class SbsDecoder:
-    """Streaming SBS line parser. Feed text chunks (bytes), then :meth:`flush`."""
+    """Streaming SBS line parser. Feed text chunks (bytes), then :meth:`flush`.
+
+    A line longer than ``max_line_bytes`` (before its newline) is rejected as
+    ``line_too_long`` however the text was cut: the partial line kept between chunks never
+    exceeds that limit, and the rest of such a line is skipped up to its newline.
+    :meth:`reset` drops a partial line (a new connection) and keeps the counts.
+    """
 
     rejects: Counter = field(default_factory=Counter)
+    max_line_bytes: int = SBS_MAX_LINE_BYTES
     _partial: bytes = b""
+    _skipping: bool = False  # inside a line that was too long: drop up to its newline
     _days: dict[str, float] = field(default_factory=dict)
 
     def feed(self, chunk: bytes) -> SbsRecords:
         """Parse the complete lines now available; keep a trailing partial line."""
-        data = self._partial + bytes(chunk)
-        lines = data.split(b"\n")
+        data = bytes(chunk)
+        if self._skipping:
+            cut = data.find(b"\n")
+            if cut < 0:
+                return SbsRecords.from_rows([])
+            data, self._skipping = data[cut + 1 :], False
+        lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
+        if len(self._partial) > self.max_line_bytes:
+            self.rejects[LINE_TOO_LONG] += 1
+            self._partial, self._skipping = b"", True
         return self._parse(lines)
 
     def flush(self) -> SbsRecords:
         """End of stream: parse a last line that had no newline."""
-        data, self._partial = self._partial, b""
+        data, self._partial, self._skipping = self._partial, b"", False
         return self._parse([data]) if data else SbsRecords.from_rows([])
+
+    def reset(self) -> None:
+        """Drop the partial line (the stream was cut); the reject counts stay."""
+        self._partial, self._skipping = b"", False
+
+    @property
+    def partial_bytes(self) -> int:
+        """Bytes of the partial line kept for the next chunk (at most ``max_line_bytes``)."""
+        return len(self._partial)
 
     def _parse(self, lines: list[bytes]) -> SbsRecords:
         rows = []
         for raw in lines:
+            if len(raw) > self.max_line_bytes:
+                self.rejects[LINE_TOO_LONG] += 1
+                continue
             try:
                 rows.append(self._row(raw))
             except _Reject as reject:

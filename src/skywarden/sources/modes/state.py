@@ -15,7 +15,8 @@ CPR resolution, in order of preference:
    aircraft within ~333 km of it, so results beyond ``receiver_range_m`` are dropped).
 A global position farther from the aircraft's previous global (or stored) one than
 ``max_speed_mps * dt + 5 km`` is rejected, and so is such a local one relative to its
-reference (``rejects['cpr_implausible']``). Surface positions (TC 5-8) are not resolved.
+reference (``rejects['cpr_implausible']``). Surface positions (TC 5-8) are decoded apart, by
+:mod:`skywarden.sources.modes.surface`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from skywarden import geo
 from skywarden.detections import Detections, SourceKind, icao_identities, make_detections
 from skywarden.evidence import AIRBORNE
+from skywarden.sources.limits import MODES_MAX_AIRCRAFT, MODES_TABLE_FULL
 from skywarden.sources.modes import cpr
 from skywarden.sources.modes.messages import NUCP_TO_NACP, ModeSMessages
 from skywarden.units import DEG, FPM, FT, KT, BoolArray, FloatArray, IntArray
@@ -110,7 +112,9 @@ def take(column: np.ndarray, idx: IntArray) -> np.ndarray:
     return np.where(idx >= 0, column[np.maximum(idx, 0)], fill)
 
 
-def _distance_m(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray):
+def equirectangular_distance_m(
+    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
+):
     """Equirectangular distance in metres (fine for plausibility checks up to ~1000 km)."""
     dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
     x = np.radians(dlon) * np.cos(np.radians(0.5 * (lat1 + lat2)))
@@ -122,7 +126,9 @@ class ModeSState:
     """Per-ICAO state table; :meth:`update` turns decoded messages into position reports.
 
     ``rejects`` counts messages dropped by reason; ``unresolved`` counts airborne positions
-    that could not (yet) be resolved (no pair, no reference).
+    that could not (yet) be resolved (no pair, no reference). State is kept for at most
+    ``max_aircraft`` addresses, each forgotten after ``forget_after_s`` of silence; beyond
+    that the least recently heard are forgotten and counted (``modes_table_full``).
     """
 
     receiver: tuple[float, float] | None = None  # (lat, lon) degrees, optional
@@ -132,6 +138,7 @@ class ModeSState:
     velocity_age_s: float = 10.0
     max_speed_mps: float = 700.0
     forget_after_s: float = 600.0
+    max_aircraft: int = MODES_MAX_AIRCRAFT
     rejects: Counter = field(default_factory=Counter)
     unresolved: int = 0
     _table: dict[str, np.ndarray] = field(default_factory=dict)
@@ -150,6 +157,8 @@ class ModeSState:
         ):
             if t > known.get(address, -np.inf):
                 known[address] = t
+        if len(known) > self.max_aircraft:
+            known = self._known = self._newest_known(known)
         if not known:
             return msgs.address_verified.copy()
         addresses = np.fromiter(known, dtype=np.int64, count=len(known))
@@ -175,7 +184,7 @@ class ModeSState:
     def _build_table(self, msgs: ModeSMessages, use: IntArray):
         """Batch rows plus one state row per address, sorted by (address, arrival)."""
         t = msgs.t[use]
-        pos = msgs.cpr_lat[use] >= 0
+        pos = msgs.is_airborne_position()[use]
         odd = msgs.cpr_odd[use]
 
         def when(mask: BoolArray) -> FloatArray:
@@ -195,7 +204,7 @@ class ModeSState:
             "pos_t": np.full(len(use), np.nan),
             "pos_lat": np.full(len(use), np.nan),
             "pos_lon": np.full(len(use), np.nan),
-            "vel_t": when(~np.isnan(msgs.groundspeed_kt[use])),
+            "vel_t": when(~np.isnan(msgs.groundspeed_kt[use]) & ~msgs.surface[use]),
             "gs": msgs.groundspeed_kt[use],
             "trk": msgs.track_deg[use],
             "vr": msgs.vertical_rate_fpm[use],
@@ -250,7 +259,7 @@ class ModeSState:
 
     def _plausible(self, lat, lon, t, ref_lat, ref_lon, ref_t) -> BoolArray:
         """Position reachable from the reference at max_speed_mps (+ 5 km); True w/o ref."""
-        step = _distance_m(ref_lat, ref_lon, lat, lon)
+        step = equirectangular_distance_m(ref_lat, ref_lon, lat, lon)
         return np.isnan(ref_t) | (step <= self.max_speed_mps * np.abs(t - ref_t) + 5000.0)
 
     def _resolve_rows(self, col: dict, starts: IntArray) -> tuple[np.ndarray, BoolArray]:
@@ -327,7 +336,10 @@ class ModeSState:
         if self.receiver is None:
             return np.full(len(cpr_lat), np.nan), np.full(len(cpr_lat), np.nan)
         lat, lon = cpr.decode_local(cpr_lat, cpr_lon, odd, *self.receiver)
-        far = ~(_distance_m(self.receiver[0], self.receiver[1], lat, lon) <= self.receiver_range_m)
+        far = ~(
+            equirectangular_distance_m(self.receiver[0], self.receiver[1], lat, lon)
+            <= self.receiver_range_m
+        )
         return np.where(far, np.nan, lat), np.where(far, np.nan, lon)
 
     def _reports(self, msgs, table, starts, is_batch, source, method) -> PositionReports:
@@ -385,10 +397,27 @@ class ModeSState:
             keep = ~np.isin(old["icao"], new["icao"])
             new = {k: np.concatenate([old[k][keep], new[k]]) for k in new}
         now = float(np.max(new["t"]))
-        alive = now - new["t"] <= self.forget_after_s
+        alive = np.flatnonzero(now - new["t"] <= self.forget_after_s)
+        if len(alive) > self.max_aircraft:  # a flood of addresses: keep the latest heard
+            newest = np.argsort(new["t"][alive], kind="stable")[-self.max_aircraft :]
+            self.rejects[MODES_TABLE_FULL] += len(alive) - self.max_aircraft
+            alive = alive[newest]
         order = np.argsort(new["icao"][alive], kind="stable")
         self._table = {k: v[alive][order] for k, v in new.items()}
         self._known = {a: t for a, t in self._known.items() if now - t <= self.forget_after_s}
+
+    def _newest_known(self, known: dict[int, float]) -> dict[int, float]:
+        """The max_aircraft most recently verified addresses (the rest counted, forgotten)."""
+        last = np.fromiter(known.values(), dtype=np.float64, count=len(known))
+        keep = np.sort(np.argsort(last, kind="stable")[-self.max_aircraft :])
+        self.rejects[MODES_TABLE_FULL] += len(known) - len(keep)
+        addresses = list(known)
+        return {addresses[i]: known[addresses[i]] for i in keep.tolist()}
+
+    @property
+    def aircraft(self) -> int:
+        """Addresses with stored state (at most ``max_aircraft`` in each table)."""
+        return max(len(self._known), len(self._table.get("icao", ())))
 
 
 SIGMA_VERTICAL_GEOMETRIC_M = 15.0  # GNSS height, or baro + reported GNSS difference (25 ft)

@@ -12,8 +12,10 @@ import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import dpkt
+if TYPE_CHECKING:  # dpkt (~40 ms) loads when a capture is read or written, not per command
+    import dpkt
 
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101
@@ -58,6 +60,8 @@ def iter_frames(data: bytes, rejects: Counter[str] | None = None) -> Iterator[Fr
     A truncated or corrupt tail ends the iteration and is counted in ``rejects`` under
     ``"pcap_truncated"`` instead of raising.
     """
+    import dpkt
+
     fh = io.BytesIO(data)
     try:
         reader = dpkt.pcapng.Reader(fh) if data[:4] == PCAPNG_MAGIC else dpkt.pcap.Reader(fh)
@@ -80,6 +84,8 @@ def iter_frames(data: bytes, rejects: Counter[str] | None = None) -> Iterator[Fr
 
 
 def _ip_packet(frame: Frame) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
+    import dpkt
+
     if frame.linktype == LINKTYPE_ETHERNET:
         eth = dpkt.ethernet.Ethernet(frame.data)
         ip = eth.data
@@ -100,6 +106,8 @@ def udp_datagrams(
     Fragmented IPv4 datagrams are not reassembled (ASTERIX senders keep blocks under the MTU);
     they are counted as ``"ip_fragment"``.
     """
+    import dpkt
+
     for frame in frames:
         try:
             ip = _ip_packet(frame)
@@ -162,6 +170,8 @@ def udp_ipv4_packet(
 
     Raises ValueError for payloads that do not fit one IPv4 datagram.
     """
+    import dpkt
+
     if len(payload) > 65535 - 28:
         raise ValueError(f"UDP payload of {len(payload)} bytes does not fit an IPv4 datagram")
     udp = dpkt.udp.UDP(sport=sport, dport=dport, data=payload)
@@ -192,6 +202,8 @@ def ethernet_udp_frame(
 ) -> bytes:
     """Ethernet II + IPv4 + UDP frame. ``dst_mac`` None: the multicast MAC of a multicast
     ``dst`` (224.0.0.0/4), else the broadcast address."""
+    import dpkt
+
     if dst_mac is None:
         first = socket.inet_aton(dst)[0]
         dst_mac = multicast_mac(dst) if 224 <= first <= 239 else b"\xff" * 6

@@ -33,6 +33,7 @@ from skywarden.sources.modes.beast import decode_beast, encode_beast
 from skywarden.sources.modes.messages import decode_messages
 from skywarden.sources.modes.sbs import SbsDecoder, decode_sbs, sbs_to_detections
 from skywarden.sources.modes.state import ModeSState, modes_to_detections
+from skywarden.sources.modes.surface import surface_detections
 from skywarden.sources.recordings.pcap import Frame, iter_frames, udp_datagrams
 from skywarden.sources.remote_id.messages import BasicId
 from skywarden.sources.remote_id.reports import RemoteIdAssembler, remote_id_to_detections
@@ -381,7 +382,13 @@ def read_beast(data: bytes, name: str, date_t: float | None) -> Decoded:
     out.icao = set(np.unique(messages.icao[messages.address_verified]).tolist())
     if len(reports):
         out.first_position = (float(reports.lat_deg[0]), float(reports.lon_deg[0]), 0.0)
-    out.build = lambda frame: modes_to_detections(reports, frame)
+    out.records["surface positions"] = int(np.count_nonzero(messages.is_surface_position()))
+    out.build = lambda frame: Detections.concat(
+        [
+            modes_to_detections(reports, frame),
+            surface_detections(messages, frame, rejects=out.rejects),
+        ]
+    )
     ticks = frames.mlat_ticks
 
     def chunks() -> Iterator[tuple[float, bytes]]:

@@ -35,6 +35,7 @@ from skywarden.geo import (
     remote_id_horizontal_accuracy_to_sigma_m,
     remote_id_vertical_accuracy_to_sigma_m,
 )
+from skywarden.sources.limits import REMOTE_ID_MAX_TRANSMITTERS, REMOTE_ID_TABLE_FULL
 from skywarden.sources.remote_id.encode import encode_location
 from skywarden.sources.remote_id.messages import (
     BasicId,
@@ -122,6 +123,11 @@ class RemoteIdAssembler:
     ``counts`` records why Locations gave no report: ``location_position_unknown``,
     ``location_duplicate``, ``location_without_basic_id`` (dropped from the pending queue),
     and ``location_timestamp_far`` (report kept, receive time used).
+
+    Memory is bounded: at most ``max_transmitters`` transmitter addresses and as many UAs in
+    the duplicate memory, the least recently heard forgotten first beyond that (counted as
+    ``remote_id_table_full``); :meth:`forget_before` ages out the silent ones (the live
+    feed calls it).
     """
 
     def __init__(
@@ -130,8 +136,10 @@ class RemoteIdAssembler:
         max_pending: int = 16,
         duplicate_window_s: float = 10.0,
         max_timestamp_offset_s: float = 10.0,
+        max_transmitters: int = REMOTE_ID_MAX_TRANSMITTERS,
     ) -> None:
         self.max_pending = max_pending
+        self.max_transmitters = max_transmitters
         self.duplicate_window_s = duplicate_window_s
         self.max_timestamp_offset_s = max_timestamp_offset_s
         self.counts: Counter[str] = Counter()
@@ -140,7 +148,7 @@ class RemoteIdAssembler:
 
     def add(self, received: ReceivedMessage) -> list[PositionReport]:
         """Reports produced by one more message (usually 0 or 1; more when pending flush)."""
-        tx = self._transmitters.setdefault(received.address, _Transmitter())
+        tx = self._heard(received.address)
         tx.last_heard = max(tx.last_heard, received.t)
         m = received.message
         if isinstance(m, Location):
@@ -193,6 +201,26 @@ class RemoteIdAssembler:
         for key in [k for k, q in self._recent.items() if not q or q[-1][1] < t]:
             del self._recent[key]
 
+    @property
+    def transmitters(self) -> int:
+        """Transmitters with state (at most ``max_transmitters``)."""
+        return len(self._transmitters)
+
+    def _heard(self, address: str) -> _Transmitter:
+        """The transmitter's state, now the most recently heard (least recently heard first
+        in the table); a new one beyond ``max_transmitters`` evicts the least recent."""
+        table = self._transmitters
+        tx = table.pop(address, None)
+        if tx is None:
+            tx = _Transmitter()
+            if len(table) >= self.max_transmitters:
+                old = table.pop(next(iter(table)))
+                self.counts[REMOTE_ID_TABLE_FULL] += 1
+                if old.pending:
+                    self.counts["location_without_basic_id"] += len(old.pending)
+        table[address] = tx
+        return tx
+
     def static_info(
         self, address: str
     ) -> tuple[BasicId | None, System | None, OperatorId | None, SelfId | None]:
@@ -210,7 +238,13 @@ class RemoteIdAssembler:
         if math.isnan(loc.timestamp_s):
             return False  # without a timestamp, equal content may be a new measurement
         wire = encode_location(loc)
-        recent = self._recent.setdefault(key, deque(maxlen=8))
+        recent = self._recent.pop(key, None)
+        if recent is None:
+            recent = deque(maxlen=8)
+            if len(self._recent) >= self.max_transmitters:
+                del self._recent[next(iter(self._recent))]
+                self.counts[REMOTE_ID_TABLE_FULL] += 1
+        self._recent[key] = recent  # most recently heard last
         if any(w == wire and abs(t - tr) <= self.duplicate_window_s for w, tr in recent):
             return True
         recent.append((wire, t))

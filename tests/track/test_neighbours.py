@@ -1,0 +1,52 @@
+"""The grid neighbour search finds exactly the pairs brute force finds."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skywarden.track.neighbours import pairs_within
+
+
+def _brute(centres: np.ndarray, radii: np.ndarray, points: np.ndarray) -> set[tuple[int, int]]:
+    d = np.linalg.norm(points[None, :, :] - centres[:, None, :], axis=2)
+    rows, cols = np.nonzero(d <= radii[:, None])
+    return set(zip(rows.tolist(), cols.tolist(), strict=True))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 40),
+    d=st.integers(0, 60),
+    spread=st.sampled_from([1.0, 100.0, 5000.0, 1e6]),
+    radius_scale=st.sampled_from([0.0, 0.01, 1.0, 50.0, 1e4]),
+)
+def test_pairs_equal_brute_force(
+    seed: int, n: int, d: int, spread: float, radius_scale: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(-spread, spread, (d, 3))
+    near = points[rng.integers(0, d, n)] if d else np.zeros((n, 3))
+    centres = np.where(rng.random((n, 1)) < 0.6, near + rng.normal(0, 3, (n, 3)), 0.0)
+    centres += np.where(rng.random((n, 1)) < 0.1, 10 * spread, 0.0)  # some far outside
+    radii = radius_scale * rng.lognormal(0.0, 1.5, n)
+    rows, cols = pairs_within(centres, radii, points)
+    got = set(zip(rows.tolist(), cols.tolist(), strict=True))
+    assert len(got) == rows.size  # no pair twice
+    assert got == _brute(centres, radii, points)
+    assert np.all(np.diff(rows) >= 0)
+
+
+def test_points_on_the_radius_count_and_nan_or_infinite_radii() -> None:
+    points = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 7.0], [1e7, 0.0, 0.0]])
+    centres = np.zeros((3, 3))
+    rows, cols = pairs_within(centres, np.array([5.0, np.nan, np.inf]), points)
+    assert list(zip(rows.tolist(), cols.tolist(), strict=True)) == [(0, 0), (2, 0), (2, 1), (2, 2)]
+
+
+def test_the_grid_is_horizontal_only_height_is_checked_exactly() -> None:
+    points = np.array([[0.0, 0.0, 100.0], [0.0, 0.0, 1.0]])
+    rows, cols = pairs_within(np.zeros((1, 3)), np.array([2.0]), points)
+    assert cols.tolist() == [1]
