@@ -55,6 +55,8 @@ class Service:
     history: Any = None
     sinks: list[Any] = field(default_factory=list)
     app: Any = None
+    # more consumers of each raw chunk as the loop takes it (the bus core acknowledges there)
+    raw_listeners: list[Callable[[str, float, bytes], None]] = field(default_factory=list)
 
 
 def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
@@ -128,11 +130,13 @@ def build_service(
     classifier: Callable | None = None,
     with_server: bool = True,
     clock: Callable[[], float] | None = None,
+    streams: Callable[[SensorConfig], tuple[AsyncIterator[tuple], Any]] | None = None,
 ) -> Service:
     """Feeds, streams, the pipeline, history and sinks for a site configuration.
 
     ``clock`` overrides the wall clock (tests and sped-up simulations must give the clock the
-    sensors' data follows)."""
+    sensors' data follows); ``streams`` replaces :func:`make_stream` (the bus core reads each
+    sensor's chunks from NATS instead of a socket)."""
     files = [s.transport == "file" for s in config.sensors]
     if any(files) and not all(files):
         raise ConfigError("sensors: mix of recorded files and live sockets is not supported")
@@ -147,7 +151,7 @@ def build_service(
     pipeline.sensors = tuple(_sensor_view(s, pipeline.frame) for s in config.sensors)
     sources = []
     for i, sensor in enumerate(config.sensors):
-        stream, transport = make_stream(sensor)
+        stream, transport = (streams or make_stream)(sensor)
         if isinstance(clock, ReplayClock):
             stream = _clocked(stream, clock)
         sources.append(
@@ -295,9 +299,19 @@ async def _until_stopped(service: Service, live: asyncio.Task) -> str | None:
 
 
 def _raw_recorder(service: Service) -> Callable[[str, float, bytes], None] | None:
-    if service.history is None:
+    listeners = list(service.raw_listeners)
+    if service.history is not None:
+        listeners.insert(0, lambda source, t, data: service.history.add_raw(t, source, data))
+    if not listeners:
         return None
-    return lambda source, t, data: service.history.add_raw(t, source, data)
+    if len(listeners) == 1:
+        return listeners[0]
+
+    def record(source: str, t: float, data: bytes) -> None:
+        for listener in listeners:
+            listener(source, t, data)
+
+    return record
 
 
 async def _flush_history(service: Service, every_s: float) -> None:
