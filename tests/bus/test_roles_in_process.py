@@ -16,6 +16,7 @@ from skywarden.bus.edge import run_edge
 from skywarden.simulate.emit import stream_scenario
 from skywarden.site_config import load_site_config
 from tests.bus.nats_server import NatsServer
+from tests.bus.processes import wait_api
 from tests.bus.site_setup import bus_site
 
 
@@ -30,7 +31,8 @@ async def _roles(tmp_path: Path, nats_server: NatsServer) -> None:
     edge = asyncio.create_task(run_edge(config, config.bus, stop))
     core = asyncio.create_task(run_core(config, config.bus, stop))
     api = asyncio.create_task(run_api(config, config.bus, stop))
-    await asyncio.sleep(1.0)
+    await wait_api(f"http://127.0.0.1:{site.http_port}/api/v1")  # the core is live
+    await _garbage(nats_server.url, config)
     await stream_scenario(site.scenario, site.setup, site.live, speed=1.0, clock=time.time)
     await asyncio.sleep(2.0)
     base = f"http://127.0.0.1:{site.http_port}/api/v1"
@@ -54,7 +56,8 @@ async def _roles(tmp_path: Path, nats_server: NatsServer) -> None:
     assert tracks["count"] > 5, tracks["count"]
     assert zones["features"][0]["properties"]["radius_m"] == 3000.0
     assert health["sources"]["radar"]["detections"] > 0
-    assert health["bus"]["pictures"] > 10 and not health["bus"]["rejects"]
+    assert health["bus"]["pictures"] > 10
+    assert health["bus"]["rejects"] == {"picture_bad": 1}  # counted, dropped, still serving
     # the operator's acknowledge went to the core and the result came back
     assert acked.status_code == 200, acked.text
     assert acked.json()["id"] == target and acked.json()["state"] == "acknowledged"
@@ -69,8 +72,9 @@ async def _roles(tmp_path: Path, nats_server: NatsServer) -> None:
     published = sum(c["published"] for c in edge_counts.values())
     assert received > 50 and published == received
     assert core_counts.live + core_counts.catch_up == published
-    assert core_counts.acked == core_counts.live + core_counts.catch_up
-    assert not core_counts.rejects
+    # the bad raw messages on the bus were counted, acknowledged and dropped
+    assert core_counts.rejects == {"bad_header": 1, "unknown_sensor": 1, "oversized": 1}
+    assert core_counts.acked == core_counts.live + core_counts.catch_up + 3
 
 
 async def _audit_stream(url: str, site: str) -> list[dict]:
@@ -93,3 +97,24 @@ async def _audit_stream(url: str, site: str) -> list[dict]:
         pass
     await nc.close()
     return entries
+
+
+async def _garbage(url: str, config) -> None:
+    """Bad raw messages (no headers, an unknown sensor, oversized) and a bad picture."""
+    import nats
+
+    from skywarden.bus.connection import declare_streams
+    from skywarden.bus.subjects import HEADER_T, SiteSubjects
+    from tests.bus.nats_server import TOKEN
+
+    subjects = SiteSubjects.of(config.name)
+    nc = await nats.connect(url, token=TOKEN)
+    js = nc.jetstream()
+    await declare_streams(js, subjects, config.bus)  # the roles may still be starting
+    await js.publish(subjects.raw("radar"), b"\x30\x00")
+    await js.publish(subjects.raw("nobody"), b"\x30\x00", headers={HEADER_T: "1.0"})
+    big = b"\x30" * (config.bus.max_raw_bytes + 10)
+    await js.publish(subjects.raw("radar"), big, headers={HEADER_T: "1.0"})
+    await nc.publish(subjects.picture, b"{not a picture")
+    await nc.flush()
+    await nc.close()

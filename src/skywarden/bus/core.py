@@ -196,8 +196,7 @@ async def _warm_up(js, subjects, bus, raw, pipeline, feeds, clock, floor: int) -
             except NatsTimeout:
                 break
             msgs = [m for m in msgs if m.metadata.sequence.stream <= floor]
-            _replay(pipeline, feeds, clock, [raw.parse(m) for m in msgs])
-            count += len(msgs)
+            count += _replay(pipeline, feeds, clock, [raw.parse(m) for m in msgs])
             if not msgs or msgs[-1].metadata.sequence.stream >= floor:
                 break
     finally:
@@ -236,17 +235,18 @@ async def _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters) -
             msgs = await psub.fetch(FETCH_BATCH, timeout=0.5)
         except NatsTimeout:
             break
-        _replay(pipeline, feeds, clock, [raw.parse(m) for m in msgs])
+        count += _replay(pipeline, feeds, clock, [raw.parse(m) for m in msgs])
         for m in msgs:
             await m.ack()
-        count += len(msgs)
         counters.acked += len(msgs)
         if msgs[-1].metadata.sequence.stream >= end:
             break
     return count
 
 
-def _replay(pipeline, feeds, clock: CoreClock, parsed: list) -> None:
+def _replay(pipeline, feeds, clock: CoreClock, parsed: list) -> int:
+    """Run parsed raw messages (None: rejected) through the pipeline on their own receive
+    times; returns how many were taken."""
     from skywarden.loop import replay_inputs
 
     def inputs():
@@ -258,6 +258,7 @@ def _replay(pipeline, feeds, clock: CoreClock, parsed: list) -> None:
 
     for _ in replay_inputs(pipeline, feeds, inputs()):
         pass
+    return sum(item is not None for item in parsed)
 
 
 class LiveFeeder:
