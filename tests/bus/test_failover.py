@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nats.js.errors import NotFoundError
 
 from skywarden.bus.subjects import SiteSubjects
 from skywarden.simulate.emit import stream_scenario
@@ -52,7 +53,11 @@ async def _failover(tmp_path, site, subjects, processes, nats_server) -> None:
     # wait until the restarted core has taken everything the edge published
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        messages, floor, pending, ack_pending = await watch.raw_state()
+        try:
+            messages, floor, pending, ack_pending = await watch.raw_state()
+        except NotFoundError:  # the restarting core re-creates its consumer
+            await asyncio.sleep(0.2)
+            continue
         if watch.latest and floor == messages and pending == 0 and ack_pending == 0:
             break
         await asyncio.sleep(0.5)

@@ -70,6 +70,8 @@ async def declare_streams(js: Any, subjects: SiteSubjects, bus: BusConfig) -> No
                      storage=StorageType.FILE, max_age=ALERT_RETENTION_S),
         StreamConfig(name=subjects.stream("audit"), subjects=[subjects.audit],
                      storage=StorageType.FILE, max_age=ALERT_RETENTION_S),
+        StreamConfig(name=subjects.stream("core"), subjects=[subjects.core_floor],
+                     storage=StorageType.FILE, max_msgs_per_subject=1),
     ]  # fmt: skip
     for config in streams:
         try:

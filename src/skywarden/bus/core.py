@@ -25,6 +25,7 @@ answered on ``skywarden.<site>.rpc`` (skywarden.bus.rpc). No HTTP port is opened
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 import logging
@@ -130,7 +131,7 @@ async def run_core(
     counters.warm_up = await _warm_up(js, subjects, bus, raw, pipeline, feeds, clock, floor)
     psub = await _durable(js, subjects, floor)
     log.info("core: durable consumer from %d", floor + 1)
-    publisher = Publisher(js, nc, subjects, counters)
+    publisher = Publisher(js, nc, subjects, counters, 1.0 / config.live_rate_hz)
     pipeline.listeners.append(publisher.on_snapshot)
     counters.catch_up = await _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters)
     clock.fixed = None
@@ -166,6 +167,11 @@ async def _ack_floor(js: Any, subjects: SiteSubjects) -> int:
         info = await js.consumer_info(subjects.stream("raw"), subjects.core_consumer)
         return int(info.ack_floor.stream_seq)
     except NotFoundError:
+        pass
+    try:  # a core died between deleting and re-creating the consumer: the floor it noted
+        noted = await js.get_last_msg(subjects.stream("core"), subjects.core_floor)
+        return int(noted.data)
+    except (NotFoundError, ValueError):
         info = await js.stream_info(subjects.stream("raw"))
         return int(info.state.last_seq)
 
@@ -210,6 +216,7 @@ async def _durable(js: Any, subjects: SiteSubjects, floor: int) -> Any:
     from nats.js.errors import NotFoundError
 
     stream = subjects.stream("raw")
+    await js.publish(subjects.core_floor, str(floor).encode())  # noted before the delete
     try:
         await js.delete_consumer(stream, subjects.core_consumer)
     except NotFoundError:
@@ -336,10 +343,17 @@ class LiveFeeder:
 
 
 class Publisher:
-    """Pictures (newest only), alert events and audit entries onto the bus."""
+    """Alert events and audit entries onto the bus as they happen; the newest picture at most
+    every ``picture_period_s`` (the WebSocket's rate: encoding a large picture per tick would
+    cost the tracker its CPU)."""
 
-    def __init__(self, js: Any, nc: Any, subjects: SiteSubjects, counters: CoreCounters):
+    def __init__(
+        self, js: Any, nc: Any, subjects: SiteSubjects, counters: CoreCounters,
+        picture_period_s: float,
+    ) -> None:  # fmt: skip
         self.js, self.nc, self.subjects, self.counters = js, nc, subjects, counters
+        self.period_s = picture_period_s
+        self.next_picture = 0.0  # monotonic s
         self.latest: Snapshot | None = None
         self.events: deque[tuple[str, bytes]] = deque()
         self.ready = asyncio.Event()
@@ -358,7 +372,10 @@ class Publisher:
 
     async def run(self) -> None:
         while True:
-            await self.ready.wait()
+            wait = None if self.latest is None else self.next_picture - time.monotonic()
+            if wait is None or wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.ready.wait(), wait)
             self.ready.clear()
             await self.flush()
 
@@ -376,9 +393,12 @@ class Publisher:
             failed = sum(isinstance(d, BaseException) for d in done)
             self.counters.publish_failed += failed
             self.counters.alerts_published += (len(done) - failed) // 2
+        if self.latest is None or time.monotonic() < self.next_picture:
+            return
         snapshot, self.latest = self.latest, None
+        self.next_picture = time.monotonic() + self.period_s
         if snapshot is not None:
-            payload, headers = await asyncio.to_thread(encode_picture, snapshot)
+            payload, headers = encode_picture(snapshot)
             try:
                 await self.nc.publish(self.subjects.picture, payload, headers=headers or None)
                 self.counters.pictures_published += 1

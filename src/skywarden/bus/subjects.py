@@ -6,6 +6,8 @@
     skywarden.<site>.audit          operator and system actions, JSON (stream SW_<SITE>_AUDIT)
     skywarden.<site>.health.<role>  health of a role, JSON (plain NATS, every few seconds)
     skywarden.<site>.rpc            operator actions and queries to the core (request/reply)
+    skywarden.<site>.core.floor     the core's ack floor, noted across its restart (stream
+                                    SW_<SITE>_CORE, last)
 
 ``<site>`` and ``<sensor>`` are the configured names made subject-safe (:func:`token`).
 """
@@ -70,6 +72,11 @@ class SiteSubjects:
     def stream(self, kind: str) -> str:
         """JetStream stream name: SW_<SITE>_<KIND> (no '.', '*', '>' or spaces)."""
         return f"SW_{self.site.upper()}_{kind.upper()}"
+
+    @property
+    def core_floor(self) -> str:
+        """Where the core notes its ack floor while it re-creates its consumer."""
+        return f"{self.prefix}.core.floor"
 
     @property
     def core_consumer(self) -> str:
