@@ -286,8 +286,12 @@ async def failover(folder: Path, url: str, seconds: float) -> dict:
     async def on_picture(msg) -> None:
         events.append(("picture", time.time()))
 
+    async def on_health(msg) -> None:
+        events.append(("health", time.time()))
+
     await nc.subscribe(subjects.alerts, cb=on_alert)
     await nc.subscribe(subjects.picture, cb=on_picture)
+    await nc.subscribe(subjects.health("core"), cb=on_health)
     cores = [start_core()]
     try:
         return await _failover_run(nc, js, subjects, scenario, site, cores, start_core, events)
@@ -314,13 +318,18 @@ async def _failover_run(nc, js, subjects, scenario, site, cores, start_core, eve
     await feeding
     await js.publish_async_completed()
     last, floor, pending = await _drained(js, subjects)
+    await asyncio.sleep(3.0)  # the restarted core's first pictures and health after catch-up
     after = [(kind, t - t_kill) for kind, t in events if t > t_kill]
     core.terminate()
-    core.wait(30)
+    try:
+        core.wait(30)
+    except subprocess.TimeoutExpired:
+        core.kill()
     first = {k: min((dt for kind, dt in after if kind == k), default=float("nan"))
-             for k in ("picture", "alert")}  # fmt: skip
+             for k in ("picture", "alert", "health")}  # fmt: skip
     return {"raw": last, "lost": last - floor, "pending": pending,
             "pictures_after_s": first["picture"], "alerts_after_s": first["alert"],
+            "live_after_s": first["health"],
             "alert_events_before": sum(1 for k, t in events if k == "alert" and t <= t_kill),
             "alert_events_after": sum(1 for k, _ in after if k == "alert")}  # fmt: skip
 
@@ -352,7 +361,8 @@ async def main_async(args) -> None:
                     r = await failover(folder, url, args.failover_s)
                     print(f"failover: {r['raw']} raw messages, lost {r['lost']} (pending "
                           f"{r['pending']}); after kill -9 + restart pictures flow again in "
-                          f"{r['pictures_after_s']:.1f} s, alert events in "
+                          f"{r['pictures_after_s']:.1f} s (core live in "
+                          f"{r['live_after_s']:.1f} s), alert events in "
                           f"{r['alerts_after_s']:.1f} s ({r['alert_events_before']} before, "
                           f"{r['alert_events_after']} after)")  # fmt: skip
             finally:
