@@ -64,6 +64,8 @@ class Service:
     raw_budget: Any = None  # skywarden.store.raw_budget.RawRejectBudget with a history
     sinks: list[Any] = field(default_factory=list)
     app: Any = None
+    # more consumers of each raw chunk as the loop takes it (the bus core acknowledges there)
+    raw_listeners: list[Callable[[str, float, bytes], None]] = field(default_factory=list)
 
 
 def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
@@ -149,11 +151,13 @@ def build_service(
     classifier: Callable | None = None,
     with_server: bool = True,
     clock: Callable[[], float] | None = None,
+    streams: Callable[[SensorConfig], tuple[AsyncIterator[tuple], Any]] | None = None,
 ) -> Service:
     """Feeds, streams, the pipeline, history and sinks for a site configuration.
 
     ``clock`` overrides the wall clock (tests and sped-up simulations must give the clock the
-    sensors' data follows)."""
+    sensors' data follows); ``streams`` replaces :func:`make_stream` (the bus core reads each
+    sensor's chunks from NATS instead of a socket)."""
     files = [s.transport == "file" for s in config.sensors]
     if any(files) and not all(files):
         raise ConfigError("sensors: mix of recorded files and live sockets is not supported")
@@ -168,7 +172,7 @@ def build_service(
     pipeline.sensors = tuple(_sensor_view(s, pipeline.frame) for s in config.sensors)
     sources = []
     for i, sensor in enumerate(config.sensors):
-        stream, transport = make_stream(sensor)
+        stream, transport = (streams or make_stream)(sensor)
         if isinstance(clock, ReplayClock):
             stream = _clocked(stream, clock)
         sources.append(
@@ -262,7 +266,7 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
     bind_all(src.transport for src in service.sources)  # a port in use stops the start here
     await _start_sinks(service)
     tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
-                                          on_raw=raw_recorder(service)))]  # fmt: skip
+                                          on_raw=_raw_recorder(service)))]  # fmt: skip
     if service.history is not None:
         tasks.append(asyncio.create_task(flush_history(service, config.flush_s)))
     server = None
@@ -320,6 +324,25 @@ async def _until_stopped(service: Service, live: asyncio.Task) -> str | None:
     await asyncio.sleep(FAILURE_GRACE_S)
     service.stop.set()
     return reason
+
+
+def _raw_recorder(service: Service) -> Callable[[str, float, bytes], None] | None:
+    """What takes each raw chunk as the loop takes it: the history (through its raw budget)
+    first, then ``service.raw_listeners`` (the bus core acknowledges there)."""
+    listeners = list(service.raw_listeners)
+    stored = raw_recorder(service)
+    if stored is not None:
+        listeners.insert(0, stored)
+    if not listeners:
+        return None
+    if len(listeners) == 1:
+        return listeners[0]
+
+    def record(source: str, t: float, data: bytes) -> None:
+        for listener in listeners:
+            listener(source, t, data)
+
+    return record
 
 
 async def _start_sinks(service: Service) -> None:

@@ -38,6 +38,8 @@
     [sinks]        webhooks = [urls], cot = "tcp://host:port" | "udp://host:port",
                    sapient = "tcp://host:port" (BSI Flex 335 v2.0 node: skywarden.sinks.sapient),
                    asterix_cat062 = "udp://host:port" (tracks as CAT062 system tracks)
+    [bus]          url = "nats://host:port", token | user + password | credentials, tls_*
+                   (the roles of `skywarden run --role`: skywarden.bus.settings)
 
 Every problem is a ConfigError naming the file and the key; an unknown key in any table is one
 that lists the known keys. Relative paths are resolved
@@ -53,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.bus.settings import BUS_KEYS, BusConfig, bus_config
 from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
 from skywarden.classify.physics import DEFAULT_REFERENCE_RCS_DBSM, RadarCoverage
 from skywarden.config import ConfigKeys, read_toml, tracker_params, tracker_params_to_dict
@@ -131,6 +134,7 @@ class SiteConfig:
     source_text: str = ""
     security: SiteSecurity = field(default_factory=SiteSecurity)
     decision_confidence: float = DEFAULT_DECISION_CONFIDENCE
+    bus: BusConfig | None = None  # [bus]: NATS for the edge/core/api roles (None: one process)
 
 
 def load_site_config(path: str | Path) -> SiteConfig:
@@ -146,7 +150,7 @@ def site_config_from_dict(
     """Validate a parsed site document; relative paths resolve against ``base``."""
     where = ConfigKeys(source)
     known = {"site", "service", "storage", "zones", "tracker", "sensors", "alert_rules",
-             "allow", "sinks", "classifier"}  # fmt: skip
+             "allow", "sinks", "classifier", "bus"}  # fmt: skip
     where.unknown(doc, known, "top level")
     site = where.table(doc, "site")
     where.unknown(site, {"name", "lat", "lon", "height_m"}, "site")
@@ -160,6 +164,8 @@ def site_config_from_dict(
     where.unknown(sinks, {"webhooks", "cot", "sapient", "asterix_cat062"}, "sinks")
     classifier = where.table(doc, "classifier", required=False)
     where.unknown(classifier, {"decision_confidence"}, "classifier")
+    bus = where.table(doc, "bus", required=False)
+    where.unknown(bus, set(BUS_KEYS), "bus")
     bind = str(service.get("bind", "127.0.0.1:8080"))
     host, _, port = bind.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -196,6 +202,7 @@ def site_config_from_dict(
             classifier, "decision_confidence", "classifier", 0.25, 1.0,
             default=DEFAULT_DECISION_CONFIDENCE,
         ),
+        bus=bus_config(bus, base, where.fail),
     )  # fmt: skip
 
 

@@ -19,6 +19,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add the ``run``, ``demo``, ``offline-demo``, ``replay`` and ``export`` commands."""
     run = sub.add_parser("run", help="run the service for a site (TOML configuration)")
     run.add_argument("site", type=Path, help="site configuration TOML")
+    run.add_argument(
+        "--role", choices=("all", "edge", "core", "api"), default="all",
+        help="all: the whole site in this process (default, no NATS); edge: sensors onto the "
+        "bus; core: tracker from the bus; api: REST/WebSocket/map from the bus ([bus] url)",
+    )  # fmt: skip
     run.set_defaults(run=_cmd_run)
 
     demo = sub.add_parser(
@@ -75,6 +80,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = load_site_config(args.site)
+    if args.role != "all":
+        from skywarden.bus.roles import run_role
+
+        return run_role(config, args.role)
     service = build_service(config)
 
     async def main() -> None:

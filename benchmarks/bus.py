@@ -1,0 +1,383 @@
+"""The bus roles (skywarden.bus) over a real nats-server with JetStream, on this machine.
+
+1. Throughput: simulated radar datagrams (real CAT034/CAT048 encoder, a scale-200 picture)
+   go through the edge's publishing code (acknowledged JetStream publishes) into the raw
+   stream and are decoded, tracked and acknowledged by a live core, edge and core in ONE
+   Python process (one core); datagrams per second from the first publish until the core's
+   ack floor reaches the stream's end.
+2. Latency at 1,000 tracks (scale-1000, paced at real time): bus in (edge receive stamp ->
+   the core's live loop takes the datagram), the core's tick (taken -> alerts updated and the
+   snapshot built, the single-process measure: skywarden.loop), and alert out (raised ->
+   a subscriber of skywarden.<site>.alerts has it). The sum of the three p99s bounds the
+   detection-in to alert-out p99 from above. Target: < 150 ms.
+3. Failover: the core as its own process (``skywarden run --role core``), the radar paced
+   at real time; ``kill -9`` mid-stream and an immediate restart. Raw messages lost (stream
+   messages not acknowledged by a core after the stream ended; target 0) and the seconds
+   from the kill until pictures and alert events flow again.
+
+    python benchmarks/bus.py [--throughput-scans 40] [--latency-scans 30] [--failover-s 40]
+
+Needs nats-server on the PATH (./quickstart test installs it).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from skywarden.bus import core as core_module  # noqa: E402
+from skywarden.bus.core import run_core  # noqa: E402
+from skywarden.bus.edge import EdgeCounters, _forward  # noqa: E402
+from skywarden.bus.subjects import SiteSubjects  # noqa: E402
+from skywarden.simulate import build_scenario  # noqa: E402
+from skywarden.simulate.emit_radar import radar_messages  # noqa: E402
+from skywarden.simulate.emit_site import SiteSetup  # noqa: E402
+from skywarden.site_config import load_site_config  # noqa: E402
+
+TOKEN = "bench-token"
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_nats(store: Path) -> tuple[subprocess.Popen, str]:
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    port = free_port()
+    proc = subprocess.Popen([binary, "-js", "-sd", str(store), "-a", "127.0.0.1", "-p",
+                             str(port), "--auth", TOKEN], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, f"nats://127.0.0.1:{port}"
+
+
+def write_site(folder: Path, url: str, setup: SiteSetup, half_side_m: float) -> Path:
+    zones = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": f"zone-{k}", "properties": {
+            "role": "protected", "floor_m": 0, "ceiling_m": 3000, "altitude_ref": "agl",
+            "radius_m": 0.05 * half_side_m},
+         "geometry": {"type": "Point", "coordinates": [setup.lon_deg + dx, setup.lat_deg + dy]}}
+        for k, (dx, dy) in enumerate([(0, 0), (0.01, 0.01), (-0.01, 0.01), (0.01, -0.01)])
+    ]}  # fmt: skip
+    (folder / "zones.geojson").write_text(json.dumps(zones))
+    radar = setup.radar_site
+    text = f"""
+[site]
+name = "bench"
+lat = {setup.lat_deg}
+lon = {setup.lon_deg}
+height_m = {setup.h_m}
+
+[service]
+bind = "127.0.0.1:{free_port()}"
+
+[zones]
+file = "zones.geojson"
+
+[bus]
+url = "{url}"
+token = "{TOKEN}"
+replay_window_s = 30
+
+[[sensors]]
+name = "radar"
+kind = "asterix"
+transport = "udp"
+host = "127.0.0.1"
+port = {free_port()}
+lat = {radar.lat_deg}
+lon = {radar.lon_deg}
+height_m = {radar.h_m}
+range_m = 250000.0
+
+[[alert_rules]]
+classes = ["drone", "unknown"]
+horizon_s = 180
+"""
+    path = folder / "site.toml"
+    path.write_text(text)
+    return path
+
+
+def _encode_ahead(scenario, lead_s: float = 3.0):
+    """The radar's datagrams for a start just ahead of now (the times inside the ASTERIX
+    records must agree with the receive times), and that start."""
+    t0 = time.time()
+    probe = SiteSetup(start_posix=float(int(t0)), max_range_m=250_000.0)
+    radar_messages(scenario, probe)  # how long encoding takes here
+    start = float(int(time.time() + (time.time() - t0) + lead_s))
+    setup = SiteSetup(start_posix=start, max_range_m=250_000.0)
+    messages = radar_messages(scenario, setup).messages
+    return messages, messages[0].t
+
+
+async def _paced(messages, start: float):
+    """(receive time, bytes) at real time from ``start`` (the scenario's first message)."""
+    first = messages[0].t
+    for m in messages:
+        delay = start + (m.t - first) - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield time.time(), m.data
+
+
+async def _burst(messages):
+    for m in messages:
+        yield time.time(), m.data
+
+
+async def _wait_live(nc, subjects: SiteSubjects, timeout_s: float = 180.0) -> None:
+    seen = asyncio.Event()
+
+    async def on_health(msg) -> None:
+        seen.set()
+
+    sub = await nc.subscribe(subjects.health("core"), cb=on_health)
+    await asyncio.wait_for(seen.wait(), timeout_s)
+    await sub.unsubscribe()
+
+
+async def _raw_state(js, subjects: SiteSubjects) -> tuple[int, int, int]:
+    stream = await js.stream_info(subjects.stream("raw"))
+    info = await js.consumer_info(subjects.stream("raw"), subjects.core_consumer)
+    return int(stream.state.last_seq), int(info.ack_floor.stream_seq), int(info.num_pending)
+
+
+async def _drained(js, subjects, timeout_s: float = 300.0) -> tuple[int, int, int]:
+    deadline = time.monotonic() + timeout_s
+    from nats.js.errors import NotFoundError
+
+    while True:
+        try:
+            last, floor, pending = await _raw_state(js, subjects)
+        except NotFoundError:  # a restarting core re-creates its consumer
+            await asyncio.sleep(0.05)
+            continue
+        if (floor >= last and pending == 0) or time.monotonic() > deadline:
+            return last, floor, pending
+        await asyncio.sleep(0.02)
+
+
+async def throughput(folder: Path, url: str, scans: int) -> dict:
+    import nats
+
+    scenario = build_scenario("scale-200", 0, n_scans=scans)
+    setup = SiteSetup(start_posix=float(int(time.time())), max_range_m=250_000.0)
+    messages = radar_messages(scenario, setup).messages
+    site = load_site_config(write_site(folder, url, setup, 1000.0 * np.sqrt(200)))
+    subjects = SiteSubjects.of(site.name)
+    nc = await nats.connect(url, token=TOKEN)
+    js = nc.jetstream(publish_async_max_pending=4000)
+    stop = asyncio.Event()
+    core = asyncio.create_task(run_core(site, site.bus, stop))
+    await _wait_live(nc, subjects)
+    start_seq = (await _raw_state(js, subjects))[0]
+    counters = EdgeCounters()
+    t0 = time.perf_counter()
+    await _forward(_burst(messages), js, subjects.raw("radar"), counters, site.bus)
+    await js.publish_async_completed()
+    t_published = time.perf_counter() - t0
+    last, floor, pending = await _drained(js, subjects)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    await core
+    await nc.close()
+    n = last - start_seq
+    return {"datagrams": n, "published_per_s": n / t_published, "through_core_per_s": n / elapsed,
+            "lost": last - floor, "failed": counters.failed}  # fmt: skip
+
+
+async def latency(folder: Path, url: str, scans: int) -> dict:
+    import nats
+
+    scenario = build_scenario("scale-1000", 0, n_scans=scans)
+    setup = SiteSetup(start_posix=0.0, max_range_m=250_000.0)
+    site = load_site_config(write_site(folder, url, setup, 1000.0 * np.sqrt(1000)))
+    subjects = SiteSubjects.of(site.name)
+    bus_in: list[float] = []
+    taken = core_module.LiveFeeder.taken
+
+    def timed_taken(self, source: str, t: float, data: bytes) -> None:  # instrumentation
+        bus_in.append(time.time() - t)
+        taken(self, source, t, data)
+
+    core_module.LiveFeeder.taken = timed_taken
+    nc = await nats.connect(url, token=TOKEN)
+    js = nc.jetstream(publish_async_max_pending=4000)
+    alert_out: list[float] = []
+    health: dict = {}
+
+    async def on_alert(msg) -> None:
+        alert_out.append(time.time() - json.loads(msg.data)["t"])
+
+    async def on_health(msg) -> None:
+        health.update(json.loads(msg.data))
+
+    await nc.subscribe(subjects.alerts, cb=on_alert)
+    await nc.subscribe(subjects.health("core"), cb=on_health)
+    stop = asyncio.Event()
+    core = asyncio.create_task(run_core(site, site.bus, stop))
+    await _wait_live(nc, subjects)
+    messages, start = _encode_ahead(scenario)
+    await _forward(_paced(messages, start), js, subjects.raw("radar"), EdgeCounters(), site.bus)
+    await js.publish_async_completed()
+    await _drained(js, subjects)
+    await asyncio.sleep(2.5)  # one more health report
+    stop.set()
+    await core
+    await nc.close()
+    core_module.LiveFeeder.taken = taken
+    warm = len(bus_in) // 4  # track initiation
+    b = np.array(bus_in[warm:]) * 1e3
+    a = np.array(alert_out or [np.nan]) * 1e3
+    tick = health["pipeline"]["tick_latency_ms"]
+    return {"tracks": health["pipeline"]["tracks"], "alerts": len(alert_out),
+            "bus_in_p50": float(np.percentile(b, 50)), "bus_in_p99": float(np.percentile(b, 99)),
+            "tick_p50": tick["p50"], "tick_p99": tick["p99"],
+            "alert_out_p50": float(np.nanpercentile(a, 50)),
+            "alert_out_p99": float(np.nanpercentile(a, 99))}  # fmt: skip
+
+
+async def failover(folder: Path, url: str, seconds: float) -> dict:
+    import nats
+
+    scenario = build_scenario("scale-100", 0, n_scans=int(seconds))
+    setup = SiteSetup(start_posix=0.0, max_range_m=250_000.0)
+    path = write_site(folder, url, setup, 1000.0 * np.sqrt(100))
+    site = load_site_config(path)
+    subjects = SiteSubjects.of(site.name)
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    log = open(folder / "core.log", "ab")  # noqa: SIM115
+
+    def start_core() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "skywarden.cli", "run", str(path),
+                                 "--role", "core"], env=env, stdout=log, stderr=log)  # fmt: skip
+
+    nc = await nats.connect(url, token=TOKEN)
+    js = nc.jetstream(publish_async_max_pending=4000)
+    events: list[tuple[str, float]] = []
+
+    async def on_alert(msg) -> None:
+        events.append(("alert", time.time()))
+
+    async def on_picture(msg) -> None:
+        events.append(("picture", time.time()))
+
+    async def on_health(msg) -> None:
+        events.append(("health", time.time()))
+
+    await nc.subscribe(subjects.alerts, cb=on_alert)
+    await nc.subscribe(subjects.picture, cb=on_picture)
+    await nc.subscribe(subjects.health("core"), cb=on_health)
+    cores = [start_core()]
+    try:
+        return await _failover_run(nc, js, subjects, scenario, site, cores, start_core, events)
+    finally:
+        for core in cores:
+            if core.poll() is None:
+                core.kill()
+        await nc.close()
+
+
+async def _failover_run(nc, js, subjects, scenario, site, cores, start_core, events) -> dict:
+    core = cores[0]
+    await _wait_live(nc, subjects)
+    messages, start = _encode_ahead(scenario)
+    feeding = asyncio.create_task(
+        _forward(_paced(messages, start), js, subjects.raw("radar"), EdgeCounters(), site.bus)
+    )
+    await asyncio.sleep(scenario.n_scans * scenario.sensor_params.scan_period / 2)
+    core.kill()  # kill -9
+    core.wait()
+    t_kill = time.time()
+    core = start_core()
+    cores.append(core)
+    await feeding
+    await js.publish_async_completed()
+    last, floor, pending = await _drained(js, subjects)
+    await asyncio.sleep(3.0)  # the restarted core's first pictures and health after catch-up
+    after = [(kind, t - t_kill) for kind, t in events if t > t_kill]
+    core.terminate()
+    try:
+        core.wait(30)
+    except subprocess.TimeoutExpired:
+        core.kill()
+    first = {k: min((dt for kind, dt in after if kind == k), default=float("nan"))
+             for k in ("picture", "alert", "health")}  # fmt: skip
+    return {"raw": last, "lost": last - floor, "pending": pending,
+            "pictures_after_s": first["picture"], "alerts_after_s": first["alert"],
+            "live_after_s": first["health"],
+            "alert_events_before": sum(1 for k, t in events if k == "alert" and t <= t_kill),
+            "alert_events_after": sum(1 for k, _ in after if k == "alert")}  # fmt: skip
+
+
+async def main_async(args) -> None:
+    for part in args.parts.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            proc, url = start_nats(folder / "nats")
+            try:
+                if part == "throughput":
+                    r = await throughput(folder, url, args.throughput_scans)
+                    print(f"throughput: {r['datagrams']} radar datagrams; edge published "
+                          f"{r['published_per_s']:.0f}/s; edge -> bus -> core (decoded, tracked, "
+                          f"acknowledged) {r['through_core_per_s']:.0f}/s on one core; "
+                          f"lost {r['lost']}, failed {r['failed']}")  # fmt: skip
+                elif part == "latency":
+                    r = await latency(folder, url, args.latency_scans)
+                    total = r["bus_in_p99"] + r["tick_p99"] + r["alert_out_p99"]
+                    print(f"latency at {r['tracks']} tracks ({r['alerts']} alert events): "
+                          f"bus in p50 {r['bus_in_p50']:.1f} / p99 {r['bus_in_p99']:.1f} ms; "
+                          f"core tick p50 {r['tick_p50']:.1f} / p99 {r['tick_p99']:.1f} ms; "
+                          f"alert out p50 {r['alert_out_p50']:.1f} / p99 "
+                          f"{r['alert_out_p99']:.1f} ms")  # fmt: skip
+                    verdict = "met" if total < 150.0 else "NOT met"
+                    print(f"detection-in to alert-out p99 <= {total:.1f} ms (sum of p99s): "
+                          f"target < 150 ms {verdict}")  # fmt: skip
+                elif part == "failover":
+                    r = await failover(folder, url, args.failover_s)
+                    print(f"failover: {r['raw']} raw messages, lost {r['lost']} (pending "
+                          f"{r['pending']}); after kill -9 + restart pictures flow again in "
+                          f"{r['pictures_after_s']:.1f} s (core live in "
+                          f"{r['live_after_s']:.1f} s), alert events in "
+                          f"{r['alerts_after_s']:.1f} s ({r['alert_events_before']} before, "
+                          f"{r['alert_events_after']} after)")  # fmt: skip
+            finally:
+                proc.terminate()
+                proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", default="throughput,latency,failover")
+    parser.add_argument("--throughput-scans", type=int, default=40)
+    parser.add_argument("--latency-scans", type=int, default=30)
+    parser.add_argument("--failover-s", type=float, default=40.0)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,449 @@
+"""The core role: the site's tracker, fed from the raw stream, publishing the picture.
+
+Start-up, so that a ``kill -9`` loses no raw input and tracks re-form:
+
+1. **Warm-up.** The durable consumer ``core`` on ``SW_<SITE>_RAW`` remembers the last
+   acknowledged message (its ack floor; for a new consumer, the stream's last message). The
+   raw messages of the ``[bus] replay_window_s`` before it are replayed through a fresh
+   pipeline on their own receive times (skywarden.loop.replay_inputs), so tracks re-form;
+   nothing is published for them (it was, before the restart).
+2. **Catch-up.** The durable consumer is re-created from the ack floor + 1 (so unacknowledged
+   messages come at once and in order, not after an ack wait) and everything up to the
+   stream's end at start-up is replayed the same way, now publishing and acknowledging.
+3. **Live.** The rest runs through the single-process code path (skywarden.service.serve and
+   skywarden.loop.run_live: reorder buffer, scans, history, sinks) with each sensor's chunks
+   taken from the bus; each message is acknowledged as the loop takes it (after the chunks
+   before it were processed; a restart's warm-up covers the reorder buffer's short wait).
+
+Bad raw messages (no or bad headers, unknown sensor, larger than ``max_raw_bytes``) are counted
+per reason, acknowledged and dropped. Snapshots go to ``skywarden.<site>.picture`` (coalesced:
+the newest one when the previous publish is done), alert events and the audit trail to their
+durable streams, health to ``skywarden.<site>.health.core``; operator actions and queries are
+answered on ``skywarden.<site>.rpc`` (skywarden.bus.rpc). No HTTP port is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import json
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from skywarden.bus.connection import connect, declare_streams
+from skywarden.bus.picture import encode_picture
+from skywarden.bus.rpc import answer
+from skywarden.bus.settings import BusConfig
+from skywarden.bus.subjects import HEADER_CONNECTION, HEADER_T, SiteSubjects, token
+from skywarden.site_config import SiteConfig
+from skywarden.snapshot import Snapshot
+from skywarden.warn import AuditEntry
+
+log = logging.getLogger(__name__)
+FETCH_BATCH = 512
+MAX_IN_FLIGHT = 20_000  # raw messages handed to the loop and not yet taken by it
+HEALTH_PERIOD_S = 2.0
+
+
+class CoreClock:
+    """The wall clock, or while replaying, the receive time of the message being replayed."""
+
+    def __init__(self) -> None:
+        self.fixed: float | None = None
+
+    def __call__(self) -> float:
+        return self.fixed if self.fixed is not None else time.time()
+
+
+@dataclass
+class CoreCounters:
+    """What the core took from the bus (health)."""
+
+    warm_up: int = 0
+    catch_up: int = 0
+    live: int = 0
+    acked: int = 0
+    rejects: Counter = field(default_factory=Counter)
+    alerts_published: int = 0
+    pictures_published: int = 0
+    publish_failed: int = 0
+    rpc_requests: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: dict(v) if isinstance(v, Counter) else v for k, v in self.__dict__.items()}
+
+
+class RawMessages:
+    """Parses raw bus messages into ``(t, sensor, data, connection)`` (or counts a reject)."""
+
+    def __init__(self, config: SiteConfig, bus: BusConfig, counters: CoreCounters) -> None:
+        self.sensors = {token(s.name): s.name for s in config.sensors}
+        self.max_bytes = bus.max_raw_bytes
+        self.counters = counters
+
+    def parse(self, msg: Any) -> tuple[float, str, bytes, int] | None:
+        reason = None
+        sensor = self.sensors.get(msg.subject.rsplit(".", 1)[-1])
+        headers = msg.headers or {}
+        try:
+            t = float(headers[HEADER_T])
+            connection = int(headers.get(HEADER_CONNECTION, 0))
+        except (KeyError, ValueError):
+            reason, t, connection = "bad_header", 0.0, 0
+        if reason is None and not t == t:  # NaN
+            reason = "bad_header"
+        if sensor is None:
+            reason = "unknown_sensor"
+        elif len(msg.data) > self.max_bytes:
+            reason = "oversized"
+        if reason is not None:
+            self.counters.rejects[reason] += 1
+            return None
+        return t, sensor, bytes(msg.data), connection
+
+
+async def run_core(
+    config: SiteConfig, bus: BusConfig, stop: asyncio.Event, *, classifier: Callable | None = None
+) -> CoreCounters:
+    """Run the site's core until ``stop`` (see the module docstring)."""
+    from skywarden.service import build_service, serve
+
+    subjects = SiteSubjects.of(config.name)
+    nc = await connect(bus, f"skywarden-core-{subjects.site}")
+    js = nc.jetstream()
+    await declare_streams(js, subjects, bus)
+    counters = CoreCounters()
+    raw = RawMessages(config, bus, counters)
+    feeder = LiveFeeder(raw, counters)
+    clock = CoreClock()
+    service = build_service(config, classifier=classifier, with_server=False, clock=clock,
+                            streams=feeder.stream_for)  # fmt: skip
+    pipeline = service.pipeline
+    feeds = {s.name: s.feed for s in service.sources}
+    log.info("core: pipeline built")
+    floor = await _ack_floor(js, subjects)
+    log.info("core: ack floor %d", floor)
+    counters.warm_up = await _warm_up(js, subjects, bus, raw, pipeline, feeds, clock, floor)
+    psub = await _durable(js, subjects, floor)
+    log.info("core: durable consumer from %d", floor + 1)
+    publisher = Publisher(js, nc, subjects, counters, 1.0 / config.live_rate_hz)
+    pipeline.listeners.append(publisher.on_snapshot)
+    counters.catch_up = await _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters)
+    clock.fixed = None
+    service.raw_listeners.append(feeder.taken)
+    rpc = await nc.subscribe(subjects.rpc, cb=_rpc_handler(pipeline, counters))
+    tasks = [
+        asyncio.create_task(feeder.fetch(psub, stop)),
+        asyncio.create_task(feeder.acknowledge()),
+        asyncio.create_task(publisher.run()),
+        asyncio.create_task(_health(nc, subjects, pipeline, counters)),
+        asyncio.create_task(_relay(stop, service.stop)),
+    ]
+    log.info("core %s: warm-up %d, catch-up %d raw messages; live", subjects.site,
+             counters.warm_up, counters.catch_up)  # fmt: skip
+    try:
+        await serve(service)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await feeder.flush_acks()
+        await rpc.unsubscribe()
+        await _close(nc)
+    return counters
+
+
+async def _ack_floor(js: Any, subjects: SiteSubjects) -> int:
+    """The last acknowledged raw message (stream sequence); for a new consumer, the stream's
+    last message (a new core starts now, after warming up on the recent window)."""
+    from nats.js.errors import NotFoundError
+
+    try:
+        info = await js.consumer_info(subjects.stream("raw"), subjects.core_consumer)
+        return int(info.ack_floor.stream_seq)
+    except NotFoundError:
+        pass
+    try:  # a core died between deleting and re-creating the consumer: the floor it noted
+        noted = await js.get_last_msg(subjects.stream("core"), subjects.core_floor)
+        return int(noted.data)
+    except (NotFoundError, ValueError):
+        info = await js.stream_info(subjects.stream("raw"))
+        return int(info.state.last_seq)
+
+
+async def _warm_up(js, subjects, bus, raw, pipeline, feeds, clock, floor: int) -> int:
+    """Replay the window before the ack floor (nothing published); returns the count."""
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+    from nats.js.errors import NotFoundError
+
+    if floor <= 0 or bus.replay_window_s <= 0:
+        return 0
+    stream = subjects.stream("raw")
+    try:
+        last = await js.get_msg(stream, floor)
+        t_floor = float((last.headers or {}).get(HEADER_T, time.time()))
+    except (NotFoundError, ValueError):
+        return 0  # expired from the stream: nothing recent to re-form from
+    start = datetime.datetime.fromtimestamp(t_floor - bus.replay_window_s, datetime.UTC)
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
+                            ack_policy=AckPolicy.NONE, inactive_threshold=30.0)  # fmt: skip
+    sub = await js.pull_subscribe(subjects.raw_all, stream=stream, config=config)
+    count = 0
+    try:
+        while True:
+            try:
+                msgs = await sub.fetch(FETCH_BATCH, timeout=1.0)
+            except NatsTimeout:
+                break
+            msgs = [m for m in msgs if m.metadata.sequence.stream <= floor]
+            count += _replay(pipeline, feeds, clock, [raw.parse(m) for m in msgs])
+            if not msgs or msgs[-1].metadata.sequence.stream >= floor:
+                break
+    finally:
+        await sub.unsubscribe()
+    return count
+
+
+async def _durable(js: Any, subjects: SiteSubjects, floor: int) -> Any:
+    """The durable consumer, re-created to deliver from floor + 1 at once."""
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+    from nats.js.errors import NotFoundError
+
+    stream = subjects.stream("raw")
+    await js.publish(subjects.core_floor, str(floor).encode())  # noted before the delete
+    try:
+        await js.delete_consumer(stream, subjects.core_consumer)
+    except NotFoundError:
+        pass
+    config = ConsumerConfig(
+        durable_name=subjects.core_consumer, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=floor + 1, ack_policy=AckPolicy.EXPLICIT, ack_wait=60.0,
+        max_ack_pending=MAX_IN_FLIGHT * 2,
+    )  # fmt: skip
+    return await js.pull_subscribe(
+        subjects.raw_all, durable=subjects.core_consumer, stream=stream, config=config
+    )
+
+
+async def _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters) -> int:
+    """Process (publishing, acknowledging) what arrived up to the stream's end at start."""
+    from nats.errors import TimeoutError as NatsTimeout
+
+    end = int((await js.stream_info(subjects.stream("raw"))).state.last_seq)
+    count = 0
+    while True:
+        try:
+            msgs = await psub.fetch(FETCH_BATCH, timeout=0.5)
+        except NatsTimeout:
+            break
+        count += _replay(pipeline, feeds, clock, [raw.parse(m) for m in msgs])
+        for m in msgs:
+            await m.ack()
+        counters.acked += len(msgs)
+        if msgs[-1].metadata.sequence.stream >= end:
+            break
+    return count
+
+
+def _replay(pipeline, feeds, clock: CoreClock, parsed: list) -> int:
+    """Run parsed raw messages (None: rejected) through the pipeline on their own receive
+    times; returns how many were taken."""
+    from skywarden.loop import replay_inputs
+
+    def inputs():
+        for item in parsed:
+            if item is not None:
+                t, sensor, data, _ = item
+                clock.fixed = t
+                yield t, sensor, data
+
+    for _ in replay_inputs(pipeline, feeds, inputs()):
+        pass
+    return sum(item is not None for item in parsed)
+
+
+class LiveFeeder:
+    """Hands the durable consumer's messages to each sensor's stream of the live loop and
+    acknowledges each one when the loop takes it (``taken``, a raw listener)."""
+
+    def __init__(self, raw: RawMessages, counters: CoreCounters) -> None:
+        self.raw = raw
+        self.counters = counters
+        self.queues: dict[str, asyncio.Queue] = {}
+        self.pending: dict[str, deque] = {}  # per sensor: messages handed out, in order
+        self.to_ack: deque = deque()
+        self.ack_ready = asyncio.Event()
+        self.in_flight = 0
+
+    def stream_for(self, sensor: Any) -> tuple[AsyncIterator[tuple], Any]:
+        queue: asyncio.Queue = asyncio.Queue()
+        self.queues[sensor.name] = queue
+        self.pending[sensor.name] = deque()
+        return self._stream(sensor.name, queue), None
+
+    async def _stream(self, name: str, queue: asyncio.Queue) -> AsyncIterator[tuple]:
+        while True:
+            msg, t, data, connection = await queue.get()
+            self.pending[name].append(msg)
+            yield t, data, connection
+
+    def taken(self, source: str, t: float, data: bytes) -> None:
+        pending = self.pending.get(source)
+        if pending:
+            self.to_ack.append(pending.popleft())
+            self.in_flight -= 1
+            self.ack_ready.set()
+
+    async def fetch(self, psub: Any, stop: asyncio.Event) -> None:
+        from nats.errors import TimeoutError as NatsTimeout
+
+        while not stop.is_set():
+            if self.in_flight > MAX_IN_FLIGHT:
+                await asyncio.sleep(0.005)
+                continue
+            try:
+                msgs = await psub.fetch(FETCH_BATCH, timeout=0.25)
+            except NatsTimeout:
+                continue
+            except Exception as exc:  # reconnecting: try again shortly
+                log.warning("core: fetch: %r", exc)
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                item = self.raw.parse(msg)
+                if item is None:
+                    self.to_ack.append(msg)  # counted and dropped
+                    continue
+                t, sensor, data, connection = item
+                self.counters.live += 1
+                self.in_flight += 1
+                self.queues[sensor].put_nowait((msg, t, data, connection))
+            self.ack_ready.set()
+
+    async def acknowledge(self) -> None:
+        while True:
+            await self.ack_ready.wait()
+            self.ack_ready.clear()
+            await self.flush_acks()
+
+    async def flush_acks(self) -> None:
+        while self.to_ack:
+            msg = self.to_ack.popleft()
+            try:
+                await msg.ack()
+                self.counters.acked += 1
+            except Exception as exc:  # redelivered after a restart: no loss
+                log.debug("core: ack: %r", exc)
+
+
+class Publisher:
+    """Alert events and audit entries onto the bus as they happen; the newest picture at most
+    every ``picture_period_s`` (the WebSocket's rate: encoding a large picture per tick would
+    cost the tracker its CPU)."""
+
+    def __init__(
+        self, js: Any, nc: Any, subjects: SiteSubjects, counters: CoreCounters,
+        picture_period_s: float,
+    ) -> None:  # fmt: skip
+        self.js, self.nc, self.subjects, self.counters = js, nc, subjects, counters
+        self.period_s = picture_period_s
+        self.next_picture = 0.0  # monotonic s
+        self.latest: Snapshot | None = None
+        self.events: deque[tuple[str, bytes]] = deque()
+        self.ready = asyncio.Event()
+
+    def on_snapshot(self, snapshot: Snapshot, events: tuple[AuditEntry, ...]) -> None:
+        """A pipeline listener: called for each tick and each operator action."""
+        self.latest = snapshot
+        views = {a.id: a for a in snapshot.alerts}
+        for e in events:
+            entry = audit_json(e)
+            self.events.append((self.subjects.audit, json.dumps(entry).encode()))
+            view = views.get(e.alert_id)
+            alert = {**entry, "alert": view.to_json() if view is not None else None}
+            self.events.append((self.subjects.alerts, json.dumps(alert).encode()))
+        self.ready.set()
+
+    async def run(self) -> None:
+        while True:
+            wait = None if self.latest is None else self.next_picture - time.monotonic()
+            if wait is None or wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.ready.wait(), wait)
+            self.ready.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        futures = []
+        while self.events:
+            subject, payload = self.events.popleft()
+            try:
+                futures.append(await self.js.publish_async(subject, payload, wait_stall=5.0))
+            except Exception as exc:
+                self.counters.publish_failed += 1
+                log.warning("core: publish %s: %r", subject, exc)
+        if futures:
+            done = await asyncio.gather(*futures, return_exceptions=True)
+            failed = sum(isinstance(d, BaseException) for d in done)
+            self.counters.publish_failed += failed
+            self.counters.alerts_published += (len(done) - failed) // 2
+        if self.latest is None or time.monotonic() < self.next_picture:
+            return
+        snapshot, self.latest = self.latest, None
+        self.next_picture = time.monotonic() + self.period_s
+        if snapshot is not None:
+            payload, headers = encode_picture(snapshot)
+            try:
+                await self.nc.publish(self.subjects.picture, payload, headers=headers or None)
+                self.counters.pictures_published += 1
+            except Exception as exc:
+                self.counters.publish_failed += 1
+                log.warning("core: publish picture: %r", exc)
+
+
+async def _relay(stop: asyncio.Event, service_stop: asyncio.Event) -> None:
+    await stop.wait()
+    service_stop.set()
+
+
+async def _close(nc: Any) -> None:
+    """Send what is buffered (acknowledgements last), then close (a drain would wait for the
+    cancelled fetch's subscription)."""
+    try:
+        await nc.flush(timeout=2)
+    except Exception as exc:
+        log.warning("core: flush at exit: %r", exc)
+    await nc.close()
+
+
+def audit_json(e: AuditEntry) -> dict[str, Any]:
+    return {"t": e.t, "alert_id": e.alert_id, "action": e.action, "who": e.who,
+            "role": e.role, "state": e.state.name.lower(), "zone_id": e.zone_id,
+            "note": e.note}  # fmt: skip
+
+
+def _rpc_handler(pipeline: Any, counters: CoreCounters) -> Callable:
+    async def handle(msg: Any) -> None:
+        counters.rpc_requests += 1
+        reply = answer(pipeline, msg.data, counters.rejects)
+        if msg.reply:
+            await msg.respond(reply)
+
+    return handle
+
+
+async def _health(nc: Any, subjects: SiteSubjects, pipeline: Any, counters: CoreCounters):
+    while True:
+        body = {"role": "core", "t": time.time(), "pipeline": pipeline.health(),
+                "bus": counters.as_dict()}  # fmt: skip
+        try:
+            await nc.publish(subjects.health("core"), json.dumps(body).encode())
+        except Exception as exc:
+            log.debug("core health: %r", exc)
+        await asyncio.sleep(HEALTH_PERIOD_S)
