@@ -24,10 +24,14 @@ Scenarios (defaults; ``pd``, ``sigma``, ``clutter_rate``, ``n_scans``, ``scan_pe
   (joining the orbit from 150 m out), loiter then dive at the site (no braking: truth ends at
   impact), or brake to a hover; 240 scans.
 * ``mixed``: hovering, loitering, patrolling (legs and turns), climbing and late-born drones,
-  a bird flock, two airliners, clutter; 300 scans.
+  a bird flock, two airliners, clutter; 300 scans. Overlaid on them (:mod:`skywarden.simulate.
+  layers`, so the targets above are unchanged): a salvo of 2-4 loitering munitions with their
+  confusers and ground traffic.
 * ``loitering``: a salvo of fixed-wing loitering munitions (cruise, orbit loiter, terminal
   dive) among gliders and ultralights without transponders, thermalling birds and commuting
-  gulls (ranges in :mod:`skywarden.simulate.loitering`); 420 scans.
+  gulls (ranges in :mod:`skywarden.simulate.loitering`); 420 scans; overlaid, ground traffic
+  (cars and trucks on roads, 0-35 m/s at ground level: :mod:`skywarden.simulate.
+  ground_traffic`).
 * ``bench``: 100 CV targets alive at every scan (40 die and 40 are born during the run),
   Pd 0.9, 100 clutter points per scan, sigma 5 m, 100 scans, a 20 x 20 x 3 km box.
 * ``scale-N``: N CV targets in a box whose area grows with N (4 km^2 per target, as bench),
@@ -43,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skywarden.errors import ConfigError
+from skywarden.simulate.layers import with_layer
 from skywarden.simulate.loitering import loitering_layout
 from skywarden.simulate.motion import Motion, ct_step
 from skywarden.simulate.plan import PlanBuilder, TargetPlan
@@ -113,7 +118,7 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
     )
     t0 = float(overrides.get("t0", 0.0))
     times = t0 + settings.scan_period * np.arange(settings.n_scans)
-    return simulate(
+    base = simulate(
         plan,
         sensor,
         times,
@@ -122,6 +127,7 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
         name=name,
         seed=int(seed),
     )
+    return with_layer(base, name, int(seed), settings)  # mixed, loitering: confuser layers
 
 
 def _lookup(name: str) -> tuple[Layout, Settings]:
