@@ -59,7 +59,9 @@ SCENARIO_NAMES = ("crossing", "swarm", "mixed", "loitering", "bench", "scale-N")
 MAX_SCALE_TARGETS = 2_000_000
 DRONE_ACCEL_SIGMA = 0.01  # m/s^2/sqrt(Hz): low-flying drones must not wander out of 20-300 m
 SWARM_JOIN_LEAD = 150.0  # m before the orbit where swarm drones switch from GOTO to LOITER
-OVERRIDES = ("pd", "sigma", "clutter_rate", "n_scans", "scan_period", "sigma_per_km", "t0")
+OVERRIDES = (
+    "pd", "sigma", "clutter_rate", "n_scans", "scan_period", "sigma_per_km", "t0", "confusers",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,9 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
             (N an integer).
         seed: any non-negative integer.
         overrides: pd, sigma (m), clutter_rate (per scan), n_scans, scan_period (s),
-            sigma_per_km (m per km of range), t0 (time of the first scan, s; default 0).
+            sigma_per_km (m per km of range), t0 (time of the first scan, s; default 0),
+            confusers (1, the default: with the scenario's confuser layer, if it has one;
+            0: without it, the scenario as it was before the layer: skywarden.simulate.layers).
 
     Raises:
         ConfigError: unknown name, unknown override or a value out of range.
@@ -102,6 +106,9 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
         raise ConfigError(f"unknown scenario option(s) {unknown}; valid: {', '.join(OVERRIDES)}")
+    confusers = overrides.get("confusers", 1)
+    if confusers not in (0, 1):
+        raise ConfigError(f"confusers must be 0 or 1, got {confusers}")
     layout, defaults = _lookup(name)
     settings = _settings(defaults, overrides)
     if int(seed) < 0:
@@ -127,6 +134,8 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
         name=name,
         seed=int(seed),
     )
+    if not confusers:
+        return base
     return with_layer(base, name, int(seed), settings)  # mixed, loitering: confuser layers
 
 
