@@ -5,7 +5,8 @@
 From the simulator's truth only (no tracker, no model), on ``mixed`` without its munition
 and ground-traffic layer (``confusers=0``: the multirotors, flock and airliners the issue-5
 clause is about; munitions fly at 25-55 m/s, nothing like a flock bird). Over the seeds
-asked for, it lists every drone (living at least 15 scans) that flies like the scenario's flock birds:
+asked for, it lists every drone (living at least 15 scans) that flies like the scenario's
+flock birds:
 
 * straight (net displacement / path length >= 0.9, as the flock's birds fly);
 * at a median horizontal speed and height inside the range of the flock birds' medians over
