@@ -107,3 +107,14 @@ def test_overlay_rejects_different_scan_times():
     b = build_scenario("crossing", 0, n_scans=6)
     with pytest.raises(ValueError, match="same scan times"):
         overlay(a, b)
+
+
+def test_confusers_0_builds_the_scenario_without_its_layer():
+    from skywarden.errors import ConfigError
+
+    base = build_scenario("loitering", 3, n_scans=20, confusers=0)
+    full = build_scenario("loitering", 3, n_scans=20)
+    assert "vehicle" not in set(base.target_class) and "vehicle" in set(full.target_class)
+    assert np.array_equal(full.target_class[: base.n_targets], base.target_class)
+    with pytest.raises(ConfigError, match="confusers must be 0 or 1"):
+        build_scenario("mixed", 0, confusers=2)
