@@ -1,4 +1,4 @@
-"""The opt-in 'loitering' training runs: which scenarios and seeds each split draws."""
+"""The 'loitering' training runs: which scenarios and seeds each split draws."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from skywarden.track.params import TrackerParams
 
 
 @pytest.mark.parametrize("split", corpus.SPLITS)
-def test_loitering_is_opt_in_and_never_uses_evaluation_seeds(split, monkeypatch):
+def test_loitering_is_in_by_default_and_never_uses_evaluation_seeds(split, monkeypatch):
     calls: list[tuple[str, int]] = []
 
     def fake_build(name, seed, **kw):
@@ -18,12 +18,12 @@ def test_loitering_is_opt_in_and_never_uses_evaluation_seeds(split, monkeypatch)
         return None
 
     monkeypatch.setattr("skywarden.simulate.build_scenario", fake_build)
-    monkeypatch.setattr(corpus, "scans_from_scenario", lambda scenario, amplitude: None)
+    monkeypatch.setattr(corpus, "scans_from_scenario", lambda scenario, names, amplitude: None)
     monkeypatch.setattr(corpus, "track_samples", lambda scans, params, source: Samples.empty())
-    corpus.simulated_samples(split, TrackerParams())
+    corpus.simulated_samples(split, TrackerParams(), loitering=False)
     assert "loitering" not in {n for n, _ in calls}
     calls.clear()
-    corpus.simulated_samples(split, TrackerParams(), loitering=True)
+    corpus.simulated_samples(split, TrackerParams())
     seeds = [s for n, s in calls if n == "loitering"]
     assert len(seeds) == dict(corpus.LOITERING_RUNS[split])["loitering"]
     # the split's own seed block: 1000+, 2000+ or 3000+, never an evaluation seed 0-999

@@ -18,6 +18,7 @@ from skywarden.simulate.emit_radar import height_to_pressure_altitude_m
 from skywarden.simulate.emit_site import (
     ADSB_ASTERIX,
     BEAST,
+    NON_COOPERATIVE_KINDS,
     REMOTE_ID,
     SBS,
     SiteSetup,
@@ -56,10 +57,12 @@ class Recorded:
         )
 
     def rows_of(self, target_class: str) -> np.ndarray:
-        """Truth rows of one class (the mixed scenario has aircraft and drones; swarm only
-        drones, so its ADS-B recordings are empty)."""
+        """Truth rows of one class that emit (the mixed scenario has aircraft and drones;
+        swarm only drones, so its ADS-B recordings are empty; munitions, gliders and
+        ultralights emit nothing)."""
         sc = self.scenario
-        rows = np.flatnonzero(sc.target_class[sc.truth_id] == target_class)
+        silent = np.isin(sc.target_kind[sc.truth_id], NON_COOPERATIVE_KINDS)
+        rows = np.flatnonzero((sc.target_class[sc.truth_id] == target_class) & ~silent)
         assert rows.size > 0 or (sc.name, target_class) == ("swarm", "aircraft")
         return rows
 

@@ -23,7 +23,7 @@ from skywarden.simulate.emit_radar import (
     radar_messages,
     truth_velocity_of_detections,
 )
-from skywarden.simulate.emit_site import RADAR, SiteSetup
+from skywarden.simulate.emit_site import NON_COOPERATIVE_KINDS, RADAR, SiteSetup
 from skywarden.sources.asterix.decoder import AsterixDecoder, decode_capture
 from skywarden.sources.asterix.detections import (
     RadarSite,
@@ -189,7 +189,9 @@ def test_mode_s_addresses_map_to_the_right_aircraft(recorded):
     scenario, setup, emission, records, _ = recorded
     plots = records.cat048
     target = scenario.det_truth_id[emission.plot_detection]
-    aircraft = (target >= 0) & (scenario.target_class[np.maximum(target, 0)] == "aircraft")
+    k = np.maximum(target, 0)
+    silent = np.isin(scenario.target_kind[k], NON_COOPERATIVE_KINDS)  # gliders, ultralights
+    aircraft = (target >= 0) & (scenario.target_class[k] == "aircraft") & ~silent
     assert np.array_equal(plots.address >= 0, aircraft)
     assert np.array_equal(setup.target_of_icao(plots.address[aircraft]), target[aircraft])
     assert np.all(plots.mode_c_valid[aircraft]) and np.all(plots.mode3a_valid[aircraft])

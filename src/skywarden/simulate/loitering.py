@@ -53,6 +53,7 @@ GULL_MPS, GULL_HEIGHT_M, GULL_VU_MPS, GULL_HALF_CYCLE_S = (
     (2.0, 5.0),
 )
 RADIUS_M = 15000.0
+SALVO = (3, 6)  # munitions per salvo, inclusive
 
 
 def _unit(heading: FloatArray | float) -> FloatArray:
@@ -67,17 +68,27 @@ def _state(p: FloatArray, v: FloatArray) -> FloatArray:
 def loitering_layout(rng: np.random.Generator, st: Settings) -> tuple[TargetPlan, CylinderVolume]:
     """The scenario's targets (module docstring) and the radar's volume."""
     b = PlanBuilder()
-    az = rng.uniform(0, 2 * math.pi, 8)
-    _add_salvo(b, rng, st, az[0])
-    _add_light_aircraft(b, rng, st, az[1:3])
-    _add_thermalling_birds(b, rng, az[3])
-    _add_gulls(b, rng, st, az[4])
+    add_loitering_threat(b, rng, st)
     return b.build(), CylinderVolume(RADIUS_M, 0.0, 6000.0)
 
 
-def _add_salvo(b: PlanBuilder, rng: np.random.Generator, st: Settings, az: float) -> None:
-    """3-6 munitions from one bearing: cruise, orbit loiter (or not), terminal dive."""
-    n = int(rng.integers(3, 7))
+def add_loitering_threat(
+    b: PlanBuilder, rng: np.random.Generator, st: Settings, salvo: tuple[int, int] = SALVO
+) -> None:
+    """Add a salvo of ``salvo`` (min, max inclusive) munitions and their confusers (module
+    docstring) to the plan being built."""
+    az = rng.uniform(0, 2 * math.pi, 8)
+    _add_salvo(b, rng, st, az[0], salvo)
+    _add_light_aircraft(b, rng, st, az[1:3])
+    _add_thermalling_birds(b, rng, az[3])
+    _add_gulls(b, rng, st, az[4])
+
+
+def _add_salvo(
+    b: PlanBuilder, rng: np.random.Generator, st: Settings, az: float, size: tuple[int, int]
+) -> None:
+    """size[0]-size[1] munitions from one bearing: cruise, orbit loiter (or not), dive."""
+    n = int(rng.integers(size[0], size[1] + 1))
     bearing = az + rng.uniform(-0.3, 0.3, n)
     height = rng.uniform(*CRUISE_HEIGHT_M, n)
     start = rng.uniform(6000, 9000, (n, 1)) * _unit(bearing)

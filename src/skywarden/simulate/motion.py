@@ -80,7 +80,9 @@ IMPACT_HEIGHT = 1.0  # a target below this height (m) has hit the ground and is 
 #   at 130 m/s needs 6.8 m/s^2, so airliners turn at 25-30 deg bank, g tan(17-25 deg) = 3-4.6
 #   m/s^2 at most; speed changes are about 1-2 m/s^2. 3 m/s^2.
 # * generic (bench, scale-N point targets): as drones.
-MAX_ACCELERATION = {"drone": 6.0, "bird": 10.0, "aircraft": 3.0, "generic": 6.0}
+# * vehicle (cars and trucks on roads, simulate/ground_traffic.py): 0-100 km/h in 10 s is
+#   2.8 m/s^2 and ordinary braking 2-3 m/s^2. 3 m/s^2.
+MAX_ACCELERATION = {"drone": 6.0, "bird": 10.0, "aircraft": 3.0, "generic": 6.0, "vehicle": 3.0}
 BRAKE_FRACTION = 0.5  # the approach profile brakes at this fraction of the limit
 APPROACH_STEPS = 3.0  # the last part of an approach closes distance / (this * dt) per second
 HOVER_APPROACH_SPEED = 10.0  # m/s, cruise cap of a HOVER approach when no speed is set

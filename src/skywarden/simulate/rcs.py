@@ -14,6 +14,10 @@ literature, chosen to overlap as much as the measurements do:
   duck -18, goose -10 dBsm (Vaughn, "Birds and insects as radar targets: a review", Proc.
   IEEE 73(2), 1985).
 * aircraft: median +15 dBsm, sigma 5 dB (airliners; light aircraft about 0 dBsm).
+* vehicle (ground traffic): median +10 dBsm, sigma 5 dB. Skolnik ("Introduction to Radar
+  Systems", 3rd ed., 2001) lists an automobile at 100 m^2 and a pickup truck at 200 m^2 at
+  microwave frequencies (peak aspects); at grazing incidence, partly masked by the terrain
+  and averaged over aspect, the figure taken here is ten times lower.
 * generic targets: median 0 dBsm, sigma 8 dB.
 * clutter (false alarms): median -20 dBsm, sigma 10 dB.
 
@@ -33,6 +37,7 @@ RCS_BY_CLASS: dict[str, tuple[float, float]] = {
     "drone": (-20.0, 4.0),
     "bird": (-25.0, 6.0),
     "aircraft": (15.0, 5.0),
+    "vehicle": (10.0, 5.0),
 }
 GENERIC_RCS = (0.0, 8.0)  # any other target class
 CLUTTER_RCS = (-20.0, 10.0)

@@ -24,10 +24,14 @@ Scenarios (defaults; ``pd``, ``sigma``, ``clutter_rate``, ``n_scans``, ``scan_pe
   (joining the orbit from 150 m out), loiter then dive at the site (no braking: truth ends at
   impact), or brake to a hover; 240 scans.
 * ``mixed``: hovering, loitering, patrolling (legs and turns), climbing and late-born drones,
-  a bird flock, two airliners, clutter; 300 scans.
+  a bird flock, two airliners, clutter; 300 scans. Overlaid on them (:mod:`skywarden.simulate.
+  layers`, so the targets above are unchanged): a salvo of 2-4 loitering munitions with their
+  confusers and ground traffic.
 * ``loitering``: a salvo of fixed-wing loitering munitions (cruise, orbit loiter, terminal
   dive) among gliders and ultralights without transponders, thermalling birds and commuting
-  gulls (ranges in :mod:`skywarden.simulate.loitering`); 420 scans.
+  gulls (ranges in :mod:`skywarden.simulate.loitering`); 420 scans; overlaid, ground traffic
+  (cars and trucks on roads, 0-35 m/s at ground level: :mod:`skywarden.simulate.
+  ground_traffic`).
 * ``bench``: 100 CV targets alive at every scan (40 die and 40 are born during the run),
   Pd 0.9, 100 clutter points per scan, sigma 5 m, 100 scans, a 20 x 20 x 3 km box.
 * ``scale-N``: N CV targets in a box whose area grows with N (4 km^2 per target, as bench),
@@ -43,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skywarden.errors import ConfigError
+from skywarden.simulate.layers import with_layer
 from skywarden.simulate.loitering import loitering_layout
 from skywarden.simulate.motion import Motion, ct_step
 from skywarden.simulate.plan import PlanBuilder, TargetPlan
@@ -55,7 +60,9 @@ SCENARIO_NAMES = ("crossing", "swarm", "mixed", "loitering", "site", "bench", "s
 MAX_SCALE_TARGETS = 2_000_000
 DRONE_ACCEL_SIGMA = 0.01  # m/s^2/sqrt(Hz): low-flying drones must not wander out of 20-300 m
 SWARM_JOIN_LEAD = 150.0  # m before the orbit where swarm drones switch from GOTO to LOITER
-OVERRIDES = ("pd", "sigma", "clutter_rate", "n_scans", "scan_period", "sigma_per_km", "t0")
+OVERRIDES = (
+    "pd", "sigma", "clutter_rate", "n_scans", "scan_period", "sigma_per_km", "t0", "confusers",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +98,9 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
             (N an integer).
         seed: any non-negative integer.
         overrides: pd, sigma (m), clutter_rate (per scan), n_scans, scan_period (s),
-            sigma_per_km (m per km of range), t0 (time of the first scan, s; default 0).
+            sigma_per_km (m per km of range), t0 (time of the first scan, s; default 0),
+            confusers (1, the default: with the scenario's confuser layer, if it has one;
+            0: without it, the scenario as it was before the layer: skywarden.simulate.layers).
 
     Raises:
         ConfigError: unknown name, unknown override or a value out of range.
@@ -99,6 +108,9 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
         raise ConfigError(f"unknown scenario option(s) {unknown}; valid: {', '.join(OVERRIDES)}")
+    confusers = overrides.get("confusers", 1)
+    if confusers not in (0, 1):
+        raise ConfigError(f"confusers must be 0 or 1, got {confusers}")
     layout, defaults = _lookup(name)
     settings = _settings(defaults, overrides)
     if int(seed) < 0:
@@ -115,7 +127,7 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
     )
     t0 = float(overrides.get("t0", 0.0))
     times = t0 + settings.scan_period * np.arange(settings.n_scans)
-    return simulate(
+    base = simulate(
         plan,
         sensor,
         times,
@@ -124,6 +136,9 @@ def build_scenario(name: str, seed: int, **overrides: float) -> Scenario:
         name=name,
         seed=int(seed),
     )
+    if not confusers:
+        return base
+    return with_layer(base, name, int(seed), settings)  # mixed, loitering: confuser layers
 
 
 def _lookup(name: str) -> tuple[Layout, Settings]:
