@@ -22,6 +22,13 @@ identity names / callsigns     10,000     least recently set forgotten (``label_
                                           the pipeline's merged tables hold 40,000
 =============================  =========  ===================================================
 
+Beyond the feeds: the loop's queue holds at most 200,000 chunks (more are dropped and counted
+per source, ``queue_full``), each UDP socket at most ``queue_size`` datagrams
+(``transport_queue_full``) and its kernel buffer (``kernel_dropped``); the tracker's
+candidates (single unexplained detections) are dropped after ``tentative_max_misses`` scans
+(track/candidates.py) and trails keep 30 points per live track (trails.py). The number of
+tracks itself has no cap yet.
+
 A real site sees at most a few thousand aircraft and a few hundred Remote ID transmitters,
 so the limits are reached only by floods (spoofed or broken senders), never by traffic.
 Measured (benchmarks/input_floods.py): a flood beyond every limit grows the service's RSS
