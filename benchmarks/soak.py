@@ -148,7 +148,13 @@ async def run(args: argparse.Namespace) -> list[dict[str, float]]:
         print("".join(f"{h:>13}" for h in head), flush=True)
         while time.time() - t0 < args.duration_s:
             await asyncio.sleep(args.sample_s)
-            row = await asyncio.to_thread(sample, service, t0)
+            try:
+                row = await asyncio.to_thread(sample, service, t0)
+            except OSError as exc:
+                code = service.process.poll()
+                print(f"no health answer ({exc}); service exit status {code}:\n"
+                      + service.stderr()[-3000:])  # fmt: skip
+                break
             rows.append(row)
             print("".join(f"{v:>13.0f}" if k != "rss_mb" else f"{v:>13.1f}"
                           for k, v in row.items()), flush=True)  # fmt: skip
