@@ -152,7 +152,7 @@ def test_remote_id_flood_of_new_serials_and_macs_is_bounded_and_counted() -> Non
         feed.feed(T0 + k * 1e-3, _rid_frame(k))
     assert feed.counters.detections == n  # every frame is a real position: all reported
     assert feed.assembler.transmitters == REMOTE_ID_MAX_TRANSMITTERS
-    assert feed.counters.rejects[REMOTE_ID_TABLE_FULL] >= n - REMOTE_ID_MAX_TRANSMITTERS
+    assert feed.counters.rejects[REMOTE_ID_TABLE_FULL] == n - REMOTE_ID_MAX_TRANSMITTERS
     assert len(feed.names) == n  # below the label limit, every serial keeps its name
 
 
@@ -187,3 +187,12 @@ def test_overflow_log_is_rate_limited(caplog) -> None:
     assert len(lines) == 2  # t = 0 and t = 60
     assert "radar-1" in lines[0] and LINE_TOO_LONG in lines[0]
     assert "60 more" in lines[1]
+
+
+def test_asterix_edition_memory_is_a_bounded_cache() -> None:
+    from skywarden.sources.asterix.decoder import MAX_REMEMBERED_SOURCES, AsterixDecoder
+
+    decoder = AsterixDecoder()
+    decoder.memory.update({(48, k >> 8, k & 255): object for k in range(5000)})
+    decoder.decode(b"\x30\x00\x03")  # an empty CAT048 block
+    assert len(decoder.memory) <= MAX_REMEMBERED_SOURCES

@@ -14,14 +14,25 @@ Beast partial frame            44 bytes   by construction of the framing (never 
 Remote ID transmitters         4,096      least recently heard forgotten
                                           (``remote_id_table_full``); idle ones are forgotten
                                           after 120 s (not a reject)
-Remote ID duplicate memory     4,096 UAs  least recently heard forgotten (same reason)
-Mode S aircraft state          20,000     least recently heard forgotten
+Remote ID duplicate memory     4,096 UAs  least recently heard forgotten (not counted: it only
+                                          stops repeats of one Location being reported twice)
+Mode S aircraft state          10,000     least recently heard forgotten
                                           (``modes_table_full``); idle ones after 600 s
-identity names / callsigns     20,000     least recently set forgotten (``label_table_full``)
+identity names / callsigns     10,000     least recently set forgotten (``label_table_full``);
+                                          the pipeline's merged tables hold 40,000
 =============================  =========  ===================================================
+
+Beyond the feeds: the loop's queue holds at most 200,000 chunks (more are dropped and counted
+per source, ``queue_full``), each UDP socket at most ``queue_size`` datagrams
+(``transport_queue_full``) and its kernel buffer (``kernel_dropped``); the tracker's
+candidates (single unexplained detections) are dropped after ``tentative_max_misses`` scans
+(track/candidates.py) and trails keep 30 points per live track (trails.py). The number of
+tracks itself has no cap yet.
 
 A real site sees at most a few thousand aircraft and a few hundred Remote ID transmitters,
 so the limits are reached only by floods (spoofed or broken senders), never by traffic.
+Measured (benchmarks/input_floods.py): a flood beyond every limit grows the service's RSS
+once, to the limits' working set, and not again on a second flood.
 """
 
 from __future__ import annotations
@@ -35,8 +46,8 @@ BEAST_MAX_PARTIAL_BYTES = 2 + 2 * (7 + 14)  # 0x1A, type, every body byte escape
 REMOTE_ID_MAX_TRANSMITTERS = 4096
 REMOTE_ID_IDLE_S = 120.0  # a broadcasting UA sends its Basic ID at least every 3 s
 REMOTE_ID_FORGET_EVERY_S = 1.0  # how often (feed time) the feed ages its Remote ID table
-MODES_MAX_AIRCRAFT = 20_000
-MAX_LABELS = 20_000  # identity key -> name, and -> callsign, per feed
+MODES_MAX_AIRCRAFT = 10_000
+MAX_LABELS = 10_000  # identity key -> name, and -> callsign, per feed
 PIPELINE_MAX_LABELS = 4 * MAX_LABELS  # the pipeline's merged tables (every feed's labels)
 OVERFLOW_LOG_INTERVAL_S = 60.0
 

@@ -153,6 +153,9 @@ def _source_of(buf: bytes, first: int, end: int) -> int:
     return -1
 
 
+MAX_REMEMBERED_SOURCES = 4096  # (category, SAC, SIC) -> edition entries kept
+
+
 @dataclass
 class AsterixDecoder:
     """Decodes ASTERIX data blocks; keeps the edition chosen per (category, SAC, SIC) and the
@@ -245,6 +248,8 @@ class AsterixDecoder:
             (34, decode_cat034_blocks),
         )
         lib_blocks = np.flatnonzero(index.category == 21)
+        if len(self.memory) > MAX_REMEMBERED_SOURCES:  # a cache: forgetting costs a retry
+            self.memory.clear()  # (bit-flipped SAC/SIC of a fuzzed stream would fill it)
         buf = np.frombuffer(data + _PAD, dtype=np.uint8) if self.fast else None
         for cat, decode_fast in fast_paths:
             chosen = np.flatnonzero(index.category == cat)

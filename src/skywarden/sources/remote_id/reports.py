@@ -124,10 +124,10 @@ class RemoteIdAssembler:
     ``location_duplicate``, ``location_without_basic_id`` (dropped from the pending queue),
     and ``location_timestamp_far`` (report kept, receive time used).
 
-    Memory is bounded: at most ``max_transmitters`` transmitter addresses and as many UAs in
-    the duplicate memory, the least recently heard forgotten first beyond that (counted as
-    ``remote_id_table_full``); :meth:`forget_before` ages out the silent ones (the live
-    feed calls it).
+    Memory is bounded: at most ``max_transmitters`` transmitter addresses (beyond that the
+    least recently heard is forgotten, counted as ``remote_id_table_full``) and as many UAs
+    in the duplicate memory; :meth:`forget_before` ages out the silent ones (the live feed
+    calls it).
     """
 
     def __init__(
@@ -241,9 +241,8 @@ class RemoteIdAssembler:
         recent = self._recent.pop(key, None)
         if recent is None:
             recent = deque(maxlen=8)
-            if len(self._recent) >= self.max_transmitters:
+            if len(self._recent) >= self.max_transmitters:  # (not counted: see limits.py)
                 del self._recent[next(iter(self._recent))]
-                self.counts[REMOTE_ID_TABLE_FULL] += 1
         self._recent[key] = recent  # most recently heard last
         if any(w == wire and abs(t - tr) <= self.duplicate_window_s for w, tr in recent):
             return True
