@@ -85,7 +85,7 @@ def add_loitering_threat(
 
 
 def _add_salvo(
-    b: PlanBuilder, rng: np.random.Generator, st: Settings, az: float, size: tuple[int, int]
+    b: PlanBuilder, rng: np.random.Generator, st: Settings, az: float, size: tuple[int, int] = SALVO
 ) -> None:
     """size[0]-size[1] munitions from one bearing: cruise, orbit loiter (or not), dive."""
     n = int(rng.integers(size[0], size[1] + 1))
