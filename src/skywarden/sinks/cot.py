@@ -47,6 +47,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from skywarden.sinks.reconnecting import ReconnectingSender
 from skywarden.snapshot import CLASS_NAMES, AlertView, Snapshot
 
 TRACK_TYPES = {
@@ -234,7 +235,7 @@ class _Datagrams(asyncio.DatagramProtocol):
         pass
 
 
-class CotSink:
+class CotSink(ReconnectingSender):
     """Send CoT events to a TAK server at host:port over ``protocol`` "tcp" or "udp".
 
     :meth:`submit_tracks` and :meth:`submit_alert` build the XML and queue it (never block);
@@ -382,33 +383,6 @@ class CotSink:
         self.counters.sent += 1
         return True
 
-    async def _run(self) -> None:
-        delay = self.initial_backoff_s
-        while True:
-            if not self._queue:
-                self._idle.set()
-                self._ready.clear()
-                await self._ready.wait()
-                continue
-            if not self.connected and not await self._connect():
-                await asyncio.sleep(delay)
-                delay = min(self.max_backoff_s, delay * 2.0)
-                continue
-            delay = self.initial_backoff_s
-            event = self._queue.popleft()
-            if not await self._send(event):  # put it back: it goes first on the next connection
-                if len(self._queue) == self._queue.maxlen:
-                    self.counters.dropped += 1
-                self._queue.appendleft(event)
-
-    async def drain(self, timeout_s: float) -> bool:
-        """Wait until the queue is empty (everything written); False on timeout."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
-
     def health(self) -> dict[str, Any]:
         return {
             **self.counters.as_dict(),
@@ -418,17 +392,7 @@ class CotSink:
 
     async def close(self, timeout_s: float = 2.0) -> None:
         """Try to drain for up to timeout_s, then stop and close the connection."""
-        if self._task is not None:
-            await self.drain(timeout_s)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._reader_task is not None:
-            self._reader_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader_task
-            self._reader_task = None
+        await self._stop_tasks(timeout_s)
         self._drop_connection()
         if self._udp is not None:
             self._udp.close()

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.sinks.reconnecting import ReconnectingSender
 from skywarden.sinks.sapient_messages import (
     CONFIRMED,
     alert_message,
@@ -56,7 +57,7 @@ class SapientCounters:
         return asdict(self)
 
 
-class SapientSink:
+class SapientSink(ReconnectingSender):
     """Send skywarden's picture as a SAPIENT node to host:port (a SAPIENT middleware or
     fusion node). ``node_id`` defaults to a UUID derived from ``site_name``."""
 
@@ -198,33 +199,6 @@ class SapientSink:
         self.counters.sent += 1
         return True
 
-    async def _run(self) -> None:
-        delay = self.initial_backoff_s
-        while True:
-            if not self._queue:
-                self._idle.set()
-                self._ready.clear()
-                await self._ready.wait()
-                continue
-            if not self.connected and not await self._connect():
-                await asyncio.sleep(delay)
-                delay = min(self.max_backoff_s, delay * 2.0)
-                continue
-            delay = self.initial_backoff_s
-            data = self._queue.popleft()
-            if not await self._send(data):  # put it back: it goes first on the next connection
-                if len(self._queue) == self._queue.maxlen:
-                    self.counters.dropped += 1
-                self._queue.appendleft(data)
-
-    async def drain(self, timeout_s: float) -> bool:
-        """Wait until the queue is empty (everything written); False on timeout."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
-
     def health(self) -> dict[str, Any]:
         return {
             **self.counters.as_dict(),
@@ -236,17 +210,7 @@ class SapientSink:
 
     async def close(self, timeout_s: float = 2.0) -> None:
         """Try to drain for up to timeout_s, then stop and close the connection."""
-        if self._task is not None:
-            await self.drain(timeout_s)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._reader_task is not None:
-            self._reader_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader_task
-            self._reader_task = None
+        await self._stop_tasks(timeout_s)
         self._drop_connection()
 
     async def __aenter__(self) -> SapientSink:

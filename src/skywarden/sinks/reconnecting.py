@@ -1,0 +1,79 @@
+"""The send loop shared by the stream sinks (Cursor-on-Target, SAPIENT): a bounded queue
+drained over a connection that is re-opened with exponential backoff.
+
+A sink class mixes in :class:`ReconnectingSender` and provides ``_queue`` (a bounded deque),
+the events ``_idle`` and ``_ready``, ``connected``, ``_connect()``, ``_send(item)``,
+``_drop_connection()``, ``counters`` (with ``dropped``), ``initial_backoff_s``,
+``max_backoff_s`` and the tasks ``_task`` (this loop) and ``_reader_task``. The pipeline only
+appends to the queue, so it never waits on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+
+class ReconnectingSender:
+    """Mixin: :meth:`_run` (the send loop), :meth:`drain` and :meth:`_stop_tasks`."""
+
+    _queue: Any
+    _idle: asyncio.Event
+    _ready: asyncio.Event
+    _task: asyncio.Task | None
+    _reader_task: asyncio.Task | None
+    counters: Any
+    initial_backoff_s: float
+    max_backoff_s: float
+    connected: bool
+
+    async def _connect(self) -> bool:  # pragma: no cover - provided by the sink
+        raise NotImplementedError
+
+    async def _send(self, item: Any) -> bool:  # pragma: no cover - provided by the sink
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        """Send queued items in order; on a failed connect wait (doubling up to
+        ``max_backoff_s``); a failed send puts the item back first in line (counted as a drop
+        when the queue is full meanwhile)."""
+        delay = self.initial_backoff_s
+        while True:
+            if not self._queue:
+                self._idle.set()
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            if not self.connected and not await self._connect():
+                await asyncio.sleep(delay)
+                delay = min(self.max_backoff_s, delay * 2.0)
+                continue
+            delay = self.initial_backoff_s
+            item = self._queue.popleft()
+            if not await self._send(item):  # put it back: it goes first on the next connection
+                if len(self._queue) == self._queue.maxlen:
+                    self.counters.dropped += 1
+                self._queue.appendleft(item)
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until the queue is empty (everything written); False on timeout."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _stop_tasks(self, timeout_s: float) -> None:
+        """Drain for up to timeout_s, then cancel the send loop and the reader."""
+        if self._task is not None:
+            await self.drain(timeout_s)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader_task
+            self._reader_task = None
