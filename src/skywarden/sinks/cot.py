@@ -361,12 +361,6 @@ class CotSink(ReconnectingSender):
             self._drop_connection()
         self._ready.set()
 
-    def _drop_connection(self) -> None:
-        if self._writer is not None:
-            self.counters.disconnects += 1
-            self._writer.close()
-            self._writer = None
-
     async def _send(self, event: bytes) -> bool:
         try:
             if self.protocol == "udp":

@@ -2,10 +2,11 @@
 drained over a connection that is re-opened with exponential backoff.
 
 A sink class mixes in :class:`ReconnectingSender` and provides ``_queue`` (a bounded deque),
-the events ``_idle`` and ``_ready``, ``connected``, ``_connect()``, ``_send(item)``,
-``_drop_connection()``, ``counters`` (with ``dropped``), ``initial_backoff_s``,
-``max_backoff_s`` and the tasks ``_task`` (this loop) and ``_reader_task``. The pipeline only
-appends to the queue, so it never waits on the network.
+the events ``_idle`` and ``_ready``, ``connected``, ``_connect()``, ``_send(item)``, the
+stream ``_writer`` (None while unconnected), ``counters`` (with ``dropped`` and
+``disconnects``), ``initial_backoff_s``, ``max_backoff_s`` and the tasks ``_task`` (this
+loop) and ``_reader_task``. The pipeline only appends to the queue, so it never waits on
+the network.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from typing import Any
 
 
 class ReconnectingSender:
-    """Mixin: :meth:`_run` (the send loop), :meth:`drain` and :meth:`_stop_tasks`."""
+    """Mixin: :meth:`_run` (the send loop), :meth:`drain`, :meth:`_drop_connection` and
+    :meth:`_stop_tasks`."""
 
     _queue: Any
     _idle: asyncio.Event
     _ready: asyncio.Event
     _task: asyncio.Task | None
     _reader_task: asyncio.Task | None
+    _writer: asyncio.StreamWriter | None
     counters: Any
     initial_backoff_s: float
     max_backoff_s: float
@@ -33,6 +36,13 @@ class ReconnectingSender:
 
     async def _send(self, item: Any) -> bool:  # pragma: no cover - provided by the sink
         raise NotImplementedError
+
+    def _drop_connection(self) -> None:
+        """Close the stream connection, if any (counted as a disconnect)."""
+        if self._writer is not None:
+            self.counters.disconnects += 1
+            self._writer.close()
+            self._writer = None
 
     async def _run(self) -> None:
         """Send queued items in order; on a failed connect wait (doubling up to

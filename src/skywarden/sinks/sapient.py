@@ -181,12 +181,6 @@ class SapientSink(ReconnectingSender):
             self._drop_connection()
         self._ready.set()
 
-    def _drop_connection(self) -> None:
-        if self._writer is not None:
-            self.counters.disconnects += 1
-            self._writer.close()
-            self._writer = None
-
     async def _send(self, data: bytes) -> bool:
         try:
             assert self._writer is not None
