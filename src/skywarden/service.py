@@ -361,6 +361,10 @@ async def _start_sinks(service: Service) -> None:
     service.sinks.extend(_protocol_sinks(config))
     for sink in service.sinks:
         await sink.start()
+    if service.sinks:  # /health "outputs": degraded while an output cannot deliver
+        from skywarden.sinks.delivery_health import DeliveryWatch
+
+        pipeline.health_parts["outputs"] = DeliveryWatch(service.sinks).health
     pipeline.listeners.append(_deliver(service))
 
 

@@ -72,8 +72,9 @@ class Cat062Counters:
     records: int = 0
     datagrams: int = 0
     errors: int = 0  # datagrams the socket refused, and encoding failures
+    last_error: str = ""
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
 
 
@@ -128,14 +129,16 @@ class Cat062Sink:
             snapshot, self._pending = self._pending, None
             try:
                 blocks = await asyncio.to_thread(self.encode, snapshot)
-            except Exception:  # an encoder bug must not stop the service: count it
+            except Exception as exc:  # an encoder bug must not stop the service: count it
                 self.counters.errors += 1
+                self.counters.last_error = f"encode: {type(exc).__name__}: {exc}"
                 continue
             for block in blocks:
                 if self.sender.send(block):
                     self.counters.datagrams += 1
                 else:
                     self.counters.errors += 1
+                    self.counters.last_error = "send: the socket refused a datagram"
             self.counters.pictures += 1
 
     async def drain(self, timeout_s: float) -> bool:
@@ -148,6 +151,10 @@ class Cat062Sink:
 
     def health(self) -> dict[str, Any]:
         return self.counters.as_dict()
+
+    def output_health(self) -> dict[str, dict[str, Any]]:
+        """This output's counters under its label (skywarden.sinks.delivery_health)."""
+        return {f"cat062 udp://{self.sender.host}:{self.sender.port}": self.health()}
 
     async def close(self, timeout_s: float = 2.0) -> None:
         if self._task is not None:

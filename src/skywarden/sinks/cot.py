@@ -225,8 +225,9 @@ class CotCounters:
     disconnects: int = 0
     errors: int = 0  # failed connects and writes
     skipped: int = 0  # alerts without a position (nothing to put on a map)
+    last_error: str = ""  # the last failed connect or write
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
 
 
@@ -346,8 +347,9 @@ class CotSink(ReconnectingSender):
                     asyncio.open_connection(self.host, self.port), self.connect_timeout_s
                 )
                 self._reader_task = asyncio.create_task(self._watch(reader, self._writer))
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError) as exc:
             self.counters.errors += 1
+            self.counters.last_error = f"connect: {type(exc).__name__}: {exc}"
             return False
         self.counters.connects += 1
         return True
@@ -370,8 +372,9 @@ class CotSink(ReconnectingSender):
                 assert self._writer is not None
                 self._writer.write(event + b"\n")
                 await self._writer.drain()
-        except (OSError, AssertionError):
+        except (OSError, AssertionError) as exc:
             self.counters.errors += 1
+            self.counters.last_error = f"write: {type(exc).__name__}: {exc}"
             self._drop_connection()
             return False
         self.counters.sent += 1
@@ -383,6 +386,10 @@ class CotSink(ReconnectingSender):
             "queued_now": len(self._queue),
             "connected": self.connected,
         }
+
+    def output_health(self) -> dict[str, dict[str, Any]]:
+        """This output's counters under its label (skywarden.sinks.delivery_health)."""
+        return {f"cot {self.protocol}://{self.host}:{self.port}": self.health()}
 
     async def close(self, timeout_s: float = 2.0) -> None:
         """Try to drain for up to timeout_s, then stop and close the connection."""

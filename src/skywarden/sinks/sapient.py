@@ -52,8 +52,9 @@ class SapientCounters:
     detection_reports: int = 0
     status_reports: int = 0
     alerts: int = 0
+    last_error: str = ""  # the last failed connect or write
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
 
 
@@ -161,8 +162,9 @@ class SapientSink(ReconnectingSender):
                                status_interval_s=self.status_interval_s)  # fmt: skip
             writer.write(frame(reg.SerializeToString()))
             await writer.drain()
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError) as exc:
             self.counters.errors += 1
+            self.counters.last_error = f"connect: {type(exc).__name__}: {exc}"
             return False
         self._writer = writer
         self._reader_task = asyncio.create_task(self._watch(reader, writer))
@@ -186,8 +188,9 @@ class SapientSink(ReconnectingSender):
             assert self._writer is not None
             self._writer.write(data)
             await self._writer.drain()
-        except (OSError, AssertionError):
+        except (OSError, AssertionError) as exc:
             self.counters.errors += 1
+            self.counters.last_error = f"write: {type(exc).__name__}: {exc}"
             self._drop_connection()
             return False
         self.counters.sent += 1
@@ -201,6 +204,10 @@ class SapientSink(ReconnectingSender):
             "received": dict(self.received),
             "received_rejects": dict(self.received_rejects),
         }
+
+    def output_health(self) -> dict[str, dict[str, Any]]:
+        """This output's counters under its label (skywarden.sinks.delivery_health)."""
+        return {f"sapient tcp://{self.host}:{self.port}": self.health()}
 
     async def close(self, timeout_s: float = 2.0) -> None:
         """Try to drain for up to timeout_s, then stop and close the connection."""

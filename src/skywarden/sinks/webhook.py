@@ -41,6 +41,7 @@ class WebhookCounters:
     failed: int = 0  # given up (attempts exhausted or a non-retryable answer)
     dropped: int = 0  # refused because the queue was full
     last_error: str = ""
+    last_attempt_failed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,11 +166,14 @@ class WebhookSink:
                 answer = await self._client.post(url, content=body, headers=headers)
             except httpx.HTTPError as exc:
                 counters.last_error = f"{type(exc).__name__}: {exc}"
+                counters.last_attempt_failed = True
             else:
                 if answer.is_success:
                     counters.sent += 1
+                    counters.last_attempt_failed = False
                     return
                 counters.last_error = f"HTTP {answer.status_code}"
+                counters.last_attempt_failed = True
                 if answer.status_code not in RETRY_STATUS and answer.status_code < 500:
                     break
                 wait = max(wait, _retry_after(answer))
@@ -189,6 +193,15 @@ class WebhookSink:
             url: {**self.counters[url].as_dict(), "queued": self._queues[url].qsize()}
             for url in self.urls
         }
+
+    def output_health(self) -> dict[str, dict[str, Any]]:
+        """Each URL's counters under its label, without credentials or query
+        (skywarden.sinks.delivery_health); ``queued_now``: events waiting."""
+        out = {}
+        for url in self.urls:
+            health = {**self.counters[url].as_dict(), "queued_now": self._queues[url].qsize()}
+            out[f"webhook {_shown_url(url)}"] = health
+        return out
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait until every queued event is delivered or given up; False on timeout."""
@@ -228,3 +241,11 @@ def _retry_after(answer: httpx.Response) -> float:
         return max(0.0, float(answer.headers.get("Retry-After", "0")))
     except ValueError:
         return 0.0
+
+
+def _shown_url(url: str) -> str:
+    """scheme://host[:port]/path of a URL: no user, password, query or fragment (they may hold
+    secrets, and /health is readable by every operator)."""
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}{parts.path}"
