@@ -364,28 +364,18 @@ class CotSink(ReconnectingSender):
         self._ready.set()
 
     async def _send(self, event: bytes) -> bool:
+        if self.protocol != "udp":
+            return await self._write(event + b"\n")
         try:
-            if self.protocol == "udp":
-                assert self._udp is not None
-                self._udp.sendto(event)
-            else:
-                assert self._writer is not None
-                self._writer.write(event + b"\n")
-                await self._writer.drain()
+            assert self._udp is not None
+            self._udp.sendto(event)
         except (OSError, AssertionError) as exc:
-            self.counters.errors += 1
-            self.counters.last_error = f"write: {type(exc).__name__}: {exc}"
-            self._drop_connection()
-            return False
+            return self._write_failed(exc)
         self.counters.sent += 1
         return True
 
     def health(self) -> dict[str, Any]:
-        return {
-            **self.counters.as_dict(),
-            "queued_now": len(self._queue),
-            "connected": self.connected,
-        }
+        return self._link_health()
 
     def output_health(self) -> dict[str, dict[str, Any]]:
         """This output's counters under its label (skywarden.sinks.delivery_health)."""

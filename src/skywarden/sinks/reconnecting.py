@@ -3,10 +3,10 @@ drained over a connection that is re-opened with exponential backoff.
 
 A sink class mixes in :class:`ReconnectingSender` and provides ``_queue`` (a bounded deque),
 the events ``_idle`` and ``_ready``, ``connected``, ``_connect()``, ``_send(item)``, the
-stream ``_writer`` (None while unconnected), ``counters`` (with ``dropped`` and
-``disconnects``), ``initial_backoff_s``, ``max_backoff_s`` and the tasks ``_task`` (this
-loop) and ``_reader_task``. The pipeline only appends to the queue, so it never waits on
-the network.
+stream ``_writer`` (None while unconnected), ``counters`` (with ``sent``, ``errors``,
+``last_error``, ``dropped`` and ``disconnects``), ``initial_backoff_s``, ``max_backoff_s``
+and the tasks ``_task`` (this loop) and ``_reader_task``. The pipeline only appends to the
+queue, so it never waits on the network.
 """
 
 from __future__ import annotations
@@ -36,6 +36,30 @@ class ReconnectingSender:
 
     async def _send(self, item: Any) -> bool:  # pragma: no cover - provided by the sink
         raise NotImplementedError
+
+    async def _write(self, data: bytes) -> bool:
+        """Write data on the stream connection; False on failure (see :meth:`_write_failed`)."""
+        try:
+            assert self._writer is not None
+            self._writer.write(data)
+            await self._writer.drain()
+        except (OSError, AssertionError) as exc:
+            return self._write_failed(exc)
+        self.counters.sent += 1
+        return True
+
+    def _write_failed(self, exc: BaseException) -> bool:
+        """Count a failed write, keep its reason in ``last_error``, drop the connection;
+        returns False (the item goes back first in line)."""
+        self.counters.errors += 1
+        self.counters.last_error = f"write: {type(exc).__name__}: {exc}"
+        self._drop_connection()
+        return False
+
+    def _link_health(self) -> dict[str, Any]:
+        """The counters, the items waiting now and whether the connection is up (/health)."""
+        return {**self.counters.as_dict(), "queued_now": len(self._queue),
+                "connected": self.connected}  # fmt: skip
 
     def _drop_connection(self) -> None:
         """Close the stream connection, if any (counted as a disconnect)."""

@@ -184,23 +184,11 @@ class SapientSink(ReconnectingSender):
         self._ready.set()
 
     async def _send(self, data: bytes) -> bool:
-        try:
-            assert self._writer is not None
-            self._writer.write(data)
-            await self._writer.drain()
-        except (OSError, AssertionError) as exc:
-            self.counters.errors += 1
-            self.counters.last_error = f"write: {type(exc).__name__}: {exc}"
-            self._drop_connection()
-            return False
-        self.counters.sent += 1
-        return True
+        return await self._write(data)
 
     def health(self) -> dict[str, Any]:
         return {
-            **self.counters.as_dict(),
-            "queued_now": len(self._queue),
-            "connected": self.connected,
+            **self._link_health(),
             "received": dict(self.received),
             "received_rejects": dict(self.received_rejects),
         }
