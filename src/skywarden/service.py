@@ -187,6 +187,7 @@ def build_service(
             site=pipeline.site,
             config_text=json.dumps(site_config_to_dict(config)),
             max_pending_bytes=int(config.history.max_pending_mb * 1024 * 1024),
+            memory_limit_mb=config.history.memory_limit_mb,
         )
         pipeline.history_reader = service.history.reader
         record_history(service, config)

@@ -6,7 +6,8 @@
                    security keys of skywarden.site_security (users, tls_cert, tls_key, hosts,
                    origins, max_zones, max_zone_vertices, max_json_depth, max_body_bytes)
     [storage]      path (DuckDB history file; "" = no history), flush_s, and the history
-                   policy: retention_days, max_size_mb, max_pending_mb, raw_reject_kb_s
+                   policy: retention_days, max_size_mb, max_pending_mb, memory_limit_mb,
+                   raw_reject_kb_s
                    (skywarden.store.retention)
     [zones]        file (GeoJSON, relative to the config file)
     [tracker]      TrackerParams overrides (see config.tracker_params)

@@ -67,9 +67,12 @@ def test_the_size_cap_deletes_the_oldest_bulk_rows_first(tmp_path: Path) -> None
 def test_policy_keys_are_read_from_storage_and_checked(tmp_path: Path) -> None:
     doc = {"site": {"lat": 47.0, "lon": 8.0},
            "storage": {"path": "h.duckdb", "retention_days": 30, "max_size_mb": 2000,
-                       "max_pending_mb": 64, "raw_reject_kb_s": 8}}  # fmt: skip
+                       "max_pending_mb": 64, "memory_limit_mb": 128,
+                       "raw_reject_kb_s": 8}}  # fmt: skip
     config = site_config_from_dict(doc, tmp_path)
-    assert config.history == HistoryPolicy(30.0, 2000.0, 64.0, 8.0)
+    assert config.history == HistoryPolicy(retention_days=30.0, max_size_mb=2000.0,
+                                           max_pending_mb=64.0, memory_limit_mb=128.0,
+                                           raw_reject_kb_s=8.0)  # fmt: skip
     assert site_config_from_dict({"site": doc["site"]}, tmp_path).history == HistoryPolicy()
     doc["storage"]["max_pending_mb"] = 0
     with pytest.raises(ConfigError, match="max_pending_mb"):
@@ -77,6 +80,22 @@ def test_policy_keys_are_read_from_storage_and_checked(tmp_path: Path) -> None:
     doc["storage"] = {"retention": 3}
     with pytest.raises(ConfigError, match="retention_days"):  # the known keys are listed
         site_config_from_dict(doc, tmp_path)
+
+
+def test_the_history_connection_has_a_memory_limit(tmp_path: Path) -> None:
+    """Without one DuckDB's buffer cache grows with the file (up to 80 % of the machine):
+    a long run's RSS would never level off. Measured: 25 x 1M rows, RSS 223 -> 1,016 MB
+    unlimited, flat at 190-230 MB with 128 MB."""
+    writer = HistoryWriter(tmp_path / "h.duckdb", memory_limit_mb=64)
+    ((limit,),) = writer._con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert limit == "61.0 MiB"  # 64 MB (10^6 bytes) as DuckDB shows it
+    writer._connect_again()  # a reopened connection after a failure keeps it
+    writer._reconnect = True
+    writer._connect_again()
+    ((again,),) = writer._con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert again == limit
+    writer.close()
+    assert HistoryPolicy().memory_limit_mb == 256.0
 
 
 def test_a_rejecting_source_is_stored_at_the_capped_rate_a_clean_one_in_full() -> None:

@@ -101,6 +101,8 @@ class HistoryWriter:
             it new rows are dropped and counted per table (:mod:`skywarden.store.write_health`:
             alerts, audit and changes are kept up to twice the limits).
         clock: the time source of the write health (monotonic seconds by default).
+        memory_limit_mb: DuckDB's memory limit (its buffer cache is bounded by it; without one
+            it grows with the file up to 80 % of the machine's memory).
     """
 
     def __init__(
@@ -113,10 +115,12 @@ class HistoryWriter:
         max_pending_rows: int = 2_000_000,
         max_pending_bytes: int = PendingLimits.max_bytes,
         clock: Callable[[], float] = time.monotonic,
+        memory_limit_mb: float = 256.0,
     ) -> None:
         self.path = str(path)
+        self._duckdb_config = {"memory_limit": f"{int(memory_limit_mb)}MB"}
         try:
-            self._con = duckdb.connect(self.path)
+            self._con = duckdb.connect(self.path, config=self._duckdb_config)
         except duckdb.Error as exc:
             raise HistoryError(f"cannot open history {self.path}: {exc}") from exc
         self._db_lock = threading.Lock()
@@ -386,7 +390,7 @@ class HistoryWriter:
             return
         with contextlib.suppress(duckdb.Error):
             self._con.close()
-        self._con = duckdb.connect(self.path)
+        self._con = duckdb.connect(self.path, config=self._duckdb_config)
         self._reconnect = False
 
     def apply_retention(self, policy: HistoryPolicy, now: float) -> RetentionResult:

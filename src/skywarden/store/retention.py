@@ -10,6 +10,9 @@
                        groups, so the size falls in steps of ~120k rows)
 ``max_pending_mb``     memory held for the history while its writes fail (default 256; beyond
                        it rows are dropped and counted: :mod:`skywarden.store.write_health`)
+``memory_limit_mb``    DuckDB's memory for the history (its buffer cache, and queries beyond it
+                       spill to disk; default 256). Without a limit DuckDB caches up to 80 %
+                       of the machine's memory, so a long run's RSS grows with the file
 ``raw_reject_kb_s``    raw input of a source whose last decoded data had rejects is stored at
                        most at this rate, kB/s (default 64; 0: none of it); the rest is counted
                        (``raw_inputs_skipped``), so a flood of garbage cannot fill the disk
@@ -27,7 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 RETENTION_EVERY_S = 60.0
-POLICY_KEYS = frozenset({"retention_days", "max_size_mb", "max_pending_mb", "raw_reject_kb_s"})
+POLICY_KEYS = frozenset(
+    {"retention_days", "max_size_mb", "max_pending_mb", "memory_limit_mb", "raw_reject_kb_s"}
+)
 # table -> its time column, in the order the size cap deletes from
 TIME_COLUMNS = {
     "raw_inputs": "t_receive",
@@ -48,6 +53,7 @@ class HistoryPolicy:
     retention_days: float = 0.0
     max_size_mb: float = 0.0
     max_pending_mb: float = 256.0
+    memory_limit_mb: float = 256.0
     raw_reject_kb_s: float = 64.0
 
     def to_dict(self) -> dict[str, float]:
@@ -64,6 +70,7 @@ def history_policy(
         retention_days=number(storage, "retention_days", prefix, 0.0, 36500.0, d.retention_days),
         max_size_mb=number(storage, "max_size_mb", prefix, 0.0, 1e9, d.max_size_mb),
         max_pending_mb=number(storage, "max_pending_mb", prefix, 1.0, 65536.0, d.max_pending_mb),
+        memory_limit_mb=number(storage, "memory_limit_mb", prefix, 32.0, 1e6, d.memory_limit_mb),
         raw_reject_kb_s=number(storage, "raw_reject_kb_s", prefix, 0.0, 1e6, d.raw_reject_kb_s),
     )
 
