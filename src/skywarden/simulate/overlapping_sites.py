@@ -69,8 +69,8 @@ def overlapping_sites(
         truth[:, 2] = rng.uniform(30.0, 500.0, n_targets)
         truth[:, 3:5] = rng.normal(0.0, 15.0, (n_targets, 2))
     n = truth.shape[0]
-    icao = np.where(rng.random(n) < identity_fraction,
-                    [f"icao:{v:06X}" for v in rng.choice(1 << 24, n, replace=False)], "")  # fmt: skip
+    addresses = [f"icao:{v:06X}" for v in rng.choice(1 << 24, n, replace=False)]
+    icao = np.where(rng.random(n) < identity_fraction, addresses, "")
     common = rng.standard_normal((n, 6))
     pictures, seen = [], []
     for name, lat, lon in sites:
