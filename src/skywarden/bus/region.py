@@ -7,8 +7,8 @@ the site's alert events (``skywarden.<site>.alerts``). Whenever a site publishes
 latest picture of every site is fused into one regional picture
 (skywarden.fuse.regional_picture: track-to-track association by identity or gate,
 covariance intersection) in a worker thread, in the region's ENU frame (``[site]`` of the
-region file). A site whose last picture is older than ``STALE_PICTURE_S`` contributes no
-tracks (its health says ``stale``).
+region file), at most ``[service] live_rate_hz`` times a second. A site whose last picture
+is older than ``STALE_PICTURE_S`` contributes no tracks (its health says ``stale``).
 
 Alerts stay per site (with ``site`` set); an operator action on a regional alert id goes to
 that site's core, whose answer comes back. Zones, rules and allow-lists are listed from
@@ -55,6 +55,7 @@ class RegionBackend:
         self.names = tuple(sites)
         self.sites = tuple(BusBackend(config, bus, SiteSubjects.of(s)) for s in sites)
         self.frame = LocalFrame(config.lat, config.lon, config.height_m)
+        self.period_s = 1.0 / config.live_rate_hz  # at most one regional picture per period
         self._snapshot = Snapshot(0, time.time(), (config.lat, config.lon, config.height_m),
                                   TrackArrays.empty())  # fmt: skip
         self._published = asyncio.Event()
@@ -86,11 +87,13 @@ class RegionBackend:
             counts = tuple(s.pictures for s in self.sites)
             if counts != seen and any(counts):
                 seen = counts
+                start = time.monotonic()
                 try:
                     self._publish(await asyncio.to_thread(self.fuse, time.time()))
                 except Exception as exc:  # a fusion bug must not stop the region's serving
                     self.rejects["fusion_error"] += 1
                     log.exception("region: fusion failed: %s", exc)
+                await asyncio.sleep(max(0.0, start + self.period_s - time.monotonic()))
             await asyncio.sleep(POLL_S)
 
     def fuse(self, now: float) -> Snapshot:
