@@ -129,8 +129,9 @@ class RegionalTracks:
 
 
 def site_keys(site: IntArray, track_id: IntArray) -> IntArray:
-    """(M,) int64 keys of (site index, site track id)."""
-    return (np.asarray(site, np.int64) << _SITE_SHIFT) | np.asarray(track_id, np.int64)
+    """(M,) int64 keys of (site index, site track id); ids are taken modulo 2^48."""
+    ids = np.asarray(track_id, np.int64) & ((1 << _SITE_SHIFT) - 1)
+    return (np.asarray(site, np.int64) << _SITE_SHIFT) | ids
 
 
 def state_distance(xa: FloatArray, Pa: FloatArray, xb: FloatArray, Pb: FloatArray) -> FloatArray:
