@@ -17,6 +17,7 @@ from skywarden.bus.region import run_region
 from skywarden.bus.subjects import SiteSubjects
 from skywarden.simulate.overlapping_sites import overlapping_sites
 from skywarden.site_config import load_site_config
+from skywarden.snapshot import AlertView
 from tests.bus.nats_server import TOKEN, NatsServer, free_port
 from tests.bus.site_files import write_site
 
@@ -73,6 +74,9 @@ async def _region(tmp_path: Path, nats_server: NatsServer) -> None:
     scene = overlapping_sites(rng, 40, SITES, REGION, t=time.time(), extent_m=12000.0,
                               coverage_m=9000.0)  # fmt: skip
     nc = await nats.connect(nats_server.url, token=TOKEN)
+    scene = _with_south_alert(scene)
+    core = _FakeSouthCore(int(scene.pictures[1].snapshot.tracks.id[0]))
+    await nc.subscribe(SiteSubjects.of("south").rpc, cb=core.respond)
     await _publish(nc, config, scene)  # before the region starts: read from the streams
     stop = asyncio.Event()
     region = asyncio.create_task(run_region(config, config.bus, ["north", "south"], stop))
@@ -88,6 +92,10 @@ async def _region(tmp_path: Path, nats_server: NatsServer) -> None:
         second = await _tracks_when(client, lambda b: b["t"] > first["t"])
         health = (await client.get("/health")).json()
         alerts = (await client.get("/alerts")).json()
+        regional_alert = 1_000_000_000 + 4  # south is the second of --sites
+        acked = await client.post(f"/alerts/{regional_alert}/acknowledge",
+                                  json={"who": "op-anna", "note": "seen"})  # fmt: skip
+        unknown = await client.post("/alerts/5000000004/acknowledge", json={"who": "op-anna"})
         refused = await client.put("/zones", json={"type": "FeatureCollection", "features": []})
     stop.set()
     await region
@@ -115,7 +123,21 @@ async def _region(tmp_path: Path, nats_server: NatsServer) -> None:
     assert all(s["rejects"] == {"picture_bad": 1} for s in sites.values())
     assert all(s["alert_events"] == 1 and not s["stale"] for s in sites.values())
     assert health["bus"]["role"] == "region" and health["bus"]["fusions"] >= 2
-    assert alerts["count"] == 0
+    # alerts stay per site, with the regional track; an acknowledge goes to the site's core
+    assert alerts["count"] == 1
+    alert = alerts["alerts"][0]
+    assert alert["id"] == regional_alert and alert["site"] == "south"
+    holder = [
+        tr["id"]
+        for tr in second["tracks"]
+        if ["south", core.track_id] in [[m["site"], m["track_id"]] for m in tr["members"]]
+    ]
+    assert alert["track_id"] == holder[0]
+    assert acked.status_code == 200, acked.text
+    assert acked.json()["id"] == regional_alert and acked.json()["state"] == "acknowledged"
+    assert acked.json()["site"] == "south" and acked.json()["track_id"] == holder[0]
+    assert core.calls == [(4, "op-anna", "seen")]
+    assert unknown.status_code == 404
     assert refused.status_code in (400, 401, 403)
 
 
@@ -134,9 +156,48 @@ def _same_ids(later, scene):
     pictures = []
     for new, old in zip(later.pictures, scene.pictures, strict=True):
         tracks = dataclasses.replace(new.snapshot.tracks, id=old.snapshot.tracks.id)
-        snap = dataclasses.replace(new.snapshot, tracks=tracks, seq=2)
+        snap = dataclasses.replace(new.snapshot, tracks=tracks, seq=2, alerts=old.snapshot.alerts)
         pictures.append(SitePicture(new.name, snap))
     return dataclasses.replace(later, pictures=tuple(pictures))
+
+
+def _alert(track_id: int, state: str) -> AlertView:
+    return AlertView(id=4, zone_id="harbour-gate", track_id=track_id, object="drone", state=state,
+                     priority=1, probability=0.9, time_to_entry_s=30.0, inside=False,
+                     target_class="drone", lat=50.8, lon=4.36, alt_m=120.0,
+                     t_raised=time.time(), t_state=time.time())  # fmt: skip
+
+
+def _with_south_alert(scene):
+    import dataclasses
+
+    from skywarden.fuse.regional_picture import SitePicture
+
+    south = scene.pictures[1]
+    alert = _alert(int(south.snapshot.tracks.id[0]), "active")
+    snap = dataclasses.replace(south.snapshot, alerts=(alert,))
+    return dataclasses.replace(scene, pictures=(scene.pictures[0], SitePicture("south", snap)))
+
+
+class _FakeSouthCore:
+    """The south core's operator actions (skywarden.bus.rpc's own answering code)."""
+
+    def __init__(self, track_id: int) -> None:
+        self.track_id = track_id
+        self.calls: list[tuple[int, str, str]] = []
+
+    def acknowledge(self, alert_id: int, who: str, note: str = "", role: str = "") -> AlertView:
+        if alert_id != 4:
+            raise KeyError(alert_id)
+        self.calls.append((alert_id, who, note))
+        return _alert(self.track_id, "acknowledged")
+
+    async def respond(self, msg) -> None:
+        from collections import Counter
+
+        from skywarden.bus.rpc import answer
+
+        await msg.respond(answer(self, msg.data, Counter()))
 
 
 def test_sites_go_with_the_region_role_only(tmp_path: Path) -> None:
