@@ -95,6 +95,14 @@ def test_complementary_inputs_fuse_to_a_smaller_ellipse_than_either() -> None:
     assert P[0, 0, 0] < 300 and P[0, 1, 1] < 300  # vs 1e4 across in either alone
 
 
+def test_equal_covariances_give_the_mean() -> None:
+    P = np.diag([4.0, 9.0, 1.0, 1.0, 1.0, 1.0])[None]
+    x, Pf, w = covariance_intersection(np.zeros((1, N)), P, np.full((1, N), 2.0), P)
+    assert w[0] == 0.5
+    np.testing.assert_allclose(x, np.ones((1, N)))
+    np.testing.assert_allclose(Pf, P)
+
+
 def test_weights_are_vectorised_over_pairs() -> None:
     rng = np.random.default_rng(3)
     A = rng.normal(size=(50, N, N))

@@ -12,7 +12,7 @@ with w in [0, 1] chosen here to minimise det P. With the generalised eigenvalues
 (P2, P1) (P2 v = l P1 v), det(P^-1) = det(P2^-1) * prod_k (1 + w (l_k - 1)), so the objective
 -sum_k log(1 + w (l_k - 1)) is convex in w: its derivative is monotone and the minimiser is
 found by bisection on (K, n) arrays (no per-pair Python loop). w = 1 returns input 1 exactly,
-w = 0 input 2.
+w = 0 input 2; equal covariances (a flat objective) take w = 0.5, the mean of the estimates.
 
 Shapes: x (K, n), P (K, n, n); any consistent units (metres and m/s in the region ENU frame
 for the region node).
@@ -67,7 +67,9 @@ def ci_weight(P1: FloatArray, P2: FloatArray) -> FloatArray:
         lo = np.where(rising, lo, mid)
     w = 0.5 * (lo + hi)
     w = np.where(slope(np.zeros(k)) >= 0.0, 0.0, w)
-    return np.where(slope(np.ones(k)) <= 0.0, 1.0, w)
+    w = np.where(slope(np.ones(k)) <= 0.0, 1.0, w)
+    flat = np.abs(d).max(axis=1, initial=0.0) < 1e-9  # equal covariances: any w; the mean
+    return np.where(flat, 0.5, w)
 
 
 def covariance_intersection(
