@@ -239,6 +239,7 @@ class Pipeline:
             reasons=reason_names(
                 np.zeros(len(shown), np.int64) if classes.reasons is None else classes.reasons
             ),
+            cov=shown.P,
         )
         self._shown = tracks
         self.seq += 1

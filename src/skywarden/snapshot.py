@@ -56,6 +56,10 @@ class TrackArrays:
             ``evidence`` of bit names), or None.
         reasons: (N,) object tuples of str, the evidence behind each class
             (skywarden.classify.decision.REASONS), or None.
+        cov: (N, 6, 6) covariance of ``enu`` (m^2, m^2/s, m^2/s^2), or None. JSON: ``cov``,
+            the 21 upper-triangle entries row by row (absent when None).
+        members: (N,) object tuples of (site name, site track id) that a regional track
+            fuses (``--role region``), or None. JSON: ``members`` (absent when None).
     """
 
     id: IntArray
@@ -77,6 +81,8 @@ class TrackArrays:
     sources: np.ndarray | None = None
     evidence: np.ndarray | None = None
     reasons: np.ndarray | None = None
+    cov: np.ndarray | None = None
+    members: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -118,6 +124,7 @@ class TrackArrays:
     def to_json(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per track."""
         out = []
+        cov = _upper_triangles(self.cov)
         for i in range(len(self)):
             reasons = tuple(self.reasons[i]) if self.reasons is not None else ()
             label = CLASS_NAMES[int(self.target_class[i])]
@@ -157,6 +164,11 @@ class TrackArrays:
                     "summary": summary_line(label, self.p_class[i], reasons),
                 }
             )
+            if cov is not None:
+                out[-1]["cov"] = cov[i]
+            if self.members is not None:
+                out[-1]["members"] = [{"site": str(site), "track_id": int(track)}
+                                      for site, track in self.members[i]]  # fmt: skip
         return out
 
 
@@ -181,9 +193,12 @@ class AlertView:
     t_state: float
     p_class: tuple[float, ...] = ()  # the track's [drone, bird, aircraft, unknown], () if gone
     summary: str = ""  # the class decision in words with its reasons ('' if the track is gone)
+    site: str = ""  # the site that raised it, on a region node ('' elsewhere: not in the JSON)
 
     def to_json(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__}
+        if not self.site:
+            del d["site"]
         for k in ("probability", "time_to_entry_s", "lat", "lon", "alt_m", "t_raised", "t_state"):
             d[k] = _num(d[k], 7 if k in ("lat", "lon") else 3)
         names = ("drone", "bird", "aircraft", "unknown")
@@ -271,6 +286,18 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
     return value
+
+
+def _upper_triangles(cov: FloatArray | None) -> list[list[float | None]] | None:
+    """(N, 6, 6) -> N lists of the 21 upper-triangle entries, rounded to 1e-3 (None for
+    NaN/inf), or None."""
+    if cov is None:
+        return None
+    rows, cols = np.triu_indices(6)
+    tri = np.round(np.asarray(cov, float)[:, rows, cols], 3)
+    if np.isfinite(tri).all():
+        return tri.tolist()
+    return [[v if math.isfinite(v) else None for v in row] for row in tri.tolist()]
 
 
 def _num(v: float, digits: int) -> float | None:

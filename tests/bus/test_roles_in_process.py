@@ -54,6 +54,7 @@ async def _roles(tmp_path: Path, nats_server: NatsServer) -> None:
 
     # the site picture came through the bus to the api node
     assert tracks["count"] > 5, tracks["count"]
+    assert all(len(tr["cov"]) == 21 for tr in tracks["tracks"])  # what a region node fuses
     assert zones["features"][0]["properties"]["radius_m"] == 3000.0
     assert health["sources"]["radar"]["detections"] > 0
     assert health["bus"]["pictures"] > 10

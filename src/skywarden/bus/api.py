@@ -206,16 +206,29 @@ async def run_api(
 ) -> None:
     """Serve the site's REST, WebSocket and map from the bus on ``[service] bind`` (or
     ``port``) until ``stop``."""
-    import uvicorn
-
     from skywarden.server.auth import check_bind
-    from skywarden.service import _app
 
     check_bind(config.bind_host, config.security.users)
     subjects = SiteSubjects.of(config.name)
     nc = await connect(bus, f"skywarden-api-{subjects.site}")
     backend = BusBackend(config, bus, subjects)
-    await backend.start(nc)
+    try:
+        await backend.start(nc)
+        await serve_backend(backend, config, stop, port=port)
+    finally:
+        await asyncio.to_thread(backend.close)
+        await nc.close()
+
+
+async def serve_backend(
+    backend: Any, config: SiteConfig, stop: asyncio.Event, *, port: int | None = None
+) -> None:
+    """Serve ``backend`` (REST, WebSocket, map) on ``[service] bind`` (or ``port``) with the
+    site's TLS and authentication until ``stop``."""
+    import uvicorn
+
+    from skywarden.service import _app
+
     tls = config.security
     server = uvicorn.Server(
         uvicorn.Config(
@@ -233,5 +246,3 @@ async def run_api(
     finally:
         server.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
-        await asyncio.to_thread(backend.close)
-        await nc.close()

@@ -118,6 +118,9 @@ def tracks_from_json(rows: list[dict[str, Any]]) -> TrackArrays:
                           for r in rows], float),
         evidence=np.array([sum(_BITS[name] for name in r["evidence"]) for r in rows], np.int32),
         reasons=objects([tuple(str(x) for x in r["reasons"]) for r in rows]),
+        cov=_covariances(rows) if all("cov" in r for r in rows) else None,
+        members=objects([tuple((str(m["site"]), int(m["track_id"])) for m in r["members"])
+                         for r in rows]) if all("members" in r for r in rows) else None,
     )  # fmt: skip
 
 
@@ -131,7 +134,7 @@ def alert_from_json(d: dict[str, Any]) -> AlertView:
         inside=bool(d["inside"]), target_class=str(d["target_class"]), lat=_f(d["lat"]),
         lon=_f(d["lon"]), alt_m=_f(d["alt_m"]), t_raised=_f(d["t_raised"]),
         t_state=_f(d["t_state"]), p_class=tuple(_f(p[k]) for k in P_NAMES if k in p),
-        summary=str(d.get("summary", "")),
+        summary=str(d.get("summary", "")), site=str(d.get("site", "")),
     )  # fmt: skip
 
 
@@ -146,6 +149,17 @@ def _sensor(d: dict[str, Any]) -> SensorView:
 
 def _f(v: Any) -> float:
     return math.nan if v is None else float(v)
+
+
+def _covariances(rows: list[dict[str, Any]]) -> np.ndarray:
+    """(N, 6, 6) symmetric covariances from the rows' 21 upper-triangle entries (None ->
+    NaN). A pre-covariance picture has no ``cov`` and gives None instead (see the caller)."""
+    tri = np.array([[_f(v) for v in r["cov"]] for r in rows], float).reshape(len(rows), 21)
+    i, j = np.triu_indices(6)
+    out = np.empty((len(rows), 6, 6))
+    out[:, i, j] = tri
+    out[:, j, i] = tri
+    return out
 
 
 def _padded(rows: list[list[list[float]]]) -> np.ndarray:

@@ -20,10 +20,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run the service for a site (TOML configuration)")
     run.add_argument("site", type=Path, help="site configuration TOML")
     run.add_argument(
-        "--role", choices=("all", "edge", "core", "api"), default="all",
+        "--role", choices=("all", "edge", "core", "api", "region"), default="all",
         help="all: the whole site in this process (default, no NATS); edge: sensors onto the "
-        "bus; core: tracker from the bus; api: REST/WebSocket/map from the bus ([bus] url)",
+        "bus; core: tracker from the bus; api: REST/WebSocket/map from the bus ([bus] url); "
+        "region: one fused picture of --sites",
     )  # fmt: skip
+    run.add_argument(
+        "--sites", default="", help="with --role region: the sites' [site] names, a,b,c"
+    )
     run.set_defaults(run=_cmd_run)
 
     demo = sub.add_parser(
@@ -83,7 +87,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.role != "all":
         from skywarden.bus.roles import run_role
 
-        return run_role(config, args.role)
+        sites = tuple(s.strip() for s in args.sites.split(",") if s.strip())
+        return run_role(config, args.role, sites)
     service = build_service(config)
 
     async def main() -> None:

@@ -21,6 +21,11 @@ class ClassProbabilities(BaseModel):
     unknown: float | None
 
 
+class TrackMember(BaseModel):
+    site: str = Field(description="the site's [site] name")
+    track_id: int = Field(description="the site's track number")
+
+
 class Track(BaseModel):
     """One track at the snapshot time (WGS-84 position, site ENU state)."""
 
@@ -56,6 +61,14 @@ class Track(BaseModel):
         default="",
         description="the class decision in words: 'unknown: bird 55 % / drone 45 %, "
         "no transponder or Remote ID'",
+    )
+    cov: list[float | None] | None = Field(
+        default=None,
+        description="covariance of enu, the 21 upper-triangle entries row by row (m^2, m^2/s, "
+        "m^2/s^2); absent from pictures of cores older than the region role",
+    )
+    members: list[TrackMember] | None = Field(
+        default=None, description="on a region node: the site tracks this regional track fuses"
     )
 
 
@@ -107,6 +120,9 @@ class Alert(BaseModel):
         default={}, description="the track's class probabilities (empty once it is gone)"
     )
     summary: str = Field(default="", description="the track's class decision and its reasons")
+    site: str | None = Field(
+        default=None, description="on a region node: the site that raised it (absent elsewhere)"
+    )
 
 
 class AlertList(BaseModel):

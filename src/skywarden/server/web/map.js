@@ -271,6 +271,7 @@
       ['Decision', t.summary || '–'],
       ['Ground', t.on_ground ? 'on the ground (no drone alerts)' : '–'],
       ['Reported', (t.evidence || []).join(', ') || '–'],
+      ...(t.members ? [['Site tracks', t.members.map((m) => `${m.site} #${m.track_id}`).join(', ')]] : []),
     ];
     return `<div class="details"><h3><span class="cls" style="background:${c}">${UI.esc(t.class)}</span>${UI.esc(UI.trackName(t))}</h3>` +
       `<table>${rows.map(([k, v]) => `<tr><td>${k}</td><td>${UI.esc(v)}</td></tr>`).join('')}</table>` +
