@@ -47,9 +47,10 @@ REASONS: tuple[str, ...] = (
     "faster or higher than any drone",
     "track too young to judge",
     "inside a flock of birds",
+    "at ground level, moving like road traffic",
 )
 TRANSPONDER, REMOTE_ID, NON_COOPERATIVE, LOW_RCS, HIGH_RCS = (1 << i for i in range(5))
-BEYOND_DRONE_RANGE, OUTSIDE_DRONE_ENVELOPE, YOUNG, FLOCK = (1 << i for i in range(5, 9))
+BEYOND_DRONE_RANGE, OUTSIDE_DRONE_ENVELOPE, YOUNG, FLOCK, SURFACE = (1 << i for i in range(5, 10))
 
 
 def decide(p: FloatArray, decision_confidence: float = DEFAULT_DECISION_CONFIDENCE) -> np.ndarray:

@@ -80,7 +80,11 @@ class TrainedClassifier:
     associations swap between birds, which looks like fast, erratic flight). Such a track is
     'unknown', so the protected zone still warns of it; a track already 'drone' keeps its
     label through a flock. Measured on the swarm and mixed scenarios by
-    skywarden.evaluate.warning.
+    skywarden.evaluate.warning. A track missing from an update (a confirmed track not shown
+    for a scan or two) keeps its state window and averaged probabilities for
+    ``keep_absent_s``: without that, it came back judged on one state, unaveraged, and such
+    one-scan spikes were most of the bird and ground-traffic scans labelled 'drone' late in
+    a track's life on ``loitering``/``mixed`` seeds 0-11 (issue 11).
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class TrainedClassifier:
         flock_min_tracks: int = 3,
         decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
         coverage: Any = None,
+        keep_absent_s: float = 10.0,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -107,6 +112,7 @@ class TrainedClassifier:
         self.flock_min_tracks = flock_min_tracks
         self.decision_confidence = decision_confidence
         self.coverage = coverage  # skywarden.classify.physics.RadarCoverage or None
+        self.keep_absent_s = keep_absent_s
         self.last_t = -math.inf
         self.last = Classes(
             np.zeros(0, np.int8), np.zeros((0, 4)), np.zeros(0, object), np.zeros(0, np.int64)
@@ -151,7 +157,8 @@ class TrainedClassifier:
         """Smoothed probabilities (n, 4), behaviour (n,), the young mask and the reason masks
         (n,) of one half."""
         from skywarden.classify import ClassifierState, classify_tracks, smooth_probabilities
-        from skywarden.classify.decision import track_evidence
+        from skywarden.classify.decision import SURFACE, track_evidence
+        from skywarden.classify.history import absent_rows, concat_windows
 
         old = self.states[half]
         physics, reasons = track_evidence(
@@ -161,7 +168,12 @@ class TrainedClassifier:
         young = t - sub.t_birth < self.min_age_s
         p = smooth_probabilities(old, new.window, result.p)
         p[young] = result.p[young]  # the average starts at min_age_s
-        self.states[half] = ClassifierState(new.window, p)
+        keep = absent_rows(old.window, new.window, t, self.keep_absent_s)
+        self.states[half] = ClassifierState(
+            concat_windows(new.window, old.window.take(keep)),
+            np.concatenate([p, old.p[keep]]),
+        )
+        reasons = reasons | np.where(result.surface, SURFACE, 0)
         return p, np.asarray(result.behaviour, dtype=object), young, reasons
 
     def explain(self, track_id: int, k: int = 3) -> dict | None:
