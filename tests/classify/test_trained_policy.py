@@ -1,5 +1,6 @@
-"""A confirmed track missing from one update keeps its classifier history (issue 11: tracks
-that came back judged on one state were most of the late non-drone 'drone' scans)."""
+"""The trained classifier's label policy over time: a confirmed track missing from one update
+keeps its history (issue 11: tracks that came back judged on one state were most of the late
+non-drone 'drone' scans), and a young track needs more confidence to be called drone."""
 
 from __future__ import annotations
 
@@ -62,3 +63,29 @@ def test_trained_classifier_keeps_a_track_through_a_missed_update():
     for k in range(10, 25):
         c(_tracks([5], float(k), [_state(k)]), float(k))
     assert 3 not in c.states[1].window.id.tolist()
+
+
+def test_a_young_track_needs_more_confidence_to_be_called_drone():
+    """p_drone 0.75: 'unknown' under YOUNG_TRACK_S of age, 'drone' after (classify.decision:
+    young gull tracks reached p_drone 0.744 before their window showed their flap-glide)."""
+    from skywarden.classify.decision import (
+        DEFAULT_DRONE_CONFIDENCE,
+        YOUNG_DRONE_CONFIDENCE,
+        YOUNG_TRACK_S,
+    )
+    from skywarden.warn.rules import TargetClass
+
+    assert DEFAULT_DRONE_CONFIDENCE < 0.75 < YOUNG_DRONE_CONFIDENCE
+    c = TrainedClassifier(1.0)
+    t = 100.0
+    tracks = _tracks([2, 4], t, [_state(0), _state(0)])
+    tracks = replace(tracks, t_birth=np.array([t - YOUNG_TRACK_S + 10.0, t - YOUNG_TRACK_S - 10]))
+
+    def fixed(half, sub, now):
+        n = len(sub)
+        p = np.tile([0.75, 0.2, 0.05, 0.0], (n, 1))
+        return p, np.full(n, "", object), np.zeros(n, bool), np.zeros(n, np.int64)
+
+    c._probabilities = fixed
+    out = c(tracks, t)
+    assert out.target_class.tolist() == [TargetClass.UNKNOWN, TargetClass.DRONE]
