@@ -124,7 +124,15 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     The model trained with the loitering munitions and ground traffic (issue 11) gives up
     some of that for munitions it now calls drone: seeds 0-9 0.902 of drone scans, 65 of 70
     tracks (41 on every scan); seeds 10-19 0.910, 65 of 70 (41); still no bird or airliner
-    scan labelled drone (0 of 23,408). The bounds below are those numbers, rounded down."""
+    scan labelled drone (0 of 23,408).
+
+    Those numbers were taken with the classifier's default p_drone for 'drone' at 0.5, while
+    ``skywarden evaluate`` measured the warnings at 0.7. The default is now the evaluated
+    policy (0.7, and 0.8 under 30 s of track age: skywarden.classify.decision), so that the
+    pipeline runs what was measured: seeds 0-9 0.848 of drone scans, 64 of 70 tracks (20 on
+    every scan); seeds 10-19 0.863, 64 of 70 (30); p_drone > 0.5 unchanged (0.902 / 0.910);
+    still no bird or airliner scan labelled drone. The bounds below are these numbers,
+    rounded down."""
     rows = []  # (seed, truth class, track id, p_drone, labelled drone) from 10 s of age
     for seed in range(20):
         scans, majority = run_mixed(seed, 120, _pipeline_classifier())
@@ -135,11 +143,11 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     drones = [r for r in rows if r[1] == 0]
     assert len(birds_and_aircraft) > 20_000 and len(drones) > 10_000
     assert not any(r[4] for r in birds_and_aircraft)
-    assert np.mean([r[4] for r in drones]) >= 0.90
+    assert np.mean([r[4] for r in drones]) >= 0.84
     assert np.mean([r[3] > 0.5 for r in drones]) >= 0.90
     keys = {r[:3:2] for r in drones}  # (seed, track id)
     labelled = [np.mean([r[4] for r in drones if r[:3:2] == key]) > 0.5 for key in keys]
-    assert len(keys) >= 120 and np.mean(labelled) >= 0.92
+    assert len(keys) >= 120 and np.mean(labelled) >= 0.91
 
 
 def test_mixed_scenario_has_a_drone_that_flies_and_reflects_like_its_birds():

@@ -26,6 +26,7 @@ from skywarden.classify.behaviour import BEHAVIOURS, Behaviour, BehaviourParams,
 from skywarden.classify.dataset import CLASSES
 from skywarden.classify.decision import (
     DEFAULT_DECISION_CONFIDENCE,
+    SURFACE,
     decide,
     evidence_reasons,
     reason_names,
@@ -48,9 +49,10 @@ from skywarden.classify.model import (
     top_features,  # noqa: F401 (re-exported)
 )
 from skywarden.classify.physics import envelope_likelihood
+from skywarden.classify.surface import surface_likelihood, surface_traffic
 from skywarden.evidence import on_ground
 from skywarden.track.tracks import Tracks
-from skywarden.units import FloatArray, IntArray
+from skywarden.units import BoolArray, FloatArray, IntArray
 
 MIN_CONFIDENCE = DEFAULT_DECISION_CONFIDENCE
 # time constant (s) of the per-track exponential average of probabilities: with the pipeline's
@@ -76,7 +78,8 @@ class Classification:
 
     id: (N,) track numbers; p: (N, 4) probabilities [drone, bird, aircraft, unknown];
     label: (N,) object str class; behaviour: (N,) object str; top_features: (N, k) object
-    names of the features behind each label, top_scores: (N, k) their logit contributions.
+    names of the features behind each label, top_scores: (N, k) their logit contributions;
+    surface: (N,) bool, the track is surface traffic (:mod:`skywarden.classify.surface`).
     """
 
     id: IntArray
@@ -86,6 +89,7 @@ class Classification:
     top_features: np.ndarray
     top_scores: FloatArray
     detail: Behaviour
+    surface: BoolArray | None = None  # (N,) surface traffic (classify.surface), if computed
 
 
 def new_classifier_state(width: int = DEFAULT_WINDOW) -> ClassifierState:
@@ -144,9 +148,13 @@ def classify_tracks(
     p = fuse(p, likelihood)
     if evidence is not None:
         p = fuse(p, evidence)
+    surface = surface_traffic(window, tracks.identity)
+    p = fuse(p, surface_likelihood(surface))
     label = decide(p, decision_confidence)
     detail = classify_behaviour(window, label == "drone", zones, behaviour_params, X)
-    result = Classification(tracks.id.copy(), p, label, detail.label, names, scores, detail)
+    result = Classification(
+        tracks.id.copy(), p, label, detail.label, names, scores, detail, surface
+    )
     return ClassifierState(window, p), result  # p kept for callers that smooth over scans
 
 
@@ -177,6 +185,7 @@ class ScanClassifier:
         reasons = evidence_reasons(
             tracks.identity, tracks.rcs_dbsm, None, envelope, tracks.evidence
         )
+        reasons |= np.where(result.surface, SURFACE, 0)
         s = tracks.confirmed
         row = evidence_rows(tracks.identity[s], tracks.evidence[s])
         self._rows.append(

@@ -114,3 +114,24 @@ def update_window(window: StateWindow, tracks: Tracks) -> StateWindow:
         t_birth=tracks.t_birth.astype(np.float64).copy(),
         **columns,
     )
+
+
+def absent_rows(old: StateWindow, new: StateWindow, t: float, keep_s: float) -> IntArray:
+    """Rows of ``old`` whose track is not in ``new`` and whose newest state is less than
+    ``keep_s`` seconds before ``t`` (POSIX s): tracks missing from one update (a confirmed
+    track that is not shown for a scan) whose history is worth keeping until they return."""
+    if len(old) == 0:
+        return np.zeros(0, np.int64)
+    gone = rows_by_id(new.id, old.id) < 0
+    recent = (t - old.t[:, -1]) < keep_s  # NaN (no state) compares False
+    return np.flatnonzero(gone & recent).astype(np.int64)
+
+
+def concat_windows(a: StateWindow, b: StateWindow) -> StateWindow:
+    """The rows of ``a`` followed by those of ``b`` (same width)."""
+    return StateWindow(
+        **{
+            name: np.concatenate([getattr(a, name), getattr(b, name)])
+            for name in ("id", "t_birth", *_PER_SCAN)
+        }
+    )

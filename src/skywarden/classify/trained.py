@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE, evidence_reasons
+from skywarden.classify.decision import (
+    DEFAULT_DECISION_CONFIDENCE,
+    DEFAULT_DRONE_CONFIDENCE,
+    YOUNG_DRONE_CONFIDENCE,
+    YOUNG_TRACK_S,
+    evidence_reasons,
+)
 from skywarden.detections import identity_kind
 from skywarden.evidence import COOPERATIVE_AIRCRAFT
 from skywarden.snapshot import json_safe
@@ -72,15 +78,20 @@ class TrainedClassifier:
     skywarden.classify.decision), else 'unknown'; the probabilities include the sensor
     physics evidence (skywarden.classify.physics, with the radars' ``coverage``) and each
     track carries its reasons. Also 'drone' needs p_drone >=
-    ``drone_confidence`` (0.5 by default, the issue's rule: the flock rule below, not a
-    higher threshold, keeps birds from being labelled drone), tracks younger than
+    ``drone_confidence``, and p_drone >= ``young_drone_confidence`` while the track is
+    younger than ``young_track_s`` (skywarden.classify.decision.DEFAULT_DRONE_CONFIDENCE,
+    where the measurement behind them is stated), tracks younger than
     ``min_age_s`` are 'unknown', and a track that was not 'drone' at the previous scan does
     not become 'drone' inside a flock: with at least ``flock_min_tracks`` other tracks within
     ``flock_radius_m`` (3-D), more than half of them at p_bird >= 0.5 (there the tracker's
     associations swap between birds, which looks like fast, erratic flight). Such a track is
     'unknown', so the protected zone still warns of it; a track already 'drone' keeps its
     label through a flock. Measured on the swarm and mixed scenarios by
-    skywarden.evaluate.warning.
+    skywarden.evaluate.warning. A track missing from an update (a confirmed track not shown
+    for a scan or two) keeps its state window and averaged probabilities for
+    ``keep_absent_s``: without that, it came back judged on one state, unaveraged, and such
+    one-scan spikes were most of the bird and ground-traffic scans labelled 'drone' late in
+    a track's life on ``loitering``/``mixed`` seeds 0-11 (issue 11).
     """
 
     def __init__(
@@ -89,11 +100,14 @@ class TrainedClassifier:
         zones: FloatArray | None = None,
         *,
         min_age_s: float = 5.0,
-        drone_confidence: float = 0.5,
+        drone_confidence: float = DEFAULT_DRONE_CONFIDENCE,
+        young_drone_confidence: float = YOUNG_DRONE_CONFIDENCE,
+        young_track_s: float = YOUNG_TRACK_S,
         flock_radius_m: float = 200.0,
         flock_min_tracks: int = 3,
         decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
         coverage: Any = None,
+        keep_absent_s: float = 10.0,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -103,10 +117,13 @@ class TrainedClassifier:
         self.zones = zones
         self.min_age_s = min_age_s
         self.drone_confidence = drone_confidence
+        self.young_drone_confidence = young_drone_confidence
+        self.young_track_s = young_track_s
         self.flock_radius_m = flock_radius_m
         self.flock_min_tracks = flock_min_tracks
         self.decision_confidence = decision_confidence
         self.coverage = coverage  # skywarden.classify.physics.RadarCoverage or None
+        self.keep_absent_s = keep_absent_s
         self.last_t = -math.inf
         self.last = Classes(
             np.zeros(0, np.int8), np.zeros((0, 4)), np.zeros(0, object), np.zeros(0, np.int64)
@@ -134,7 +151,9 @@ class TrainedClassifier:
             merged.reasons[rows] = reasons | np.where(young, YOUNG, 0)
             names = np.array([n.upper() for n in class_labels(p, self.decision_confidence)])
             cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
-            unsure = (cls == TargetClass.DRONE) & (p[:, 0] < self.drone_confidence)
+            young_track = t - sub.t_birth < self.young_track_s
+            need = np.where(young_track, self.young_drone_confidence, self.drone_confidence)
+            unsure = (cls == TargetClass.DRONE) & (p[:, 0] < need)
             new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
             merged.target_class[rows] = np.where(unsure | young, TargetClass.UNKNOWN, cls)
             flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
@@ -151,7 +170,8 @@ class TrainedClassifier:
         """Smoothed probabilities (n, 4), behaviour (n,), the young mask and the reason masks
         (n,) of one half."""
         from skywarden.classify import ClassifierState, classify_tracks, smooth_probabilities
-        from skywarden.classify.decision import track_evidence
+        from skywarden.classify.decision import SURFACE, track_evidence
+        from skywarden.classify.history import absent_rows, concat_windows
 
         old = self.states[half]
         physics, reasons = track_evidence(
@@ -161,7 +181,12 @@ class TrainedClassifier:
         young = t - sub.t_birth < self.min_age_s
         p = smooth_probabilities(old, new.window, result.p)
         p[young] = result.p[young]  # the average starts at min_age_s
-        self.states[half] = ClassifierState(new.window, p)
+        keep = absent_rows(old.window, new.window, t, self.keep_absent_s)
+        self.states[half] = ClassifierState(
+            concat_windows(new.window, old.window.take(keep)),
+            np.concatenate([p, old.p[keep]]),
+        )
+        reasons = reasons | np.where(result.surface, SURFACE, 0)
         return p, np.asarray(result.behaviour, dtype=object), young, reasons
 
     def explain(self, track_id: int, k: int = 3) -> dict | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
+from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE, DEFAULT_DRONE_CONFIDENCE
 from skywarden.classify.trained import Classifier, TrainedClassifier, identity_and_speed_classes
 from skywarden.errors import SkywardenError
 from skywarden.simulate import Scenario
@@ -26,7 +26,7 @@ RULE_CEILING_M = 1500.0  # rules ignore objects higher than this above the site
 DRONE_HORIZON_S, DRONE_MIN_PROBABILITY = 240.0, 0.3
 UNKNOWN_HORIZON_S, UNKNOWN_MIN_PROBABILITY = 120.0, 0.5
 CLASSIFIER_MIN_AGE_S = 5.0  # tracks younger than this are 'unknown' (see trained_classifier)
-DRONE_CONFIDENCE = 0.7  # p_drone needed for the label 'drone' (else 'unknown')
+DRONE_CONFIDENCE = DEFAULT_DRONE_CONFIDENCE  # p_drone needed for 'drone' (else 'unknown')
 
 
 def demo_zones_geojson(lat: float = DEMO_LAT, lon: float = DEMO_LON) -> dict[str, Any]:

@@ -1,0 +1,91 @@
+"""The trained classifier's label policy over time: a confirmed track missing from one update
+keeps its history (issue 11: tracks that came back judged on one state were most of the late
+non-drone 'drone' scans), and a young track needs more confidence to be called drone."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import numpy as np
+
+from skywarden.classify.history import absent_rows, concat_windows, empty_window, update_window
+from skywarden.classify.trained import TrainedClassifier
+from skywarden.track.params import TrackerParams
+from skywarden.track.tracks import empty_tracks
+
+
+def _tracks(ids, t, x):
+    """Tracks with the given ids and states (other arrays zero, position sigma 2 m)."""
+    base = empty_tracks(len(TrackerParams().models), t)
+    n = len(ids)
+    arrays = {
+        f.name: np.zeros((n, *getattr(base, f.name).shape[1:]), getattr(base, f.name).dtype)
+        for f in fields(base)
+        if isinstance(getattr(base, f.name), np.ndarray)
+    }
+    arrays.update(
+        id=np.asarray(ids, np.int64),
+        x=np.asarray(x, float).reshape(n, 6),
+        P=np.tile(np.eye(6) * 4.0, (n, 1, 1)),
+        t_update=np.full(n, t),
+        t_birth=np.zeros(n),
+        rcs_dbsm=np.full(n, np.nan),
+    )
+    return replace(base, **arrays)
+
+
+def test_absent_rows_keeps_recent_missing_tracks_only():
+    w = empty_window(4)
+    w = update_window(w, _tracks([1, 2, 3], 0.0, np.zeros((3, 6))))
+    w = update_window(w, _tracks([1, 2, 3], 1.0, np.zeros((3, 6))))
+    new = update_window(w, _tracks([2], 2.0, np.zeros((1, 6))))
+    assert absent_rows(w, new, 2.0, keep_s=5.0).tolist() == [0, 2]
+    assert absent_rows(w, new, 7.0, keep_s=5.0).tolist() == []  # too long ago
+    both = concat_windows(new, w.take(np.array([0, 2])))
+    assert both.id.tolist() == [2, 1, 3] and both.t.shape == (3, 4)
+    assert np.allclose(both.t[1, -2:], [0.0, 1.0])
+
+
+def _state(k: float) -> list[float]:
+    return [1000.0 + 10.0 * k, 0.0, 80.0, 10.0, 0.0, 0.0]
+
+
+def test_trained_classifier_keeps_a_track_through_a_missed_update():
+    c = TrainedClassifier(1.0)
+    for k in range(8):
+        c(_tracks([3, 5], float(k), [_state(k), _state(k)]), float(k))
+    c(_tracks([5], 8.0, [_state(8)]), 8.0)  # track 3 not shown for one scan
+    c(_tracks([3, 5], 9.0, [_state(9), _state(9)]), 9.0)
+    w = c.states[1].window
+    row = int(np.flatnonzero(w.id == 3)[0])
+    assert np.isfinite(w.t[row]).sum() == 9  # 8 states before the gap + the one after it
+    # a track gone for longer than keep_absent_s is forgotten (memory stays bounded)
+    for k in range(10, 25):
+        c(_tracks([5], float(k), [_state(k)]), float(k))
+    assert 3 not in c.states[1].window.id.tolist()
+
+
+def test_a_young_track_needs_more_confidence_to_be_called_drone():
+    """p_drone 0.75: 'unknown' under YOUNG_TRACK_S of age, 'drone' after (classify.decision:
+    young gull tracks reached p_drone 0.744 before their window showed their flap-glide)."""
+    from skywarden.classify.decision import (
+        DEFAULT_DRONE_CONFIDENCE,
+        YOUNG_DRONE_CONFIDENCE,
+        YOUNG_TRACK_S,
+    )
+    from skywarden.warn.rules import TargetClass
+
+    assert DEFAULT_DRONE_CONFIDENCE < 0.75 < YOUNG_DRONE_CONFIDENCE
+    c = TrainedClassifier(1.0)
+    t = 100.0
+    tracks = _tracks([2, 4], t, [_state(0), _state(0)])
+    tracks = replace(tracks, t_birth=np.array([t - YOUNG_TRACK_S + 10.0, t - YOUNG_TRACK_S - 10]))
+
+    def fixed(half, sub, now):
+        n = len(sub)
+        p = np.tile([0.75, 0.2, 0.05, 0.0], (n, 1))
+        return p, np.full(n, "", object), np.zeros(n, bool), np.zeros(n, np.int64)
+
+    c._probabilities = fixed
+    out = c(tracks, t)
+    assert out.target_class.tolist() == [TargetClass.UNKNOWN, TargetClass.DRONE]
