@@ -1,6 +1,6 @@
 """The checked-in libasterix subset decodes the real recordings as the whole libasterix does.
 
-``sources/asterix/libasterix_subset.py`` is generated from libasterix's ``asterix.generated``
+``sources/asterix/libasterix_subset/`` is generated from libasterix's ``asterix.generated``
 (see ``scripts/generate_asterix_subset.py``); the decoder's default editions come from it, so
 that ``skywarden inspect`` need not import the whole 6.4 MB module. Full libasterix stays the
 reference: every real ASTERIX file in ../shared/data is decoded with the subset's editions
@@ -11,13 +11,15 @@ counters and chosen editions must be identical.
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from skywarden.sources.asterix import libasterix_subset
 from skywarden.sources.asterix.decoder import (
     AsterixDecoder,
     AsterixRecords,
@@ -95,7 +97,9 @@ def test_subset_has_every_edition_of_the_full_module(full_editions) -> None:
     for cat, specs in subset.items():
         assert [s.cv_edition for s in specs] == [s.cv_edition for s in full_editions[cat]]
         assert [s.__name__ for s in specs] == [s.__name__ for s in full_editions[cat]]
-        assert all(s.__module__ == libasterix_subset.__name__ for s in specs)
+        assert {s.__module__ for s in specs} == {
+            f"skywarden.sources.asterix.libasterix_subset.cat{cat:03d}"
+        }
 
 
 def test_checked_in_subset_is_what_the_script_generates_from_installed_libasterix() -> None:
@@ -106,7 +110,10 @@ def test_checked_in_subset_is_what_the_script_generates_from_installed_libasteri
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    assert script.OUT.read_text(encoding="utf-8") == script.generated_text()
+    texts = script.generated_texts()
+    assert len(texts) == 4
+    for path, text in texts.items():
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale"
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast_paths", "libasterix_path"])
@@ -142,3 +149,25 @@ def test_raw_blocks_decode_record_for_record_as_full_libasterix(
     _assert_same(ours.decode(data, 1.6e9), reference.decode(data, 1.6e9))
     _assert_same_decoders(ours, reference)
     assert sum(ours.blocks.values()) > 0
+
+
+def test_a_cat034_048_recording_imports_only_those_specs(shared_data) -> None:
+    """Inspecting a radar recording loads neither libasterix's whole module nor CAT021/062's."""
+    path = recording(shared_data, "croatiacontrol-asterix/cat_034_048.pcap")
+    code = (
+        "import sys\n"
+        "from skywarden.sources.asterix.decoder import decode_capture\n"
+        f"records, _ = decode_capture(open({str(path)!r}, 'rb').read())\n"
+        "assert len(records.cat048) == 128 and len(records.cat034) == 34\n"
+        "print(sorted(m for m in sys.modules if 'generated' in m or 'libasterix_subset.' in m))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == str(
+        [
+            "skywarden.sources.asterix.libasterix_subset.cat034",
+            "skywarden.sources.asterix.libasterix_subset.cat048",
+        ]
+    )

@@ -21,9 +21,10 @@ parses it, but only into impossible values).
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,24 +56,48 @@ def _newest_first(manifest: dict, cat: int, major: int | None = None) -> tuple[t
     return tuple(sorted(specs, key=lambda s: s.cv_edition, reverse=True))
 
 
+def _ordered(manifest: dict, cat: int) -> tuple[type, ...]:
+    if cat == 21:  # CAT021: 2.x before 0.2x
+        return _newest_first(manifest, 21, 2) + _newest_first(manifest, 21, 0)
+    return _newest_first(manifest, cat)
+
+
 def editions_of(manifest: dict) -> dict[int, tuple[type, ...]]:
-    """Editions tried per category, in order (CAT021: 2.x before 0.2x), from a libasterix
-    ``manifest`` (the full ``asterix.generated`` one, or the subset's)."""
-    return {
-        48: _newest_first(manifest, 48),
-        21: _newest_first(manifest, 21, 2) + _newest_first(manifest, 21, 0),
-        62: _newest_first(manifest, 62),
-        34: _newest_first(manifest, 34),
-    }
+    """Editions tried per category, in order (newest first; CAT021: 2.x before 0.2x), from a
+    libasterix ``manifest`` (e.g. the whole ``asterix.generated`` one, the reference)."""
+    return {cat: _ordered(manifest, cat) for cat in (48, 21, 62, 34)}
 
 
-def default_editions() -> dict[int, tuple[type, ...]]:
-    """Every edition libasterix ships of CAT048, 021, 062 and 034, from the generated subset
-    (:mod:`~skywarden.sources.asterix.libasterix_subset`: the same classes, imported in a
-    fraction of the 0.8-1 s that libasterix's whole 6.4 MB ``asterix.generated`` takes)."""
-    from skywarden.sources.asterix import libasterix_subset  # only when ASTERIX is decoded
+class CategoryEditions(Mapping[int, tuple[type, ...]]):
+    """The default editions: every edition libasterix ships of CAT048, 021, 062 and 034, as
+    :func:`editions_of` orders them, taken from the generated per-category subset
+    (:mod:`skywarden.sources.asterix.libasterix_subset`, the same classes as libasterix's)
+    and imported the first time a category is looked up, so that a CAT048 file does not
+    pay for CAT062's specs (nor anything for libasterix's 6.4 MB ``asterix.generated``)."""
 
-    return editions_of(libasterix_subset.manifest)
+    def __init__(self) -> None:
+        self._loaded: dict[int, tuple[type, ...]] = {}
+
+    def __getitem__(self, cat: int) -> tuple[type, ...]:
+        if cat not in self._loaded:
+            if cat not in SUPPORTED_CATEGORIES:
+                raise KeyError(cat)
+            module = importlib.import_module(
+                f"skywarden.sources.asterix.libasterix_subset.cat{cat:03d}"
+            )
+            self._loaded[cat] = _ordered(module.manifest, cat)
+        return self._loaded[cat]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter((48, 21, 62, 34))
+
+    def __len__(self) -> int:
+        return 4
+
+
+def default_editions() -> Mapping[int, tuple[type, ...]]:
+    """Editions tried per category, in order: :class:`CategoryEditions`."""
+    return CategoryEditions()
 
 
 def edition_name(spec: type) -> str:
@@ -176,7 +201,7 @@ class AsterixDecoder:
     """
 
     fast: bool = True
-    editions: dict[int, tuple[type, ...]] = field(default_factory=default_editions)
+    editions: Mapping[int, tuple[type, ...]] = field(default_factory=default_editions)
     rejects: Counter[str] = field(default_factory=Counter)
     blocks: Counter[int] = field(default_factory=Counter)
     records: Counter[int] = field(default_factory=Counter)
