@@ -103,6 +103,7 @@ def subset_source(
         "# fmt: off\n"
         "from __future__ import annotations\n\n"
         "from asterix.base import *\n\n"
+        + f'libasterix_version = "{metadata.version("libasterix")}"\n'
         + header
         + "\n"
         + body

@@ -21,7 +21,6 @@ parses it, but only into impossible values).
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,6 +32,7 @@ from asterix.base import Bits
 from skywarden.sources.asterix.cat034_fast import decode_cat034_blocks
 from skywarden.sources.asterix.cat048_fast import decode_cat048_blocks
 from skywarden.sources.asterix.cat062_fast import decode_cat062_blocks
+from skywarden.sources.asterix.libasterix_subset import category_manifest
 from skywarden.sources.asterix.records import (
     RECORD_TYPES,
     ROW_EXTRACTORS,
@@ -82,10 +82,7 @@ class CategoryEditions(Mapping[int, tuple[type, ...]]):
         if cat not in self._loaded:
             if cat not in SUPPORTED_CATEGORIES:
                 raise KeyError(cat)
-            module = importlib.import_module(
-                f"skywarden.sources.asterix.libasterix_subset.cat{cat:03d}"
-            )
-            self._loaded[cat] = _ordered(module.manifest, cat)
+            self._loaded[cat] = _ordered(category_manifest(cat), cat)
         return self._loaded[cat]
 
     def __iter__(self) -> Iterator[int]:

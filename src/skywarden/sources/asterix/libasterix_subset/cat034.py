@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from asterix.base import *
 
+libasterix_version = "0.36.3"
 asterix_specs_ref = "git:7679897841f393cfd7ce74bb5cb62b8df0b0a212"
 asterix_specs_date = "2026-07-14T13:43:53+02:00"
 code_generator_version = "0.13.1"
