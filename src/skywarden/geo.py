@@ -28,12 +28,15 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pyproj import Transformer
 
 from skywarden.errors import InputError
 from skywarden.units import DEG, NM, FloatArray, IntArray
+
+if TYPE_CHECKING:  # pyproj (~50-90 ms) loads at the first conversion, not with every command
+    from pyproj import Transformer
 
 WGS84_A = 6378137.0  # semi-major axis, m
 WGS84_F = 1.0 / 298.257223563
@@ -55,6 +58,8 @@ def _transformers() -> tuple[Transformer, Transformer]:
     """(geodetic -> ECEF, ECEF -> geodetic) pyproj transformers, one pair per thread."""
     pair = getattr(_thread_state, "transformers", None)
     if pair is None:
+        from pyproj import Transformer
+
         forward = Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
         inverse = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
         pair = (forward, inverse)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,3 +51,11 @@ def test_mode_probabilities_follow_likelihood() -> None:
     mu = imm.update_probabilities(c, np.array([[-10.0, -1.0, -30.0]]))
     assert mu.argmax() == 1
     np.testing.assert_allclose(mu.sum(), 1.0)
+
+
+def test_mode_chain_moves_per_second_up_to_one_second_then_once_per_update() -> None:
+    """Leaving a mode: 1 - (1 - rate)^dt up to dt = 1 s; a 4 s scan leaks no more than 1 s."""
+    stay = [imm.transition_matrix(4, 0.05, dt)[0, 0] for dt in (0.0, 0.5, 1.0, 4.0, 30.0)]
+    assert stay[0] == 1.0
+    assert stay[1] == pytest.approx(0.95**0.5)
+    assert stay[2] == pytest.approx(0.95) == stay[3] == stay[4]

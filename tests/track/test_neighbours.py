@@ -36,7 +36,7 @@ def test_pairs_equal_brute_force(
     got = set(zip(rows.tolist(), cols.tolist(), strict=True))
     assert len(got) == rows.size  # no pair twice
     assert got == _brute(centres, radii, points)
-    assert np.all(np.diff(rows) >= 0)
+    assert np.all(np.diff(rows * max(d, 1) + cols) > 0)  # sorted by centre, then point
 
 
 def test_points_on_the_radius_count_and_nan_or_infinite_radii() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -197,3 +199,34 @@ def test_tracks_carry_the_rcs_of_the_plot_that_updated_them() -> None:
     dets = make_detections(4.0, np.array([[400.0, 0.0, 100.0]]), 5.0, kind=1)  # no amplitude
     tracks, _ = step(tracks, dets, 4.0, params)
     assert np.isnan(tracks.rcs_dbsm).all()
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([-1.0, 0.0, -0.0, 2.5, float("nan")]),
+            st.integers(-2, 2),
+            st.integers(-2, 2),
+            st.integers(-1, 3),
+        ),
+        min_size=0,
+        max_size=12,
+    )
+)
+def test_canonical_order_is_the_lexsort_of_east_north_up_identity(rows) -> None:
+    """The fast path (one sort on east) gives the same permutation as the full lexsort,
+    with ties, signed zeros and NaN."""
+    from skywarden.track.step import canonical_order
+
+    z = np.array([[e, n, u] for e, n, u, _ in rows], dtype=float).reshape(-1, 3)
+    identity = np.array([i for *_, i in rows], dtype=np.int64)
+    dets = make_detections(0.0, z, np.broadcast_to(np.eye(3), (len(rows), 3, 3)))
+    dets = replace(dets, identity=identity)
+    expected = np.lexsort((identity, z[:, 2], z[:, 1], z[:, 0]))
+    assert np.array_equal(canonical_order(dets), expected)
+    distinct = z.copy()
+    distinct[:, 0] = np.arange(len(rows))[::-1] * 1.5  # no ties: the one-sort path
+    dets = replace(dets, z=distinct)
+    assert np.array_equal(
+        canonical_order(dets), np.lexsort((identity, z[:, 2], z[:, 1], distinct[:, 0]))
+    )

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from skywarden import __version__
+from skywarden.allocator import recycle_large_allocations
 from skywarden.cli import evaluate, recordings, service, simulate, track, users
 from skywarden.errors import SkywardenError
 
@@ -29,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    recycle_large_allocations()  # the tracker's per-scan arrays: see skywarden.allocator
     try:
         return int(args.run(args) or 0)
     except SkywardenError as exc:

@@ -41,16 +41,20 @@ def predict_tracks(
             )
         x, P = kalman.predict(tracks.x, tracks.P, F, Q)
         return x[:, None, :], P[:, None, :, :], tracks.mu.copy(), x, P
-    xm, Pm, c = tracks.xm.copy(), tracks.Pm.copy(), tracks.mu.copy()
+    # every IMM row is written below; only the tentative rows keep their per-mode arrays
+    # (copies of their single estimate), so only those are copied (not the whole stack)
+    tentative = tracks.status == TENTATIVE
+    xm, Pm, c = np.empty_like(tracks.xm), np.empty_like(tracks.Pm), tracks.mu.copy()
+    xm[tentative], Pm[tentative] = tracks.xm[tentative], tracks.Pm[tentative]
     x, P = np.empty_like(tracks.x), np.empty_like(tracks.P)
     Pi = imm.transition_matrix(len(params.models), params.mode_switch_rate, dt)
     single = (initiation_model(params),)
-    for rows in blocks(np.flatnonzero(tracks.status != TENTATIVE)):
+    for rows in blocks(np.flatnonzero(~tentative)):
         x0, P0, c_rows = imm.mix(tracks.xm[rows], tracks.Pm[rows], tracks.mu[rows], Pi)
         xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models)
         xm[rows], Pm[rows], c[rows] = xm_rows, Pm_rows, c_rows
         x[rows], P[rows] = imm.combine(xm_rows, Pm_rows, c_rows)
-    for rows in blocks(np.flatnonzero(tracks.status == TENTATIVE)):
+    for rows in blocks(np.flatnonzero(tentative)):
         x_rows, P_rows = imm.predict_models(tracks.x[rows, None], tracks.P[rows, None], dt, single)
         x[rows], P[rows] = x_rows[:, 0], P_rows[:, 0]
     return xm, Pm, c, x, P

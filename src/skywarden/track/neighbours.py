@@ -13,12 +13,16 @@ and sorted by cell key ``ix * W + iy``. A centre with radius r looks at the 2k +
 columns ix - k .. ix + k (k = ceil(r / h)); in each the cells iy - k .. iy + k are one
 contiguous run of keys, found with two ``searchsorted`` calls. All centres and columns are
 done at once; the runs are expanded with ``repeat`` and filtered on the exact 3-D distance.
-h is the median radius (at least 1/32 of the largest, so no centre looks at more than 65
-columns), so a typical centre reads about nine cells. The work is O((N + D) log D) plus the
-points in those cells; nothing loops in Python over centres or points.
+h is the side with the least expected work between the median radius and the largest (at
+least 1/32 of the largest, so no centre looks at more than 65 columns): with sparse points
+(a few per gate, the tracker's case) cells as big as most gates, so a centre reads 3 x 3
+cells; with dense points smaller cells, so it reads fewer points. The work is
+O((N + D) log D) plus the points in those cells; nothing loops in Python over centres or points.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -26,6 +30,49 @@ from skywarden.units import FloatArray, IntArray
 
 MAX_HALF_SPAN = 32  # grid columns each side of a centre, at most (h >= max radius / 32)
 _RADIUS_CAP = 1e12  # metres: an infinite radius means "every point", which this still gives
+
+
+_COLUMN_COST = 3.0  # two binary searches per grid column, against one point read: measured
+
+
+def _cell_side(r: FloatArray, density: float) -> float:
+    """Grid side h (same units as r) with the least expected work for radii r (> 0 values).
+
+    Each centre reads 2k + 1 columns (k = ceil(r / h)) of 2k + 1 cells, each holding about
+    density * h^2 points: the work is ~ _COLUMN_COST * columns + points read. Sparse points
+    (few per gate) favour big cells, dense ones small; tried from the median radius up to
+    the largest, doubling, and never below max radius / MAX_HALF_SPAN.
+    """
+    r_max = float(r.max())
+    floor = max(r_max / MAX_HALF_SPAN, 1e-9)
+    best_h, best_cost = floor, math.inf
+    h = max(float(np.median(r)), floor)
+    while True:
+        cols = 2.0 * np.ceil(r / h) + 1.0
+        cost = float(np.sum(cols * (_COLUMN_COST + cols * density * h * h)))
+        if cost < best_cost:
+            best_h, best_cost = h, cost
+        if h >= r_max:
+            return best_h
+        h = min(2.0 * h, r_max)
+
+
+def _runs(sorted_key: IntArray, lo: IntArray, hi: IntArray) -> tuple[IntArray, IntArray]:
+    """For each key range [lo, hi], the run start:stop of the keys inside it in sorted_key.
+
+    Keys are small non-negative cell numbers: when there are not many more cells than
+    queries, a table of cell starts (a cumulative count) answers each query with one read
+    instead of two binary searches; otherwise ``searchsorted``.
+    """
+    total = int(sorted_key[-1]) + 1
+    if total > 4 * (lo.size + sorted_key.size):
+        return (
+            np.searchsorted(sorted_key, lo, side="left"),
+            np.searchsorted(sorted_key, hi, side="right"),
+        )
+    cell_start = np.zeros(total + 1, np.int64)  # cell_start[k] = number of keys < k
+    np.cumsum(np.bincount(sorted_key, minlength=total), out=cell_start[1:])
+    return cell_start[np.clip(lo, 0, total)], cell_start[np.clip(hi + 1, 0, total)]
 
 
 def pairs_within(
@@ -49,8 +96,8 @@ def pairs_within(
     reach = r >= 0.0
     if not reach.any():
         return empty, empty
-    h = max(float(np.median(r[reach])), float(r.max()) / MAX_HALF_SPAN, 1e-9)
     lo = points[:, :2].min(axis=0)
+    h = _cell_side(r[reach], d / max(float(np.prod(points[:, :2].max(axis=0) - lo)), 1.0))
     p_cell = np.floor((points[:, :2] - lo) / h).astype(np.int64)
     n_cells = p_cell.max(axis=0) + 1
     half = np.where(reach, np.ceil(r / h), 0).astype(np.int64)
@@ -63,20 +110,23 @@ def pairs_within(
     p_key = p_cell[:, 0] * width + p_cell[:, 1]
     order = np.argsort(p_key, kind="stable")
     sorted_key = p_key[order]
+    # centres in cell order too: neighbouring centres then search neighbouring keys, which
+    # keeps searchsorted and the gathers below in the cache (~2x faster at 10^4-10^5)
+    by_cell = np.argsort(c_cell[:, 0] * width + c_cell[:, 1], kind="stable")
+    half, c_cell, reach = half[by_cell], c_cell[by_cell], reach[by_cell]
 
     n_cols = np.where(reach, 2 * half + 1, 0)  # (N,) grid columns per centre
     col_centre = np.repeat(np.arange(n), n_cols)
     first_col = np.cumsum(n_cols) - n_cols
     dx = np.arange(col_centre.size) - np.repeat(first_col, n_cols) - half[col_centre]
     base = (c_cell[col_centre, 0] + dx) * width + c_cell[col_centre, 1]
-    start = np.searchsorted(sorted_key, base - half[col_centre], side="left")
-    stop = np.searchsorted(sorted_key, base + half[col_centre], side="right")
+    start, stop = _runs(sorted_key, base - half[col_centre], base + half[col_centre])
     count = stop - start
-    rows = np.repeat(col_centre, count)
+    rows = by_cell[np.repeat(col_centre, count)]
     first = np.cumsum(count) - count
     cols = order[np.arange(rows.size) - np.repeat(first - start, count)]
     delta = points[cols] - centres[rows]
     inside = np.einsum("ij,ij->i", delta, delta) <= r[rows] ** 2
     rows, cols = rows[inside], cols[inside]
-    key = np.lexsort((cols, rows))
+    key = np.argsort(rows * d + cols)  # unique keys: the order is that of (row, col)
     return rows[key], cols[key]

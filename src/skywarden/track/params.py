@@ -35,7 +35,9 @@ class TrackerParams:
 
     Attributes:
         models: IMM modes; one model makes a plain Kalman filter.
-        mode_switch_rate: probability per second of leaving the current mode.
+        mode_switch_rate: probability per second of leaving the current mode (for updates
+            more than 1 s apart, the probability of leaving it between two updates: see
+            :func:`skywarden.track.imm.transition_matrix`).
         pd: probability of detection of a target by a scan.
         clutter_density: false detections per cubic metre per scan.
         gate_probability: probability that a true detection falls inside the gate.

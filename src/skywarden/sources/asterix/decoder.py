@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +32,7 @@ from asterix.base import Bits
 from skywarden.sources.asterix.cat034_fast import decode_cat034_blocks
 from skywarden.sources.asterix.cat048_fast import decode_cat048_blocks
 from skywarden.sources.asterix.cat062_fast import decode_cat062_blocks
+from skywarden.sources.asterix.libasterix_subset import category_manifest
 from skywarden.sources.asterix.records import (
     RECORD_TYPES,
     ROW_EXTRACTORS,
@@ -50,21 +51,50 @@ TRAILER_MAX_BYTES = 16  # leftovers up to this size after good blocks count as a
 _PAD = b"\x00" * 16
 
 
-def _newest_first(cat: int, major: int | None = None) -> tuple[type, ...]:
-    import asterix.generated as gen  # ~0.8 s: only when ASTERIX is decoded, not per command
-
-    specs = [s for s in gen.manifest["CATS"][cat] if major is None or s.cv_edition[0] == major]
+def _newest_first(manifest: dict, cat: int, major: int | None = None) -> tuple[type, ...]:
+    specs = [s for s in manifest["CATS"][cat] if major is None or s.cv_edition[0] == major]
     return tuple(sorted(specs, key=lambda s: s.cv_edition, reverse=True))
 
 
-def default_editions() -> dict[int, tuple[type, ...]]:
-    """Editions tried per category, in order (CAT021: 2.x before 0.2x)."""
-    return {
-        48: _newest_first(48),
-        21: _newest_first(21, 2) + _newest_first(21, 0),
-        62: _newest_first(62),
-        34: _newest_first(34),
-    }
+def _ordered(manifest: dict, cat: int) -> tuple[type, ...]:
+    if cat == 21:  # CAT021: 2.x before 0.2x
+        return _newest_first(manifest, 21, 2) + _newest_first(manifest, 21, 0)
+    return _newest_first(manifest, cat)
+
+
+def editions_of(manifest: dict) -> dict[int, tuple[type, ...]]:
+    """Editions tried per category, in order (newest first; CAT021: 2.x before 0.2x), from a
+    libasterix ``manifest`` (e.g. the whole ``asterix.generated`` one, the reference)."""
+    return {cat: _ordered(manifest, cat) for cat in (48, 21, 62, 34)}
+
+
+class CategoryEditions(Mapping[int, tuple[type, ...]]):
+    """The default editions: every edition libasterix ships of CAT048, 021, 062 and 034, as
+    :func:`editions_of` orders them, taken from the generated per-category subset
+    (:mod:`skywarden.sources.asterix.libasterix_subset`, the same classes as libasterix's)
+    and imported the first time a category is looked up, so that a CAT048 file does not
+    pay for CAT062's specs (nor anything for libasterix's 6.4 MB ``asterix.generated``)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[int, tuple[type, ...]] = {}
+
+    def __getitem__(self, cat: int) -> tuple[type, ...]:
+        if cat not in self._loaded:
+            if cat not in SUPPORTED_CATEGORIES:
+                raise KeyError(cat)
+            self._loaded[cat] = _ordered(category_manifest(cat), cat)
+        return self._loaded[cat]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter((48, 21, 62, 34))
+
+    def __len__(self) -> int:
+        return 4
+
+
+def default_editions() -> Mapping[int, tuple[type, ...]]:
+    """Editions tried per category, in order: :class:`CategoryEditions`."""
+    return CategoryEditions()
 
 
 def edition_name(spec: type) -> str:
@@ -168,7 +198,7 @@ class AsterixDecoder:
     """
 
     fast: bool = True
-    editions: dict[int, tuple[type, ...]] = field(default_factory=default_editions)
+    editions: Mapping[int, tuple[type, ...]] = field(default_factory=default_editions)
     rejects: Counter[str] = field(default_factory=Counter)
     blocks: Counter[int] = field(default_factory=Counter)
     records: Counter[int] = field(default_factory=Counter)
