@@ -22,3 +22,16 @@ def test_glibc_accepts_the_policy_and_big_arrays_still_work() -> None:
         a = np.full((4, 1 << 20), 1.5)
         assert float(a.sum()) == 1.5 * 4 * (1 << 20)
         del a
+
+
+def test_services_keep_glibcs_default_policy_batch_commands_get_it(monkeypatch, tmp_path) -> None:
+    """`run` and `demo` must give memory back after a burst; `track`, `inspect` ... reuse it."""
+    import skywarden.cli as cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(cli, "recycle_large_allocations", lambda: calls.append("policy"))
+    missing = str(tmp_path / "missing")
+    assert cli.main(["run", missing + ".toml"]) == 2  # a clear error, and no policy
+    assert calls == []
+    assert cli.main(["inspect", missing + ".ast"]) == 2
+    assert calls == ["policy"]

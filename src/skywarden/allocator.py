@@ -11,8 +11,10 @@ scan instead of 0.97 s with the blocks kept (same results, bit for bit).
 :func:`recycle_large_allocations` raises the mmap and trim thresholds so that freed blocks
 stay in the process and are reused by the next scan. The process's resident memory then
 stays at its peak instead of shrinking after it (bounded: it is what the largest scan used).
-It is called once by the command line (every ``skywarden`` command that tracks); elsewhere
-(other C libraries, other systems) it does nothing and says so.
+It is called once by the command line for the batch commands (``track``, ``evaluate``,
+``inspect`` ...), not for the services (``run``, ``demo``): a service runs for months at
+1-1,000 targets, where the arrays are small, and its memory must shrink back after a burst.
+Elsewhere (other C libraries, other systems) it does nothing and says so.
 """
 
 from __future__ import annotations

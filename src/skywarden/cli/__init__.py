@@ -30,7 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    recycle_large_allocations()  # the tracker's per-scan arrays: see skywarden.allocator
+    if not getattr(args, "long_running", False):  # batch commands: see skywarden.allocator
+        recycle_large_allocations()  # (a service's memory must give back what a burst took)
     try:
         return int(args.run(args) or 0)
     except SkywardenError as exc:

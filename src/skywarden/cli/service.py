@@ -28,7 +28,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--sites", default="", help="with --role region: the sites' [site] names, a,b,c"
     )
-    run.set_defaults(run=_cmd_run)
+    run.set_defaults(run=_cmd_run, long_running=True)
 
     demo = sub.add_parser(
         "demo",
@@ -44,7 +44,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     demo.add_argument(
         "--cooperative-drones", action="store_true", help="drones broadcast Remote ID"
     )
-    demo.set_defaults(run=_cmd_demo)
+    demo.set_defaults(run=_cmd_demo, long_running=True)
 
     offline = sub.add_parser(
         "offline-demo", help="simulate, track and evaluate a scenario from files (no sockets)"
