@@ -13,8 +13,8 @@ from skywarden.classify.decision import summary_line
 from skywarden.classify.trained import identity_and_speed_classes
 from skywarden.detections import SourceKind, make_detections, remote_id_identity
 from skywarden.pipeline import TICK_EXTRAPOLATE_S, Pipeline
-from skywarden.snapshot import CLASS_NAMES
 from skywarden.site_config import site_config_from_dict
+from skywarden.snapshot import CLASS_NAMES
 
 SITE = {"lat": 47.0, "lon": 8.0}
 T0 = 1_750_000_000.0
