@@ -209,11 +209,17 @@ async def run_api(
     import uvicorn
 
     from skywarden.server.auth import check_bind
+    from skywarden.server.http_bind import bind_http
     from skywarden.service import _app
 
     check_bind(config.bind_host, config.security.users)
+    http_socket = bind_http(config.bind_host, port or config.bind_port)  # in use: one line
     subjects = SiteSubjects.of(config.name)
-    nc = await connect(bus, f"skywarden-api-{subjects.site}")
+    try:
+        nc = await connect(bus, f"skywarden-api-{subjects.site}")
+    except BaseException:
+        http_socket.close()
+        raise
     backend = BusBackend(config, bus, subjects)
     await backend.start(nc)
     tls = config.security
@@ -225,7 +231,7 @@ async def run_api(
             ssl_keyfile=str(tls.tls_key) if tls.tls_key else None,
         )
     )  # fmt: skip
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=[http_socket]))
     try:
         await asyncio.wait(
             {serving, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED
@@ -235,3 +241,4 @@ async def run_api(
         await asyncio.gather(serving, return_exceptions=True)
         await asyncio.to_thread(backend.close)
         await nc.close()
+        http_socket.close()
