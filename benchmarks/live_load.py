@@ -229,6 +229,9 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         except subprocess.TimeoutExpired:
             run.kill()
         log.close()
+        said = (folder / "run.log").read_text(errors="replace").strip().splitlines()
+        if said:
+            print("skywarden run said (last lines):\n  " + "\n  ".join(said[-8:]), file=sys.stderr)
     report(args, stats, health, (t_first or t_start) + args.warmup, t_end)
 
 
