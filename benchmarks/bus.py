@@ -51,6 +51,13 @@ from skywarden.simulate.emit_site import SiteSetup  # noqa: E402
 from skywarden.site_config import load_site_config  # noqa: E402
 
 TOKEN = "bench-token"
+CORE_WITH_PHASES = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("skywarden.bus.core").setLevel(logging.INFO)
+from skywarden.cli import main
+sys.exit(main(["run", sys.argv[1], "--role", "core"]))
+"""
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
@@ -273,9 +280,9 @@ async def failover(folder: Path, url: str, seconds: float) -> dict:
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     log = open(folder / "core.log", "ab")  # noqa: SIM115
 
-    def start_core() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "skywarden.cli", "run", str(path),
-                                 "--role", "core"], env=env, stdout=log, stderr=log)  # fmt: skip
+    def start_core() -> subprocess.Popen:  # its start-up phases logged (INFO), with times
+        return subprocess.Popen([sys.executable, "-c", CORE_WITH_PHASES, str(path)],
+                                env=env, stdout=log, stderr=log)  # fmt: skip
 
     nc = await nats.connect(url, token=TOKEN)
     js = nc.jetstream(publish_async_max_pending=4000)
@@ -307,6 +314,10 @@ async def failover(folder: Path, url: str, seconds: float) -> dict:
             if core.poll() is None:
                 core.kill()
         await nc.close()
+        log.close()
+        phases = [line for line in (folder / "core.log").read_text(errors="replace").splitlines()
+                  if "core" in line and "INFO" in line]  # fmt: skip
+        print("core start-up phases (both starts):\n  " + "\n  ".join(phases[-12:]))
 
 
 async def _failover_run(nc, js, subjects, scenario, site, cores, start_core, events) -> dict:

@@ -13,7 +13,8 @@ measured from here). After the first ``--warmup`` seconds (track initiation) it 
 * /health answer time p50/p99/max -- target < 50 ms;
 * per client: messages per second (target: the configured live_rate_hz, 2 Hz) and wire bytes
   per message, against the JSON snapshot's size (``--encoding deflate``, the map's: compressed
-  once per snapshot by the server; ``json``: as is).
+  once per snapshot by the server; ``json``: as is; ``delta``: a keyframe then compressed
+  deltas, skywarden.server.live_delta, "decoded" being the message, not the snapshot).
 
     python benchmarks/live_load.py [--targets 1000] [--clients 50] [--scans 60]
 
@@ -143,7 +144,7 @@ async def client(url: str, stats: ClientStats, stop: asyncio.Event, encoding: st
             except TimeoutError:
                 continue
             stats.times.append(time.monotonic())
-            stats.sizes.append(len(zlib.decompress(message) if encoding == "deflate" else message))
+            stats.sizes.append(len(zlib.decompress(message) if encoding != "json" else message))
         stats.wire = ws.wire_bytes
 
 
@@ -294,7 +295,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=float, default=15.0)
-    parser.add_argument("--encoding", choices=["json", "deflate"], default="deflate")
+    parser.add_argument("--encoding", choices=["json", "deflate", "delta"], default="deflate")
     parser.add_argument("--profile", type=Path, help="cProfile the service into this file")
     parser.add_argument("--timeline", action="store_true", help="print /health over time")
     args = parser.parse_args()
