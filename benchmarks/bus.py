@@ -43,6 +43,7 @@ import numpy as np  # noqa: E402
 from skywarden.bus import core as core_module  # noqa: E402
 from skywarden.bus.core import run_core  # noqa: E402
 from skywarden.bus.edge import EdgeCounters, _forward  # noqa: E402
+from skywarden.bus.picture import decode_picture  # noqa: E402
 from skywarden.bus.subjects import SiteSubjects  # noqa: E402
 from skywarden.simulate import build_scenario  # noqa: E402
 from skywarden.simulate.emit_radar import radar_messages  # noqa: E402
@@ -50,6 +51,13 @@ from skywarden.simulate.emit_site import SiteSetup  # noqa: E402
 from skywarden.site_config import load_site_config  # noqa: E402
 
 TOKEN = "bench-token"
+CORE_WITH_PHASES = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("skywarden.bus.core").setLevel(logging.INFO)
+from skywarden.cli import main
+sys.exit(main(["run", sys.argv[1], "--role", "core"]))
+"""
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
@@ -272,9 +280,9 @@ async def failover(folder: Path, url: str, seconds: float) -> dict:
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     log = open(folder / "core.log", "ab")  # noqa: SIM115
 
-    def start_core() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "skywarden.cli", "run", str(path),
-                                 "--role", "core"], env=env, stdout=log, stderr=log)  # fmt: skip
+    def start_core() -> subprocess.Popen:  # its start-up phases logged (INFO), with times
+        return subprocess.Popen([sys.executable, "-c", CORE_WITH_PHASES, str(path)],
+                                env=env, stdout=log, stderr=log)  # fmt: skip
 
     nc = await nats.connect(url, token=TOKEN)
     js = nc.jetstream(publish_async_max_pending=4000)
@@ -284,7 +292,13 @@ async def failover(folder: Path, url: str, seconds: float) -> dict:
         events.append(("alert", time.time()))
 
     async def on_picture(msg) -> None:
-        events.append(("picture", time.time()))
+        t = time.time()
+        events.append(("picture", t))
+        try:  # alerts flowing = a picture that carries open alerts
+            if any(a.state != "cleared" for a in decode_picture(msg.data, msg.headers).alerts):
+                events.append(("picture_alerts", t))
+        except ValueError:
+            pass
 
     async def on_health(msg) -> None:
         events.append(("health", time.time()))
@@ -300,6 +314,10 @@ async def failover(folder: Path, url: str, seconds: float) -> dict:
             if core.poll() is None:
                 core.kill()
         await nc.close()
+        log.close()
+        phases = [line for line in (folder / "core.log").read_text(errors="replace").splitlines()
+                  if "core" in line and "INFO" in line]  # fmt: skip
+        print("core start-up phases (both starts):\n  " + "\n  ".join(phases[-12:]))
 
 
 async def _failover_run(nc, js, subjects, scenario, site, cores, start_core, events) -> dict:
@@ -326,9 +344,12 @@ async def _failover_run(nc, js, subjects, scenario, site, cores, start_core, eve
     except subprocess.TimeoutExpired:
         core.kill()
     first = {k: min((dt for kind, dt in after if kind == k), default=float("nan"))
-             for k in ("picture", "alert", "health")}  # fmt: skip
+             for k in ("picture", "alert", "health", "picture_alerts")}  # fmt: skip
+    before = [t - t_kill for kind, t in events if kind == "picture_alerts" and t <= t_kill]
     return {"raw": last, "lost": last - floor, "pending": pending,
             "pictures_after_s": first["picture"], "alerts_after_s": first["alert"],
+            "alerts_shown_after_s": first["picture_alerts"],
+            "alerts_shown_before_s": max(before, default=float("nan")),
             "live_after_s": first["health"],
             "alert_events_before": sum(1 for k, t in events if k == "alert" and t <= t_kill),
             "alert_events_after": sum(1 for k, _ in after if k == "alert")}  # fmt: skip
@@ -365,6 +386,10 @@ async def main_async(args) -> None:
                           f"{r['live_after_s']:.1f} s), alert events in "
                           f"{r['alerts_after_s']:.1f} s ({r['alert_events_before']} before, "
                           f"{r['alert_events_after']} after)")  # fmt: skip
+                    print(f"failover: open alerts on the picture again "
+                          f"{r['alerts_shown_after_s']:.1f} s after the kill (the last "
+                          f"picture with alerts before it: "
+                          f"{r['alerts_shown_before_s']:.1f} s)")  # fmt: skip
             finally:
                 proc.terminate()
                 proc.wait()

@@ -166,7 +166,15 @@ def _next_scan_end(scan_end: float, t: float, period: float) -> float:
 async def _gather(
     queue: asyncio.Queue, stop: asyncio.Event, timeout_s: float, window_s: float
 ) -> list[tuple[int, float, bytes, int]]:
-    """Wait up to timeout_s for a chunk, then take what arrives within window_s."""
+    """Wait up to timeout_s for a chunk, then take what arrives within window_s. When chunks
+    were already waiting (they arrived during the previous tick: the loop is behind), take
+    them at once: waiting the window as well would only add to their latency."""
+    if not queue.empty():
+        items = []
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        await asyncio.sleep(0)  # let the server answer between back-to-back ticks
+        return items
     items = []
     try:
         items.append(await asyncio.wait_for(queue.get(), timeout=max(timeout_s, 0.0)))

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from skywarden.classify.decision import reason_names, summary_line
+from skywarden.alert_views import AlertViewer
+from skywarden.classify.decision import reason_names
 from skywarden.classify.trained import Classes, Classifier, TrainedClassifier
 from skywarden.clutter_layer import clutter_geojson
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
@@ -69,6 +70,9 @@ from skywarden.warn.changes import SettingChange
 from skywarden.warn.forecast_cache import ForecastCache
 
 GROUP_S = 0.2  # detections within this time of each other update the tracks together
+# within a scan, a tick whose last detections are at most this old shows the tracks moved on
+# to the tick's time (constant velocity) instead of running the tracker's predict again
+TICK_EXTRAPOLATE_S = 0.5
 PREDICT_STEPS = 6
 PREDICT_STEP_S = 10.0
 TRAIL_LENGTH = 30
@@ -104,6 +108,7 @@ class Pipeline:
         self.forecasts = ForecastCache()
         self.fusion = new_fusion()
         self.trails = TrailBuffer(TRAIL_LENGTH)
+        self.alert_viewer = AlertViewer(self.frame, self.identity_label)
         # identity key -> 'rid:SERIAL' / callsign (filled by the feeds; bounded, limits.py)
         self.names = BoundedLabels(PIPELINE_MAX_LABELS)
         self.callsigns = BoundedLabels(PIPELINE_MAX_LABELS)
@@ -151,12 +156,13 @@ class Pipeline:
             self.fusion = update_fusion(
                 self.fusion, self.tracks, batch, ev.detection_track, t_group
             )
-        self.tracks, ev = step(
-            self.tracks, Detections.empty(), t, self.params, end_of_scan=end_of_scan
-        )
-        empty = Detections.empty()
-        self.fusion = update_fusion(self.fusion, self.tracks, empty, ev.detection_track, t)
-        shown = self.tracks.take(self.tracks.confirmed)
+        if end_of_scan or self.tracks.t < t - TICK_EXTRAPOLATE_S or len(detections) == 0:
+            self.tracks, ev = step(
+                self.tracks, Detections.empty(), t, self.params, end_of_scan=end_of_scan
+            )
+            empty = Detections.empty()
+            self.fusion = update_fusion(self.fusion, self.tracks, empty, ev.detection_track, t)
+        shown = extrapolated(self.tracks.take(self.tracks.confirmed), t)
         classes = self.classifier(shown, t)
         forecast = self.forecasts.forecast(shown, t, self.zones, self.entry_model, full=False)
         assessment = assess(
@@ -227,10 +233,8 @@ class Pipeline:
             target_class=classes.target_class.astype(np.int8),
             p_class=classes.p,
             behaviour=classes.behaviour,
-            identity=np.array([self.identity_label(int(i)) for i in shown.identity], dtype=object),
-            callsign=np.array(
-                [self.callsigns.get(int(i), "") for i in shown.identity], dtype=object
-            ),
+            identity=_per_key(shown.identity, self.identity_label),
+            callsign=_per_key(shown.identity, lambda i: self.callsigns.get(i, "")),
             t_update=shown.t_update,
             trail=trail,
             predicted=predicted,
@@ -248,7 +252,7 @@ class Pipeline:
             t=t,
             site=self.site,
             tracks=tracks,
-            alerts=tuple(self.alert_view(a) for a in ordered(self.book)),
+            alerts=self.alert_viewer.views(ordered(self.book), tracks),
             sensors=self.sensors,
             health=self.health(),
         )
@@ -297,40 +301,7 @@ class Pipeline:
         return self.names.get(identity, identity_kind(identity))
 
     def alert_view(self, alert: Alert) -> AlertView:
-        lat, lon, alt = self.frame.enu_to_geodetic(np.array([alert.position]))
-        key = alert.object_key
-        label = self.identity_label(key) if identity_kind(key) != "none" else ""
-        p_class, summary = self._track_decision(alert.track_id)
-        return AlertView(
-            id=alert.id,
-            zone_id=alert.zone_id,
-            track_id=alert.track_id,
-            object=label or f"track:{alert.track_id}",
-            state=alert.state.name.lower(),
-            priority=alert.priority,
-            probability=alert.probability,
-            time_to_entry_s=alert.time_to_entry_s,
-            inside=alert.inside,
-            target_class=CLASS_NAMES[int(alert.target_class)],
-            lat=float(lat[0]),
-            lon=float(lon[0]),
-            alt_m=float(alt[0]),
-            t_raised=alert.t_raised,
-            t_state=alert.t_state,
-            p_class=p_class,
-            summary=summary,
-        )
-
-    def _track_decision(self, track_id: int) -> tuple[tuple[float, ...], str]:
-        """The shown track's class probabilities and decision in words; ((), '') if gone."""
-        tracks = self._shown
-        hit = np.flatnonzero(tracks.id == track_id)
-        if hit.size == 0:
-            return (), ""
-        i = int(hit[0])
-        words = tuple(tracks.reasons[i]) if tracks.reasons is not None else ()
-        label = CLASS_NAMES[int(tracks.target_class[i])]
-        return tuple(tracks.p_class[i].tolist()), summary_line(label, tracks.p_class[i], words)
+        return self.alert_viewer.views([alert], self._shown)[0]
 
     def _publish(self, snapshot: Snapshot, events: tuple[AuditEntry, ...]) -> None:
         self._snapshot = snapshot
@@ -370,7 +341,7 @@ class Pipeline:
         if alert is None:
             raise KeyError(alert_id)
         self._snapshot = replace(
-            self._snapshot, alerts=tuple(self.alert_view(a) for a in ordered(self.book))
+            self._snapshot, alerts=self.alert_viewer.views(ordered(self.book), self._shown)
         )
         return self.alert_view(alert)
 
@@ -462,6 +433,27 @@ class Pipeline:
         if self.history_reader is None:
             raise NotImplementedError("no history store is configured")
         return self.history_reader().time_span()
+
+
+def _per_key(keys: np.ndarray, label: Callable[[int], str]) -> np.ndarray:
+    """(N,) object array of label(key) for int keys (N,), computed once per distinct key (most
+    radar tracks share the key 'no identity')."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    labels = np.empty(distinct.size, dtype=object)
+    labels[:] = [label(int(k)) for k in distinct]
+    return labels[inverse.reshape(-1)]
+
+
+def extrapolated(tracks: Tracks, t: float) -> Tracks:
+    """The tracks moved on to time t (POSIX s) at constant velocity (site ENU), for display and
+    assessment only: the tracker's state is not touched. Used within a scan, where t is at most
+    TICK_EXTRAPOLATE_S after the tracks' last update; the covariance is left as it is."""
+    dt = t - tracks.t
+    if len(tracks) == 0 or dt <= 0.0:
+        return tracks
+    x = tracks.x.copy()
+    x[:, :3] += dt * x[:, 3:]
+    return replace(tracks, x=x, t=t)
 
 
 def _in_loop() -> bool:

@@ -257,14 +257,23 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
     """Run sources, pipeline, sinks, history and (if built) the HTTP server until stopped.
 
     Raises ConfigError (before starting anything) for a non-loopback bind without a users
-    file, and PipelineStopped when the pipeline task ends on its own."""
+    file, HttpBindError or TransportError (before starting anything) for a port that cannot
+    be bound, and PipelineStopped when the pipeline task ends on its own."""
     from skywarden.server.auth import check_bind
+    from skywarden.server.http_bind import bind_http
 
     config = service.pipeline.config
     host = host or config.bind_host
+    http_socket = None
     if service.app is not None:
         check_bind(host, config.security.users)
-    bind_all(src.transport for src in service.sources)  # a port in use stops the start here
+        http_socket = bind_http(host, port or config.bind_port)  # in use: stops the start here
+    try:
+        bind_all(src.transport for src in service.sources)  # a port in use stops the start here
+    except BaseException:
+        if http_socket is not None:
+            http_socket.close()
+        raise
     await _start_sinks(service)
     tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
                                           on_raw=_raw_recorder(service)))]  # fmt: skip
@@ -284,7 +293,7 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
                 ssl_keyfile=str(tls.tls_key) if tls.tls_key else None,
             )
         )  # fmt: skip
-        tasks.append(asyncio.create_task(server.serve()))
+        tasks.append(asyncio.create_task(server.serve(sockets=[http_socket])))
     failure = None
     try:
         failure = await _until_stopped(service, tasks[0])
@@ -304,6 +313,8 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
             await sink.close()
         if service.history is not None:
             close_history(service.history)
+        if http_socket is not None:
+            http_socket.close()
     if failure is not None:
         raise PipelineStopped(failure)
 

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import socket
 import threading
 import time
 from collections import Counter
@@ -207,28 +208,45 @@ async def run_api(
     """Serve the site's REST, WebSocket and map from the bus on ``[service] bind`` (or
     ``port``) until ``stop``."""
     from skywarden.server.auth import check_bind
+    from skywarden.server.http_bind import bind_http
 
     check_bind(config.bind_host, config.security.users)
+    http_socket = bind_http(config.bind_host, port or config.bind_port)  # in use: one line
     subjects = SiteSubjects.of(config.name)
-    nc = await connect(bus, f"skywarden-api-{subjects.site}")
+    try:
+        nc = await connect(bus, f"skywarden-api-{subjects.site}")
+    except BaseException:
+        http_socket.close()
+        raise
     backend = BusBackend(config, bus, subjects)
     try:
         await backend.start(nc)
-        await serve_backend(backend, config, stop, port=port)
+        await serve_backend(backend, config, stop, port=port, http_socket=http_socket)
     finally:
         await asyncio.to_thread(backend.close)
         await nc.close()
+        http_socket.close()
 
 
 async def serve_backend(
-    backend: Any, config: SiteConfig, stop: asyncio.Event, *, port: int | None = None
+    backend: Any,
+    config: SiteConfig,
+    stop: asyncio.Event,
+    *,
+    port: int | None = None,
+    http_socket: socket.socket | None = None,
 ) -> None:
     """Serve ``backend`` (REST, WebSocket, map) on ``[service] bind`` (or ``port``) with the
-    site's TLS and authentication until ``stop``."""
+    site's TLS and authentication until ``stop``; on ``http_socket`` if given (bound already),
+    else on a socket bound here (a port in use is one clear line, skywarden.server.http_bind)."""
     import uvicorn
 
+    from skywarden.server.http_bind import bind_http
     from skywarden.service import _app
 
+    own = http_socket is None
+    if http_socket is None:
+        http_socket = bind_http(config.bind_host, port or config.bind_port)
     tls = config.security
     server = uvicorn.Server(
         uvicorn.Config(
@@ -238,7 +256,7 @@ async def serve_backend(
             ssl_keyfile=str(tls.tls_key) if tls.tls_key else None,
         )
     )  # fmt: skip
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=[http_socket]))
     try:
         await asyncio.wait(
             {serving, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED
@@ -246,3 +264,5 @@ async def serve_backend(
     finally:
         server.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
+        if own:
+            http_socket.close()

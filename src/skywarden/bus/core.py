@@ -46,6 +46,7 @@ from skywarden.warn import AuditEntry
 
 log = logging.getLogger(__name__)
 FETCH_BATCH = 512
+REPLAY_BATCH_S = 0.25  # warm-up and catch-up: raw input of this span per tick
 MAX_IN_FLIGHT = 20_000  # raw messages handed to the loop and not yet taken by it
 HEALTH_PERIOD_S = 2.0
 
@@ -253,7 +254,9 @@ async def _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters) -
 
 def _replay(pipeline, feeds, clock: CoreClock, parsed: list) -> int:
     """Run parsed raw messages (None: rejected) through the pipeline on their own receive
-    times; returns how many were taken."""
+    times, in ticks of REPLAY_BATCH_S (the live loop's 20 ms ticks would make a restarted
+    core's warm-up and catch-up as slow as the live rate; the tracker still takes the
+    detections in time order); returns how many were taken."""
     from skywarden.loop import replay_inputs
 
     def inputs():
@@ -263,7 +266,7 @@ def _replay(pipeline, feeds, clock: CoreClock, parsed: list) -> int:
                 clock.fixed = t
                 yield t, sensor, data
 
-    for _ in replay_inputs(pipeline, feeds, inputs()):
+    for _ in replay_inputs(pipeline, feeds, inputs(), batch_window_s=REPLAY_BATCH_S):
         pass
     return sum(item is not None for item in parsed)
 

@@ -30,7 +30,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from skywarden.errors import ConfigError
 from skywarden.server import map_page, schemas
@@ -44,6 +44,7 @@ from skywarden.server.actions import (
 )
 from skywarden.server.auth import Authenticator, Principal, requires
 from skywarden.server.backend import ServiceBackend
+from skywarden.server.health_cache import HealthCache
 from skywarden.server.http_security import BodyLimit, HttpPolicy, HttpSecurity
 from skywarden.server.live import LiveBroadcaster, live_endpoint
 from skywarden.server.map_page import add_map_page
@@ -300,23 +301,25 @@ def _api_router(
                 "schema": {"type": "array", "items": {"type": "object"}}}}}},
         )  # fmt: skip
 
+    health = HealthCache(backend)
+
     @router.get("/health", response_model=schemas.Health, tags=["health"])
-    def get_health() -> JSONResponse:
+    async def get_health() -> Response:
         """Per-source message and reject counters, tick latency, queue depth, live clients;
-        503 with the reason once the pipeline has stopped."""
+        503 with the reason once the pipeline has stopped. Encoded once per snapshot
+        (skywarden.server.health_cache): cheap however often it is polled."""
         failure = getattr(backend, "failure", None)
         if failure:
             return JSONResponse({"status": "stopped", "reason": failure}, status_code=503)
-        body = dict(backend.health())
-        body["sensors"] = [s.to_json() for s in backend.snapshot().sensors]
-        body["live"] = {
+        live = {
             "clients": broadcaster.clients,
             "sent": broadcaster.sent,
             "dropped_clients": broadcaster.dropped_clients,
             "rate_hz": broadcaster.rate_hz,
         }
-        body["security"] = {"auth_failures": auth.failures, "refused_requests": dict(refused)}
-        return JSONResponse(body)
+        security = {"auth_failures": auth.failures, "refused_requests": dict(refused)}
+        body = health.body({"live": live, "security": security})
+        return Response(body, media_type="application/json")
 
     @router.get("/audit", response_model=list[schemas.AuditEntry], tags=["alerts"])
     def get_audit(

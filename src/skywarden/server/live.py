@@ -8,11 +8,13 @@ broadcasts are at least ``1 / rate_hz`` seconds apart; snapshots that arrive mea
 skipped (the next broadcast takes the latest). A subscriber whose queue is full is dropped
 rather than allowed to slow anyone else: its ``dropped`` event is set and it is forgotten.
 
-Encodings (``/api/v1/live?encoding=...``): ``json`` (the default: the snapshot's JSON as is)
-or ``deflate`` (that JSON compressed once per snapshot, zlib format, for every client that asks:
-~5x smaller; the map uses it). Compression happens once per broadcast snapshot, in a worker
-thread, never once per client: the server runs without permessage-deflate (which compressed
-every message again for every client: at 50 clients that was most of the service's CPU).
+Encodings (``/api/v1/live?encoding=...``): ``json`` (the default: the snapshot's JSON as is),
+``deflate`` (that JSON compressed once per snapshot, zlib format, for every client that asks:
+~5x smaller; the map uses it) or ``delta`` (a keyframe, then compressed deltas against the
+previous broadcast with sequence numbers: skywarden.server.live_delta). Compression happens
+once per broadcast snapshot, in a worker thread, never once per client: the server runs
+without permessage-deflate (which compressed every message again for every client: at 50
+clients that was most of the service's CPU).
 
 Clocks: the pace is kept with ``asyncio.sleep`` (the event loop's monotonic clock): broadcasts
 are due every ``1 / rate_hz`` seconds from the previous one (not that long after it was sent).
@@ -31,15 +33,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skywarden.server.auth import Authenticator, websocket_token
 from skywarden.server.backend import ServiceBackend
+from skywarden.server.live_delta import DeltaEncoder
 
 log = logging.getLogger(__name__)
 
 
-ENCODINGS = ("json", "deflate")
+ENCODINGS = ("json", "deflate", "delta")
 
 
 def encoded(snapshot: Any, encoding: str) -> bytes:
-    """The snapshot's bytes in one of ENCODINGS (each computed once per snapshot)."""
+    """The snapshot's bytes in ``json`` or ``deflate`` (each computed once per snapshot; the
+    ``delta`` encoding depends on the previous broadcast: LiveBroadcaster encodes it)."""
     return snapshot.deflate_bytes if encoding == "deflate" else snapshot.json_bytes
 
 
@@ -94,6 +98,7 @@ class LiveBroadcaster:
         self._has_subs = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_seq = -1  # the newest snapshot already sent (or current when clients joined)
+        self.delta = DeltaEncoder()  # keyframes and deltas (skywarden.server.live_delta)
 
     @property
     def clients(self) -> int:
@@ -162,7 +167,21 @@ class LiveBroadcaster:
         """The snapshot's bytes in each encoding a subscriber uses, encoded in a worker
         thread (the JSON of 1,000 tracks takes tens of ms: not on the event loop)."""
         wanted = {sub.encoding for sub in self._subs} | {"json"}
-        return await asyncio.to_thread(lambda: {e: encoded(snapshot, e) for e in wanted})
+
+        def encode_all() -> dict[str, bytes]:
+            out = {e: encoded(snapshot, e) for e in wanted if e != "delta"}
+            if "delta" in wanted:
+                out["delta"] = self.delta.encode(snapshot.to_json())
+            return out
+
+        return await asyncio.to_thread(encode_all)
+
+    async def first_message(self, snapshot: Any, encoding: str) -> bytes:
+        """A joining client's first message: the snapshot, or for ``delta`` a keyframe that
+        the next broadcast's delta applies to."""
+        if encoding == "delta":
+            return await asyncio.to_thread(self.delta.first_message, snapshot.to_json())
+        return await asyncio.to_thread(encoded, snapshot, encoding)
 
 
 def live_endpoint(
@@ -184,14 +203,16 @@ def live_endpoint(
             return
         encoding = websocket.query_params.get("encoding", "json")
         if encoding not in ENCODINGS:
-            await websocket.close(1008, f"unknown encoding {encoding[:40]!r}: json or deflate")
+            await websocket.close(
+                1008, f"unknown encoding {encoding[:40]!r}: json, deflate or delta"
+            )
             return
         await websocket.accept(subprotocol=subprotocol)
         sub = broadcaster.subscribe(encoding)
         tasks: list[asyncio.Task[Any]] = []
         try:
             first = backend.snapshot()
-            await websocket.send_bytes(await asyncio.to_thread(encoded, first, encoding))
+            await websocket.send_bytes(await broadcaster.first_message(first, encoding))
             tasks = [
                 asyncio.create_task(_pump(websocket, sub)),
                 asyncio.create_task(_until_disconnect(websocket)),

@@ -237,48 +237,62 @@ class WalkedRecords:
     block_supported: np.ndarray
 
 
+SPECULATE_FIRST = 64  # records guessed per block in the first speculative round
+SPECULATE_MAX = 4096  # at most this many guessed records per block and round
+
+
 def walk_blocks(
     layout: RecordLayout, buf: np.ndarray, first: np.ndarray, end: np.ndarray
 ) -> WalkedRecords:
     """Walk every record of B blocks whose records span ``buf[first:end]`` (arrays (B,)).
 
-    Records inside one block follow each other, so the walk runs in rounds: round k handles
-    the k-th record of every block that still has bytes left.
+    Records inside one block follow each other, so the walk runs in rounds. A round walks,
+    for every block with bytes left, the record at its current position *and* guessed next
+    records at multiples of the last record's length (a radar's records mostly have the same
+    items, hence the same length). A guessed record is kept only when the chain of walked
+    records before it reaches exactly its start, so what is kept is what a record-by-record
+    walk finds; a wrong guess costs only wasted array work. The number of guesses per block
+    doubles while they hold and shrinks when they fail. A live datagram of 40 records then
+    takes two rounds instead of 40.
     """
     n_blocks = first.shape[0]
     block_ok = np.ones(n_blocks, dtype=bool)
     block_supported = np.ones(n_blocks, dtype=bool)
     pos = first.astype(np.int64).copy()
     end = end.astype(np.int64)
+    stride = np.zeros(n_blocks, dtype=np.int64)  # last record's length (0: none yet)
+    guesses = np.full(n_blocks, SPECULATE_FIRST, dtype=np.int64)
     active = np.flatnonzero(pos < end)
     blocks_out, starts_out = [], []
     while active.size:
-        p = pos[active]
-        e = end[active]
-        flags, p, ok = _fspec(buf, p, e, layout.fspec_max)
-        supported = np.ones(active.size, dtype=bool)
-        starts = np.full((active.size, len(layout.nodes)), -1, dtype=np.int64)
-        # only the items present in at least one record of this round (most UAP slots are
-        # empty in practice; skipping them is what makes multi-record blocks cheap)
-        for k in np.flatnonzero(flags[:, : len(layout.nodes)].any(axis=0)).tolist():
-            node = layout.nodes[k]
-            idx = np.flatnonzero(flags[:, k] & ok & supported)
-            if idx.size == 0:
-                continue
-            if node is None:
-                ok[idx] = False  # FSPEC bit set for a spare item
-                continue
-            starts[idx, k] = p[idx]
-            q, o, s = walk(node, buf, p[idx], e[idx])
-            p[idx] = q
-            ok[idx] &= o
-            supported[idx] &= s
-        block_ok[active[~ok]] = False
-        block_supported[active[~supported]] = False
-        blocks_out.append(active)
-        starts_out.append(starts)
-        pos[active] = p
-        active = active[ok & supported & (p < e)]
+        # candidates: for block b, pos + j * stride for j < count (count 1 without a stride)
+        left = end[active] - pos[active]
+        step = stride[active]
+        count = np.where(step > 0, np.minimum(-(-left // np.maximum(step, 1)), guesses[active]), 1)
+        owner = np.repeat(np.arange(active.size), count)
+        j = np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+        cand = pos[active][owner] + j * step[owner]
+        nxt, ok, supported, starts = _walk_records(layout, buf, cand, end[active][owner])
+        # a candidate is a true record when every one before it in its block chained to it
+        last = j == count[owner] - 1
+        chains = np.zeros(owner.size, dtype=bool)
+        chains[:-1] = ok[:-1] & supported[:-1] & ~last[:-1] & (nxt[:-1] == cand[1:])
+        broken = np.flatnonzero(~chains)  # each block's last kept record is its first break
+        head = np.cumsum(count) - count
+        stop_at = broken[np.searchsorted(broken, head)]
+        kept = j <= (stop_at - head)[owner]
+        blocks_out.append(active[owner[kept]])
+        starts_out.append(starts[kept])
+        m = stop_at  # (A,) index of each block's last kept record
+        block_ok[active[~ok[m]]] = False
+        block_supported[active[~supported[m]]] = False
+        taken = m - head + 1
+        guesses[active] = np.where(
+            taken == count, np.minimum(2 * count, SPECULATE_MAX), np.maximum(2 * taken, 2)
+        )
+        stride[active] = nxt[m] - cand[m]
+        pos[active] = nxt[m]
+        active = active[ok[m] & supported[m] & (nxt[m] < end[active])]
     if blocks_out:
         block = np.concatenate(blocks_out)
         starts_all = np.concatenate(starts_out)
@@ -288,6 +302,32 @@ def walk_blocks(
         block = np.zeros(0, dtype=np.int64)
         starts_all = np.zeros((0, len(layout.nodes)), dtype=np.int64)
     return WalkedRecords(block, starts_all, block_ok, block_supported)
+
+
+def _walk_records(
+    layout: RecordLayout, buf: np.ndarray, p: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Walk one record at each position p (N,) within its block's end e (N,): (position after
+    it, ok, supported, (N, n_frn) item starts with -1 where absent)."""
+    flags, p, ok = _fspec(buf, p, e, layout.fspec_max)
+    supported = np.ones(p.size, dtype=bool)
+    starts = np.full((p.size, len(layout.nodes)), -1, dtype=np.int64)
+    # only the items present in at least one record of this round (most UAP slots are
+    # empty in practice; skipping them is what makes multi-record blocks cheap)
+    for k in np.flatnonzero(flags[:, : len(layout.nodes)].any(axis=0)).tolist():
+        node = layout.nodes[k]
+        idx = np.flatnonzero(flags[:, k] & ok & supported)
+        if idx.size == 0:
+            continue
+        if node is None:
+            ok[idx] = False  # FSPEC bit set for a spare item
+            continue
+        starts[idx, k] = p[idx]
+        q, o, sup = walk(node, buf, p[idx], e[idx])
+        p[idx] = q
+        ok[idx] &= o
+        supported[idx] &= sup
+    return p, ok, supported, starts
 
 
 def compound_subitem_starts(
