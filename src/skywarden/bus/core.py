@@ -46,6 +46,7 @@ from skywarden.warn import AuditEntry
 
 log = logging.getLogger(__name__)
 FETCH_BATCH = 512
+WARM_UP_PATIENCE = 10  # fetches of 1 s without a message before the warm-up gives up
 REPLAY_BATCH_S = 0.25  # warm-up and catch-up: raw input of this span per tick
 MAX_IN_FLIGHT = 20_000  # raw messages handed to the loop and not yet taken by it
 HEALTH_PERIOD_S = 2.0
@@ -195,13 +196,18 @@ async def _warm_up(js, subjects, bus, raw, pipeline, feeds, clock, floor: int) -
     config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
                             ack_policy=AckPolicy.NONE, inactive_threshold=30.0)  # fmt: skip
     sub = await js.pull_subscribe(subjects.raw_all, stream=stream, config=config)
-    count = 0
+    count, waits = 0, 0
     try:
         while True:
             try:
                 msgs = await sub.fetch(FETCH_BATCH, timeout=1.0)
-            except NatsTimeout:
-                break
+            except NatsTimeout:  # a busy server can be slow to start delivering: the window
+                waits += 1  # up to the floor is there, so wait a while before giving up
+                if waits >= WARM_UP_PATIENCE:
+                    log.warning("core: warm-up stopped: nothing delivered for %d s", waits)
+                    break
+                continue
+            waits = 0
             msgs = [m for m in msgs if m.metadata.sequence.stream <= floor]
             count += _replay(pipeline, feeds, clock, [raw.parse(m) for m in msgs])
             if not msgs or msgs[-1].metadata.sequence.stream >= floor:
