@@ -4,34 +4,20 @@ non-drone 'drone' scans), and a young track needs more confidence to be called d
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import numpy as np
 
 from skywarden.classify.history import absent_rows, concat_windows, empty_window, update_window
 from skywarden.classify.trained import TrainedClassifier
-from skywarden.track.params import TrackerParams
-from skywarden.track.tracks import empty_tracks
+from tests.classify.test_features import _tracks as feature_tracks
 
 
 def _tracks(ids, t, x):
-    """Tracks with the given ids and states (other arrays zero, position sigma 2 m)."""
-    base = empty_tracks(len(TrackerParams().models), t)
+    """test_features' tracks, born at 0 and without an RCS."""
+    tracks = feature_tracks(ids, t, x)
     n = len(ids)
-    arrays = {
-        f.name: np.zeros((n, *getattr(base, f.name).shape[1:]), getattr(base, f.name).dtype)
-        for f in fields(base)
-        if isinstance(getattr(base, f.name), np.ndarray)
-    }
-    arrays.update(
-        id=np.asarray(ids, np.int64),
-        x=np.asarray(x, float).reshape(n, 6),
-        P=np.tile(np.eye(6) * 4.0, (n, 1, 1)),
-        t_update=np.full(n, t),
-        t_birth=np.zeros(n),
-        rcs_dbsm=np.full(n, np.nan),
-    )
-    return replace(base, **arrays)
+    return replace(tracks, t_birth=np.zeros(n), rcs_dbsm=np.full(n, np.nan))
 
 
 def test_absent_rows_keeps_recent_missing_tracks_only():
