@@ -61,15 +61,36 @@ class _Requester:
             self.thread.join(5.0)
 
 
-class BusBackend:
-    """The server's backend on an api node (see the module docstring)."""
+class PublishedSnapshot:
+    """The newest snapshot of a bus-fed backend (api and region nodes): :meth:`_publish` replaces
+    it and wakes the WebSocket writers waiting in :meth:`next_snapshot`."""
 
-    def __init__(self, config: SiteConfig, bus: BusConfig, subjects: SiteSubjects) -> None:
-        self.subjects = subjects
-        self.timeout_s = bus.request_timeout_s
+    def __init__(self, config: SiteConfig) -> None:
         site = (config.lat, config.lon, config.height_m)
         self._snapshot = Snapshot(0, time.time(), site, TrackArrays.empty())
         self._published = asyncio.Event()
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self._published.set()
+        self._published = asyncio.Event()
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    async def next_snapshot(self, after_seq: int) -> Snapshot:
+        while self._snapshot.seq <= after_seq:
+            await self._published.wait()
+        return self._snapshot
+
+
+class BusBackend(PublishedSnapshot):
+    """The server's backend on an api node (see the module docstring)."""
+
+    def __init__(self, config: SiteConfig, bus: BusConfig, subjects: SiteSubjects) -> None:
+        super().__init__(config)
+        self.subjects = subjects
+        self.timeout_s = bus.request_timeout_s
         self.failure: str | None = None
         self.core_health: dict[str, Any] = {}
         self.core_health_t = float("nan")
@@ -123,23 +144,13 @@ class BusBackend:
         self.pictures += 1
         snapshot = dataclasses.replace(snapshot, seq=self._snapshot.seq + 1)
         snapshot.__dict__["json_bytes"] = encoded
-        self._snapshot = snapshot
-        self._published.set()
-        self._published = asyncio.Event()
+        self._publish(snapshot)
 
     def close(self) -> None:
         if self._requester is not None:
             self._requester.close()
 
     # ------------------------------------------------------------------ ServiceBackend
-
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
-
-    async def next_snapshot(self, after_seq: int) -> Snapshot:
-        while self._snapshot.seq <= after_seq:
-            await self._published.wait()
-        return self._snapshot
 
     def _call(self, method: str, **args: Any) -> Any:
         if self._requester is None:

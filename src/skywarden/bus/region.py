@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from skywarden.bus.api import BusBackend, serve_backend
+from skywarden.bus.api import BusBackend, PublishedSnapshot, serve_backend
 from skywarden.bus.connection import connect
 from skywarden.bus.settings import BusConfig
 from skywarden.bus.subjects import SiteSubjects, token
@@ -44,7 +44,7 @@ STALE_PICTURE_S = 15.0
 POLL_S = 0.1  # how often the region looks for new site pictures
 
 
-class RegionBackend:
+class RegionBackend(PublishedSnapshot):
     """The server's backend on a region node (see the module docstring)."""
 
     def __init__(self, config: SiteConfig, bus: BusConfig, sites: Sequence[str]) -> None:
@@ -52,13 +52,11 @@ class RegionBackend:
             raise ConfigError("--role region needs --sites a,b,c (the sites' [site] names)")
         if len({token(s) for s in sites}) != len(sites):
             raise ConfigError(f"--sites names the same site twice: {', '.join(sites)}")
+        super().__init__(config)
         self.names = tuple(sites)
         self.sites = tuple(BusBackend(config, bus, SiteSubjects.of(s)) for s in sites)
         self.frame = LocalFrame(config.lat, config.lon, config.height_m)
         self.period_s = 1.0 / config.live_rate_hz  # at most one regional picture per period
-        self._snapshot = Snapshot(0, time.time(), (config.lat, config.lon, config.height_m),
-                                  TrackArrays.empty())  # fmt: skip
-        self._published = asyncio.Event()
         self._membership = Membership.empty()
         self.alert_events: Counter = Counter()
         self.rejects: Counter = Counter()
@@ -117,11 +115,6 @@ class RegionBackend:
         return Snapshot(self._snapshot.seq + 1, t, self._snapshot.site, tracks, alerts, sensors,
                         {"sites": self._site_health(now)})  # fmt: skip
 
-    def _publish(self, snapshot: Snapshot) -> None:
-        self._snapshot = snapshot
-        self._published.set()
-        self._published = asyncio.Event()
-
     def _site_health(self, now: float) -> dict[str, Any]:
         out = {}
         for name, s in zip(self.names, self.sites, strict=True):
@@ -139,14 +132,6 @@ class RegionBackend:
             s.close()
 
     # ------------------------------------------------------------------ ServiceBackend
-
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
-
-    async def next_snapshot(self, after_seq: int) -> Snapshot:
-        while self._snapshot.seq <= after_seq:
-            await self._published.wait()
-        return self._snapshot
 
     def _site_of(self, alert_id: int) -> tuple[int, int]:
         index, local = divmod(int(alert_id), ALERT_ID_STRIDE)
