@@ -18,7 +18,6 @@ sends nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.geo import LocalFrame
+from skywarden.sinks.reconnecting import cancel, wait_idle
 from skywarden.snapshot import CLASS_NAMES, AlertView, Snapshot
 from skywarden.sources.asterix.encode_cat062 import encode_cat062
 from skywarden.sources.asterix.records import Cat062Records
@@ -143,11 +143,7 @@ class Cat062Sink:
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait until the pending snapshot is sent; False on timeout."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_idle(self._idle, timeout_s)
 
     def health(self) -> dict[str, Any]:
         return self.counters.as_dict()
@@ -159,8 +155,6 @@ class Cat062Sink:
     async def close(self, timeout_s: float = 2.0) -> None:
         if self._task is not None:
             await self.drain(timeout_s)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         self.sender.close()

@@ -16,6 +16,23 @@ import contextlib
 from typing import Any
 
 
+async def wait_idle(idle: asyncio.Event, timeout_s: float) -> bool:
+    """Wait until ``idle`` is set (a sink's queue is empty); False on timeout."""
+    try:
+        await asyncio.wait_for(idle.wait(), timeout_s)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def cancel(task: asyncio.Task | None) -> None:
+    """Cancel a sink's task, if any, and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class ReconnectingSender:
     """Mixin: :meth:`_run` (the send loop), :meth:`drain`, :meth:`_drop_connection` and
     :meth:`_stop_tasks`."""
@@ -92,22 +109,12 @@ class ReconnectingSender:
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait until the queue is empty (everything written); False on timeout."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_idle(self._idle, timeout_s)
 
     async def _stop_tasks(self, timeout_s: float) -> None:
         """Drain for up to timeout_s, then cancel the send loop and the reader."""
         if self._task is not None:
             await self.drain(timeout_s)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._reader_task is not None:
-            self._reader_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader_task
-            self._reader_task = None
+        await cancel(self._task)
+        await cancel(self._reader_task)
+        self._task = self._reader_task = None
