@@ -37,7 +37,7 @@ def _losses(counters: dict[str, Any]) -> int:
 
 def _stuck(counters: dict[str, Any]) -> str:
     """Why an output cannot deliver now ("" if it can)."""
-    waiting = int(counters.get("queued_now", counters.get("queued_waiting", 0)))
+    waiting = int(counters.get("queued_now", 0))
     if counters.get("connected") is False and waiting > 0:
         return f"not connected, {waiting} waiting"
     if counters.get("last_attempt_failed") and waiting > 0:

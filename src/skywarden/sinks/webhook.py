@@ -197,11 +197,10 @@ class WebhookSink:
     def output_health(self) -> dict[str, dict[str, Any]]:
         """Each URL's counters under its label, without credentials or query
         (skywarden.sinks.delivery_health); ``queued_now``: events waiting."""
-        out = {}
-        for url in self.urls:
-            health = {**self.counters[url].as_dict(), "queued_now": self._queues[url].qsize()}
-            out[f"webhook {_shown_url(url)}"] = health
-        return out
+        return {
+            f"webhook {_shown_url(url)}": {**health, "queued_now": health["queued"]}
+            for url, health in self.health().items()
+        }
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait until every queued event is delivered or given up; False on timeout."""
