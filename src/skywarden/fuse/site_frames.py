@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from skywarden.geo import LocalFrame
+from skywarden.track import constant_velocity, kalman
 from skywarden.units import FloatArray
 
 DEFAULT_VELOCITY_SIGMA_MPS = 10.0  # for pictures without a covariance (an older core)
@@ -52,15 +53,9 @@ def predict(
     x: FloatArray, P: FloatArray, dt: FloatArray, q: float
 ) -> tuple[FloatArray, FloatArray]:
     """Constant-velocity prediction of x (N, 6), P (N, 6, 6) by dt (N,) seconds with white
-    acceleration noise of spectral density q (m^2/s^3) on each axis."""
+    acceleration noise of spectral density q (m^2/s^3) on each axis (the tracker's own
+    nearly-constant-velocity model and Kalman predict)."""
     dt = np.asarray(dt, float)
-    n = x.shape[0]
-    F = np.broadcast_to(np.eye(6), (n, 6, 6)).copy()
-    i = np.arange(3)
-    F[:, i, i + 3] = dt[:, None]
-    Q = np.zeros((n, 6, 6))
-    Q[:, i, i] = q * dt[:, None] ** 3 / 3.0
-    Q[:, i, i + 3] = Q[:, i + 3, i] = q * dt[:, None] ** 2 / 2.0
-    Q[:, i + 3, i + 3] = q * dt[:, None]
-    x_p = np.einsum("nij,nj->ni", F, x)
-    return x_p, F @ P @ np.swapaxes(F, 1, 2) + Q
+    F = constant_velocity.transition(dt)
+    Q = constant_velocity.process_noise(dt, float(np.sqrt(q)))
+    return kalman.predict(x, P, F, Q)
