@@ -6,6 +6,8 @@ message that names where the problem is; the command line prints it without a tr
 
 from __future__ import annotations
 
+import errno
+
 
 class SkywardenError(Exception):
     """Base of every error skywarden raises on purpose."""
@@ -37,3 +39,15 @@ class DecodeError(SkywardenError):
     def __init__(self, reason: str, detail: str = "") -> None:
         self.reason = reason
         super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+def bind_failure(exc: OSError, in_use: str) -> str:
+    """Why binding a local port failed, in words; ``in_use`` says what EADDRINUSE means for
+    this kind of socket."""
+    if exc.errno == errno.EADDRINUSE:
+        return in_use
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "no local interface has that address"
+    if exc.errno == errno.EACCES:
+        return "permission denied (a port below 1024 needs privileges)"
+    return str(exc)

@@ -8,10 +8,9 @@ line's exit status 2), before anything else runs; uvicorn is handed the bound so
 
 from __future__ import annotations
 
-import errno
 import socket
 
-from skywarden.errors import SkywardenError
+from skywarden.errors import SkywardenError, bind_failure
 
 LISTEN_BACKLOG = 2048  # uvicorn's default
 
@@ -38,12 +37,6 @@ def bind_http(host: str, port: int) -> socket.socket:
         sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
-        why = str(exc)
-        if exc.errno == errno.EADDRINUSE:
-            why = "the port is in use (another server listens on it)"
-        elif exc.errno == errno.EADDRNOTAVAIL:
-            why = "no local interface has that address"
-        elif exc.errno == errno.EACCES:
-            why = "permission denied (a port below 1024 needs privileges)"
+        why = bind_failure(exc, in_use="the port is in use (another server listens on it)")
         raise HttpBindError(f"cannot serve HTTP on {host}:{port}: {why}") from exc
     return sock

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import ipaddress
 import logging
 import math
@@ -33,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from skywarden.errors import InputError, SkywardenError
+from skywarden.errors import InputError, SkywardenError, bind_failure
 from skywarden.sources.udp_socket import (
     DEFAULT_RECEIVE_BUFFER_BYTES,
     kernel_drops,
@@ -121,11 +120,8 @@ def _udp_socket(
         return open_udp_socket(host, port, group, interface, receive_buffer_bytes)
     except OSError as exc:
         where = f"{group or host}:{port}"
-        why = str(exc)
-        if exc.errno == errno.EADDRINUSE:
-            why = "the port is in use (another receiver is bound to it; a port is never shared)"
-        elif exc.errno == errno.EADDRNOTAVAIL:
-            why = "no local interface has that address"
+        in_use = "the port is in use (another receiver is bound to it; a port is never shared)"
+        why = bind_failure(exc, in_use)
         raise TransportError(f"cannot open UDP {where} (interface {interface}): {why}") from exc
 
 
