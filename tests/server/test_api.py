@@ -358,6 +358,14 @@ def test_history_endpoints_over_the_pipeline_and_a_duckdb_store() -> None:
         thinned = client.get(f"{V1}/history/tracks", params={**span, "step_s": 2}).json()
         assert [p["id"] for p in thinned] == [101, 202, 303]
         assert all(p["t"] == [HISTORY_T1, HISTORY_T1 + 2] for p in thinned)
+        # the store refusing a query (here: its connection gone; in a service, a window beyond
+        # [storage] memory_limit_mb) is a 503 that says why, not a 500
+        reader = writer.reader()
+        reader._con.close()
+        pipeline.history_reader = lambda: reader
+        for url, params in ((f"{V1}/history/tracks", span), (f"{V1}/history/span", None)):
+            r = client.get(url, params=params)
+            assert r.status_code == 503 and "history query failed" in r.json()["detail"]
 
 
 def test_map_config(client: Client) -> None:

@@ -95,7 +95,13 @@ def test_the_history_connection_has_a_memory_limit(tmp_path: Path) -> None:
     ((again,),) = writer._con.execute("SELECT current_setting('memory_limit')").fetchall()
     assert again == limit
     writer.close()
-    assert HistoryPolicy().memory_limit_mb == 256.0
+    assert HistoryPolicy().memory_limit_mb == 64.0
+    ((threads,),) = (
+        HistoryWriter(tmp_path / "d.duckdb")
+        ._con.execute("SELECT current_setting('threads')")
+        .fetchall()
+    )
+    assert threads == 1  # a sort spills within the limit, and the live tick keeps its cores
 
 
 def test_a_rejecting_source_is_stored_at_the_capped_rate_a_clean_one_in_full() -> None:

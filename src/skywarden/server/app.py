@@ -32,7 +32,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
-from skywarden.errors import ConfigError
+from skywarden.errors import ConfigError, SkywardenError
 from skywarden.server import map_page, schemas
 from skywarden.server.actions import (
     alert_action,
@@ -349,6 +349,8 @@ def _api_router(
             return JSONResponse(backend.history_tracks(t0, t1, step_s))
         except NotImplementedError as exc:
             raise HTTPException(501, "no track history store is configured") from exc
+        except SkywardenError as exc:  # the store refused (e.g. a window beyond its memory)
+            raise HTTPException(503, f"{exc}; try a shorter window or a larger step_s") from exc
 
     @router.get("/history/span", responses={501: {"description": "no store"}}, tags=["tracks"])
     def get_history_span() -> JSONResponse:
@@ -357,6 +359,8 @@ def _api_router(
             span = backend.history_span()
         except NotImplementedError as exc:
             raise HTTPException(501, "no track history store is configured") from exc
+        except SkywardenError as exc:
+            raise HTTPException(503, str(exc)) from exc
         t0, t1 = span if span is not None else (None, None)
         return JSONResponse({"t0": t0, "t1": t1})
 

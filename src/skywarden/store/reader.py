@@ -99,7 +99,10 @@ class HistoryReader:
         return self._con.cursor()
 
     def _query(self, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
-        return self.cursor().execute(sql, params).fetchnumpy()
+        try:
+            return self.cursor().execute(sql, params).fetchnumpy()
+        except duckdb.Error as exc:  # e.g. out of memory under [storage] memory_limit_mb
+            raise HistoryError(f"history query failed on {self.path}: {exc}") from exc
 
     def meta(self) -> HistoryMeta:
         """Schema version, site origin and configuration text of the run."""
@@ -112,14 +115,14 @@ class HistoryReader:
 
     def time_span(self) -> tuple[float, float] | None:
         """(first, last) time of any raw input or track state; None for an empty history."""
-        row = (
-            self.cursor()
-            .execute(
-                "SELECT min(t), max(t) FROM (SELECT t_receive AS t FROM raw_inputs "
-                "UNION ALL SELECT t FROM track_states UNION ALL SELECT t FROM alerts)"
-            )
-            .fetchone()
+        sql = (
+            "SELECT min(t), max(t) FROM (SELECT t_receive AS t FROM raw_inputs "
+            "UNION ALL SELECT t FROM track_states UNION ALL SELECT t FROM alerts)"
         )
+        try:
+            row = self.cursor().execute(sql).fetchone()
+        except duckdb.Error as exc:
+            raise HistoryError(f"history query failed on {self.path}: {exc}") from exc
         return None if row is None or row[0] is None else (float(row[0]), float(row[1]))
 
     def count(self, table: str) -> int:
