@@ -48,6 +48,7 @@ async def run_live(
     on_raw: Callable[[str, float, bytes], None] | None = None,
     max_queue: int = 200_000,
     reorder_window_s: float = DEFAULT_REORDER_WINDOW_S,
+    receive_times_on_clock: bool = True,
 ) -> None:
     """Drive the pipeline from live sources until ``stop`` is set.
 
@@ -57,6 +58,9 @@ async def run_live(
     latency recorded for /health is from when the loop took the earliest of the released
     detections (on the pipeline's clock) to the end of their processing (alerts out), so it
     includes the reorder wait. A full queue drops chunks and counts them per source.
+    With ``receive_times_on_clock`` (the transports stamp on the pipeline's clock: the wall
+    clock, a recording's, the bus core's) a detection's delay and latency start when its
+    transport received it; otherwise (a test's sped-up clock) when the loop took it.
     Detections wait in a reorder buffer (reorder.py; at most ``reorder_window_s``, as long as
     the sensors' recent delays need) so that the tracker takes them in time order at their
     own times.
@@ -79,11 +83,15 @@ async def run_live(
                 if on_raw is not None:
                     on_raw(sources[i].name, t, data)
                 per_source.setdefault(i, []).append((t, data, connection))
-            batches = [sources[i].feed.feed_many(chunks) for i, chunks in per_source.items()]
+            batches = [
+                (sources[i].feed.feed_many(chunks), max(c[0] for c in chunks))
+                for i, chunks in per_source.items()
+            ]
             now = pipeline.clock()
-            # received "now" on the pipeline's clock (a sped-up test clock included): the
-            # transports stamp with the wall clock, which may not be the pipeline's
-            reorder.add(Detections.concat(batches), now)
+            for detections, received in batches:
+                # the newest receive time of the source's chunks: queueing in the loop is not
+                # the sensor's delay (with a clock the transports do not share, the loop's now)
+                reorder.add(detections, min(received, now) if receive_times_on_clock else now)
             until, ready, taken = reorder.release(now)
             end_of_scan = now >= scan_end
             if end_of_scan:

@@ -10,7 +10,12 @@ order at their own times.
 
 The window follows the sensors: it is the 99th percentile of the delays (receive time minus
 measurement time) of the last ``HISTORY`` detections plus 10 ms, kept within
-[``MIN_WINDOW_S``, ``max_window_s``]. Latency budget: a detection waits at most
+[``MIN_WINDOW_S``, ``max_window_s``]. The receive time is when the socket received the data
+(run_live passes the transport's time), not when the loop got to it: a loop that falls behind
+must not widen the window and so fall further behind. Delays beyond ``max_window_s`` are left
+out of the percentile: no window within the budget would wait for them (they are late
+whatever it is), and a few wild times (a sensor clock's jump, a corrupted time field) must not
+hold every other detection for the whole budget. Latency budget: a detection waits at most
 ``max_window_s`` (default 0.5 s, half a typical scan; run_live's ``reorder_window_s``) plus
 the loop's gathering window before it is processed, and only as long as the slowest ~1 % of
 recent detections needed (a LAN radar: a few tens of ms); the picture shows the tracks at
@@ -57,9 +62,12 @@ class ReorderBuffer:
             return
         t = np.minimum(detections.t, received)
         batch = detections if np.array_equal(t, detections.t) else _with_times(detections, t)
-        self._delays = np.concatenate([self._delays, received - t])[-HISTORY:]
-        wanted = float(np.quantile(self._delays, QUANTILE)) + MARGIN_S
-        self.window_s = min(max(wanted, MIN_WINDOW_S), self.max_window_s)
+        delays = received - t
+        within = delays[delays <= self.max_window_s]
+        if len(within):
+            self._delays = np.concatenate([self._delays, within])[-HISTORY:]
+            wanted = float(np.quantile(self._delays, QUANTILE)) + MARGIN_S
+            self.window_s = min(max(wanted, MIN_WINDOW_S), self.max_window_s)
         self._held = Detections.concat([self._held, batch])
         self._received = np.concatenate([self._received, np.full(len(batch), received)])
 

@@ -66,6 +66,9 @@ class Service:
     app: Any = None
     # more consumers of each raw chunk as the loop takes it (the bus core acknowledges there)
     raw_listeners: list[Callable[[str, float, bytes], None]] = field(default_factory=list)
+    # the transports' receive times are on the pipeline's clock (the wall clock, a recording's
+    # or the bus core's), so the reorder window measures the sensors' delays from them
+    receive_times_on_clock: bool = True
 
 
 def make_feed(sensor: SensorConfig, index: int, frame: LocalFrame) -> Feed:
@@ -121,9 +124,14 @@ async def _udp_stream(udp: UdpSource) -> AsyncIterator[tuple]:
 class ReplayClock:
     """The clock of a replayed recording: the recorded time of the data being replayed.
 
+    Its times are the recorded receive times that the file transports yield
+    (``follows_receive_times``).
+
     It starts at the first recorded time and then runs ``speed`` times faster than the
     monotonic clock, but never behind the newest recorded time seen (so with ``speed`` = inf,
     or when the replay falls behind, it is the data's own time)."""
+
+    follows_receive_times = True
 
     def __init__(self, speed: float) -> None:
         self.speed = speed if speed > 0 else 1.0
@@ -164,6 +172,7 @@ def build_service(
     kwargs: dict[str, Any] = {}
     if classifier is not None:
         kwargs["classifier"] = classifier
+    on_clock = clock is None or bool(getattr(clock, "follows_receive_times", False))
     if clock is None:
         clock = time.time
         if config.sensors and all(files):
@@ -178,7 +187,7 @@ def build_service(
         sources.append(
             LiveSource(sensor.name, make_feed(sensor, i, pipeline.frame), stream, transport)
         )
-    service = Service(pipeline, sources)
+    service = Service(pipeline, sources, receive_times_on_clock=on_clock)
     if config.storage_path is not None:
         from skywarden.store.history import HistoryWriter
 
@@ -275,8 +284,11 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
             http_socket.close()
         raise
     await _start_sinks(service)
-    tasks = [asyncio.create_task(run_live(service.pipeline, service.sources, service.stop,
-                                          on_raw=_raw_recorder(service)))]  # fmt: skip
+    live = run_live(
+        service.pipeline, service.sources, service.stop, on_raw=_raw_recorder(service),
+        receive_times_on_clock=service.receive_times_on_clock,
+    )  # fmt: skip
+    tasks = [asyncio.create_task(live)]
     if service.history is not None:
         tasks.append(asyncio.create_task(flush_history(service, config.flush_s)))
     server = None

@@ -55,6 +55,8 @@ HEALTH_PERIOD_S = 2.0
 class CoreClock:
     """The wall clock, or while replaying, the receive time of the message being replayed."""
 
+    follows_receive_times = True  # the edges' receive times (wall clock) are on this clock
+
     def __init__(self) -> None:
         self.fixed: float | None = None
 
