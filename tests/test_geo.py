@@ -332,3 +332,19 @@ def test_empty_inputs_give_empty_outputs():
     assert z.shape == (0, 3) and R.shape == (0, 3, 3)
     z, R = geodetic_to_enu_with_cov(FRAME, e, e, e, 1.0, 1.0)
     assert z.shape == (0, 3) and R.shape == (0, 3, 3)
+
+
+def test_non_finite_input_comes_out_non_finite_without_a_warning() -> None:
+    """Corrupted input (the soak's fuzzed feeds) reaches the geodesy before it is counted
+    invalid: the row must come out non-finite, quietly, and the other rows stay exact."""
+    import warnings
+
+    frame = LocalFrame(52.0, 5.0, 10.0)
+    good = frame.geodetic_to_enu(52.01, 5.01, 100.0)
+    ecef = np.array([[np.inf, 0.0, 0.0], [np.nan, 1.0, 2.0]])
+    ecef = np.vstack([ecef, frame.enu_to_ecef(good)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        enu = frame.ecef_to_enu(ecef)
+    assert not np.isfinite(enu[:2]).all(axis=1).any()
+    np.testing.assert_allclose(enu[2], good[0], atol=1e-6)

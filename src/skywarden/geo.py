@@ -135,9 +135,12 @@ class LocalFrame:
         return self._rotation.copy()
 
     def ecef_to_enu(self, ecef: FloatArray) -> FloatArray:
-        """ECEF positions (N, 3) -> site ENU (N, 3), metres."""
+        """ECEF positions (N, 3) -> site ENU (N, 3), metres; a row with a non-finite value
+        comes out non-finite (NaN or inf) for the caller to reject, without a warning (an
+        out-of-range latitude in corrupted input gives pyproj's inf)."""
         d = np.asarray(ecef, dtype=np.float64).reshape(-1, 3) - self._origin_ecef
-        return d @ self._rotation.T
+        with np.errstate(invalid="ignore"):
+            return d @ self._rotation.T
 
     def enu_to_ecef(self, enu: FloatArray) -> FloatArray:
         """Site ENU positions (N, 3) -> ECEF (N, 3), metres."""
