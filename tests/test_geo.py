@@ -341,7 +341,7 @@ def test_non_finite_input_comes_out_non_finite_without_a_warning() -> None:
 
     frame = LocalFrame(52.0, 5.0, 10.0)
     good = frame.geodetic_to_enu(52.01, 5.01, 100.0)
-    ecef = np.array([[np.inf, 0.0, 0.0], [np.nan, 1.0, 2.0]])
+    ecef = np.array([[np.inf, -np.inf, 0.0], [np.nan, 1.0, 2.0]])
     ecef = np.vstack([ecef, frame.enu_to_ecef(good)])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
