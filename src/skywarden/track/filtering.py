@@ -94,10 +94,20 @@ def update_tracks(
     return mu
 
 
-def blocks(rows: IntArray, size: int = BLOCK_ROWS) -> list[IntArray]:
+def blocks(rows: IntArray, size: int = BLOCK_ROWS) -> list[IntArray | slice]:
     """Split row indices into blocks of ``size`` so the temporaries of the batched maths stay
-    in the CPU cache (measured: ~35% faster Kalman updates than one pass over 10^4 tracks)."""
-    return [rows[i : i + size] for i in range(0, rows.size, size)]
+    in the CPU cache (measured: ~35% faster Kalman updates than one pass over 10^4 tracks).
+
+    A block of consecutive rows is given as a slice, so reading it is a view and writing it
+    a plain copy instead of a fancy-index gather and scatter. Confirmed tracks come first in
+    the arrays (tracks are born at the end and deleted in place), so in a steady state the
+    confirmed rows are one run and every block of them is a slice."""
+    out: list[IntArray | slice] = []
+    for i in range(0, rows.size, size):
+        block = rows[i : i + size]
+        first, last = int(block[0]), int(block[-1])
+        out.append(slice(first, last + 1) if last - first + 1 == block.size else block)
+    return out
 
 
 def start_modes(tracks: Tracks, rows: BoolArray) -> None:
