@@ -53,8 +53,8 @@ def gate(
     if pos.shape[0] == 0 or z.shape[0] == 0:
         empty = np.zeros(0, np.int64)
         return GatedPairs(empty, empty, np.zeros(0), np.zeros(0))
-    trace_P = np.trace(P_pos, axis1=1, axis2=2)
-    trace_R_max = float(np.trace(R, axis1=1, axis2=2).max())
+    trace_P = P_pos[:, 0, 0] + P_pos[:, 1, 1] + P_pos[:, 2, 2]
+    trace_R_max = float((R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]).max())
     radii = np.sqrt(threshold * (trace_P + trace_R_max))
     ti, dj = pairs_within(pos, radii, z)
     y = select_rows(z, dj) - select_rows(pos, ti)

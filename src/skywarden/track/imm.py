@@ -103,7 +103,19 @@ def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray,
 def update_probabilities(c: FloatArray, log_likelihood: FloatArray) -> FloatArray:
     """Posterior mode probabilities mu_j ~ c_j * Lambda_j, computed in log space."""
     logw = np.log(np.maximum(c, 1e-300)) + log_likelihood
-    logw -= logw.max(axis=1, keepdims=True)
+    logw -= _across_modes(np.maximum, logw)
     w = np.exp(logw)
-    w = np.maximum(w / w.sum(axis=1, keepdims=True), 1e-12)
-    return w / w.sum(axis=1, keepdims=True)
+    w = np.maximum(w / _across_modes(np.add, w), 1e-12)
+    return w / _across_modes(np.add, w)
+
+
+def _across_modes(op: np.ufunc, a: FloatArray) -> FloatArray:
+    """op.reduce over the few modes of a (N, M), as (N, 1): column by column, in the order
+    NumPy's reduction adds them (the same bits), but 10-40x faster than reducing the short
+    axis of a tall array (NumPy pays its per-row set-up N times)."""
+    if a.shape[1] >= 8:  # NumPy sums 8 or more in pairs: leave those to it
+        return op.reduce(a, axis=1, keepdims=True)
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        op(out, a[:, j], out=out)
+    return out[:, None]
