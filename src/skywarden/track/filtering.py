@@ -51,8 +51,12 @@ def predict_tracks(
     single = (initiation_model(params),)
     for rows in blocks(np.flatnonzero(~tentative)):
         x0, P0, c_rows = imm.mix(tracks.xm[rows], tracks.Pm[rows], tracks.mu[rows], Pi)
-        xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models)
-        xm[rows], Pm[rows], c[rows] = xm_rows, Pm_rows, c_rows
+        if isinstance(rows, slice):  # predict straight into the new stack's rows
+            xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models, (xm[rows], Pm[rows]))
+        else:
+            xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models)
+            xm[rows], Pm[rows] = xm_rows, Pm_rows
+        c[rows] = c_rows
         x[rows], P[rows] = imm.combine(xm_rows, Pm_rows, c_rows)
     for rows in blocks(np.flatnonzero(tentative)):
         x_rows, P_rows = imm.predict_models(tracks.x[rows, None], tracks.P[rows, None], dt, single)

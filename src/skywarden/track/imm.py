@@ -61,14 +61,18 @@ def mix(
 
 
 def predict_models(
-    x0: FloatArray, P0: FloatArray, dt: float, models: tuple[MotionModel, ...]
+    x0: FloatArray,
+    P0: FloatArray,
+    dt: float,
+    models: tuple[MotionModel, ...],
+    out: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """Predict each mode with its own model over dt seconds (all tracks share dt)."""
-    xm = np.empty_like(x0)
-    Pm = np.empty_like(P0)
+    """Predict each mode with its own model over dt seconds (all tracks share dt); into
+    ``out`` (xm (N, M, 6), Pm (N, M, 6, 6), not overlapping x0, P0) if given."""
+    xm, Pm = (np.empty_like(x0), np.empty_like(P0)) if out is None else out
     for j, model in enumerate(models):
         F, Q = model_matrices(float(dt), model.turn_rate, model.accel_sigma)
-        xm[:, j], Pm[:, j] = kalman.predict(x0[:, j], P0[:, j], F, Q)
+        kalman.predict(x0[:, j], P0[:, j], F, Q, out=(xm[:, j], Pm[:, j]))
     return xm, Pm
 
 

@@ -40,23 +40,38 @@ def symmetrise(P: FloatArray) -> FloatArray:
 
 
 def predict(
-    x: FloatArray, P: FloatArray, F: FloatArray, Q: FloatArray
+    x: FloatArray,
+    P: FloatArray,
+    F: FloatArray,
+    Q: FloatArray,
+    out: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """x' = F x, P' = F P F^T + Q for stacks x (..., 6), P (..., 6, 6) (P symmetric).
 
     F and Q are either one (6, 6) matrix for every track (all tracks share the time step) or
     stacks broadcastable to P. With one F, the 21 distinct elements of F P F^T come from one
     matrix product, vec(F P F^T) = (F kron F) vec(P), over the whole stack.
+
+    ``out``: arrays (x', P') of the result's shapes to write into (e.g. views of the rows of
+    a bigger stack), saving a copy; they must not overlap x or P.
     """
     if F.ndim == 2 and Q.ndim == 2 and P.shape[-2:] == (6, 6):
-        x_new = x @ F.T
         upper = P.reshape(-1, 36) @ _kron_upper(F)
         upper += Q.reshape(36)[_UPPER6]
-        P_new = np.take(upper, _FROM_UPPER6, axis=1).reshape(P.shape)
+        if out is None:
+            return x @ F.T, np.take(upper, _FROM_UPPER6, axis=1).reshape(P.shape)
+        x_new, P_new = out
+        np.matmul(x, F.T, out=x_new)
+        flat = P_new.view()
+        flat.shape = (-1, 36)  # a view of out (raises if out's rows are not 36 in a row)
+        np.take(upper, _FROM_UPPER6, axis=1, out=flat)
         return x_new, P_new
     x_new = x @ np.swapaxes(F, -1, -2) if F.ndim == 2 else np.einsum("...ij,...j->...i", F, x)
-    P_new = F @ P @ np.swapaxes(F, -1, -2) + Q
-    return x_new, symmetrise(P_new)
+    P_new = symmetrise(F @ P @ np.swapaxes(F, -1, -2) + Q)
+    if out is not None:
+        out[0][...], out[1][...] = x_new, P_new
+        return out
+    return x_new, P_new
 
 
 _KRON_CACHE: dict[bytes, FloatArray] = {}  # scans repeat the same few F matrices

@@ -119,13 +119,13 @@ def pairs_within(
     c_cell = np.clip(c_cell, -k_max - 1, n_cells + k_max + 1).astype(np.int64)
     width = int(n_cells[1]) + 2 * k_max + 3
     p_key = p_cell[:, 0] * width + p_cell[:, 1]
-    # the order of points within a cell, and of centres, does not matter: the pairs are
-    # sorted at the end, so the faster unstable sorts do
-    order = np.argsort(p_key)
+    # stable sorts: faster here than quicksort (the keys come partly sorted, since detections
+    # are in east order), though any order would do (the pairs are sorted at the end)
+    order = np.argsort(p_key, kind="stable")
     sorted_key = np.take(p_key, order)
     # centres in cell order too: neighbouring centres then search neighbouring keys, which
     # keeps searchsorted and the gathers below in the cache (~2x faster at 10^4-10^5)
-    by_cell = np.argsort(c_cell[:, 0] * width + c_cell[:, 1])
+    by_cell = np.argsort(c_cell[:, 0] * width + c_cell[:, 1], kind="stable")
     half, c_cell, reach = (
         np.take(half, by_cell),
         np.take(c_cell, by_cell, 0),
@@ -140,11 +140,15 @@ def pairs_within(
     base = (np.take(c_cell[:, 0], col_centre) + dx) * width + np.take(c_cell[:, 1], col_centre)
     start, stop = _runs(sorted_key, base - col_half, base + col_half)
     count = stop - start
-    rows = np.take(by_cell, np.repeat(col_centre, count))
+    # the distance test reads centres and points in their sorted order: the candidate pairs
+    # come in runs there, so the gathers stream through memory (10^5 centres: 14 -> 5 ms)
+    c_rank = np.repeat(col_centre, count)
     first = np.cumsum(count) - count
-    cols = np.take(order, np.arange(rows.size) - np.repeat(first - start, count))
-    delta = select_rows(points, cols) - select_rows(centres, rows)
-    inside = np.einsum("ij,ij->i", delta, delta) <= np.take(r, rows) ** 2
-    rows, cols = np.compress(inside, rows), np.compress(inside, cols)
+    p_rank = np.arange(c_rank.size) - np.repeat(first - start, count)
+    delta = np.take(select_rows(points, order), p_rank, axis=0)
+    delta -= np.take(select_rows(centres, by_cell), c_rank, axis=0)
+    inside = np.einsum("ij,ij->i", delta, delta) <= np.take(np.take(r, by_cell), c_rank) ** 2
+    rows = np.take(by_cell, np.compress(inside, c_rank))
+    cols = np.take(order, np.compress(inside, p_rank))
     key = np.argsort(rows * d + cols)  # unique keys: the order is that of (row, col)
     return np.take(rows, key), np.take(cols, key)
