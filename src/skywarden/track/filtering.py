@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from skywarden.detections import Detections
+from skywarden.row_select import select_rows
 from skywarden.track import constant_velocity, imm, kalman
 from skywarden.track.params import MotionModel, TrackerParams
 from skywarden.track.tracks import TENTATIVE, Tracks
@@ -83,19 +84,29 @@ def update_tracks(
     mu = c.copy()
     if xm.shape[1] == 1 and np.shares_memory(xm, x):  # one model: xm, Pm are views of x, P
         for rows in blocks(np.flatnonzero(upd)):
-            z, R = dets.z[trk_det[rows]], dets.R[trk_det[rows]]
+            z, R = _measurements(dets, trk_det, rows)
             x[rows], P[rows], _ = kalman.update(x[rows], P[rows], z, R)
         return mu
     for rows in blocks(np.flatnonzero(upd & imm_rows)):
-        z, R = dets.z[trk_det[rows]], dets.R[trk_det[rows]]
+        z, R = _measurements(dets, trk_det, rows)
         xm_u, Pm_u, loglik = kalman.update(xm[rows], Pm[rows], z[:, None, :], R[:, None])
         xm[rows], Pm[rows] = xm_u, Pm_u
-        mu[rows] = imm.update_probabilities(c[rows], loglik)
-        x[rows], P[rows] = imm.combine(xm_u, Pm_u, mu[rows])
+        mu_rows = imm.update_probabilities(select_rows(c, rows), loglik)
+        mu[rows] = mu_rows
+        x[rows], P[rows] = imm.combine(xm_u, Pm_u, mu_rows)
     for rows in blocks(np.flatnonzero(upd & ~imm_rows)):
-        z, R = dets.z[trk_det[rows]], dets.R[trk_det[rows]]
+        z, R = _measurements(dets, trk_det, rows)
         x[rows], P[rows], _ = kalman.update(x[rows], P[rows], z, R)
     return mu
+
+
+def _measurements(
+    dets: Detections, trk_det: IntArray, rows: IntArray | slice
+) -> tuple[FloatArray, FloatArray]:
+    """z (B, 3) and R (B, 3, 3) of the detections assigned to these track rows (np.take:
+    scattered short rows, where fancy indexing is several times slower)."""
+    det = select_rows(trk_det, rows)
+    return np.take(dets.z, det, axis=0), np.take(dets.R, det, axis=0)
 
 
 def blocks(rows: IntArray, size: int = BLOCK_ROWS) -> list[IntArray | slice]:
