@@ -93,19 +93,19 @@ def inverse_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
     a, b, c = S[..., 0, 0], S[..., 0, 1], S[..., 0, 2]
     d, e, f = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
     g, h, i = S[..., 2, 0], S[..., 2, 1], S[..., 2, 2]
-    adj = np.empty(S.shape)
-    adj[..., 0, 0] = e * i - f * h
-    adj[..., 1, 0] = f * g - d * i
-    adj[..., 2, 0] = d * h - e * g
-    adj[..., 0, 1] = c * h - b * i
-    adj[..., 1, 1] = a * i - c * g
-    adj[..., 2, 1] = b * g - a * h
-    adj[..., 0, 2] = b * f - c * e
-    adj[..., 1, 2] = c * d - a * f
-    adj[..., 2, 2] = a * e - b * d
-    det = a * adj[..., 0, 0] + b * adj[..., 1, 0] + c * adj[..., 2, 0]
-    adj /= det[..., None, None]
-    return adj, det
+    c00, c10, c20 = e * i - f * h, f * g - d * i, d * h - e * g
+    det = a * c00 + b * c10 + c * c20
+    inv = np.empty(S.shape)  # each cofactor divided as it is written (no (..., 1, 1) broadcast)
+    inv[..., 0, 0] = c00 / det
+    inv[..., 1, 0] = c10 / det
+    inv[..., 2, 0] = c20 / det
+    inv[..., 0, 1] = (c * h - b * i) / det
+    inv[..., 1, 1] = (a * i - c * g) / det
+    inv[..., 2, 1] = (b * g - a * h) / det
+    inv[..., 0, 2] = (b * f - c * e) / det
+    inv[..., 1, 2] = (c * d - a * f) / det
+    inv[..., 2, 2] = (a * e - b * d) / det
+    return inv, det
 
 
 def quadratic_form(y: FloatArray, S_inv: FloatArray) -> FloatArray:
