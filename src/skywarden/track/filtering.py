@@ -89,7 +89,8 @@ def update_tracks(
         return mu
     for rows in blocks(np.flatnonzero(upd & imm_rows)):
         z, R = _measurements(dets, trk_det, rows)
-        xm_u, Pm_u, loglik = kalman.update(xm[rows], Pm[rows], z[:, None, :], R[:, None])
+        xm_r, Pm_r = select_rows(xm, rows), select_rows(Pm, rows)
+        xm_u, Pm_u, loglik = kalman.update(xm_r, Pm_r, z[:, None, :], R[:, None])
         xm[rows], Pm[rows] = xm_u, Pm_u
         mu_rows = imm.update_probabilities(select_rows(c, rows), loglik)
         mu[rows] = mu_rows
