@@ -13,6 +13,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from skywarden.row_select import select_rows
 from skywarden.units import FloatArray, IntArray
 
 
@@ -108,15 +109,15 @@ class Detections:
     def take(self, index: np.ndarray) -> Detections:
         """The detections selected by a boolean mask or an integer index array."""
         return Detections(
-            t=self.t[index],
-            z=self.z[index],
-            R=self.R[index],
-            v=self.v[index],
-            sensor=self.sensor[index],
-            kind=self.kind[index],
-            identity=self.identity[index],
-            rcs_dbsm=self.rcs_dbsm[index],
-            evidence=self.evidence[index],
+            t=select_rows(self.t, index),
+            z=select_rows(self.z, index),
+            R=select_rows(self.R, index),
+            v=select_rows(self.v, index),
+            sensor=select_rows(self.sensor, index),
+            kind=select_rows(self.kind, index),
+            identity=select_rows(self.identity, index),
+            rcs_dbsm=select_rows(self.rcs_dbsm, index),
+            evidence=select_rows(self.evidence, index),
         )
 
     @staticmethod

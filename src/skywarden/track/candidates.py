@@ -32,8 +32,9 @@ def predicted_position(
         [params.initial_speed_sigma**2] * 2 + [params.initial_vertical_speed_sigma**2]
     )
     P_pos = cands.R.copy()
-    diag = (dt**2)[:, None] * speed_var + (q * dt**3 / 3.0)[:, None]
-    P_pos[:, [0, 1, 2], [0, 1, 2]] += diag
+    dt2, drift = dt**2, q * dt**3 / 3.0
+    for k in range(3):  # the diagonal, one element at a time (a fancy-index add is 5x slower)
+        P_pos[:, k, k] += dt2 * speed_var[k] + drift
     return cands.z, P_pos
 
 

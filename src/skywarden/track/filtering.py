@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from skywarden.detections import Detections
+from skywarden.row_select import select_rows
 from skywarden.track import constant_velocity, imm, kalman
 from skywarden.track.params import MotionModel, TrackerParams
 from skywarden.track.tracks import TENTATIVE, Tracks
@@ -51,8 +52,12 @@ def predict_tracks(
     single = (initiation_model(params),)
     for rows in blocks(np.flatnonzero(~tentative)):
         x0, P0, c_rows = imm.mix(tracks.xm[rows], tracks.Pm[rows], tracks.mu[rows], Pi)
-        xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models)
-        xm[rows], Pm[rows], c[rows] = xm_rows, Pm_rows, c_rows
+        if isinstance(rows, slice):  # predict straight into the new stack's rows
+            xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models, (xm[rows], Pm[rows]))
+        else:
+            xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models)
+            xm[rows], Pm[rows] = xm_rows, Pm_rows
+        c[rows] = c_rows
         x[rows], P[rows] = imm.combine(xm_rows, Pm_rows, c_rows)
     for rows in blocks(np.flatnonzero(tentative)):
         x_rows, P_rows = imm.predict_models(tracks.x[rows, None], tracks.P[rows, None], dt, single)
@@ -79,25 +84,46 @@ def update_tracks(
     mu = c.copy()
     if xm.shape[1] == 1 and np.shares_memory(xm, x):  # one model: xm, Pm are views of x, P
         for rows in blocks(np.flatnonzero(upd)):
-            z, R = dets.z[trk_det[rows]], dets.R[trk_det[rows]]
+            z, R = _measurements(dets, trk_det, rows)
             x[rows], P[rows], _ = kalman.update(x[rows], P[rows], z, R)
         return mu
     for rows in blocks(np.flatnonzero(upd & imm_rows)):
-        z, R = dets.z[trk_det[rows]], dets.R[trk_det[rows]]
-        xm_u, Pm_u, loglik = kalman.update(xm[rows], Pm[rows], z[:, None, :], R[:, None])
+        z, R = _measurements(dets, trk_det, rows)
+        xm_r, Pm_r = select_rows(xm, rows), select_rows(Pm, rows)
+        xm_u, Pm_u, loglik = kalman.update(xm_r, Pm_r, z[:, None, :], R[:, None])
         xm[rows], Pm[rows] = xm_u, Pm_u
-        mu[rows] = imm.update_probabilities(c[rows], loglik)
-        x[rows], P[rows] = imm.combine(xm_u, Pm_u, mu[rows])
+        mu_rows = imm.update_probabilities(select_rows(c, rows), loglik)
+        mu[rows] = mu_rows
+        x[rows], P[rows] = imm.combine(xm_u, Pm_u, mu_rows)
     for rows in blocks(np.flatnonzero(upd & ~imm_rows)):
-        z, R = dets.z[trk_det[rows]], dets.R[trk_det[rows]]
+        z, R = _measurements(dets, trk_det, rows)
         x[rows], P[rows], _ = kalman.update(x[rows], P[rows], z, R)
     return mu
 
 
-def blocks(rows: IntArray, size: int = BLOCK_ROWS) -> list[IntArray]:
+def _measurements(
+    dets: Detections, trk_det: IntArray, rows: IntArray | slice
+) -> tuple[FloatArray, FloatArray]:
+    """z (B, 3) and R (B, 3, 3) of the detections assigned to these track rows (np.take:
+    scattered short rows, where fancy indexing is several times slower)."""
+    det = select_rows(trk_det, rows)
+    return np.take(dets.z, det, axis=0), np.take(dets.R, det, axis=0)
+
+
+def blocks(rows: IntArray, size: int = BLOCK_ROWS) -> list[IntArray | slice]:
     """Split row indices into blocks of ``size`` so the temporaries of the batched maths stay
-    in the CPU cache (measured: ~35% faster Kalman updates than one pass over 10^4 tracks)."""
-    return [rows[i : i + size] for i in range(0, rows.size, size)]
+    in the CPU cache (measured: ~35% faster Kalman updates than one pass over 10^4 tracks).
+
+    A block of consecutive rows is given as a slice, so reading it is a view and writing it
+    a plain copy instead of a fancy-index gather and scatter. Confirmed tracks come first in
+    the arrays (tracks are born at the end and deleted in place), so in a steady state the
+    confirmed rows are one run and every block of them is a slice."""
+    out: list[IntArray | slice] = []
+    for i in range(0, rows.size, size):
+        block = rows[i : i + size]
+        first, last = int(block[0]), int(block[-1])
+        out.append(slice(first, last + 1) if last - first + 1 == block.size else block)
+    return out
 
 
 def start_modes(tracks: Tracks, rows: BoolArray) -> None:

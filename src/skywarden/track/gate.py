@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skywarden.row_select import select_rows
 from skywarden.track import kalman
 from skywarden.track.neighbours import pairs_within
 from skywarden.units import FloatArray, IntArray
@@ -29,7 +30,10 @@ class GatedPairs:
 
     def take(self, index: np.ndarray) -> GatedPairs:
         return GatedPairs(
-            self.track[index], self.detection[index], self.d2[index], self.det_S[index]
+            select_rows(self.track, index),
+            select_rows(self.detection, index),
+            select_rows(self.d2, index),
+            select_rows(self.det_S, index),
         )
 
 
@@ -49,12 +53,11 @@ def gate(
     if pos.shape[0] == 0 or z.shape[0] == 0:
         empty = np.zeros(0, np.int64)
         return GatedPairs(empty, empty, np.zeros(0), np.zeros(0))
-    trace_P = np.trace(P_pos, axis1=1, axis2=2)
-    trace_R_max = float(np.trace(R, axis1=1, axis2=2).max())
+    trace_P = P_pos[:, 0, 0] + P_pos[:, 1, 1] + P_pos[:, 2, 2]
+    trace_R_max = float((R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]).max())
     radii = np.sqrt(threshold * (trace_P + trace_R_max))
     ti, dj = pairs_within(pos, radii, z)
-    y = z[dj] - pos[ti]
-    S_inv, det_S = kalman.inverse_3x3(P_pos[ti] + R[dj])
+    y = select_rows(z, dj) - select_rows(pos, ti)
+    S_inv, det_S = kalman.inverse_3x3(select_rows(P_pos, ti) + select_rows(R, dj))
     d2 = kalman.quadratic_form(y, S_inv)
-    keep = d2 < threshold
-    return GatedPairs(ti[keep], dj[keep], d2[keep], det_S[keep])
+    return GatedPairs(ti, dj, d2, det_S).take(d2 < threshold)

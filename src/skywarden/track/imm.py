@@ -61,14 +61,18 @@ def mix(
 
 
 def predict_models(
-    x0: FloatArray, P0: FloatArray, dt: float, models: tuple[MotionModel, ...]
+    x0: FloatArray,
+    P0: FloatArray,
+    dt: float,
+    models: tuple[MotionModel, ...],
+    out: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """Predict each mode with its own model over dt seconds (all tracks share dt)."""
-    xm = np.empty_like(x0)
-    Pm = np.empty_like(P0)
+    """Predict each mode with its own model over dt seconds (all tracks share dt); into
+    ``out`` (xm (N, M, 6), Pm (N, M, 6, 6), not overlapping x0, P0) if given."""
+    xm, Pm = (np.empty_like(x0), np.empty_like(P0)) if out is None else out
     for j, model in enumerate(models):
         F, Q = model_matrices(float(dt), model.turn_rate, model.accel_sigma)
-        xm[:, j], Pm[:, j] = kalman.predict(x0[:, j], P0[:, j], F, Q)
+        kalman.predict(x0[:, j], P0[:, j], F, Q, out=(xm[:, j], Pm[:, j]))
     return xm, Pm
 
 
@@ -103,7 +107,19 @@ def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray,
 def update_probabilities(c: FloatArray, log_likelihood: FloatArray) -> FloatArray:
     """Posterior mode probabilities mu_j ~ c_j * Lambda_j, computed in log space."""
     logw = np.log(np.maximum(c, 1e-300)) + log_likelihood
-    logw -= logw.max(axis=1, keepdims=True)
+    logw -= _across_modes(np.maximum, logw)
     w = np.exp(logw)
-    w = np.maximum(w / w.sum(axis=1, keepdims=True), 1e-12)
-    return w / w.sum(axis=1, keepdims=True)
+    w = np.maximum(w / _across_modes(np.add, w), 1e-12)
+    return w / _across_modes(np.add, w)
+
+
+def _across_modes(op: np.ufunc, a: FloatArray) -> FloatArray:
+    """op.reduce over the few modes of a (N, M), as (N, 1): column by column, in the order
+    NumPy's reduction adds them (the same bits), but 10-40x faster than reducing the short
+    axis of a tall array (NumPy pays its per-row set-up N times)."""
+    if a.shape[1] >= 8:  # NumPy sums 8 or more in pairs: leave those to it
+        return op.reduce(a, axis=1, keepdims=True)
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        op(out, a[:, j], out=out)
+    return out[:, None]

@@ -40,23 +40,38 @@ def symmetrise(P: FloatArray) -> FloatArray:
 
 
 def predict(
-    x: FloatArray, P: FloatArray, F: FloatArray, Q: FloatArray
+    x: FloatArray,
+    P: FloatArray,
+    F: FloatArray,
+    Q: FloatArray,
+    out: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """x' = F x, P' = F P F^T + Q for stacks x (..., 6), P (..., 6, 6) (P symmetric).
 
     F and Q are either one (6, 6) matrix for every track (all tracks share the time step) or
     stacks broadcastable to P. With one F, the 21 distinct elements of F P F^T come from one
     matrix product, vec(F P F^T) = (F kron F) vec(P), over the whole stack.
+
+    ``out``: arrays (x', P') of the result's shapes to write into (e.g. views of the rows of
+    a bigger stack), saving a copy; they must not overlap x or P.
     """
     if F.ndim == 2 and Q.ndim == 2 and P.shape[-2:] == (6, 6):
-        x_new = x @ F.T
         upper = P.reshape(-1, 36) @ _kron_upper(F)
         upper += Q.reshape(36)[_UPPER6]
-        P_new = np.take(upper, _FROM_UPPER6, axis=1).reshape(P.shape)
+        if out is None:
+            return x @ F.T, np.take(upper, _FROM_UPPER6, axis=1).reshape(P.shape)
+        x_new, P_new = out
+        np.matmul(x, F.T, out=x_new)
+        flat = P_new.view()
+        flat.shape = (-1, 36)  # a view of out (raises if out's rows are not 36 in a row)
+        np.take(upper, _FROM_UPPER6, axis=1, out=flat)
         return x_new, P_new
     x_new = x @ np.swapaxes(F, -1, -2) if F.ndim == 2 else np.einsum("...ij,...j->...i", F, x)
-    P_new = F @ P @ np.swapaxes(F, -1, -2) + Q
-    return x_new, symmetrise(P_new)
+    P_new = symmetrise(F @ P @ np.swapaxes(F, -1, -2) + Q)
+    if out is not None:
+        out[0][...], out[1][...] = x_new, P_new
+        return out
+    return x_new, P_new
 
 
 _KRON_CACHE: dict[bytes, FloatArray] = {}  # scans repeat the same few F matrices
@@ -78,24 +93,31 @@ def inverse_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
     a, b, c = S[..., 0, 0], S[..., 0, 1], S[..., 0, 2]
     d, e, f = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
     g, h, i = S[..., 2, 0], S[..., 2, 1], S[..., 2, 2]
-    adj = np.empty(S.shape)
-    adj[..., 0, 0] = e * i - f * h
-    adj[..., 1, 0] = f * g - d * i
-    adj[..., 2, 0] = d * h - e * g
-    adj[..., 0, 1] = c * h - b * i
-    adj[..., 1, 1] = a * i - c * g
-    adj[..., 2, 1] = b * g - a * h
-    adj[..., 0, 2] = b * f - c * e
-    adj[..., 1, 2] = c * d - a * f
-    adj[..., 2, 2] = a * e - b * d
-    det = a * adj[..., 0, 0] + b * adj[..., 1, 0] + c * adj[..., 2, 0]
-    adj /= det[..., None, None]
-    return adj, det
+    c00, c10, c20 = e * i - f * h, f * g - d * i, d * h - e * g
+    det = a * c00 + b * c10 + c * c20
+    inv = np.empty(S.shape)  # each cofactor divided as it is written (no (..., 1, 1) broadcast)
+    inv[..., 0, 0] = c00 / det
+    inv[..., 1, 0] = c10 / det
+    inv[..., 2, 0] = c20 / det
+    inv[..., 0, 1] = (c * h - b * i) / det
+    inv[..., 1, 1] = (a * i - c * g) / det
+    inv[..., 2, 1] = (b * g - a * h) / det
+    inv[..., 0, 2] = (b * f - c * e) / det
+    inv[..., 1, 2] = (c * d - a * f) / det
+    inv[..., 2, 2] = (a * e - b * d) / det
+    return inv, det
 
 
 def quadratic_form(y: FloatArray, S_inv: FloatArray) -> FloatArray:
-    """y^T S^-1 y for stacks y (..., 3), S_inv (..., 3, 3)."""
-    return (y[..., :, None] * S_inv * y[..., None, :]).sum(axis=(-2, -1))
+    """y^T S^-1 y for stacks y (..., 3), S_inv (..., 3, 3).
+
+    The nine terms y_i S_ij y_j are summed as NumPy sums a contiguous run of nine (eight
+    partial sums added pairwise, then the ninth), so the result is the same, bit for bit, as
+    ``(y[..., :, None] * S_inv * y[..., None, :]).sum(axis=(-2, -1))``: 4x faster, without
+    the broadcast temporaries and the short-axis reduction.
+    """
+    c = [(y[..., i] * S_inv[..., i, j]) * y[..., j] for i in range(3) for j in range(3)]
+    return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7])) + c[8]
 
 
 def innovation(
@@ -126,6 +148,9 @@ def update(
     # A = I - K H only touches the first three columns, so A P = P - K (H P) and
     # (A P) A^T = (A P) - (A P) H^T K^T: the Joseph form with (6,3)x(3,6) products.
     AP = P - K @ P[..., :3, :]
-    APAt = AP - AP[..., :, :3] @ np.swapaxes(K, -1, -2)
-    P_new = APAt + (K @ R) @ np.swapaxes(K, -1, -2)
+    # a contiguous K^T, and R broadcast to K's stack shape up front: matmul then runs its
+    # fast stacked loop (3x faster at 10^3 tracks x 3 modes), with the same result bits
+    KT = np.swapaxes(K, -1, -2).copy()
+    P_new = AP - AP[..., :, :3] @ KT
+    P_new += (K @ np.broadcast_to(R, K.shape[:-2] + R.shape[-2:])) @ KT
     return x_new, symmetrise(P_new), log_likelihood(quadratic_form(y, S_inv), det_S)

@@ -90,7 +90,8 @@ def survivors(tracks: Tracks, params: TrackerParams, pd: float) -> BoolArray:
     if by_score:
         shown = ~tentative & (tracks.status != HELD)
         stale &= ~(shown & (tracks.misses <= MIN_COAST_SCANS))
-    pos_var = np.diagonal(tracks.P[:, :3, :3], axis1=1, axis2=2).max(axis=1)
+    P = tracks.P  # the largest of the three position variances (not .max(axis=1): 50x slower)
+    pos_var = np.maximum(np.maximum(P[:, 0, 0], P[:, 1, 1]), P[:, 2, 2])
     lost = pos_var > params.max_position_sigma**2
     return ~(dead | stale | lost)
 
@@ -150,6 +151,8 @@ def start_tracks(
 def first_of_each_identity(identity: np.ndarray) -> BoolArray:
     """(D,) True for detections with no identity or the first with their identity."""
     keep = identity == NO_IDENTITY
-    _, first = np.unique(identity, return_index=True)
-    keep[first] = True
+    carried = np.flatnonzero(~keep)  # only these are sorted (radar plots carry none)
+    if carried.size:
+        _, first = np.unique(np.take(identity, carried), return_index=True)
+        keep[np.take(carried, first)] = True
     return keep

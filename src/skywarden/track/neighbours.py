@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from skywarden.row_select import select_rows
 from skywarden.units import FloatArray, IntArray
 
 MAX_HALF_SPAN = 32  # grid columns each side of a centre, at most (h >= max radius / 32)
@@ -33,6 +34,7 @@ _RADIUS_CAP = 1e12  # metres: an infinite radius means "every point", which this
 
 
 _COLUMN_COST = 3.0  # two binary searches per grid column, against one point read: measured
+_COST_SAMPLE = 2048  # radii the grid side is chosen on (an even sample of them)
 
 
 def _cell_side(r: FloatArray, density: float) -> float:
@@ -42,8 +44,12 @@ def _cell_side(r: FloatArray, density: float) -> float:
     density * h^2 points: the work is ~ _COLUMN_COST * columns + points read. Sparse points
     (few per gate) favour big cells, dense ones small; tried from the median radius up to
     the largest, doubling, and never below max radius / MAX_HALF_SPAN.
+
+    The costs are estimated on an even sample of at most ``_COST_SAMPLE`` radii: h only
+    sets how fast the search is, never which pairs it finds.
     """
     r_max = float(r.max())
+    r = r[:: max(1, r.size // _COST_SAMPLE)]
     floor = max(r_max / MAX_HALF_SPAN, 1e-9)
     best_h, best_cost = floor, math.inf
     h = max(float(np.median(r)), floor)
@@ -72,7 +78,9 @@ def _runs(sorted_key: IntArray, lo: IntArray, hi: IntArray) -> tuple[IntArray, I
         )
     cell_start = np.zeros(total + 1, np.int64)  # cell_start[k] = number of keys < k
     np.cumsum(np.bincount(sorted_key, minlength=total), out=cell_start[1:])
-    return cell_start[np.clip(lo, 0, total)], cell_start[np.clip(hi + 1, 0, total)]
+    return np.take(cell_start, np.clip(lo, 0, total)), np.take(
+        cell_start, np.clip(hi + 1, 0, total)
+    )
 
 
 def pairs_within(
@@ -96,10 +104,13 @@ def pairs_within(
     reach = r >= 0.0
     if not reach.any():
         return empty, empty
-    lo = points[:, :2].min(axis=0)
-    h = _cell_side(r[reach], d / max(float(np.prod(points[:, :2].max(axis=0) - lo)), 1.0))
+    # per-column reductions: min/max over axis 0 of an (N, 2) view is ~10x slower
+    east, north = points[:, 0], points[:, 1]
+    lo = np.array([east.min(), north.min()])
+    span = np.array([east.max(), north.max()]) - lo
+    h = _cell_side(np.compress(reach, r), d / max(float(np.prod(span)), 1.0))
     p_cell = np.floor((points[:, :2] - lo) / h).astype(np.int64)
-    n_cells = p_cell.max(axis=0) + 1
+    n_cells = np.array([p_cell[:, 0].max(), p_cell[:, 1].max()]) + 1
     half = np.where(reach, np.ceil(r / h), 0).astype(np.int64)
     k_max = int(half.max())
     # centres far outside the points' extent are clipped to just outside it: their window
@@ -108,25 +119,36 @@ def pairs_within(
     c_cell = np.clip(c_cell, -k_max - 1, n_cells + k_max + 1).astype(np.int64)
     width = int(n_cells[1]) + 2 * k_max + 3
     p_key = p_cell[:, 0] * width + p_cell[:, 1]
+    # stable sorts: faster here than quicksort (the keys come partly sorted, since detections
+    # are in east order), though any order would do (the pairs are sorted at the end)
     order = np.argsort(p_key, kind="stable")
-    sorted_key = p_key[order]
+    sorted_key = np.take(p_key, order)
     # centres in cell order too: neighbouring centres then search neighbouring keys, which
     # keeps searchsorted and the gathers below in the cache (~2x faster at 10^4-10^5)
     by_cell = np.argsort(c_cell[:, 0] * width + c_cell[:, 1], kind="stable")
-    half, c_cell, reach = half[by_cell], c_cell[by_cell], reach[by_cell]
+    half, c_cell, reach = (
+        np.take(half, by_cell),
+        np.take(c_cell, by_cell, 0),
+        np.take(reach, by_cell),
+    )
 
     n_cols = np.where(reach, 2 * half + 1, 0)  # (N,) grid columns per centre
     col_centre = np.repeat(np.arange(n), n_cols)
     first_col = np.cumsum(n_cols) - n_cols
-    dx = np.arange(col_centre.size) - np.repeat(first_col, n_cols) - half[col_centre]
-    base = (c_cell[col_centre, 0] + dx) * width + c_cell[col_centre, 1]
-    start, stop = _runs(sorted_key, base - half[col_centre], base + half[col_centre])
+    col_half = np.take(half, col_centre)
+    dx = np.arange(col_centre.size) - np.repeat(first_col, n_cols) - col_half
+    base = (np.take(c_cell[:, 0], col_centre) + dx) * width + np.take(c_cell[:, 1], col_centre)
+    start, stop = _runs(sorted_key, base - col_half, base + col_half)
     count = stop - start
-    rows = by_cell[np.repeat(col_centre, count)]
+    # the distance test reads centres and points in their sorted order: the candidate pairs
+    # come in runs there, so the gathers stream through memory (10^5 centres: 14 -> 5 ms)
+    c_rank = np.repeat(col_centre, count)
     first = np.cumsum(count) - count
-    cols = order[np.arange(rows.size) - np.repeat(first - start, count)]
-    delta = points[cols] - centres[rows]
-    inside = np.einsum("ij,ij->i", delta, delta) <= r[rows] ** 2
-    rows, cols = rows[inside], cols[inside]
+    p_rank = np.arange(c_rank.size) - np.repeat(first - start, count)
+    delta = np.take(select_rows(points, order), p_rank, axis=0)
+    delta -= np.take(select_rows(centres, by_cell), c_rank, axis=0)
+    inside = np.einsum("ij,ij->i", delta, delta) <= np.take(np.take(r, by_cell), c_rank) ** 2
+    rows = np.take(by_cell, np.compress(inside, c_rank))
+    cols = np.take(order, np.compress(inside, p_rank))
     key = np.argsort(rows * d + cols)  # unique keys: the order is that of (row, col)
-    return rows[key], cols[key]
+    return np.take(rows, key), np.take(cols, key)

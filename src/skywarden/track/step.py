@@ -162,9 +162,11 @@ def step(
 def canonical_order(detections: Detections) -> IntArray:
     """The permutation that sorts detections by (east, north, up, identity), which makes a
     step independent of the order of its input: ``np.lexsort`` of those keys, computed as
-    one sort on east (3-4x faster at 10^4-10^5 detections) when no two easts are equal."""
+    one sort on east (3-4x faster at 10^4-10^5 detections) when no two easts are equal.
+    Without ties every sort gives the same order, so the fastest one is used (NumPy's
+    quicksort: 16 against 30 ms for a stable sort of 190,000 easts)."""
     east = detections.z[:, 0]
-    order = np.argsort(east, kind="stable")
+    order = np.argsort(east)
     e = east[order]
     if e.size > 1 and (np.isnan(e[-1]) or np.any(e[1:] == e[:-1])):  # ties: the full sort
         z = detections.z
@@ -256,7 +258,10 @@ def _initiate(
 
     n1 = int(np.count_nonzero(at_once))
     det_born = np.full(len(dets), -1, np.int64)
-    rest = np.setdiff1d(pool, d_idx)
+    left = np.zeros(len(dets), bool)  # pool minus the paired ones, in order (no sort)
+    left[pool] = True
+    left[d_idx] = False
+    rest = np.flatnonzero(left)
     # all detections of a batch are taken at t (also when a source stamps them later)
     new = Candidates(
         np.full(rest.size, t), dets.z[rest], dets.R[rest], np.full(rest.size, -1, np.int32)
@@ -337,8 +342,8 @@ def _pair_values(
     pairs: GatedPairs, values: FloatArray, a_t: IntArray, a_d: IntArray, n_dets: int
 ) -> FloatArray:
     """values of the assigned pairs (a_t[i], a_d[i]) (each one of the gated pairs)."""
-    keys = pairs.track * max(n_dets, 1) + pairs.detection
-    order = np.argsort(keys, kind="stable")
+    keys = pairs.track * max(n_dets, 1) + pairs.detection  # unique: any sort gives one order
+    order = np.argsort(keys)
     at = np.searchsorted(keys[order], a_t * max(n_dets, 1) + a_d)
     return values[order[at]]
 

@@ -12,6 +12,7 @@ from enum import IntEnum
 import numpy as np
 
 from skywarden.detections import NO_IDENTITY
+from skywarden.row_select import select_rows
 from skywarden.track.clutter_map import ClutterMap
 from skywarden.track.score import DetectionRate
 from skywarden.units import FloatArray, IntArray
@@ -38,7 +39,12 @@ class Candidates:
         return Candidates(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3, 3)), np.zeros(0, np.int32))
 
     def take(self, index: np.ndarray) -> Candidates:
-        return Candidates(self.t[index], self.z[index], self.R[index], self.misses[index])
+        return Candidates(
+            select_rows(self.t, index),
+            select_rows(self.z, index),
+            select_rows(self.R, index),
+            select_rows(self.misses, index),
+        )
 
 
 class Status(IntEnum):
@@ -122,7 +128,11 @@ class Tracks:
 
     def take(self, index: np.ndarray) -> Tracks:
         """The tracks selected by a boolean mask or integer index (t and next_id kept)."""
-        changes = {f.name: getattr(self, f.name)[index] for f in fields(self) if _is_array(f.name)}
+        changes = {
+            f.name: select_rows(getattr(self, f.name), index)
+            for f in fields(self)
+            if _is_array(f.name)
+        }
         return replace(self, **changes)
 
     @property
