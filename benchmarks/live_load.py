@@ -15,6 +15,9 @@ measured from here). After the first ``--warmup`` seconds (track initiation) it 
   per message, against the JSON snapshot's size (``--encoding deflate``, the map's: compressed
   once per snapshot by the server; ``json``: as is; ``delta``: a keyframe then compressed
   deltas, skywarden.server.live_delta, "decoded" being the message, not the snapshot).
+* the intake of each UDP channel once the service has taken what was on its way in: datagrams
+  the simulator sent, the service read off its socket, the kernel dropped (/proc/net/udp),
+  its queues dropped, and "unaccounted" (sent, yet neither read nor counted: must be 0).
 
     python benchmarks/live_load.py [--targets 1000] [--clients 50] [--scans 60]
 
@@ -25,6 +28,7 @@ targets (see benchmarks/latency.py, CPU/real time); the numbers printed say so.
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import json
 import math
@@ -221,6 +225,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         print(f"stream ended after {t_end - t_start:.0f} s: {said[-1:] or ''}", file=sys.stderr)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        intake(said, await settled_health(base), args.timeline)
     finally:
         if stream is not None and stream.poll() is None:
             stream.kill()
@@ -234,6 +239,50 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         if said:
             print("skywarden run said (last lines):\n  " + "\n  ".join(said[-8:]), file=sys.stderr)
     report(args, stats, health, (t_first or t_start) + args.warmup, t_end)
+
+
+async def settled_health(base: str, quiet_s: float = 2.0, limit_s: float = 60.0) -> dict:
+    """/health once the UDP sources' counts (taken + kernel-dropped) stop moving: what was
+    still on its way in (in the socket, behind a busy loop) is counted before the intake."""
+    last, still, waited = None, 0.0, 0.0
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        while True:
+            body = (await http.get("/api/v1/health")).json()
+            seen = [(s.get("transport", {}).get("messages", 0),
+                     s.get("transport", {}).get("kernel_dropped", 0))
+                    for s in body.get("sources", {}).values()]  # fmt: skip
+            still = still + 0.5 if seen == last else 0.0
+            if still >= quiet_s or waited >= limit_s:
+                return body
+            last = seen
+            await asyncio.sleep(0.5)
+            waited += 0.5
+
+
+def intake(said: list[str], final: dict, verbose: bool = False) -> None:
+    """Each UDP channel's datagrams: sent by the simulator, taken off the socket by the
+    service, dropped by the kernel (its /proc/net/udp count) or on a full queue, decoded."""
+    try:
+        sent = ast.literal_eval(said[-1]) if said else {}
+    except (ValueError, SyntaxError):
+        sent = {}
+    for name in ("radar", "adsb-cat021", "remote-id"):  # the demo site's names of the channels
+        n_sent = sent.get(name, {}).get("messages", 0)
+        source = final.get("sources", {}).get(name, {})
+        transport = source.get("transport", {})
+        if not n_sent and not source.get("messages"):
+            continue
+        received = transport.get("messages", 0)
+        kernel = transport.get("kernel_dropped", 0)
+        print(
+            f"  intake {name}: sent {n_sent}, received {received} "
+            f"({100.0 * received / max(n_sent, 1):.1f} %), kernel dropped {kernel}, "
+            f"transport queue dropped {transport.get('dropped', 0)}, loop queue dropped "
+            f"{source.get('dropped', 0)}, decoded {source.get('messages', 0)}; "
+            f"unaccounted {n_sent - received - kernel - transport.get('dropped', 0)}"
+        )
+        if verbose:
+            print("   ", json.dumps(source))
 
 
 def report(args, stats: list[ClientStats], health, t_from: float, t_to: float) -> None:
