@@ -198,6 +198,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
     base = f"http://127.0.0.1:{ports['http']}"
     stream = None
     t_first = None  # when the service first showed tracks (the stream has started)
+    cpu: list[tuple[float, float]] = []  # (monotonic s, the service's CPU s)
     try:
         await wait_up(base, run)
         stop = asyncio.Event()
@@ -217,6 +218,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
             if t_first is None and any(h.get("tracks", 0) > 0 for _, _, h in health[-4:]):
                 t_first = time.monotonic()  # a stream that cannot keep up is cut:
                 limit = t_first + 2.0 * args.scans + 60.0
+            cpu.append((time.monotonic(), process_cpu_s(run.pid)))
             await asyncio.sleep(0.5)
         t_end = time.monotonic()
         if stream.poll() is None:
@@ -238,7 +240,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         said = (folder / "run.log").read_text(errors="replace").strip().splitlines()
         if said:
             print("skywarden run said (last lines):\n  " + "\n  ".join(said[-8:]), file=sys.stderr)
-    report(args, stats, health, (t_first or t_start) + args.warmup, t_end)
+    report(args, stats, health, (t_first or t_start) + args.warmup, t_end, cpu)
 
 
 async def settled_health(base: str, quiet_s: float = 2.0, limit_s: float = 60.0) -> dict:
@@ -285,7 +287,25 @@ def intake(said: list[str], final: dict, verbose: bool = False) -> None:
             print("   ", json.dumps(source))
 
 
-def report(args, stats: list[ClientStats], health, t_from: float, t_to: float) -> None:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_share(cpu: list[tuple[float, float]], t_from: float, t_to: float) -> float:
+    """The service's CPU seconds per second of wall clock between t_from and t_to."""
+    inside = [(t, c) for t, c in cpu if t_from <= t <= t_to]
+    if len(inside) < 2:
+        return math.nan
+    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+
+
+def report(args, stats: list[ClientStats], health, t_from: float, t_to: float,
+           cpu: list[tuple[float, float]]) -> None:  # fmt: skip
     answers = [ms for t, ms, _ in health if t_from <= t <= t_to]
     last = next((h for t, _, h in reversed(health) if t <= t_to and "tick_latency_ms" in h), {})
     ticks = last.get("tick_latency_ms", {})
@@ -319,6 +339,12 @@ def report(args, stats: list[ClientStats], health, t_from: float, t_to: float) -
         f"p50 {pct(sampled, 50):.1f} ms, p99 {pct(sampled, 99):.1f} ms, "
         f"max {max(sampled, default=math.nan):.1f} ms"
     )
+    tick_cpu = last.get("tick_cpu_ms", {})
+    print(
+        f"  tick CPU time (service, both threads; the machine's load does not change it): "
+        f"p50 {tick_cpu.get('p50', math.nan):.1f} ms, p99 {tick_cpu.get('p99', math.nan):.1f} ms"
+    )
+    print(f"  service CPU: {cpu_share(cpu, t_from, t_to):.2f} s per second (all its threads)")
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(
         f"  /health answer: p50 {pct(answers, 50):.1f} ms, p99 {pct(answers, 99):.1f} ms, "
