@@ -82,6 +82,8 @@ TRAIL_LENGTH = 30
 class Pipeline:
     """One site's picture, advanced tick by tick."""
 
+    health_in_snapshot = True  # each snapshot carries health() (server/health_cache.py)
+
     def __init__(
         self,
         config: SiteConfig,
