@@ -15,6 +15,9 @@ measured from here). After the first ``--warmup`` seconds (track initiation) it 
   per message, against the JSON snapshot's size (``--encoding deflate``, the map's: compressed
   once per snapshot by the server; ``json``: as is; ``delta``: a keyframe then compressed
   deltas, skywarden.server.live_delta, "decoded" being the message, not the snapshot).
+* the intake of each UDP channel once the service has taken what was on its way in: datagrams
+  the simulator sent, the service read off its socket, the kernel dropped (/proc/net/udp),
+  its queues dropped, and "unaccounted" (sent, yet neither read nor counted: must be 0).
 
     python benchmarks/live_load.py [--targets 1000] [--clients 50] [--scans 60]
 
@@ -25,6 +28,7 @@ targets (see benchmarks/latency.py, CPU/real time); the numbers printed say so.
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import json
 import math
@@ -194,6 +198,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
     base = f"http://127.0.0.1:{ports['http']}"
     stream = None
     t_first = None  # when the service first showed tracks (the stream has started)
+    cpu: list[tuple[float, float]] = []  # (monotonic s, the service's CPU s)
     try:
         await wait_up(base, run)
         stop = asyncio.Event()
@@ -213,6 +218,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
             if t_first is None and any(h.get("tracks", 0) > 0 for _, _, h in health[-4:]):
                 t_first = time.monotonic()  # a stream that cannot keep up is cut:
                 limit = t_first + 2.0 * args.scans + 60.0
+            cpu.append((time.monotonic(), process_cpu_s(run.pid)))
             await asyncio.sleep(0.5)
         t_end = time.monotonic()
         if stream.poll() is None:
@@ -221,6 +227,7 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         print(f"stream ended after {t_end - t_start:.0f} s: {said[-1:] or ''}", file=sys.stderr)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        intake(said, await settled_health(base), args.timeline)
     finally:
         if stream is not None and stream.poll() is None:
             stream.kill()
@@ -233,10 +240,72 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         said = (folder / "run.log").read_text(errors="replace").strip().splitlines()
         if said:
             print("skywarden run said (last lines):\n  " + "\n  ".join(said[-8:]), file=sys.stderr)
-    report(args, stats, health, (t_first or t_start) + args.warmup, t_end)
+    report(args, stats, health, (t_first or t_start) + args.warmup, t_end, cpu)
 
 
-def report(args, stats: list[ClientStats], health, t_from: float, t_to: float) -> None:
+async def settled_health(base: str, quiet_s: float = 2.0, limit_s: float = 60.0) -> dict:
+    """/health once the UDP sources' counts (taken + kernel-dropped) stop moving: what was
+    still on its way in (in the socket, behind a busy loop) is counted before the intake."""
+    last, still, waited = None, 0.0, 0.0
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        while True:
+            body = (await http.get("/api/v1/health")).json()
+            seen = [(s.get("transport", {}).get("messages", 0),
+                     s.get("transport", {}).get("kernel_dropped", 0))
+                    for s in body.get("sources", {}).values()]  # fmt: skip
+            still = still + 0.5 if seen == last else 0.0
+            if still >= quiet_s or waited >= limit_s:
+                return body
+            last = seen
+            await asyncio.sleep(0.5)
+            waited += 0.5
+
+
+def intake(said: list[str], final: dict, verbose: bool = False) -> None:
+    """Each UDP channel's datagrams: sent by the simulator, taken off the socket by the
+    service, dropped by the kernel (its /proc/net/udp count) or on a full queue, decoded."""
+    try:
+        sent = ast.literal_eval(said[-1]) if said else {}
+    except (ValueError, SyntaxError):
+        sent = {}
+    for name in ("radar", "adsb-cat021", "remote-id"):  # the demo site's names of the channels
+        n_sent = sent.get(name, {}).get("messages", 0)
+        source = final.get("sources", {}).get(name, {})
+        transport = source.get("transport", {})
+        if not n_sent and not source.get("messages"):
+            continue
+        received = transport.get("messages", 0)
+        kernel = transport.get("kernel_dropped", 0)
+        print(
+            f"  intake {name}: sent {n_sent}, received {received} "
+            f"({100.0 * received / max(n_sent, 1):.1f} %), kernel dropped {kernel}, "
+            f"transport queue dropped {transport.get('dropped', 0)}, loop queue dropped "
+            f"{source.get('dropped', 0)}, decoded {source.get('messages', 0)}; "
+            f"unaccounted {n_sent - received - kernel - transport.get('dropped', 0)}"
+        )
+        if verbose:
+            print("   ", json.dumps(source))
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_share(cpu: list[tuple[float, float]], t_from: float, t_to: float) -> float:
+    """The service's CPU seconds per second of wall clock between t_from and t_to."""
+    inside = [(t, c) for t, c in cpu if t_from <= t <= t_to]
+    if len(inside) < 2:
+        return math.nan
+    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+
+
+def report(args, stats: list[ClientStats], health, t_from: float, t_to: float,
+           cpu: list[tuple[float, float]]) -> None:  # fmt: skip
     answers = [ms for t, ms, _ in health if t_from <= t <= t_to]
     last = next((h for t, _, h in reversed(health) if t <= t_to and "tick_latency_ms" in h), {})
     ticks = last.get("tick_latency_ms", {})
@@ -270,6 +339,12 @@ def report(args, stats: list[ClientStats], health, t_from: float, t_to: float) -
         f"p50 {pct(sampled, 50):.1f} ms, p99 {pct(sampled, 99):.1f} ms, "
         f"max {max(sampled, default=math.nan):.1f} ms"
     )
+    tick_cpu = last.get("tick_cpu_ms", {})
+    print(
+        f"  tick CPU time (service, both threads; the machine's load does not change it): "
+        f"p50 {tick_cpu.get('p50', math.nan):.1f} ms, p99 {tick_cpu.get('p99', math.nan):.1f} ms"
+    )
+    print(f"  service CPU: {cpu_share(cpu, t_from, t_to):.2f} s per second (all its threads)")
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(
         f"  /health answer: p50 {pct(answers, 50):.1f} ms, p99 {pct(answers, 99):.1f} ms, "

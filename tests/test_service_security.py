@@ -96,7 +96,7 @@ def test_a_dead_pipeline_answers_503_logs_why_and_ends_the_service(
     def explode(*args, **kwargs):
         raise OverflowError("Python int too large to convert to C long")
 
-    service.pipeline.process = explode
+    service.pipeline.advance = explode  # the live tick's tracker part (tick_thread.py)
     statuses = []
 
     async def run() -> None:

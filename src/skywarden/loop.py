@@ -20,6 +20,7 @@ from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer
 from skywarden.snapshot import Snapshot
 from skywarden.source_health import note_sources
 from skywarden.sources.feeds import Feed
+from skywarden.tick_thread import process_off_loop
 
 if TYPE_CHECKING:
     from skywarden.pipeline import Pipeline
@@ -100,7 +101,8 @@ async def run_live(
             note_sources(pipeline, sources, dropped)  # before the tick: its snapshot shows it
             if len(ready) or end_of_scan:
                 t_process = max(until, pipeline.tracks.t)
-                pipeline.process(t_process, ready, end_of_scan=end_of_scan)
+                tick = await process_off_loop(pipeline, t_process, ready, end_of_scan)
+                pipeline.tick_cpu_ms.append(tick.cpu_ms)
             if len(ready):
                 pipeline.latency_ms.append((pipeline.clock() - taken) * 1e3)
     finally:

@@ -40,6 +40,7 @@ from skywarden.snapshot import (
     json_safe,
 )
 from skywarden.sources.limits import PIPELINE_MAX_LABELS, BoundedLabels
+from skywarden.tick_thread import TickWork
 from skywarden.track.fuse import (
     fusion_flags,
     new_fusion,
@@ -81,6 +82,8 @@ TRAIL_LENGTH = 30
 class Pipeline:
     """One site's picture, advanced tick by tick."""
 
+    health_in_snapshot = True  # each snapshot carries health() (server/health_cache.py)
+
     def __init__(
         self,
         config: SiteConfig,
@@ -115,6 +118,7 @@ class Pipeline:
         self.sensors: tuple[SensorView, ...] = ()
         self.source_health: dict[str, dict[str, Any]] = {}
         self.latency_ms: deque[float] = deque(maxlen=2000)
+        self.tick_cpu_ms: deque[float] = deque(maxlen=2000)  # CPU time of live ticks
         self.queue_depth = 0
         self.late_detections = 0
         self.invalid_detections: dict[int, int] = {}
@@ -146,11 +150,24 @@ class Pipeline:
         groups of GROUP_S), then classes, zone assessment, alerts and the snapshot.
 
         ``end_of_scan`` closes the tracker's scan (hits, misses, confirmation): the live loop
-        processes data as it arrives and closes a scan every ``scan_period_s``.
+        processes data as it arrives and closes a scan every ``scan_period_s``. The three
+        parts are separate methods so that the live loop can run :meth:`advance` (the costly,
+        pure part) off its event loop (tick_thread.py).
         """
+        detections = self.take_in(t, detections)
+        return self.conclude(t, self.advance(t, detections, end_of_scan))
+
+    def take_in(self, t: float, detections: Detections) -> Detections:
+        """The valid detections of a tick (see _valid), given to the detection listeners."""
         detections = self._valid(detections)
         for listener in self.detection_listeners:
             listener(t, detections)
+        return detections
+
+    def advance(self, t: float, detections: Detections, end_of_scan: bool = True) -> TickWork:
+        """The tracker, classes, zone forecasts and assessment of a tick. It calls no
+        listener and leaves the alert book alone (operator actions change it meanwhile), so
+        it may run in a worker thread while the event loop serves clients."""
         for t_group, batch in self._groups(detections, t):
             self.tracks, ev = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
             self.fusion = update_fusion(
@@ -170,8 +187,12 @@ class Pipeline:
             self.config.rules, self.entry_model, self.alert_params, self.config.allow,
             forecast=forecast, evidence=shown.evidence,
         )  # fmt: skip
-        self.book, events = update_alerts(self.book, assessment, t, self.alert_params)
-        snapshot = self._build_snapshot(t, shown, classes)
+        return TickWork(shown, classes, assessment)
+
+    def conclude(self, t: float, work: TickWork) -> tuple[Snapshot, tuple[AuditEntry, ...]]:
+        """The alerts, snapshot and listeners of a tick (on the event loop's thread)."""
+        self.book, events = update_alerts(self.book, work.assessment, t, self.alert_params)
+        snapshot = self._build_snapshot(t, work.shown, work.classes)
         self._publish(snapshot, events)
         return snapshot, events
 
@@ -395,6 +416,7 @@ class Pipeline:
                     "p99": float(np.percentile(lat, 99)),
                     "last": float(lat[-1]),
                 },
+                "tick_cpu_ms": _percentiles(self.tick_cpu_ms),
                 "queue_depth": self.queue_depth,
                 "late_detections": self.late_detections,
                 "invalid_detections": {
@@ -433,6 +455,13 @@ class Pipeline:
         if self.history_reader is None:
             raise NotImplementedError("no history store is configured")
         return self.history_reader().time_span()
+
+
+def _percentiles(values: deque[float]) -> dict[str, float]:
+    """p50, p99 and last of the values (0 when there are none)."""
+    v = np.array(values) if values else np.zeros(1)
+    return {"p50": float(np.percentile(v, 50)), "p99": float(np.percentile(v, 99)),
+            "last": float(v[-1])}  # fmt: skip
 
 
 def _per_key(keys: np.ndarray, label: Callable[[int], str]) -> np.ndarray:

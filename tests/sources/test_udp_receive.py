@@ -4,6 +4,7 @@ and reject counts that survive TCP reconnects."""
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 
 import pytest
@@ -89,6 +90,30 @@ def test_kernel_drops_are_counted_and_nothing_else_is_lost() -> None:
     assert counters.kernel_dropped > 0
     assert counters.messages + counters.kernel_dropped == sent
     assert counters.dropped == 0
+
+
+def test_every_waiting_datagram_is_read_at_one_turn_of_the_loop() -> None:
+    """A busy loop turns rarely (a tick, 50 WebSocket sends): all the datagrams waiting on
+    the socket are read when it is readable, not one per turn (asyncio's datagram transport),
+    which left most of a 1,000-target radar's plots waiting in the socket for seconds."""
+    sent = 500
+
+    async def run() -> UdpSource:
+        source = UdpSource(LOOPBACK, 0)
+        await source.open()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            for k in range(sent):
+                tx.sendto(k.to_bytes(4, "big"), (LOOPBACK, source.local_port))
+        assert source._sock is not None
+        select.select([source._sock], [], [], 10.0)  # readable: the loop's next turn reads
+        for _ in range(3):  # three turns of the loop
+            await asyncio.sleep(0)
+        source.close()
+        return source
+
+    source = asyncio.run(run())
+    assert source.counters.messages == sent
+    assert source.counters.kernel_dropped == 0
 
 
 def test_reject_counts_are_cumulative_across_tcp_reconnects() -> None:

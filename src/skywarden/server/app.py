@@ -19,6 +19,7 @@ the reason once the pipeline has stopped (``backend.failure``), as ``/api/v1/hea
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections import Counter
@@ -97,9 +98,14 @@ def create_app(
     auth = auth if auth is not None else Authenticator(None)
     policy = policy if policy is not None else HttpPolicy(tile_url=tile_url)
 
+    health = HealthCache(backend)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        following = asyncio.create_task(health.follow(), name="health-follow")
         yield
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
         await broadcaster.stop()
 
     app = FastAPI(
@@ -123,7 +129,9 @@ def create_app(
     app.add_middleware(HttpSecurity, policy=policy, counters=refused)  # inside BodyLimit
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(Exception, _internal_error)
-    app.include_router(_api_router(backend, broadcaster, live_rate_hz, tile_url, auth, refused))
+    app.include_router(
+        _api_router(backend, broadcaster, live_rate_hz, tile_url, auth, refused, health)
+    )
     app.add_api_websocket_route(f"{API_PREFIX}/live", live_endpoint(backend, broadcaster, auth))
     app.add_api_route("/healthz", _liveness(backend), methods=["GET"], tags=["health"])
     add_map_page(app, basemap)
@@ -140,6 +148,7 @@ def _api_router(
     tile_url: str | None,
     auth: Authenticator,
     refused: Counter[str],
+    health: HealthCache,
 ) -> APIRouter:
     router = APIRouter(
         prefix=API_PREFIX,
@@ -300,8 +309,6 @@ def _api_router(
             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"type": "array", "items": {"type": "object"}}}}}},
         )  # fmt: skip
-
-    health = HealthCache(backend)
 
     @router.get("/health", response_model=schemas.Health, tags=["health"])
     async def get_health() -> Response:

@@ -82,7 +82,8 @@ class ServiceBackend(Protocol):
         """Per-source counters, tick latency and queue depth.
 
         ``{"sources": {name: {"messages", "bytes", "rejects": {reason: n}, "connected", ...}},
-        "tick_latency_ms": {"p50", "p99", "last"}, "queue_depth": int, "uptime_s": float,
+        "tick_latency_ms": {"p50", "p99", "last"}, "tick_cpu_ms": {"p50", "p99", "last"},
+        "queue_depth": int, "uptime_s": float,
         "snapshot_seq": int}``
         """
         ...

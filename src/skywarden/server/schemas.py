@@ -176,6 +176,9 @@ class Health(BaseModel):
 
     sources: dict[str, SourceHealth] = Field(default_factory=dict)
     tick_latency_ms: TickLatency = Field(default_factory=TickLatency)
+    tick_cpu_ms: TickLatency | None = Field(
+        default=None, description="CPU time of the live ticks (ms; not slowed by other work)"
+    )
     queue_depth: int = 0
     uptime_s: float | None = None
     snapshot_seq: int | None = None
