@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,3 +84,17 @@ def test_steps_back_to_the_stream_after_a_long_tick() -> None:
     assert clock() == 10.4
     clock.took(10.02)  # what arrived meanwhile: the stream is only at 10.02
     assert clock() == 10.02
+
+
+def test_with_datagrams_still_to_take_it_stays_at_the_stream_time() -> None:
+    wall = FakeWall(20.0)
+    clock = CoreClock(wall)
+    clock.took(19.99)
+    clock.caught_up = False  # fetched, not yet taken: the stream is known to be further
+    wall.t = 20.3  # decoding, a tick, the machine busy elsewhere
+    assert clock() == 19.99
+    clock.took(20.1)
+    clock.caught_up = True
+    assert clock() == 20.1
+    wall.t = 20.5  # caught up: advancing with the wall clock from the take (at 20.3)
+    assert clock() == pytest.approx(20.3)

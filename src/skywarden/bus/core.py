@@ -311,6 +311,7 @@ class LiveFeeder:
         self.to_ack: deque = deque()
         self.ack_ready = asyncio.Event()
         self.in_flight = 0
+        self.server_pending = 0  # what the server still had for us after the last fetch
 
     def stream_for(self, sensor: Any) -> tuple[AsyncIterator[tuple], Any]:
         queue: asyncio.Queue = asyncio.Queue()
@@ -331,25 +332,32 @@ class LiveFeeder:
             self.to_ack.append(pending.popleft())
             self.in_flight -= 1
             self.ack_ready.set()
+        self._note_caught_up()
+
+    def _note_caught_up(self) -> None:
+        """The clock advances with the wall clock only when nothing is left to take."""
+        self.clock.caught_up = self.in_flight <= 0 and self.server_pending == 0
 
     async def fetch(self, psub: Any, stop: asyncio.Event) -> None:
         from nats.errors import TimeoutError as NatsTimeout
 
-        pending = 0  # messages the server still had for us after the last fetch
         while not stop.is_set():
             if self.in_flight > MAX_IN_FLIGHT:
                 await asyncio.sleep(0.005)
                 continue
             try:
-                msgs = await fetch_available(psub, pending, LIVE_FETCH_WAIT_S)
+                msgs = await fetch_available(psub, self.server_pending, LIVE_FETCH_WAIT_S)
             except NatsTimeout:
-                pending = 0
+                self.server_pending = 0
+                self._note_caught_up()
                 continue
-            except Exception as exc:  # reconnecting: try again shortly
+            except Exception as exc:  # reconnecting: try again shortly (on the wall clock)
                 log.warning("core: fetch: %r", exc)
+                self.server_pending = 0
+                self._note_caught_up()
                 await asyncio.sleep(0.5)
                 continue
-            pending = _num_pending(msgs[-1])
+            self.server_pending = _num_pending(msgs[-1])
             for msg in msgs:
                 item = self.raw.parse(msg)
                 if item is None:
@@ -359,6 +367,7 @@ class LiveFeeder:
                 self.counters.live += 1
                 self.in_flight += 1
                 self.queues[sensor].put_nowait((msg, t, data, connection))
+            self._note_caught_up()
             self.ack_ready.set()
 
     async def acknowledge(self) -> None:

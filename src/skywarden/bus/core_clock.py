@@ -8,24 +8,26 @@ datagram it takes as late by that much: the window grows to its 0.5 s limit and 
 later alert back by as much, long after the core has caught up.
 
 The raw stream is in the order the edge received the datagrams, and each carries the edge's
-receive time ``Sw-T``. So the core's clock reads the time of the newest datagram the loop took,
-advancing with the wall clock from the moment it was taken (so that scans close and the
-window releases while nothing arrives), never ahead of the wall clock:
+receive time ``Sw-T``. So the core's clock reads the time of the newest datagram the loop took.
+Only when the core has caught up (it took everything the server had, ``caught_up``) does it
+advance with the wall clock from the moment that datagram was taken, so that scans close and
+the window releases while nothing arrives; it is never ahead of the wall clock:
 
-    clock = min(wall, t_edge + (wall - wall when it was taken))
+    clock = min(wall, t_edge + (wall - wall when it was taken if caught up else 0))
 
 A core that keeps up reads (nearly) the wall clock; one that is behind reads the stream's
-time, and its reorder window measures the sensors' delays to the edge, not its own backlog.
-Everything measured before ``t_edge - window`` reached the edge before the datagram just
-taken, so it has been taken already: releasing up to there makes no detection late.
+time, and its reorder window measures the sensors' delays to the edge, not its own backlog
+nor how long it took to decode. Everything measured before ``t_edge - window`` reached the
+edge before the datagram just taken, so it has been taken already: releasing up to there
+makes no detection late.
 
-The clock is not monotonic: read after a long tick, before the datagrams that arrived
-meanwhile are taken, it has advanced with the wall clock, and it steps back to the stream's
-time when they are. (Kept monotonic, that one reading would have put it as far ahead of the
-stream as the tick was long, which is what it is for to avoid.) It never goes back before the
-newest datagram taken; the pipeline never moves its tracks back (it processes at
-``max(release time, tracks' time)``). While replaying (warm-up, catch-up) the clock is
-``fixed`` at the replayed message's time.
+The clock is not monotonic: read during a long tick (caught up, as far as the core knows), it
+advances with the wall clock, and it steps back to the stream's time when the datagrams that
+arrived meanwhile are fetched. (Kept monotonic, it would stay as far ahead of the stream as
+the tick was long, which is what it is for to avoid.) It never goes back before the newest
+datagram taken; the pipeline never moves its tracks back (it processes at ``max(release
+time, tracks' time)``). While replaying (warm-up, catch-up) the clock is ``fixed`` at the
+replayed message's time.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class CoreClock:
         self.fixed: float | None = None
         self._edge_t = -float("inf")  # Sw-T of the newest datagram taken
         self._taken_at = 0.0  # wall clock when it was taken
+        self.caught_up = True  # the core took all the server had (skywarden.bus.core)
 
     def took(self, t_edge: float) -> None:
         """The live loop took a datagram the edge received at ``t_edge`` (POSIX s)."""
@@ -55,7 +58,8 @@ class CoreClock:
         wall = self.wall()
         if self._edge_t == -float("inf"):  # nothing taken yet
             return wall
-        return min(wall, self._edge_t + (wall - self._taken_at))
+        advance = wall - self._taken_at if self.caught_up else 0.0
+        return min(wall, self._edge_t + advance)
 
     def lag_s(self) -> float:
         """Seconds the clock is behind the wall clock (0 for a core that keeps up)."""
