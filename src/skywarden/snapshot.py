@@ -10,17 +10,16 @@ the ellipsoid) and in the site ENU frame (metres); velocities in ENU m/s; times 
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import msgspec
 import numpy as np
 
-from skywarden.classify.decision import summary_line
-from skywarden.evidence import ON_GROUND, evidence_names
+from skywarden.track_rows import track_rows
 from skywarden.units import FloatArray, IntArray
 
 CLASS_NAMES = ("unknown", "drone", "aircraft", "bird", "clutter")  # index = TargetClass value
@@ -122,54 +121,8 @@ class TrackArrays:
         return self.take(keep)
 
     def to_json(self) -> list[dict[str, Any]]:
-        """One JSON-ready dict per track."""
-        out = []
-        cov = _upper_triangles(self.cov)
-        for i in range(len(self)):
-            reasons = tuple(self.reasons[i]) if self.reasons is not None else ()
-            label = CLASS_NAMES[int(self.target_class[i])]
-            out.append(
-                {
-                    "id": int(self.id[i]),
-                    "lat": _num(self.lat[i], 7),
-                    "lon": _num(self.lon[i], 7),
-                    "alt_m": _num(self.alt_m[i], 1),
-                    "enu": [_num(v, 2) for v in self.enu[i]],
-                    "speed_mps": _num(math.hypot(self.enu[i, 3], self.enu[i, 4]), 2),
-                    "course_deg": _num(
-                        math.degrees(math.atan2(self.enu[i, 3], self.enu[i, 4])) % 360.0, 1
-                    ),
-                    "sigma_m": _num(self.sigma_m[i], 1),
-                    "status": STATUS_NAMES[int(self.status[i])],
-                    "class": CLASS_NAMES[int(self.target_class[i])],
-                    "p": {
-                        k: _num(self.p_class[i, j], 3)
-                        for j, k in enumerate(("drone", "bird", "aircraft", "unknown"))
-                    },
-                    "behaviour": str(self.behaviour[i] or ""),
-                    "identity": str(self.identity[i] or ""),
-                    "callsign": str(self.callsign[i] or ""),
-                    "t_update": _num(self.t_update[i], 3),
-                    "trail": _points(self.trail[i]),
-                    "predicted": _points(self.predicted[i]),
-                    "flags": list(self.flags[i]) if self.flags is not None else [],
-                    "sources": _last_reports(self.sources, i),
-                    "on_ground": bool(
-                        self.evidence is not None and int(self.evidence[i]) & ON_GROUND
-                    ),
-                    "evidence": []
-                    if self.evidence is None
-                    else evidence_names(int(self.evidence[i])),
-                    "reasons": list(reasons),
-                    "summary": summary_line(label, self.p_class[i], reasons),
-                }
-            )
-            if cov is not None:
-                out[-1]["cov"] = cov[i]
-            if self.members is not None:
-                out[-1]["members"] = [{"site": str(site), "track_id": int(track)}
-                                      for site, track in self.members[i]]  # fmt: skip
-        return out
+        """One JSON-ready dict per track (built column by column: skywarden.track_rows)."""
+        return track_rows(self, CLASS_NAMES, STATUS_NAMES, SOURCE_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,22 +207,19 @@ class Snapshot:
 
     @cached_property
     def json_bytes(self) -> bytes:
-        """The snapshot as compact UTF-8 JSON, encoded once for every reader."""
-        return json.dumps(self.to_json(), separators=(",", ":"), allow_nan=False).encode()
+        """The snapshot as compact UTF-8 JSON, encoded once for every reader.
+
+        msgspec's encoder (BSD-3-Clause), ~6x faster than ``json.dumps`` at 1,000 tracks with
+        their trails (~1.6 MB): the same document, exponents written ``1e-7`` rather than
+        ``1e-07`` and text as UTF-8 rather than ``\\u`` escapes. to_json leaves no NaN (those
+        are None), so nothing depends on ``allow_nan``."""
+        return msgspec.json.encode(self.to_json())
 
     @cached_property
     def deflate_bytes(self) -> bytes:
         """json_bytes compressed once for every reader (zlib format, RFC 1950: the browser's
         ``DecompressionStream('deflate')``); the live stream's ``deflate`` encoding."""
         return zlib.compress(self.json_bytes, DEFLATE_LEVEL)
-
-
-def _last_reports(sources: FloatArray | None, i: int) -> dict[str, float]:
-    """{source kind: POSIX s of its last report} of row i (kinds never seen left out)."""
-    if sources is None:
-        return {}
-    return {k: round(float(v), 3) for k, v in zip(SOURCE_KINDS, sources[i], strict=True)
-            if math.isfinite(v)}  # fmt: skip
 
 
 def json_safe(value: Any) -> Any:
@@ -288,25 +238,7 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def _upper_triangles(cov: FloatArray | None) -> list[list[float | None]] | None:
-    """(N, 6, 6) -> N lists of the 21 upper-triangle entries, rounded to 1e-3 (None for
-    NaN/inf), or None."""
-    if cov is None:
-        return None
-    rows, cols = np.triu_indices(6)
-    tri = np.round(np.asarray(cov, float)[:, rows, cols], 3)
-    if np.isfinite(tri).all():
-        return tri.tolist()
-    return [[v if math.isfinite(v) else None for v in row] for row in tri.tolist()]
-
-
 def _num(v: float, digits: int) -> float | None:
     """A JSON-safe rounded float (None for NaN/inf)."""
     v = float(v)
     return round(v, digits) if math.isfinite(v) else None
-
-
-def _points(a: FloatArray) -> list[list[float]]:
-    """Rows of (lat, lon, alt) without the NaN padding, rounded for the wire."""
-    ok = np.isfinite(a).all(axis=1)
-    return [[round(float(p[0]), 7), round(float(p[1]), 7), round(float(p[2]), 1)] for p in a[ok]]

@@ -14,6 +14,10 @@ Start-up, so that a ``kill -9`` loses no raw input and tracks re-form:
    skywarden.loop.run_live: reorder buffer, scans, history, sinks) with each sensor's chunks
    taken from the bus; each message is acknowledged as the loop takes it (after the chunks
    before it were processed; a restart's warm-up covers the reorder buffer's short wait).
+   The loop's clock is the raw stream's time (skywarden.bus.core_clock: the edge's receive
+   time of the newest datagram taken, advancing with the wall clock, never ahead of it), so
+   a core that falls behind for a moment does not widen its reorder window for every later
+   alert. Fetches return as soon as a message is there (:func:`fetch_available`).
 
 Bad raw messages (no or bad headers, unknown sensor, larger than ``max_raw_bytes``) are counted
 per reason, acknowledged and dropped. Snapshots go to ``skywarden.<site>.picture`` (coalesced:
@@ -27,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import gc
 import json
 import logging
 import time
@@ -36,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skywarden.bus.connection import connect, declare_streams
+from skywarden.bus.core_clock import CoreClock
 from skywarden.bus.picture import encode_picture
 from skywarden.bus.rpc import answer
 from skywarden.bus.settings import BusConfig
@@ -46,22 +52,12 @@ from skywarden.warn import AuditEntry
 
 log = logging.getLogger(__name__)
 FETCH_BATCH = 512
+LIVE_FETCH_WAIT_S = 0.25  # the live fetch's long poll (returns as soon as a message comes)
 WARM_UP_PATIENCE = 10  # fetches of 1 s without a message before the warm-up gives up
 REPLAY_BATCH_S = 0.25  # warm-up and catch-up: raw input of this span per tick
 MAX_IN_FLIGHT = 20_000  # raw messages handed to the loop and not yet taken by it
 HEALTH_PERIOD_S = 2.0
-
-
-class CoreClock:
-    """The wall clock, or while replaying, the receive time of the message being replayed."""
-
-    follows_receive_times = True  # the edges' receive times (wall clock) are on this clock
-
-    def __init__(self) -> None:
-        self.fixed: float | None = None
-
-    def __call__(self) -> float:
-        return self.fixed if self.fixed is not None else time.time()
+IDLE_CHECK_S = 1.0  # the publisher's longest wait
 
 
 @dataclass
@@ -123,8 +119,8 @@ async def run_core(
     await declare_streams(js, subjects, bus)
     counters = CoreCounters()
     raw = RawMessages(config, bus, counters)
-    feeder = LiveFeeder(raw, counters)
     clock = CoreClock()
+    feeder = LiveFeeder(raw, counters, clock)
     service = build_service(config, classifier=classifier, with_server=False, clock=clock,
                             streams=feeder.stream_for)  # fmt: skip
     pipeline = service.pipeline
@@ -140,6 +136,8 @@ async def run_core(
     counters.catch_up = await _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters)
     clock.fixed = None
     service.raw_listeners.append(feeder.taken)
+    gc.collect()  # then what start-up built, which lives on, is left out of every later full
+    gc.freeze()  # collection: those came with the picture's ~100k new objects a second
     rpc = await nc.subscribe(subjects.rpc, cb=_rpc_handler(pipeline, counters))
     tasks = [
         asyncio.create_task(feeder.fetch(psub, stop)),
@@ -279,18 +277,41 @@ def _replay(pipeline, feeds, clock: CoreClock, parsed: list) -> int:
     return sum(item is not None for item in parsed)
 
 
+async def fetch_available(psub: Any, pending: int, timeout_s: float) -> list:
+    """The next messages of a pull consumer as soon as there are any.
+
+    nats-py's ``fetch(n)`` for n > 1 with nothing waiting makes a lingering request and then
+    holds the first message that arrives until n have come or ``timeout_s`` is over: live,
+    where datagrams trickle in, that added up to ``timeout_s`` to every message's latency.
+    So: when the server said nothing more was pending, wait for ONE message (returned the
+    moment it arrives); when it said ``pending`` more were waiting, ask for exactly those
+    (at most FETCH_BATCH), which the server delivers at once."""
+    batch = min(FETCH_BATCH, pending) if pending > 0 else 1
+    return await psub.fetch(batch, timeout=timeout_s)
+
+
+def _num_pending(msg: Any) -> int:
+    """Messages the consumer still had for us when ``msg`` was delivered (0 if unknown)."""
+    try:
+        return int(msg.metadata.num_pending)
+    except Exception:  # no JetStream reply subject (NotJSMessageError) or a malformed one
+        return 0
+
+
 class LiveFeeder:
     """Hands the durable consumer's messages to each sensor's stream of the live loop and
     acknowledges each one when the loop takes it (``taken``, a raw listener)."""
 
-    def __init__(self, raw: RawMessages, counters: CoreCounters) -> None:
+    def __init__(self, raw: RawMessages, counters: CoreCounters, clock: CoreClock) -> None:
         self.raw = raw
         self.counters = counters
+        self.clock = clock
         self.queues: dict[str, asyncio.Queue] = {}
         self.pending: dict[str, deque] = {}  # per sensor: messages handed out, in order
         self.to_ack: deque = deque()
         self.ack_ready = asyncio.Event()
         self.in_flight = 0
+        self.server_pending = 0  # what the server still had for us after the last fetch
 
     def stream_for(self, sensor: Any) -> tuple[AsyncIterator[tuple], Any]:
         queue: asyncio.Queue = asyncio.Queue()
@@ -305,11 +326,17 @@ class LiveFeeder:
             yield t, data, connection
 
     def taken(self, source: str, t: float, data: bytes) -> None:
+        self.clock.took(t)
         pending = self.pending.get(source)
         if pending:
             self.to_ack.append(pending.popleft())
             self.in_flight -= 1
             self.ack_ready.set()
+        self._note_caught_up()
+
+    def _note_caught_up(self) -> None:
+        """The clock advances with the wall clock only when nothing is left to take."""
+        self.clock.caught_up = self.in_flight <= 0 and self.server_pending == 0
 
     async def fetch(self, psub: Any, stop: asyncio.Event) -> None:
         from nats.errors import TimeoutError as NatsTimeout
@@ -319,13 +346,18 @@ class LiveFeeder:
                 await asyncio.sleep(0.005)
                 continue
             try:
-                msgs = await psub.fetch(FETCH_BATCH, timeout=0.25)
+                msgs = await fetch_available(psub, self.server_pending, LIVE_FETCH_WAIT_S)
             except NatsTimeout:
+                self.server_pending = 0
+                self._note_caught_up()
                 continue
-            except Exception as exc:  # reconnecting: try again shortly
+            except Exception as exc:  # reconnecting: try again shortly (on the wall clock)
                 log.warning("core: fetch: %r", exc)
+                self.server_pending = 0
+                self._note_caught_up()
                 await asyncio.sleep(0.5)
                 continue
+            self.server_pending = _num_pending(msgs[-1])
             for msg in msgs:
                 item = self.raw.parse(msg)
                 if item is None:
@@ -335,6 +367,7 @@ class LiveFeeder:
                 self.counters.live += 1
                 self.in_flight += 1
                 self.queues[sensor].put_nowait((msg, t, data, connection))
+            self._note_caught_up()
             self.ack_ready.set()
 
     async def acknowledge(self) -> None:
@@ -382,11 +415,17 @@ class Publisher:
         self.ready.set()
 
     async def run(self) -> None:
-        while True:
-            wait = None if self.latest is None else self.next_picture - time.monotonic()
-            if wait is None or wait > 0:
+        # Stops when cancelled, even where a wait swallowed the cancellation (Python 3.11's
+        # timeouts can, when they expire at that moment): it used to wait on ``ready`` for
+        # ever then, and run_core never returned (a core that ignored SIGTERM). So the task's
+        # own cancelling() is checked, and no wait is longer than IDLE_CHECK_S.
+        task = asyncio.current_task()
+        while task is None or not task.cancelling():
+            wait = IDLE_CHECK_S if self.latest is None else self.next_picture - time.monotonic()
+            if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.ready.wait(), wait)
+                    async with asyncio.timeout(min(wait, IDLE_CHECK_S)):
+                        await self.ready.wait()
             self.ready.clear()
             await self.flush()
 

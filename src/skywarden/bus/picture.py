@@ -8,11 +8,11 @@ are rounded as on the wire (lat/lon 1e-7 deg, metres 0.1, probabilities 1e-3).
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from skywarden.bus.subjects import HEADER_ENCODING
@@ -57,9 +57,9 @@ def decode_picture(payload: bytes, headers: dict[str, str] | None) -> Snapshot:
             raise BusMessageError(f"picture: bad deflate data: {exc}") from None
         if inflater.unconsumed_tail:
             raise BusMessageError("picture: larger than MAX_PICTURE_BYTES inflated")
-    try:
-        doc = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    try:  # msgspec (BSD-3-Clause): ~3x json.loads at 1,000 tracks
+        doc = msgspec.json.decode(payload)
+    except msgspec.DecodeError as exc:
         raise BusMessageError(f"picture: not JSON: {exc}") from None
     try:
         snapshot = snapshot_from_json(doc)
@@ -92,8 +92,8 @@ def tracks_from_json(rows: list[dict[str, Any]]) -> TrackArrays:
     if n == 0:
         return TrackArrays.empty()
 
-    def column(key: str) -> np.ndarray:
-        return np.array([_f(r[key]) for r in rows], float)
+    def column(key: str) -> np.ndarray:  # None -> NaN (NumPy's float conversion)
+        return np.array([r[key] for r in rows], float)
 
     def objects(values: list[Any]) -> np.ndarray:
         out = np.empty(n, dtype=object)
@@ -102,11 +102,11 @@ def tracks_from_json(rows: list[dict[str, Any]]) -> TrackArrays:
 
     return TrackArrays(
         id=np.array([int(r["id"]) for r in rows], np.int64),
-        enu=np.array([[_f(v) for v in r["enu"]] for r in rows], float).reshape(n, 6),
+        enu=np.array([r["enu"] for r in rows], float).reshape(n, 6),
         lat=column("lat"), lon=column("lon"), alt_m=column("alt_m"), sigma_m=column("sigma_m"),
         status=np.array([STATUS_NAMES.index(r["status"]) for r in rows], np.int8),
         target_class=np.array([CLASS_NAMES.index(r["class"]) for r in rows], np.int8),
-        p_class=np.array([[_f(r["p"][k]) for k in P_NAMES] for r in rows], float),
+        p_class=np.array([[r["p"][k] for k in P_NAMES] for r in rows], float),
         behaviour=objects([str(r["behaviour"]) for r in rows]),
         identity=objects([str(r["identity"]) for r in rows]),
         callsign=objects([str(r["callsign"]) for r in rows]),
@@ -154,7 +154,7 @@ def _f(v: Any) -> float:
 def _covariances(rows: list[dict[str, Any]]) -> np.ndarray:
     """(N, 6, 6) symmetric covariances from the rows' 21 upper-triangle entries (None ->
     NaN). A pre-covariance picture has no ``cov`` and gives None instead (see the caller)."""
-    tri = np.array([[_f(v) for v in r["cov"]] for r in rows], float).reshape(len(rows), 21)
+    tri = np.array([r["cov"] for r in rows], float).reshape(len(rows), 21)
     i, j = np.triu_indices(6)
     out = np.empty((len(rows), 6, 6))
     out[:, i, j] = tri
@@ -164,9 +164,14 @@ def _covariances(rows: list[dict[str, Any]]) -> np.ndarray:
 
 def _padded(rows: list[list[list[float]]]) -> np.ndarray:
     """(N, L, 3) NaN-padded at the start (oldest first), L the longest row."""
-    length = max((len(r) for r in rows), default=0)
+    lengths = np.array([len(r) for r in rows], np.int64)
+    length = int(lengths.max(initial=0))
     out = np.full((len(rows), length, 3), math.nan)
-    for i, points in enumerate(rows):
-        if points:
-            out[i, length - len(points) :] = np.asarray(points, float).reshape(-1, 3)
+    if length == 0:
+        return out
+    points = np.array([p for r in rows for p in r], float).reshape(-1, 3)
+    row = np.repeat(np.arange(len(rows)), lengths)
+    ends = np.cumsum(lengths)
+    slot = np.arange(points.shape[0]) - np.repeat(ends - lengths, lengths) + length
+    out[row, slot - np.repeat(lengths, lengths)] = points
     return out

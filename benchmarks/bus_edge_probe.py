@@ -1,0 +1,108 @@
+"""The edge and an alert consumer of benchmarks/bus.py's latency run, as a process of their own.
+
+The core's ticks hold its event loop for tens of milliseconds; an edge or a consumer in the
+same loop would stamp datagrams and alerts late by as much. So this process, like a real edge
+and a real console, paces the radar's datagrams at real time into the raw stream (the edge's
+publishing code, skywarden.bus.edge._forward, stamping ``Sw-T``), records when JetStream
+acknowledged each publish and when each alert event arrived, and writes them as JSON.
+
+    python benchmarks/bus_edge_probe.py URL TOKEN SITE SCANS OUT.json
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from skywarden.bus.edge import EdgeCounters, _forward  # noqa: E402
+from skywarden.bus.settings import BusConfig  # noqa: E402
+from skywarden.bus.subjects import HEADER_T, SiteSubjects  # noqa: E402
+from skywarden.simulate import build_scenario  # noqa: E402
+from skywarden.simulate.emit_radar import radar_messages  # noqa: E402
+from skywarden.simulate.emit_site import SiteSetup  # noqa: E402
+
+TAIL_S = 6.0  # alerts still coming after the last datagram
+
+
+def encode_ahead(scenario, lead_s: float = 3.0):
+    """The radar's datagrams for a start just ahead of now (the times inside the ASTERIX
+    records must agree with the receive times), and that start."""
+    t0 = time.time()
+    probe = SiteSetup(start_posix=float(int(t0)), max_range_m=250_000.0)
+    radar_messages(scenario, probe)  # how long encoding takes here
+    start = float(int(time.time() + (time.time() - t0) + lead_s))
+    setup = SiteSetup(start_posix=start, max_range_m=250_000.0)
+    messages = radar_messages(scenario, setup).messages
+    return messages, messages[0].t
+
+
+async def paced(messages, start: float, late: list[float] | None = None):
+    """(receive time, bytes) at real time from ``start``; ``late`` collects how late each
+    datagram left (s; a busy machine wakes this process late)."""
+    first = messages[0].t
+    for m in messages:
+        due = start + (m.t - first)
+        delay = due - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        now = time.time()
+        if late is not None:
+            late.append(now - due)
+        yield now, m.data
+
+
+async def main(url: str, token: str, site: str, scans: int, out: Path) -> None:
+    import nats
+
+    scenario = build_scenario("scale-1000", 0, n_scans=scans)
+    messages, start = encode_ahead(scenario)
+    subjects = SiteSubjects.of(site)
+    nc = await nats.connect(url, token=token)
+    js = nc.jetstream(publish_async_max_pending=4000)
+    acked: list[float] = []
+    late: list[float] = []
+    alerts: list[tuple[float, float]] = []
+
+    async def on_alert(msg) -> None:
+        alerts.append((float(json.loads(msg.data)["t"]), time.time()))
+
+    await nc.subscribe(subjects.alerts, cb=on_alert)
+
+    class TimedJs:  # records edge receive -> publish acknowledged
+        async def publish_async(self, subject, payload, **kwargs):
+            t = float(kwargs["headers"][HEADER_T])
+            future = await js.publish_async(subject, payload, **kwargs)
+            future.add_done_callback(
+                lambda f: (
+                    acked.append(time.time() - t)
+                    if not f.cancelled() and f.exception() is None
+                    else None
+                )
+            )
+            return future
+
+    counters = EdgeCounters()
+    cpu0 = time.process_time()
+    await _forward(paced(messages, start, late), TimedJs(), subjects.raw("radar"), counters,
+                   BusConfig(urls=(url,)))  # fmt: skip
+    await js.publish_async_completed()
+    await asyncio.sleep(TAIL_S)
+    await nc.close()
+    out.write_text(json.dumps({
+        "sent": len(messages), "received": counters.received, "published": counters.published,
+        "failed": counters.failed, "acked": acked, "late": late, "alerts": alerts,
+        "cpu_s": time.process_time() - cpu0,
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    url, token, site, scans, out = sys.argv[1:6]
+    asyncio.run(main(url, token, site, int(scans), Path(out)))

@@ -1,0 +1,191 @@
+"""Stage timestamps for benchmarks/bus.py's latency run: where a datagram's time goes on its
+way edge -> bus -> core -> alert out, and how many datagrams each stage saw.
+
+Instrumentation only (the benchmark patches these hooks in for one run and restores them):
+
+- edge receive: the ``Sw-T`` header the edge stamps (wall clock, POSIX s);
+- edge publish ack: JetStream acknowledged the publish (the edge's future is done);
+- core fetch: the core's fetch loop parses the message (``RawMessages.parse``);
+- taken: the live loop takes the chunk (``LiveFeeder.taken``);
+- the reorder window the live loop holds detections for (skywarden.reorder);
+- tick start / end: ``Pipeline.process`` (wall clock and the process's CPU time);
+- alert publish: the core's publisher hands the alert event to JetStream;
+- consumer receive: a subscriber of ``skywarden.<site>.alerts`` has the event.
+
+Each alert event carries its tick's time ``t`` (the reorder buffer's release time U: the
+tick processed the detections measured up to U and after the previous tick's U'). Every
+datagram holding one of them reached the edge after its detections were measured, so
+``consumer receive - U'`` bounds the detection-in (edge receive) to alert-out latency of
+every detection of that tick from above; ``consumer receive - U`` is the typical one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from skywarden.bus import core as core_module
+from skywarden.bus.core_clock import CoreClock
+from skywarden.pipeline import Pipeline
+from skywarden.reorder import ReorderBuffer
+
+
+@dataclass
+class Stages:
+    """Timestamps recorded during one latency run (wall clock, POSIX s)."""
+
+    late: list[float] = field(default_factory=list)  # the sender's lateness (s)
+    acked: list[float] = field(default_factory=list)  # edge receive -> publish ack (s)
+    fetched: list[float] = field(default_factory=list)  # edge receive -> core fetch (s)
+    taken: list[float] = field(default_factory=list)  # edge receive -> loop takes it (s)
+    ticks: list[tuple[float, float, float, float, int]] = field(default_factory=list)
+    # (U, wall start, wall end, cpu s, detections)
+    published: dict[float, float] = field(default_factory=dict)  # alert t -> publish time
+    received: list[tuple[float, float]] = field(default_factory=list)  # (alert t, receive)
+    windows: list[float] = field(default_factory=list)  # the reorder window at each release
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU s per stage (this process)
+    delays: list[float] = field(default_factory=list)  # reorder: received - measured (s)
+    advances: list[float] = field(default_factory=list)  # reorder: received - newest Sw-T
+    clocks: list[Any] = field(default_factory=list)
+    edge_received: int = 0
+    edge_published: int = 0
+    edge_failed: int = 0
+    _restore: list[tuple[Any, str, Any]] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ hooks
+
+    def install(self) -> None:
+        parse = core_module.RawMessages.parse
+        taken = core_module.LiveFeeder.taken
+        process = Pipeline.process
+        flush = core_module.Publisher.flush
+        release = ReorderBuffer.release
+        add = ReorderBuffer.add
+        clock_init = CoreClock.__init__
+        stages = self
+
+        def timed_add(self, detections, received):
+            if len(detections):
+                stages.delays.extend((received - detections.t).tolist())
+                if stages.clocks:
+                    stages.advances.append(received - stages.clocks[-1]._edge_t)
+            return add(self, detections, received)
+
+        def kept_clock(self, *args, **kwargs):
+            clock_init(self, *args, **kwargs)
+            stages.clocks.append(self)
+
+        def timed_release(self, now):
+            stages.windows.append(self.window_s)
+            return release(self, now)
+
+        def timed_parse(self, msg):
+            cpu = time.process_time()
+            item = parse(self, msg)
+            stages.add_cpu("core: parse raw messages", cpu)
+            if item is not None:
+                stages.fetched.append(time.time() - item[0])
+            return item
+
+        def timed_taken(self, source, t, data):
+            stages.taken.append(time.time() - t)
+            taken(self, source, t, data)
+
+        def timed_process(self, t, detections, end_of_scan=True):
+            wall, cpu = time.time(), time.process_time()
+            out = process(self, t, detections, end_of_scan)
+            stages.add_cpu("core: ticks (Pipeline.process)", cpu)
+            stages.ticks.append((t, wall, time.time(), time.process_time() - cpu, len(detections)))
+            return out
+
+        async def timed_flush(self):
+            now, cpu = time.time(), time.process_time()
+            for subject, payload in self.events:
+                if subject == self.subjects.alerts:
+                    stages.published.setdefault(json.loads(payload)["t"], now)
+            await flush(self)
+            stages.add_cpu("core: publish (alerts; picture encode 1/s)", cpu)
+
+        self._restore = [
+            (core_module.RawMessages, "parse", parse),
+            (core_module.LiveFeeder, "taken", taken),
+            (Pipeline, "process", process),
+            (core_module.Publisher, "flush", flush),
+            (ReorderBuffer, "release", release),
+            (ReorderBuffer, "add", add),
+            (CoreClock, "__init__", clock_init),
+        ]
+        core_module.RawMessages.parse = timed_parse
+        core_module.LiveFeeder.taken = timed_taken
+        Pipeline.process = timed_process
+        core_module.Publisher.flush = timed_flush
+        ReorderBuffer.release = timed_release
+        ReorderBuffer.add = timed_add
+        CoreClock.__init__ = kept_clock
+
+    def add_cpu(self, stage: str, since: float) -> None:
+        self.cpu[stage] = self.cpu.get(stage, 0.0) + time.process_time() - since
+
+    def uninstall(self) -> None:
+        for owner, name, original in self._restore:
+            setattr(owner, name, original)
+        self._restore = []
+
+    # ------------------------------------------------------------------ report
+
+    def report(self, warm_s: float) -> dict[str, Any]:
+        """p50/p99 (ms) per stage after the first ``warm_s`` of ticks (track initiation)."""
+        ticks = sorted(self.ticks)
+        t0 = ticks[0][1] + warm_s if ticks else 0.0
+        live = [k for k in ticks if k[1] >= t0]
+        us = [k[0] for k in ticks]
+        out: dict[str, Any] = {}
+
+        def pct(name: str, values_s) -> None:
+            v = np.asarray(values_s, float) * 1e3
+            v = v[np.isfinite(v)]
+            out[name] = (
+                (float(np.percentile(v, 50)), float(np.percentile(v, 99)), v.size)
+                if (v.size)
+                else (np.nan, np.nan, 0)
+            )
+
+        keep = max(len(self.taken) // 4, 0)  # the first quarter: track initiation
+        pct("sensor sends late (busy machine)", self.late[keep:])
+        pct("edge receive -> publish ack", self.acked[keep:])
+        pct("edge receive -> core fetch", self.fetched[keep:])
+        pct("edge receive -> loop takes", self.taken[keep:])
+        busy = [k for k in live if k[4] > 0]
+        pct("tick wall (with detections)", [k[2] - k[1] for k in busy])
+        pct("tick cpu (with detections)", [k[3] for k in busy])
+        by_u = {k[0]: k for k in ticks}
+        to_pub, pub_to_rx, end_to_rx, typ, upper = [], [], [], [], []
+        for u, rx in self.received:
+            tick = by_u.get(u)
+            if tick is None or tick[1] < t0:
+                continue
+            i = bisect.bisect_left(us, u)
+            prev_u = us[i - 1] if i > 0 else u
+            pub = self.published.get(u, np.nan)
+            to_pub.append(pub - tick[2])
+            pub_to_rx.append(rx - pub)
+            end_to_rx.append(rx - tick[2])
+            typ.append(rx - u)
+            upper.append(rx - prev_u)
+        pct("reorder: received - measured", self.delays[len(self.delays) // 4 :])
+        pct("reorder: received - newest Sw-T taken", self.advances[len(self.advances) // 4 :])
+        pct("reorder window (at each release)", self.windows[len(self.windows) // 4 :])
+        pct("tick end -> alert publish", to_pub)
+        pct("alert publish -> consumer receive", pub_to_rx)
+        pct("U -> consumer receive (typical e2e)", typ)
+        pct("U' -> consumer receive (e2e bound)", upper)
+        span = (live[-1][2] - live[0][1]) if len(live) > 1 else np.nan
+        out["tick_cpu_share"] = sum(k[3] for k in live) / span if span == span else np.nan
+        out["ticks_per_s"] = len(live) / span if span == span else np.nan
+        out["detections"] = sum(k[4] for k in ticks)
+        return out
