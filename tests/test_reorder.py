@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skywarden.detections import make_detections
-from skywarden.reorder import MIN_WINDOW_S, ReorderBuffer
+from skywarden.reorder import MIN_WINDOW_S, ReorderBuffer, receive_times
 
 
 def _dets(times: list[float]):
@@ -94,3 +94,38 @@ def test_steady_delays_lose_nothing_and_come_out_in_order(
         out.extend(ready.t.tolist())
         now += step
     assert out == sorted(t.tolist())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    chunks=st.lists(
+        st.tuples(st.floats(0.0, 10.0), st.lists(st.floats(0.0, 0.3), min_size=1, max_size=5)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_receive_times_are_never_later_than_the_true_receipt(
+    chunks: list[tuple[float, list[float]]],
+) -> None:
+    """Chunk k received at r_k carries detections measured up to 0.3 s before it: each
+    detection's estimated receipt is a chunk's receive time, not before its measurement and
+    not after its own chunk's (a backlog taken in one batch is not the sensor's delay)."""
+    received = np.array([r for r, _ in chunks])
+    measured = np.array([r - d for r, ds in chunks for d in ds])
+    true = np.array([r for r, ds in chunks for _ in ds])
+    est = receive_times(measured, received)
+    assert np.isin(est, received).all()
+    assert (est >= measured).all() and (est <= true).all()
+
+
+def test_per_detection_receive_times_set_the_delays_and_the_latency_start() -> None:
+    buf = ReorderBuffer()
+    # a backlog of two datagrams taken together: measured 10.00 and 10.10, each received 5 ms
+    # after; the newest receive time for both would make the first look 105 ms late
+    buf.add(_dets([10.00, 10.10]), received=np.array([10.005, 10.105]))
+    assert buf.window_s == pytest.approx(MIN_WINDOW_S)
+    until, ready, first = buf.release(10.2)
+    assert ready.t.tolist() == [10.00, 10.10] and first == 10.005
+    assert receive_times(np.array([10.0, 10.1, 11.0]), np.array([10.105, 10.005])).tolist() == [
+        10.005, 10.105, 10.105,
+    ]  # fmt: skip

@@ -15,8 +15,10 @@ from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequenc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from skywarden.detections import Detections
-from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer
+from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer, receive_times
 from skywarden.snapshot import Snapshot
 from skywarden.source_health import note_sources
 from skywarden.sources.feeds import Feed
@@ -85,14 +87,18 @@ async def run_live(
                     on_raw(sources[i].name, t, data)
                 per_source.setdefault(i, []).append((t, data, connection))
             batches = [
-                (sources[i].feed.feed_many(chunks), max(c[0] for c in chunks))
+                (sources[i].feed.feed_many(chunks), [c[0] for c in chunks])
                 for i, chunks in per_source.items()
             ]
             now = pipeline.clock()
             for detections, received in batches:
-                # the newest receive time of the source's chunks: queueing in the loop is not
-                # the sensor's delay (with a clock the transports do not share, the loop's now)
-                reorder.add(detections, min(received, now) if receive_times_on_clock else now)
+                # when the transport received them: queueing in the loop is not the sensor's
+                # delay (with a clock the transports do not share, the loop's now)
+                if receive_times_on_clock and len(detections):
+                    at = np.minimum(receive_times(detections.t, np.asarray(received)), now)
+                    reorder.add(detections, at)
+                else:
+                    reorder.add(detections, now)
             until, ready, taken = reorder.release(now)
             end_of_scan = now >= scan_end
             if end_of_scan:
