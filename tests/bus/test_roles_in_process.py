@@ -82,7 +82,6 @@ async def _audit_stream(url: str, site: str) -> list[dict]:
     import json
 
     import nats
-    from nats.errors import TimeoutError as NatsTimeout
 
     from skywarden.bus.subjects import SiteSubjects
     from tests.bus.nats_server import TOKEN
@@ -94,7 +93,7 @@ async def _audit_stream(url: str, site: str) -> list[dict]:
     try:
         while True:
             entries += [json.loads(m.data) for m in await sub.fetch(100, timeout=1.0)]
-    except NatsTimeout:
+    except TimeoutError:  # nats' own (a subclass) or asyncio's, both seen
         pass
     await nc.close()
     return entries

@@ -180,7 +180,6 @@ async def _ack_floor(js: Any, subjects: SiteSubjects) -> int:
 
 async def _warm_up(js, subjects, bus, raw, pipeline, feeds, clock, floor: int) -> int:
     """Replay the window before the ack floor (nothing published); returns the count."""
-    from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
     from nats.js.errors import NotFoundError
 
@@ -201,7 +200,7 @@ async def _warm_up(js, subjects, bus, raw, pipeline, feeds, clock, floor: int) -
         while True:
             try:
                 msgs = await sub.fetch(FETCH_BATCH, timeout=1.0)
-            except NatsTimeout:  # a busy server can be slow to start delivering: the window
+            except TimeoutError:  # nats' or asyncio's; a busy server can be slow: the window
                 waits += 1  # up to the floor is there, so wait a while before giving up
                 if waits >= WARM_UP_PATIENCE:
                     log.warning("core: warm-up stopped: nothing delivered for %d s", waits)
@@ -240,14 +239,12 @@ async def _durable(js: Any, subjects: SiteSubjects, floor: int) -> Any:
 
 async def _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters) -> int:
     """Process (publishing, acknowledging) what arrived up to the stream's end at start."""
-    from nats.errors import TimeoutError as NatsTimeout
-
     end = int((await js.stream_info(subjects.stream("raw"))).state.last_seq)
     count = 0
     while True:
         try:
             msgs = await psub.fetch(FETCH_BATCH, timeout=0.5)
-        except NatsTimeout:
+        except TimeoutError:  # nats' own (a subclass) or asyncio's, both seen
             break
         count += _replay(pipeline, feeds, clock, [raw.parse(m) for m in msgs])
         for m in msgs:
@@ -339,15 +336,13 @@ class LiveFeeder:
         self.clock.caught_up = self.in_flight <= 0 and self.server_pending == 0
 
     async def fetch(self, psub: Any, stop: asyncio.Event) -> None:
-        from nats.errors import TimeoutError as NatsTimeout
-
         while not stop.is_set():
             if self.in_flight > MAX_IN_FLIGHT:
                 await asyncio.sleep(0.005)
                 continue
             try:
                 msgs = await fetch_available(psub, self.server_pending, LIVE_FETCH_WAIT_S)
-            except NatsTimeout:
+            except TimeoutError:  # nats' own (a subclass) or asyncio's, both seen
                 self.server_pending = 0
                 self._note_caught_up()
                 continue
