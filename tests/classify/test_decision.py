@@ -76,3 +76,29 @@ def test_summary_line_says_the_vector_and_the_reasons():
     line = summary_line("unknown", np.array([0.45, 0.55, 0.0, 0.0]), ("no transponder", "low RCS"))
     assert line == "unknown: bird 55 % / drone 45 %, no transponder, low RCS"
     assert summary_line("aircraft", np.array([0.01, 0.01, 0.98, 0.0])) == "aircraft: aircraft 98 %"
+
+
+def test_switch_between_drone_and_bird_needs_switch_confidence():
+    """A track decided drone (bird) becomes bird (drone) only at p >= SWITCH_CONFIDENCE;
+    below, unknown. Undecided tracks and other switches are left alone."""
+    from skywarden.classify.decision import SWITCH_CONFIDENCE, hold_decided
+    from skywarden.warn.rules import TargetClass as C
+
+    label = np.array([C.BIRD, C.BIRD, C.DRONE, C.DRONE, C.BIRD, C.AIRCRAFT, C.DRONE])
+    decided = np.array([C.DRONE, C.DRONE, C.BIRD, C.BIRD, C.UNKNOWN, C.DRONE, C.DRONE])
+    hi, lo = SWITCH_CONFIDENCE, SWITCH_CONFIDENCE - 0.2
+    p = np.array(
+        [
+            [1 - lo, lo, 0, 0],  # drone -> bird, not sure enough: unknown
+            [1 - hi, hi, 0, 0],  # drone -> bird at the switch confidence: bird
+            [lo, 1 - lo, 0, 0],  # bird -> drone, not sure enough: unknown
+            [hi, 1 - hi, 0, 0],  # bird -> drone, sure: drone
+            [0.3, 0.7, 0, 0],  # never decided: not held
+            [0.3, 0, 0.7, 0],  # drone -> aircraft: not this rule's
+            [0.75, 0.25, 0, 0],  # stays drone
+        ]
+    )
+    out, held = hold_decided(label, p, decided)
+    assert out.tolist() == [C.UNKNOWN, C.BIRD, C.UNKNOWN, C.DRONE, C.BIRD, C.AIRCRAFT, C.DRONE]
+    assert held.tolist() == [True, False, True, False, False, False, False]
+    assert label[0] == C.BIRD  # the input is not changed

@@ -131,8 +131,12 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     policy (0.7, and 0.8 under 30 s of track age: skywarden.classify.decision), so that the
     pipeline runs what was measured: seeds 0-9 0.848 of drone scans, 64 of 70 tracks (20 on
     every scan); seeds 10-19 0.863, 64 of 70 (30); p_drone > 0.5 unchanged (0.902 / 0.910);
-    still no bird or airliner scan labelled drone. The bounds below are these numbers,
-    rounded down."""
+    still no bird or airliner scan labelled drone. With the regularity features' model and
+    the label policy that says 'unknown' when drone and bird are close (a young track needs
+    p_bird 0.9 for 'bird'; a track once drone (bird) needs 0.9 to become bird (drone)),
+    seeds 0-19: 0.838 of drone scans labelled drone (was 0.855) and 125 of 140 tracks drone
+    on most of their scans (was 128 of 140): the scans given up are 'unknown', not 'bird'.
+    The bounds below are these numbers, rounded down."""
     rows = []  # (seed, truth class, track id, p_drone, labelled drone) from 10 s of age
     for seed in range(20):
         scans, majority = run_mixed(seed, 120, _pipeline_classifier())
@@ -143,11 +147,11 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     drones = [r for r in rows if r[1] == 0]
     assert len(birds_and_aircraft) > 20_000 and len(drones) > 10_000
     assert not any(r[4] for r in birds_and_aircraft)
-    assert np.mean([r[4] for r in drones]) >= 0.84
+    assert np.mean([r[4] for r in drones]) >= 0.83
     assert np.mean([r[3] > 0.5 for r in drones]) >= 0.90
     keys = {r[:3:2] for r in drones}  # (seed, track id)
     labelled = [np.mean([r[4] for r in drones if r[:3:2] == key]) > 0.5 for key in keys]
-    assert len(keys) >= 120 and np.mean(labelled) >= 0.91
+    assert len(keys) >= 120 and np.mean(labelled) >= 0.89
 
 
 def test_mixed_scenario_has_a_drone_that_flies_and_reflects_like_its_birds():

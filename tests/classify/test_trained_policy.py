@@ -75,3 +75,53 @@ def test_a_young_track_needs_more_confidence_to_be_called_drone():
     c._probabilities = fixed
     out = c(tracks, t)
     assert out.target_class.tolist() == [TargetClass.UNKNOWN, TargetClass.DRONE]
+
+
+def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
+    """Drone at one scan, then p_bird 0.8: 'unknown' with the 'judged both' reason; p_bird
+    0.95: 'bird'; then back to p_drone 0.8: 'unknown' again (classify.decision.hold_decided)."""
+    from skywarden.classify.decision import DISPUTED, SWITCH_CONFIDENCE
+    from skywarden.warn.rules import TargetClass
+
+    assert 0.8 < SWITCH_CONFIDENCE < 0.95
+    c = TrainedClassifier(1.0)
+    born = 0.0
+    probs = {40.0: [0.9, 0.1, 0, 0], 41.0: [0.2, 0.8, 0, 0], 42.0: [0.05, 0.95, 0, 0]}
+    probs[43.0] = [0.8, 0.2, 0, 0]
+
+    def fixed(half, sub, now):
+        p = np.tile(probs[now], (len(sub), 1))
+        return p, np.full(len(sub), "", object), np.zeros(len(sub), bool), np.zeros(len(sub), int)
+
+    c._probabilities = fixed
+    labels, reasons = [], []
+    for k, t in enumerate([40.0, 41.0, 42.0, 43.0]):
+        tracks = replace(_tracks([2], t, [_state(k)]), t_birth=np.array([born]))
+        out = c(tracks, t)
+        labels.append(int(out.target_class[0]))
+        reasons.append(bool(out.reasons[0] & DISPUTED))
+    C = TargetClass
+    assert labels == [C.DRONE, C.UNKNOWN, C.BIRD, C.UNKNOWN]
+    assert reasons == [False, True, False, True]
+
+
+def test_a_young_track_needs_more_confidence_to_be_called_bird():
+    """p_bird 0.85: 'unknown' under YOUNG_TRACK_S of age (a multirotor's first 30 s can look
+    like a bird's), 'bird' after."""
+    from skywarden.classify.decision import YOUNG_BIRD_CONFIDENCE, YOUNG_TRACK_S
+    from skywarden.warn.rules import TargetClass
+
+    assert YOUNG_BIRD_CONFIDENCE > 0.85
+    c = TrainedClassifier(1.0)
+    t = 100.0
+    tracks = _tracks([2, 4], t, [_state(0), _state(0)])
+    tracks = replace(tracks, t_birth=np.array([t - YOUNG_TRACK_S + 10.0, t - YOUNG_TRACK_S - 10]))
+
+    def fixed(half, sub, now):
+        n = len(sub)
+        p = np.tile([0.1, 0.85, 0.05, 0.0], (n, 1))
+        return p, np.full(n, "", object), np.zeros(n, bool), np.zeros(n, np.int64)
+
+    c._probabilities = fixed
+    out = c(tracks, t)
+    assert out.target_class.tolist() == [TargetClass.UNKNOWN, TargetClass.BIRD]

@@ -43,6 +43,13 @@ DEFAULT_DECISION_CONFIDENCE = 0.5
 DEFAULT_DRONE_CONFIDENCE = 0.7
 YOUNG_DRONE_CONFIDENCE = 0.8
 YOUNG_TRACK_S = 30.0
+# 'bird' needs p_bird >= YOUNG_BIRD_CONFIDENCE while the track is younger than YOUNG_TRACK_S:
+# on mixed seeds 20-29 (issue 11), of the multirotors labelled bird on more than 5 % of their
+# scans, half were labelled bird only at 10-30 s of age, before their window was full
+YOUNG_BIRD_CONFIDENCE = 0.9
+# a track once labelled 'drone' is labelled 'bird' (and once 'bird', 'drone') only at this
+# probability of the new class; below it the label is 'unknown' (:func:`hold_decided`)
+SWITCH_CONFIDENCE = 0.9
 LOW_RCS_DBSM = -10.0  # below: a bird's or a small drone's echo (simulate/rcs.py medians -25/-20)
 HIGH_RCS_DBSM = 0.0  # above: larger than any bird or multirotor (light aircraft ~0 dBsm)
 PHYSICS_REASON_BELOW = 0.5  # a physics multiplier under this is named as a reason
@@ -60,9 +67,12 @@ REASONS: tuple[str, ...] = (
     "track too young to judge",
     "inside a flock of birds",
     "at ground level, moving like road traffic",
+    "judged both drone and bird on this track",
 )
 TRANSPONDER, REMOTE_ID, NON_COOPERATIVE, LOW_RCS, HIGH_RCS = (1 << i for i in range(5))
-BEYOND_DRONE_RANGE, OUTSIDE_DRONE_ENVELOPE, YOUNG, FLOCK, SURFACE = (1 << i for i in range(5, 10))
+BEYOND_DRONE_RANGE, OUTSIDE_DRONE_ENVELOPE, YOUNG, FLOCK, SURFACE, DISPUTED = (
+    1 << i for i in range(5, 11)
+)
 
 
 def decide(p: FloatArray, decision_confidence: float = DEFAULT_DECISION_CONFIDENCE) -> np.ndarray:
@@ -74,6 +84,37 @@ def decide(p: FloatArray, decision_confidence: float = DEFAULT_DECISION_CONFIDEN
     label = names[p.argmax(axis=1)] if p.shape[0] else np.zeros(0, object)
     sure = p.max(axis=1, initial=0.0) >= decision_confidence
     return np.where(sure, label, "unknown").astype(object)
+
+
+def hold_decided(
+    label: IntArray,
+    p: FloatArray,
+    decided: IntArray,
+    switch_confidence: float = SWITCH_CONFIDENCE,
+) -> tuple[IntArray, np.ndarray]:
+    """Labels (N,) :class:`~skywarden.warn.rules.TargetClass` values after the switch rule,
+    and the (N,) mask of tracks it made 'unknown'.
+
+    ``decided`` (N,) is each track's last label other than 'unknown' (UNKNOWN where none),
+    ``p`` (N, 4) [drone, bird, aircraft, unknown] this scan's probabilities. A track whose
+    last decided label was drone (bird) and whose label now is bird (drone) keeps that new
+    label only at a probability of at least ``switch_confidence``; otherwise it is 'unknown':
+    the track has looked like both, and the evidence between them is close. Why: on the
+    ``mixed`` scenario most multirotors labelled bird on some scans were 'drone' on most of
+    their scans and dipped to p_bird 0.5-0.9 for a few (a loiter's turn, a tracker swap),
+    and most bird scans labelled drone were single excursions of a bird track to p_drone
+    0.7-0.9. A track that was never decided (young, or always 'unknown') is not held.
+    """
+    from skywarden.warn.rules import TargetClass
+
+    label = np.asarray(label).copy()
+    p = np.asarray(p, dtype=np.float64).reshape(-1, len(CLASSES))
+    pair = {TargetClass.DRONE: 0, TargetClass.BIRD: 1}
+    held = np.zeros(label.shape[0], bool)
+    for new, old in ((TargetClass.BIRD, TargetClass.DRONE), (TargetClass.DRONE, TargetClass.BIRD)):
+        held |= (label == new) & (decided == old) & (p[:, pair[new]] < switch_confidence)
+    label[held] = TargetClass.UNKNOWN
+    return label, held
 
 
 def evidence_reasons(

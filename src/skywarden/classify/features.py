@@ -39,6 +39,9 @@ position_sigma_m     m       mean filtered position 1-sigma (the noise level the
 rcs_mean_dbsm        dBsm    mean radar cross-section of the plots that updated the track
                              (from the plot amplitude of a calibrated radar; NaN with < 3)
 rcs_std_db           dB      standard deviation of those RCS values (NaN with < 3)
+speed_wiggle ...     see :mod:`skywarden.classify.regularity`: flight regularity (speed,
+                     height, heading and path wiggle about a 5-scan running mean, heading
+                     persistence), which separates a steady drone from a flap-gliding bird
 ==================== ======= ===============================================================
 
 Heights. ``height_*`` and ``vz_*`` use the height above the sphere of radius 6,371 km
@@ -61,6 +64,7 @@ from __future__ import annotations
 import numpy as np
 
 from skywarden.classify.history import StateWindow
+from skywarden.classify.regularity import REGULARITY_NAMES, regularity_features
 from skywarden.units import BoolArray, FloatArray
 
 SITE_SPHERE_RADIUS_M = 6_371_000.0
@@ -109,6 +113,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "position_sigma_m",
     "rcs_mean_dbsm",
     "rcs_std_db",
+    *REGULARITY_NAMES,
 )
 N_FEATURES = len(FEATURE_NAMES)
 HOVER_SPEED = 2.0  # m/s: below this a state counts as hovering
@@ -279,6 +284,9 @@ def window_features(
         ),
         "rcs_mean_dbsm": rcs_mean,
         "rcs_std_db": rcs_std,
+        **regularity_features(
+            valid, speed, height, np.arctan2(v[..., 1], v[..., 0]), np.nan_to_num(x[..., :2])
+        ),
     }
     for j, name in enumerate(FEATURE_NAMES):
         out[:, j] = columns[name]

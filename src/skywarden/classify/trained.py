@@ -18,6 +18,8 @@ import numpy as np
 from skywarden.classify.decision import (
     DEFAULT_DECISION_CONFIDENCE,
     DEFAULT_DRONE_CONFIDENCE,
+    SWITCH_CONFIDENCE,
+    YOUNG_BIRD_CONFIDENCE,
     YOUNG_DRONE_CONFIDENCE,
     YOUNG_TRACK_S,
     evidence_reasons,
@@ -91,7 +93,11 @@ class TrainedClassifier:
     for a scan or two) keeps its state window and averaged probabilities for
     ``keep_absent_s``: without that, it came back judged on one state, unaveraged, and such
     one-scan spikes were most of the bird and ground-traffic scans labelled 'drone' late in
-    a track's life on ``loitering``/``mixed`` seeds 0-11 (issue 11).
+    a track's life on ``loitering``/``mixed`` seeds 0-11 (issue 11). When drone and bird are
+    close, the label says 'unknown': 'bird' needs p_bird >= ``young_bird_confidence`` while
+    the track is younger than ``young_track_s``, and a track once labelled drone (bird) is
+    labelled bird (drone) only at p >= ``switch_confidence``
+    (skywarden.classify.decision.hold_decided, with the reason "judged both drone and bird").
     """
 
     def __init__(
@@ -108,6 +114,8 @@ class TrainedClassifier:
         decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
         coverage: Any = None,
         keep_absent_s: float = 10.0,
+        switch_confidence: float = SWITCH_CONFIDENCE,
+        young_bird_confidence: float = YOUNG_BIRD_CONFIDENCE,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -124,6 +132,10 @@ class TrainedClassifier:
         self.decision_confidence = decision_confidence
         self.coverage = coverage  # skywarden.classify.physics.RadarCoverage or None
         self.keep_absent_s = keep_absent_s
+        self.switch_confidence = switch_confidence
+        self.young_bird_confidence = young_bird_confidence
+        self.decided_id = np.zeros(0, np.int64)  # each track's last label other than unknown
+        self.decided = np.zeros(0, np.int8)
         self.last_t = -math.inf
         self.last = Classes(
             np.zeros(0, np.int8), np.zeros((0, 4)), np.zeros(0, object), np.zeros(0, np.int64)
@@ -136,7 +148,7 @@ class TrainedClassifier:
         the halves fall due at different updates, so the model's cost is spread over two
         updates instead of landing on one. When both are due (one update per scan) both run."""
         from skywarden.classify import class_labels
-        from skywarden.classify.decision import FLOCK, YOUNG
+        from skywarden.classify.decision import DISPUTED, FLOCK, YOUNG, hold_decided
 
         due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
         if not due:
@@ -154,15 +166,32 @@ class TrainedClassifier:
             young_track = t - sub.t_birth < self.young_track_s
             need = np.where(young_track, self.young_drone_confidence, self.drone_confidence)
             unsure = (cls == TargetClass.DRONE) & (p[:, 0] < need)
+            unsure |= (
+                young_track & (cls == TargetClass.BIRD) & (p[:, 1] < self.young_bird_confidence)
+            )
             new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
-            merged.target_class[rows] = np.where(unsure | young, TargetClass.UNKNOWN, cls)
+            cls = np.where(unsure | young, TargetClass.UNKNOWN, cls).astype(np.int8)
+            cls, held = hold_decided(cls, p, self._decided(sub), self.switch_confidence)
+            merged.target_class[rows] = cls
+            merged.reasons[rows[held]] |= DISPUTED
             flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
             merged.target_class[rows[new_drone & flock]] = TargetClass.UNKNOWN
             merged.reasons[rows[new_drone & flock]] |= FLOCK
         if len(due) == 2:  # de-phase the halves for frequent updates
             self.half_t[1] = t - 0.5 * self.period
+        self.decided = np.where(
+            merged.target_class != TargetClass.UNKNOWN, merged.target_class, self._decided(tracks)
+        ).astype(np.int8)
+        self.decided_id = tracks.id.astype(np.int64).copy()
         self.last, self.last_id, self.last_t = merged, tracks.id.copy(), t
         return merged
+
+    def _decided(self, tracks: Tracks) -> np.ndarray:
+        """(N,) each track's last label other than 'unknown' (UNKNOWN where none)."""
+        row = rows_by_id(self.decided_id, tracks.id)
+        out = np.full(len(tracks), TargetClass.UNKNOWN, np.int8)
+        out[row >= 0] = self.decided[row[row >= 0]]
+        return out
 
     def _probabilities(
         self, half: int, sub: Tracks, t: float
