@@ -8,7 +8,8 @@ Instrumentation only (the benchmark patches these hooks in for one run and resto
 - core fetch: the core's fetch loop parses the message (``RawMessages.parse``);
 - taken: the live loop takes the chunk (``LiveFeeder.taken``);
 - the reorder window the live loop holds detections for (skywarden.reorder);
-- tick start / end: ``Pipeline.process`` (wall clock and the process's CPU time);
+- tick start / end: the live loop's ``process_off_loop`` (wall clock, and the tick's CPU time
+  in both threads);
 - alert publish: the core's publisher hands the alert event to JetStream;
 - consumer receive: a subscriber of ``skywarden.<site>.alerts`` has the event.
 
@@ -29,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from skywarden import loop as loop_module
 from skywarden.bus import core as core_module
 from skywarden.bus.core_clock import CoreClock
-from skywarden.pipeline import Pipeline
 from skywarden.reorder import ReorderBuffer
 
 
@@ -62,7 +63,7 @@ class Stages:
     def install(self) -> None:
         parse = core_module.RawMessages.parse
         taken = core_module.LiveFeeder.taken
-        process = Pipeline.process
+        tick = loop_module.process_off_loop
         flush = core_module.Publisher.flush
         release = ReorderBuffer.release
         add = ReorderBuffer.add
@@ -73,7 +74,8 @@ class Stages:
             if len(detections):
                 stages.delays.extend((received - detections.t).tolist())
                 if stages.clocks:
-                    stages.advances.append(received - stages.clocks[-1]._edge_t)
+                    # one receive time per detection (skywarden.reorder.receive_times): the newest
+                    stages.advances.append(float(np.max(received)) - stages.clocks[-1]._edge_t)
             return add(self, detections, received)
 
         def kept_clock(self, *args, **kwargs):
@@ -96,11 +98,15 @@ class Stages:
             stages.taken.append(time.time() - t)
             taken(self, source, t, data)
 
-        def timed_process(self, t, detections, end_of_scan=True):
-            wall, cpu = time.time(), time.process_time()
-            out = process(self, t, detections, end_of_scan)
-            stages.add_cpu("core: ticks (Pipeline.process)", cpu)
-            stages.ticks.append((t, wall, time.time(), time.process_time() - cpu, len(detections)))
+        async def timed_tick(pipeline, t, detections, end_of_scan):
+            # the live loop's tick (skywarden.tick_thread: its costly part in a worker thread)
+            wall = time.time()
+            out = await tick(pipeline, t, detections, end_of_scan)
+            cpu_s = out.cpu_ms / 1e3
+            stages.cpu["core: ticks (both threads)"] = (
+                stages.cpu.get("core: ticks (both threads)", 0.0) + cpu_s
+            )
+            stages.ticks.append((t, wall, time.time(), cpu_s, len(detections)))
             return out
 
         async def timed_flush(self):
@@ -114,7 +120,7 @@ class Stages:
         self._restore = [
             (core_module.RawMessages, "parse", parse),
             (core_module.LiveFeeder, "taken", taken),
-            (Pipeline, "process", process),
+            (loop_module, "process_off_loop", tick),
             (core_module.Publisher, "flush", flush),
             (ReorderBuffer, "release", release),
             (ReorderBuffer, "add", add),
@@ -122,7 +128,7 @@ class Stages:
         ]
         core_module.RawMessages.parse = timed_parse
         core_module.LiveFeeder.taken = timed_taken
-        Pipeline.process = timed_process
+        loop_module.process_off_loop = timed_tick
         core_module.Publisher.flush = timed_flush
         ReorderBuffer.release = timed_release
         ReorderBuffer.add = timed_add
