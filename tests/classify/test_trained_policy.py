@@ -62,19 +62,25 @@ def test_a_young_track_needs_more_confidence_to_be_called_drone():
     from skywarden.warn.rules import TargetClass
 
     assert DEFAULT_DRONE_CONFIDENCE < 0.75 < YOUNG_DRONE_CONFIDENCE
+    labels = _young_and_old_labels([0.75, 0.2, 0.05, 0.0], YOUNG_TRACK_S)
+    assert labels == [TargetClass.UNKNOWN, TargetClass.DRONE]
+
+
+def _young_and_old_labels(p_row: list[float], young_s: float) -> list[int]:
+    """Labels of two tracks with the same probabilities p_row, one 10 s younger and one 10 s
+    older than young_s."""
     c = TrainedClassifier(1.0)
     t = 100.0
     tracks = _tracks([2, 4], t, [_state(0), _state(0)])
-    tracks = replace(tracks, t_birth=np.array([t - YOUNG_TRACK_S + 10.0, t - YOUNG_TRACK_S - 10]))
+    tracks = replace(tracks, t_birth=np.array([t - young_s + 10.0, t - young_s - 10]))
 
     def fixed(half, sub, now):
         n = len(sub)
-        p = np.tile([0.75, 0.2, 0.05, 0.0], (n, 1))
+        p = np.tile(p_row, (n, 1))
         return p, np.full(n, "", object), np.zeros(n, bool), np.zeros(n, np.int64)
 
     c._probabilities = fixed
-    out = c(tracks, t)
-    assert out.target_class.tolist() == [TargetClass.UNKNOWN, TargetClass.DRONE]
+    return c(tracks, t).target_class.tolist()
 
 
 def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
@@ -112,16 +118,5 @@ def test_a_young_track_needs_more_confidence_to_be_called_bird():
     from skywarden.warn.rules import TargetClass
 
     assert YOUNG_BIRD_CONFIDENCE > 0.85
-    c = TrainedClassifier(1.0)
-    t = 100.0
-    tracks = _tracks([2, 4], t, [_state(0), _state(0)])
-    tracks = replace(tracks, t_birth=np.array([t - YOUNG_TRACK_S + 10.0, t - YOUNG_TRACK_S - 10]))
-
-    def fixed(half, sub, now):
-        n = len(sub)
-        p = np.tile([0.1, 0.85, 0.05, 0.0], (n, 1))
-        return p, np.full(n, "", object), np.zeros(n, bool), np.zeros(n, np.int64)
-
-    c._probabilities = fixed
-    out = c(tracks, t)
-    assert out.target_class.tolist() == [TargetClass.UNKNOWN, TargetClass.BIRD]
+    labels = _young_and_old_labels([0.1, 0.85, 0.05, 0.0], YOUNG_TRACK_S)
+    assert labels == [TargetClass.UNKNOWN, TargetClass.BIRD]
