@@ -9,7 +9,6 @@ immutable snapshots and send operator actions back through it.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from skywarden.snapshot import (
     AlertView,
     SensorView,
     Snapshot,
+    SnapshotSignal,
     TrackArrays,
     json_safe,
 )
@@ -126,7 +126,7 @@ class Pipeline:
         self.seq = 0
         self._snapshot = Snapshot(0, self.started, self.site, TrackArrays.empty(TRAIL_LENGTH))
         self._shown = self._snapshot.tracks  # the tracks of the snapshot being built
-        self._published = asyncio.Event() if _in_loop() else None
+        self._published = SnapshotSignal()
         self.listeners: list[Callable[[Snapshot, tuple[AuditEntry, ...]], None]] = []
         self.history_reader: Callable[[], Any] | None = None
         self.changes: deque[SettingChange] = deque(maxlen=1000)  # runtime setting changes
@@ -328,9 +328,7 @@ class Pipeline:
         self._snapshot = snapshot
         for listener in self.listeners:
             listener(snapshot, events)
-        if self._published is not None:
-            self._published.set()
-            self._published = asyncio.Event()
+        self._published.notify()
 
     # ------------------------------------------------------------------ ServiceBackend
 
@@ -338,11 +336,7 @@ class Pipeline:
         return self._snapshot
 
     async def next_snapshot(self, after_seq: int) -> Snapshot:
-        while self._snapshot.seq <= after_seq:
-            if self._published is None:
-                self._published = asyncio.Event()
-            await self._published.wait()
-        return self._snapshot
+        return await self._published.newer(self.snapshot, after_seq)
 
     def _operator(
         self, action: Callable[..., AlertBook], alert_id: int, who: str, note: str, role: str
@@ -483,11 +477,3 @@ def extrapolated(tracks: Tracks, t: float) -> Tracks:
     x = tracks.x.copy()
     x[:, :3] += dt * x[:, 3:]
     return replace(tracks, x=x, t=t)
-
-
-def _in_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -10,8 +10,10 @@ the ellipsoid) and in the site ENU frame (metres); velocities in ENU m/s; times 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -242,3 +244,26 @@ def _num(v: float, digits: int) -> float | None:
     """A JSON-safe rounded float (None for NaN/inf)."""
     v = float(v)
     return round(v, digits) if math.isfinite(v) else None
+
+
+class SnapshotSignal:
+    """Wakes the coroutines waiting for a snapshot newer than one they have (the WebSocket
+    writers). Its event is made by the first waiter, in the waiter's loop, so an owner built
+    outside any loop (or used by several in turn, as tests do) never holds a dead loop's."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    def notify(self) -> None:
+        """A new snapshot is out: wake every waiter."""
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def newer(self, current: Callable[[], Snapshot], after_seq: int) -> Snapshot:
+        """``current()`` once its ``seq`` is above ``after_seq``."""
+        while current().seq <= after_seq:
+            if self._event is None:
+                self._event = asyncio.Event()
+            await self._event.wait()
+        return current()

@@ -28,7 +28,7 @@ from skywarden.bus.rpc import decode_reply, encode_request
 from skywarden.bus.settings import BusConfig
 from skywarden.bus.subjects import SiteSubjects
 from skywarden.site_config import SiteConfig
-from skywarden.snapshot import AlertView, Snapshot, TrackArrays
+from skywarden.snapshot import AlertView, Snapshot, SnapshotSignal, TrackArrays
 
 log = logging.getLogger(__name__)
 MAX_HEALTH_BYTES = 4 * 1024 * 1024
@@ -68,20 +68,17 @@ class PublishedSnapshot:
     def __init__(self, config: SiteConfig) -> None:
         site = (config.lat, config.lon, config.height_m)
         self._snapshot = Snapshot(0, time.time(), site, TrackArrays.empty())
-        self._published = asyncio.Event()
+        self._published = SnapshotSignal()
 
     def _publish(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
-        self._published.set()
-        self._published = asyncio.Event()
+        self._published.notify()
 
     def snapshot(self) -> Snapshot:
         return self._snapshot
 
     async def next_snapshot(self, after_seq: int) -> Snapshot:
-        while self._snapshot.seq <= after_seq:
-            await self._published.wait()
-        return self._snapshot
+        return await self._published.newer(self.snapshot, after_seq)
 
 
 class BusBackend(PublishedSnapshot):
