@@ -132,8 +132,9 @@ async def _end_to_end(tmp_path: Path) -> None:
         assert reader.count("track_states") > 0
         assert reader.count("alerts") > 0
     # replaying the recorded raw inputs through a fresh pipeline raises the same alerts for the
-    # same objects and zones (their times differ: the live run's batching followed a clock
-    # running 8x real time, the replay batches on the recorded receive times)
+    # same objects and zones. The history stores each input at the time the live loop took it
+    # on the service's clock (here 8x real time), so the replay takes it then too, with the
+    # same reorder window; times still differ a little (the live batches were the loop's)
     diff = replay_history(tmp_path / "history.duckdb")
     recorded = len(diff.matched) + len(diff.changed) + len(diff.missing)
     assert diff.raw_inputs > SCANS and recorded > 0

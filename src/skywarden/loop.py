@@ -77,14 +77,16 @@ async def run_live(
     period = pipeline.config.scan_period_s
     scan_end = pipeline.clock() + period
     reorder = ReorderBuffer(reorder_window_s)
+    t_tick = -math.inf  # the last tick's time
     try:
         while not stop.is_set():
             wait = min(scan_end - pipeline.clock(), reorder.window_s if len(reorder) else math.inf)
             items = await _gather(queue, stop, wait, batch_window_s)
             per_source: dict[int, list[tuple[float, bytes, int]]] = {}
+            taken_at = pipeline.clock()
             for i, t, data, connection in items:
-                if on_raw is not None:
-                    on_raw(sources[i].name, t, data)
+                if on_raw is not None:  # history times on the pipeline's clock, for replay
+                    on_raw(sources[i].name, t if receive_times_on_clock else taken_at, data)
                 per_source.setdefault(i, []).append((t, data, connection))
             batches = [
                 (sources[i].feed.feed_many(chunks), [c[0] for c in chunks])
@@ -106,7 +108,9 @@ async def run_live(
             pipeline.queue_depth = queue.qsize()
             note_sources(pipeline, sources, dropped)  # before the tick: its snapshot shows it
             if len(ready) or end_of_scan:
-                t_process = max(until, pipeline.tracks.t)
+                # never back in time: the window (so now - window) may have grown
+                t_process = max(until, pipeline.tracks.t, t_tick)
+                t_tick = t_process
                 tick = await process_off_loop(pipeline, t_process, ready, end_of_scan)
                 pipeline.tick_cpu_ms.append(tick.cpu_ms)
             if len(ready):
@@ -124,13 +128,19 @@ def replay_inputs(
     *,
     batch_window_s: float = 0.02,
     before_tick: Callable[[float], None] | None = None,
+    reorder_window_s: float = DEFAULT_REORDER_WINDOW_S,
 ) -> Iterator[Snapshot]:
     """Drive the pipeline offline from recorded raw inputs ``(t_receive, source, bytes)`` in
-    receive order, batching and closing scans as :func:`run_live` does on the live clock.
-    Inputs of unknown sources are counted in ``pipeline.source_health['unknown']``. Yields
-    each snapshot. ``before_tick(t)`` runs before each tick at time t (replay applies the
-    recorded runtime changes there, at their times)."""
-    tick = before_tick if before_tick is not None else (lambda t: None)
+    receive order, as :func:`run_live` does on the live clock: inputs are batched (within
+    ``batch_window_s``), decoded, held in the same reorder buffer (at most
+    ``reorder_window_s``) and processed in time order at their own times, with a scan closed
+    every ``scan_period_s`` of receive time. The receive times play the live clock's part, so
+    a replay takes each detection when the live loop could have: a detection that reached the
+    live service late is late in the replay too. Inputs of unknown sources are counted in
+    ``pipeline.source_health['unknown']``. Yields each snapshot. ``before_tick(t)`` runs
+    before each tick at receive time t (replay applies the recorded runtime changes there)."""
+    sources = [LiveSource(name, feed, ()) for name, feed in feeds.items()]
+    replay = _Replay(pipeline, sources, before_tick, ReorderBuffer(reorder_window_s))
     period = pipeline.config.scan_period_s
     scan_end: float | None = None
     batch: dict[str, list[tuple[float, bytes, int]]] = {}
@@ -140,14 +150,18 @@ def replay_inputs(
         if scan_end is None:
             scan_end = t + period
         if batch and t - batch_start > batch_window_s:
-            yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end, tick)
+            dets = [feeds[name].feed_many(chunks) for name, chunks in batch.items()]
+            received = [[c[0] for c in chunks] for chunks in batch.values()]
+            yield from replay.step(batch_last, dets, received, batch_last >= scan_end)
             scan_end = _next_scan_end(scan_end, batch_last, period)
             batch = {}
-        while t > scan_end:  # scans that ended with no data
-            tick(scan_end)
-            pipeline.process(scan_end, Detections.empty(), end_of_scan=True)
-            yield pipeline.snapshot()
-            scan_end += period
+        while True:  # the live loop's wake-ups with no data: held detections, ended scans
+            wake = replay.wake_up(scan_end)
+            if wake >= t:
+                break
+            yield from replay.step(wake, [], [], wake >= scan_end)
+            if wake >= scan_end:
+                scan_end += period
         feed = feeds.get(source)
         if feed is None:
             unknown += 1
@@ -157,22 +171,60 @@ def replay_inputs(
             batch_start = t
         batch.setdefault(source, []).append((t, payload, 0))
         batch_last = t
-    if batch and scan_end is not None:
-        yield from _flush_replay(pipeline, feeds, batch, batch_last, scan_end, tick)
+    if scan_end is None:
+        return
+    if batch:
+        dets = [feeds[name].feed_many(chunks) for name, chunks in batch.items()]
+        received = [[c[0] for c in chunks] for chunks in batch.values()]
+        yield from replay.step(batch_last, dets, received, batch_last >= scan_end)
+    yield from replay.drain()
 
 
-def _flush_replay(
-    pipeline: Pipeline,
-    feeds: dict[str, Feed],
-    batch: dict[str, list[tuple[float, bytes, int]]],
-    t: float,
-    scan_end: float,
-    tick: Callable[[float], None],
-) -> Iterator[Snapshot]:
-    dets = [feeds[source].feed_many(chunks) for source, chunks in batch.items()]
-    tick(t)
-    snapshot, _ = pipeline.process(t, Detections.concat(dets), end_of_scan=t >= scan_end)
-    yield snapshot
+class _Replay:
+    """replay_inputs' reorder buffer and ticks (run_live's, with receive times as the clock)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        sources: list[LiveSource],
+        before_tick: Callable[[float], None] | None,
+        reorder: ReorderBuffer,
+    ) -> None:
+        self.pipeline = pipeline
+        self.sources = sources  # the feeds, for identity labels and health as live
+        self.before_tick = before_tick if before_tick is not None else (lambda t: None)
+        self.reorder = reorder
+        self.now = -math.inf  # the receive time of the last step
+        self.t_tick = -math.inf  # the last tick's time
+
+    def wake_up(self, scan_end: float) -> float:
+        """When the live loop, idle since ``now``, would next tick: at the scan's end, or
+        after the reorder window while detections are held."""
+        held = self.now + self.reorder.window_s if len(self.reorder) else math.inf
+        return min(scan_end, held)
+
+    def step(
+        self, now: float, dets: list[Detections], received: list[list[float]], end_of_scan: bool
+    ) -> Iterator[Snapshot]:
+        """Hold decoded batches (received at the chunks' times) and tick at receive time now."""
+        self.now = now
+        for d, chunk_times in zip(dets, received, strict=True):
+            if len(d):
+                at = np.minimum(receive_times(d.t, np.asarray(chunk_times)), now)
+                self.reorder.add(d, at)
+        until, ready, _ = self.reorder.release(now)
+        if len(ready) or end_of_scan:
+            self.before_tick(now)
+            note_sources(self.pipeline, self.sources, [0] * len(self.sources))
+            t = max(until, self.pipeline.tracks.t, self.t_tick)  # as run_live: never back
+            self.t_tick = t
+            snapshot, _ = self.pipeline.process(t, ready, end_of_scan=end_of_scan)
+            yield snapshot
+
+    def drain(self) -> Iterator[Snapshot]:
+        """The end of the inputs: process what the window still holds."""
+        while len(self.reorder):
+            yield from self.step(self.now + self.reorder.window_s, [], [], False)
 
 
 def _next_scan_end(scan_end: float, t: float, period: float) -> float:

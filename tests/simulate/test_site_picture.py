@@ -80,10 +80,10 @@ def test_every_demo_sensor_is_live_and_the_inspection_drone_is_allowed(tmp_path)
     for name, feed in feeds.items():
         assert feed.counters.chunks > 0 and feed.counters.detections > 0, name
     assert set(feeds["remote-id"].names.values()) == {f"rid:{remote_id_serial(inspection)}"}
-    # the inspection drone's track carries its Remote ID (named 'remote_id' here: replay does
-    # not copy the feeds' serial labels into the pipeline) and no alert is about it
+    # the inspection drone's track carries its Remote ID serial (replay copies the feeds'
+    # labels into the pipeline, as the live loop does) and no alert is about it
     rid_tracks = {int(t) for s in snapshots for t, i in zip(s.tracks.id, s.tracks.identity,
-                  strict=True) if str(i).startswith("rid:") or i == "remote_id"}  # fmt: skip
+                  strict=True) if i == f"rid:{remote_id_serial(inspection)}"}  # fmt: skip
     assert rid_tracks
     alerted = {a.track_id for s in snapshots for a in s.alerts}
     assert not rid_tracks & alerted
