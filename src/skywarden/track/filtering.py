@@ -125,13 +125,20 @@ def _update_imm_block(
         det = np.where(hit, select_rows(trk_det, rows), 0)
         z = np.where(hit[:, None], np.take(dets.z, det, axis=0), xm_r[:, 0, :3])
         R = np.take(dets.R, det, axis=0)
-        xm_u, Pm_u, loglik = kalman.update(xm_r, Pm_r, z[:, None, :], R[:, None])
+        xm_u, Pm_u, loglik = kalman.update(
+            xm_r, Pm_r, z[:, None, :], R[:, None], exact_symmetry=False
+        )  # combine below mirrors the combined P; the next predict mirrors the modes' P
         mu_u = imm.update_probabilities(c_r, loglik)
-        xm_new = np.where(hit[:, None, None], xm_u, xm_r)
-        np.copyto(Pm_u, Pm_r, where=~hit[:, None, None, None])
-        mu_new = np.where(hit[:, None], mu_u, c_r)
-        xm[rows], Pm[rows], mu[rows] = xm_new, Pm_u, mu_new
-        x[rows], P[rows] = imm.combine(xm_new, Pm_u, mu_new)
+        if isinstance(rows, slice):  # xm_r, Pm_r are views: write the hit rows in place
+            np.copyto(xm_r, xm_u, where=hit[:, None, None])
+            np.copyto(Pm_r, Pm_u, where=hit[:, None, None, None])
+        else:
+            xm_r = np.where(hit[:, None, None], xm_u, xm_r)
+            np.copyto(Pm_u, Pm_r, where=~hit[:, None, None, None])
+            xm[rows], Pm[rows], Pm_r = xm_r, Pm_u, Pm_u
+        mu_r = np.where(hit[:, None], mu_u, c_r)
+        mu[rows] = mu_r
+        x[rows], P[rows] = imm.combine(xm_r, Pm_r, mu_r)
         return
     if n_hit:
         hit_rows = np.flatnonzero(hit)

@@ -49,25 +49,22 @@ def predict(
     """x' = F x, P' = F P F^T + Q for stacks x (..., 6), P (..., 6, 6) (P symmetric).
 
     F and Q are either one (6, 6) matrix for every track (all tracks share the time step) or
-    stacks broadcastable to P. With one F, F P F^T comes from one matrix product over the
-    whole stack, vec(F P F^T) = vec(P) @ G (:func:`_kron_symmetric`), whose columns for
-    (a, b) and (b, a) are the same column, so the result is symmetric as computed.
+    stacks broadcastable to P. With one F, the 21 distinct elements of F P F^T come from one
+    matrix product, vec(F P F^T) = (F kron F) vec(P), over the whole stack.
 
     ``out``: arrays (x', P') of the result's shapes to write into (e.g. views of the rows of
     a bigger stack), saving a copy; they must not overlap x or P.
     """
     if F.ndim == 2 and Q.ndim == 2 and P.shape[-2:] == (6, 6):
-        G, q = _kron_symmetric(F), Q.reshape(36)
+        upper = P.reshape(-1, 36) @ _kron_upper(F)
+        upper += Q.reshape(36)[_UPPER6]
         if out is None:
-            P_new = (P.reshape(-1, 36) @ G).reshape(P.shape)
-            P_new += Q
-            return x @ F.T, P_new
+            return x @ F.T, np.take(upper, _FROM_UPPER6, axis=1).reshape(P.shape)
         x_new, P_new = out
         np.matmul(x, F.T, out=x_new)
         flat = P_new.view()
         flat.shape = (-1, 36)  # a view of out (raises if out's rows are not 36 in a row)
-        np.matmul(P.reshape(-1, 36), G, out=flat)
-        flat += q
+        np.take(upper, _FROM_UPPER6, axis=1, out=flat)
         return x_new, P_new
     x_new = x @ np.swapaxes(F, -1, -2) if F.ndim == 2 else np.einsum("...ij,...j->...i", F, x)
     P_new = symmetrise(F @ P @ np.swapaxes(F, -1, -2) + Q)
@@ -80,19 +77,14 @@ def predict(
 _KRON_CACHE: dict[bytes, FloatArray] = {}  # scans repeat the same few F matrices
 
 
-def _kron_symmetric(F: FloatArray) -> FloatArray:
-    """(36, 36): vec(P) @ this = vec(F P F^T) (row-major vec) for a symmetric P, with the
-    column of each element below the diagonal a copy of its mirror's: the product then gives
-    the two mirror elements by the same arithmetic. One product of 36 columns costs 25 %
-    less than 21 (the upper triangle) followed by a gather that mirrors them."""
+def _kron_upper(F: FloatArray) -> FloatArray:
+    """(36, 21): vec(P) @ this = the upper triangle of F P F^T (row-major vec)."""
     key = F.tobytes()
     found = _KRON_CACHE.get(key)
     if found is None:
         if len(_KRON_CACHE) >= 256:
             _KRON_CACHE.clear()
-        upper = np.kron(F, F).T[:, _UPPER6]  # (36, 21)
-        found = _KRON_CACHE[key] = np.ascontiguousarray(upper[:, _FROM_UPPER6])
-        found.setflags(write=False)
+        found = _KRON_CACHE[key] = np.ascontiguousarray(np.kron(F, F).T[:, _UPPER6])
     return found
 
 
@@ -114,6 +106,32 @@ def inverse_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
     inv[..., 1, 2] = (c * d - a * f) / det
     inv[..., 2, 2] = (a * e - b * d) / det
     return inv, det
+
+
+def inverse_symmetric_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverse and determinant of stacks of symmetric 3x3 matrices (..., 3, 3), from their
+    upper triangles: 6 cofactors instead of 9 (the inverse is symmetric too)."""
+    a, b, c = S[..., 0, 0], S[..., 0, 1], S[..., 0, 2]
+    d, e, f = S[..., 1, 1], S[..., 1, 2], S[..., 2, 2]
+    c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
+    det = a * c00 + b * c01 + c * c02
+    inv = np.empty(S.shape)
+    inv[..., 0, 0] = c00 / det
+    inv[..., 0, 1] = inv[..., 1, 0] = c01 / det
+    inv[..., 0, 2] = inv[..., 2, 0] = c02 / det
+    inv[..., 1, 1] = (a * f - c * c) / det
+    inv[..., 1, 2] = inv[..., 2, 1] = (b * c - a * e) / det
+    inv[..., 2, 2] = (a * d - b * b) / det
+    return inv, det
+
+
+def quadratic_form_symmetric(y: FloatArray, S_inv: FloatArray) -> FloatArray:
+    """y^T S^-1 y for stacks y (..., 3) and symmetric S_inv (..., 3, 3), from the upper
+    triangle (the off-diagonal terms counted twice): 6 products instead of 9."""
+    y0, y1, y2 = y[..., 0], y[..., 1], y[..., 2]
+    diagonal = y0 * y0 * S_inv[..., 0, 0] + y1 * y1 * S_inv[..., 1, 1] + y2 * y2 * S_inv[..., 2, 2]
+    cross = y0 * y1 * S_inv[..., 0, 1] + y0 * y2 * S_inv[..., 0, 2] + y1 * y2 * S_inv[..., 1, 2]
+    return diagonal + 2.0 * cross
 
 
 def quadratic_form(y: FloatArray, S_inv: FloatArray) -> FloatArray:
@@ -141,7 +159,7 @@ def log_likelihood(d2: FloatArray, det_S: FloatArray) -> FloatArray:
 
 
 def update(
-    x: FloatArray, P: FloatArray, z: FloatArray, R: FloatArray
+    x: FloatArray, P: FloatArray, z: FloatArray, R: FloatArray, *, exact_symmetry: bool = True
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Kalman update with position measurements z (..., 3), R (..., 3, 3).
 
@@ -152,19 +170,24 @@ def update(
     (I - K H) P (I - K H)^T + K R K^T instead (:func:`update_joseph`), which stays positive
     definite under rounding (the two are equal in exact arithmetic; the Joseph form costs
     twice the time, and with float64 and metre-scale variances it is rarely needed).
+
+    ``exact_symmetry=False`` leaves P' symmetric only up to rounding (no mirroring pass), for
+    callers whose next step mirrors it anyway (the IMM combination, the next predict).
     """
     y, S = innovation(x, P, z, R)
-    S_inv, det_S = inverse_3x3(S)
+    S_inv, det_S = inverse_symmetric_3x3(S)
     B = P[..., :, :3]
     K = B @ S_inv  # P H^T S^-1, (..., 6, 3)
     x_new = x + (K @ y[..., :, None])[..., 0]
-    P_new = symmetrise(P - K @ np.swapaxes(B, -1, -2))
+    P_new = P - K @ np.swapaxes(B, -1, -2)
+    if exact_symmetry:
+        P_new = symmetrise(P_new)
     variances = np.diagonal(P_new, axis1=-2, axis2=-1)
     lost = ~(variances > 0.0).all(axis=-1)  # NaN counts as lost
     if lost.any():
         R_full = np.broadcast_to(R, S.shape)
         P_new[lost] = _joseph(P[lost], K[lost], R_full[lost])
-    return x_new, P_new, log_likelihood(quadratic_form(y, S_inv), det_S)
+    return x_new, P_new, log_likelihood(quadratic_form_symmetric(y, S_inv), det_S)
 
 
 def update_joseph(

@@ -74,7 +74,8 @@ class Tracks:
         id: (N,) stable track numbers.
         x: (N, 6) combined state [e, n, u, ve, vn, vu].
         P: (N, 6, 6) combined covariance.
-        xm: (N, M, 6) per-model states; Pm: (N, M, 6, 6) per-model covariances.
+        xm: (N, M, 6) per-model states; Pm: (N, M, 6, 6) per-model covariances
+            (symmetric up to rounding: each predict makes them exactly symmetric).
         mu: (N, M) model probabilities.
         status: (N,) int8 :class:`Status`.
         history: (N,) uint32 bit history of hits, newest in bit 0.
