@@ -111,11 +111,17 @@ def inverse_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
 def inverse_symmetric_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Inverse and determinant of stacks of symmetric 3x3 matrices (..., 3, 3), from their
     upper triangles: 6 cofactors instead of 9 (the inverse is symmetric too)."""
-    a, b, c = S[..., 0, 0], S[..., 0, 1], S[..., 0, 2]
-    d, e, f = S[..., 1, 1], S[..., 1, 2], S[..., 2, 2]
+    upper = (S[..., 0, 0], S[..., 0, 1], S[..., 0, 2], S[..., 1, 1], S[..., 1, 2], S[..., 2, 2])
+    return _inverse_from_upper(*upper)
+
+
+def _inverse_from_upper(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, e: FloatArray, f: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Inverse (..., 3, 3) and determinant of the symmetric [[a b c] [b d e] [c e f]]."""
     c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
     det = a * c00 + b * c01 + c * c02
-    inv = np.empty(S.shape)
+    inv = np.empty((*det.shape, 3, 3))
     inv[..., 0, 0] = c00 / det
     inv[..., 0, 1] = inv[..., 1, 0] = c01 / det
     inv[..., 0, 2] = inv[..., 2, 0] = c02 / det
@@ -174,18 +180,22 @@ def update(
     ``exact_symmetry=False`` leaves P' symmetric only up to rounding (no mirroring pass), for
     callers whose next step mirrors it anyway (the IMM combination, the next predict).
     """
-    y, S = innovation(x, P, z, R)
-    S_inv, det_S = inverse_symmetric_3x3(S)
+    y = z - x[..., :3]
+    # S = P_pp + R read as its 6 distinct elements (no (..., 3, 3) stack to loop over)
+    S_upper = [
+        P[..., i, j] + R[..., i, j] for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+    ]
+    S_inv, det_S = _inverse_from_upper(*S_upper)
     B = P[..., :, :3]
     K = B @ S_inv  # P H^T S^-1, (..., 6, 3)
     x_new = x + (K @ y[..., :, None])[..., 0]
     P_new = P - K @ np.swapaxes(B, -1, -2)
     if exact_symmetry:
         P_new = symmetrise(P_new)
-    variances = np.diagonal(P_new, axis1=-2, axis2=-1)
-    lost = ~(variances > 0.0).all(axis=-1)  # NaN counts as lost
-    if lost.any():
-        R_full = np.broadcast_to(R, S.shape)
+    not_positive = ~(np.diagonal(P_new, axis1=-2, axis2=-1) > 0.0)  # NaN counts
+    if not_positive.any():  # (one pass over all; the per-row test only when needed)
+        lost = not_positive.any(axis=-1)
+        R_full = np.broadcast_to(R, (*lost.shape, 3, 3))
         P_new[lost] = _joseph(P[lost], K[lost], R_full[lost])
     return x_new, P_new, log_likelihood(quadratic_form_symmetric(y, S_inv), det_S)
 
