@@ -10,6 +10,11 @@ the copy of the surviving tracks. One core (thread pools pinned), the allocator 
 the batch commands, CPU time (``time.process_time``); the load average is printed with it.
 
     taskset -c 1 python benchmarks/track_stages.py [--sizes 10000,100000] [--repeat 5]
+
+``--against SRC`` (another checkout's ``src``, e.g. main's) times the whole step of both trees
+instead, each in its own process, in alternating rounds (``--rounds``) on the same machine,
+and prints each tree's least CPU per step and the ratio: the before/after figure of a change,
+with both sides under the same load.
 """
 
 from __future__ import annotations
@@ -118,13 +123,74 @@ def profile(n: int, repeat: int) -> None:
     )
 
 
+def step_cpu(n: int, repeat: int) -> float:
+    """Least CPU seconds of one step at scale-n (the state after the warm scans)."""
+    scenario = build_scenario(f"scale-{n}", 0)
+    params = scale_params(scenario)
+    tracks, dets, t = None, None, 0.0
+    for k, t in enumerate(scenario.times[: WARM_SCANS + 1]):
+        rows = np.flatnonzero(scenario.scan_index == k)
+        sigma = scenario.det_sigma[rows]
+        R = np.eye(3)[None] * (sigma**2)[:, None, None]
+        dets = make_detections(float(t), scenario.det_z[rows], R)
+        if tracks is None:
+            tracks = step_module.new_tracks(params, float(t))
+        if k < WARM_SCANS:
+            tracks, _ = step_module.step(tracks, dets, float(t), params)
+    best = np.inf
+    for _ in range(repeat):
+        start = time.process_time()
+        step_module.step(tracks, dets, float(t), params)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def against(other_src: str, sizes: list[int], repeat: int, rounds: int) -> None:
+    """Both trees' least step CPU, alternating processes, and the ratio this / other."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    trees = {"this tree": here, "other tree": other_src}
+    for n in sizes:
+        best = dict.fromkeys(trees, np.inf)
+        loads = []
+        for _ in range(rounds):
+            for name, src in trees.items():
+                env = dict(os.environ, PYTHONPATH=src)
+                out = subprocess.run(
+                    [sys.executable, __file__, "--step-only", str(n), "--repeat", str(repeat)],
+                    env=env, check=True, capture_output=True, text=True,
+                )  # fmt: skip
+                best[name] = min(best[name], float(out.stdout.split()[-1]))
+                loads.append(os.getloadavg()[0])
+        print(
+            f"scale-{n}: this tree {best['this tree'] * 1e3:.1f} ms, other tree ({other_src}) "
+            f"{best['other tree'] * 1e3:.1f} ms CPU per step (least of {rounds} x {repeat}); "
+            f"ratio {best['this tree'] / best['other tree']:.3f}; load average "
+            f"{min(loads):.1f}-{max(loads):.1f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--against", help="another checkout's src folder to compare with")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--step-only", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.step_only:
+        recycle_large_allocations()
+        print(step_cpu(args.step_only, args.repeat))
+        return
+    if args.against:
+        against(args.against, sizes, args.repeat, args.rounds)
+        return
     print(f"big blocks recycled: {recycle_large_allocations()}")
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in sizes:
         profile(n, args.repeat)
 
 

@@ -108,3 +108,28 @@ def test_a_scan_in_several_batches_counts_like_one(seed: int, n: int, split: int
     np.testing.assert_allclose(one.count, two.count)
     np.testing.assert_allclose(one.height_moments, two.height_moments, rtol=1e-12, atol=1e-6)
     assert one.scans == two.scans
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    old=st.sets(st.integers(0, 60), max_size=30),
+    new=st.sets(st.integers(0, 60), max_size=30),
+    columns=st.sampled_from([0, 3]),
+)
+def test_merge_is_the_sorted_union_with_values_added(
+    old: set[int], new: set[int], columns: int
+) -> None:
+    """_merge places keys without searching again: it must equal the plain definition."""
+    keys, new_keys = np.array(sorted(old), np.int64), np.array(sorted(new), np.int64)
+    shape = () if columns == 0 else (columns,)
+    values = np.arange(keys.size * max(columns, 1), dtype=float).reshape(keys.size, *shape) + 0.5
+    new_values = -np.arange(new_keys.size * max(columns, 1), dtype=float).reshape(
+        new_keys.size, *shape
+    )
+    got_keys, got = clutter_map._merge(keys, values, new_keys, new_values)
+    want_keys = np.array(sorted(old | new), np.int64)
+    want = np.zeros((want_keys.size, *shape))
+    want[np.searchsorted(want_keys, keys)] += values
+    want[np.searchsorted(want_keys, new_keys)] += new_values
+    assert np.array_equal(got_keys, want_keys)
+    assert np.array_equal(got, want)

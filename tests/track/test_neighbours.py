@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skywarden.track import neighbours
 from skywarden.track.neighbours import pairs_within
 
 
@@ -50,3 +52,42 @@ def test_the_grid_is_horizontal_only_height_is_checked_exactly() -> None:
     points = np.array([[0.0, 0.0, 100.0], [0.0, 0.0, 1.0]])
     rows, cols = pairs_within(np.zeros((1, 3)), np.array([2.0]), points)
     assert cols.tolist() == [1]
+
+
+def _radii_within_a_factor_two(seed: int, n: int, d: int, spread: float, radius: float):
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(-spread, spread, (d, 3))
+    centres = points[rng.integers(0, d, n)] + rng.normal(0, radius, (n, 3))
+    return centres, radius * rng.uniform(0.5, 1.0, n), points
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    d=st.integers(1, 60),
+    spread=st.sampled_from([100.0, 5000.0]),
+    radius=st.sampled_from([1.0, 50.0, 400.0]),
+)
+def test_radii_within_a_factor_two_find_the_brute_force_pairs(
+    seed: int, n: int, d: int, spread: float, radius: float
+) -> None:
+    """As in tracker gating: mostly the uniform-window path (below)."""
+    centres, radii, points = _radii_within_a_factor_two(seed, n, d, spread, radius)
+    rows, cols = pairs_within(centres, radii, points)
+    assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == _brute(centres, radii, points)
+    assert np.all(np.diff(rows * d + cols) > 0)
+
+
+def test_sparse_points_and_similar_radii_take_the_uniform_window_path() -> None:
+    """Few points per gate: the grid side is the largest radius and every centre reads
+    3 x 3 cells, through _uniform_window_runs, with the brute-force pairs."""
+    centres, radii, points = _radii_within_a_factor_two(7, 300, 400, 5000.0, 50.0)
+    calls = []
+    real = neighbours._uniform_window_runs
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(neighbours, "_uniform_window_runs", lambda *a: calls.append(1) or real(*a))
+        rows, cols = pairs_within(centres, radii, points)
+    assert calls
+    assert rows.size > 10
+    assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == _brute(centres, radii, points)

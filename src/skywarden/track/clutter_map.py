@@ -197,14 +197,26 @@ def _merge(
 ) -> tuple[IntArray, np.ndarray]:
     """Sorted union of two sorted sets of unique keys, adding values of equal keys (old + new).
 
-    Merged with binary searches instead of sorting the concatenation (a 37,000-cell map:
-    5 -> 1 ms); the sums are the same numbers, old value first."""
+    Merged with one binary search of the new keys in the old instead of sorting the
+    concatenation (a 37,000-cell map: 5 -> 1 ms); where every key lands follows from it (an
+    old key moves up by the number of new keys inserted at or before it, the j-th inserted
+    key lands at its insertion point + j), so nothing is searched again. The sums are the
+    same numbers, old value first."""
     at = np.searchsorted(keys, new_keys)
     known = np.zeros(new_keys.size, bool)
     inside = at < keys.size
     known[inside] = keys[at[inside]] == new_keys[inside]
-    out_keys = np.insert(keys, at[~known], new_keys[~known])
+    fresh = ~known
+    insert_at = at[fresh]  # non-decreasing (new_keys is sorted)
+    moved_up = np.cumsum(np.bincount(insert_at, minlength=keys.size + 1))[: keys.size]
+    old_pos = np.arange(keys.size) + moved_up
+    new_pos = np.empty(new_keys.size, np.int64)
+    new_pos[fresh] = insert_at + np.arange(insert_at.size)
+    new_pos[known] = old_pos[at[known]]
+    out_keys = np.empty(keys.size + insert_at.size, keys.dtype)
+    out_keys[old_pos] = keys
+    out_keys[new_pos[fresh]] = new_keys[fresh]
     out = np.zeros((out_keys.size, *values.shape[1:]), np.result_type(values, new_values))
-    out[np.searchsorted(out_keys, keys)] = values
-    out[np.searchsorted(out_keys, new_keys)] += new_values
+    out[old_pos] = values
+    out[new_pos] += new_values
     return out_keys, out

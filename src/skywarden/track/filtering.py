@@ -31,7 +31,10 @@ def predict_tracks(
     """Predict every track to t (POSIX s).
 
     Returns new arrays: per-mode xm (N, M, 6), Pm (N, M, 6, 6), predicted mode probabilities
-    c (N, M), and the combined x (N, 6), P (N, 6, 6) used for gating.
+    c (N, M), and the combined x (N, 6), P (N, 6, 6) used for gating. Of the IMM rows of P
+    only the position block P[:, :3, :3] is filled: :func:`update_tracks` combines their
+    modes after the update (most tracks are updated, so their predicted combination would be
+    thrown away), and the rest of the steps reads nothing else before it.
     """
     dt = t - tracks.t if len(tracks) else 0.0
     if len(params.models) == 1:  # a plain Kalman filter: one model for every track
@@ -58,7 +61,7 @@ def predict_tracks(
             xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models)
             xm[rows], Pm[rows] = xm_rows, Pm_rows
         c[rows] = c_rows
-        x[rows], P[rows] = imm.combine(xm_rows, Pm_rows, c_rows)
+        x[rows], P[rows, :3, :3] = imm.combine_position(xm_rows, Pm_rows, c_rows)
     for rows in blocks(np.flatnonzero(tentative)):
         x_rows, P_rows = imm.predict_models(tracks.x[rows, None], tracks.P[rows, None], dt, single)
         x[rows], P[rows] = x_rows[:, 0], P_rows[:, 0]
@@ -77,8 +80,9 @@ def update_tracks(
 ) -> FloatArray:
     """Update the tracks assigned a detection (trk_det >= 0), in place on xm, Pm, x, P.
 
-    IMM rows update every mode and re-weight the modes by their likelihoods; the other rows
-    update their single estimate. Returns the new mode probabilities (N, M).
+    IMM rows update every mode and re-weight the modes by their likelihoods, and every IMM
+    row's combined x, P is made from its modes here (see :func:`predict_tracks`); the other
+    rows update their single estimate. Returns the new mode probabilities (N, M).
     """
     upd = trk_det >= 0
     mu = c.copy()
@@ -87,18 +91,85 @@ def update_tracks(
             z, R = _measurements(dets, trk_det, rows)
             x[rows], P[rows], _ = kalman.update(x[rows], P[rows], z, R)
         return mu
-    for rows in blocks(np.flatnonzero(upd & imm_rows)):
-        z, R = _measurements(dets, trk_det, rows)
-        xm_r, Pm_r = select_rows(xm, rows), select_rows(Pm, rows)
-        xm_u, Pm_u, loglik = kalman.update(xm_r, Pm_r, z[:, None, :], R[:, None])
-        xm[rows], Pm[rows] = xm_u, Pm_u
-        mu_rows = imm.update_probabilities(select_rows(c, rows), loglik)
-        mu[rows] = mu_rows
-        x[rows], P[rows] = imm.combine(xm_u, Pm_u, mu_rows)
+    for rows in blocks(np.flatnonzero(imm_rows)):
+        _update_imm_block(rows, select_rows(upd, rows), trk_det, dets, xm, Pm, c, mu, x, P)
     for rows in blocks(np.flatnonzero(upd & ~imm_rows)):
         z, R = _measurements(dets, trk_det, rows)
         x[rows], P[rows], _ = kalman.update(x[rows], P[rows], z, R)
     return mu
+
+
+def _update_imm_block(
+    rows: IntArray | slice,
+    hit: BoolArray,
+    trk_det: IntArray,
+    dets: Detections,
+    xm: FloatArray,
+    Pm: FloatArray,
+    c: FloatArray,
+    mu: FloatArray,
+    x: FloatArray,
+    P: FloatArray,
+) -> None:
+    """Update the hit rows of one block of IMM rows in place, and combine every row's modes.
+
+    Most IMM rows are hit at each scan and they lie in runs, so the whole block goes through
+    the update and the rows that were not hit keep their predicted modes (a masked copy):
+    a run is then read as a view and written as one copy, where gathering the hit rows and
+    scattering them back cost more than the ~10 % of the maths thrown away. A block with few
+    hits gathers them instead.
+    """
+    xm_r, Pm_r, c_r = select_rows(xm, rows), select_rows(Pm, rows), select_rows(c, rows)
+    n_hit = int(np.count_nonzero(hit))
+    if 2 * n_hit >= hit.size:  # the whole block; a row not hit measures its first mode
+        det = np.where(hit, select_rows(trk_det, rows), 0)
+        z = np.where(hit[:, None], np.take(dets.z, det, axis=0), xm_r[:, 0, :3])
+        R = np.take(dets.R, det, axis=0)
+        xm_u, Pm_u, loglik = _update_modes(xm_r, Pm_r, z, R)
+        mu_u = imm.update_probabilities(c_r, loglik)
+        if isinstance(rows, slice):  # xm_r, Pm_r are views: write the hit rows in place
+            np.copyto(xm_r, xm_u, where=hit[:, None, None])
+            np.copyto(Pm_r, Pm_u, where=hit[:, None, None, None])
+        else:
+            xm_r = np.where(hit[:, None, None], xm_u, xm_r)
+            np.copyto(Pm_u, Pm_r, where=~hit[:, None, None, None])
+            xm[rows], Pm[rows], Pm_r = xm_r, Pm_u, Pm_u
+        mu_r = np.where(hit[:, None], mu_u, c_r)
+        mu[rows] = mu_r
+        x[rows], P[rows] = imm.combine(xm_r, Pm_r, mu_r)
+        return
+    if n_hit:
+        hit_rows = np.flatnonzero(hit)
+        if isinstance(rows, slice):
+            hit_rows += rows.start
+        else:
+            hit_rows = rows[hit_rows]
+        z, R = _measurements(dets, trk_det, hit_rows)
+        xm_u, Pm_u, loglik = _update_modes(
+            select_rows(xm, hit_rows), select_rows(Pm, hit_rows), z, R
+        )
+        xm[hit_rows], Pm[hit_rows] = xm_u, Pm_u
+        mu[hit_rows] = imm.update_probabilities(select_rows(c, hit_rows), loglik)
+    x[rows], P[rows] = imm.combine(select_rows(xm, rows), select_rows(Pm, rows), mu[rows])
+
+
+def _update_modes(
+    xm: FloatArray, Pm: FloatArray, z: FloatArray, R: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Kalman update of every mode of B tracks, xm (B, M, 6), Pm (B, M, 6, 6), with their
+    measurements z (B, 3), R (B, 3, 3): updated xm, Pm and log-likelihoods (B, M).
+
+    The modes are updated as one flat stack of B * M rows, each with a copy of its track's
+    z and R: an element of every row is then one evenly strided run, where the (B, M) view
+    made NumPy loop over M = 3 elements per track (13 % faster, the same numbers). The modes'
+    P' is symmetric up to rounding: the combination mirrors the combined P, and the next
+    predict the modes' (kalman.update's exact_symmetry)."""
+    b, m = xm.shape[:2]
+    x_u, P_u, loglik = kalman.update(
+        xm.reshape(b * m, 6), Pm.reshape(b * m, 6, 6),
+        np.repeat(z, m, axis=0), np.repeat(R, m, axis=0), exact_symmetry=False,
+    )  # fmt: skip
+    return x_u.reshape(b, m, 6), P_u.reshape(b, m, 6, 6), loglik.reshape(b, m)
 
 
 def _measurements(

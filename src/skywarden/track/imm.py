@@ -41,23 +41,25 @@ def mix(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """IMM interaction: mixed initial conditions x0 (N, M, 6), P0 (N, M, 6, 6) and c (N, M).
 
-    P0_j = sum_i w_ij (P_i + dx_i dx_i^T) - dx0_j dx0_j^T with every dx taken from the first
-    mode's state, so the spread terms do not cancel badly far from the origin.
+    x0_j = sum_i w_ij x_i and P0_j = sum_i w_ij (P_i + e_ij e_ij^T) with e_ij = x_i - x0_j,
+    the spread about the mixed mean itself (no large terms cancel far from the origin). Every
+    sum is one stacked matrix product: (j, i) weights @ (i, 36) covariances, and per j the
+    (6, i) @ (i, 6) product of the weighted spreads; NumPy's broadcast outer products over
+    a 6-element last axis cost 3x more. P0 is symmetric up to rounding (the predict that
+    follows makes it exact).
     """
     n, m = mu.shape
     if m == 1:
         return xm, Pm, mu
     c = mu @ Pi
-    w = mu[:, :, None] * Pi[None, :, :] / c[:, None, :]  # mu_{i|j}, (N, i, j)
-    wT = np.swapaxes(w, 1, 2)  # (N, j, i)
-    centre = xm[:, :1, :]
-    dx = xm - centre
-    x0c = wT @ dx  # (N, j, 6)
-    outer = (dx[..., :, None] * dx[..., None, :]).reshape(n, m, 36)
-    outer += Pm.reshape(n, m, 36)
-    P0 = (wT @ outer).reshape(n, m, 6, 6)
-    P0 -= x0c[..., :, None] * x0c[..., None, :]
-    return x0c + centre, P0, c
+    wT = np.swapaxes(mu[:, :, None] * Pi[None, :, :] / c[:, None, :], 1, 2)  # mu_{i|j}, (N, j, i)
+    x0 = wT @ xm  # (N, j, 6)
+    # e (N, j, i, 6): each mixed mean repeated over the i modes' 18 numbers (one subtraction
+    # with runs of 18, where the 4-D broadcast ran NumPy's loop over 6: 1.6x faster)
+    e = (xm.reshape(n, 1, m * 6) - np.tile(x0, (1, 1, m))).reshape(n, m, m, 6)
+    P0 = (wT @ Pm.reshape(n, m, 36)).reshape(n, m, 6, 6)
+    P0 += np.swapaxes(e * wT[..., None], 2, 3) @ e
+    return x0, P0, c
 
 
 def predict_models(
@@ -102,6 +104,26 @@ def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray,
     P = (mu[:, None, :] @ Pm.reshape(n, m, 36)).reshape(n, 6, 6)
     P += np.swapaxes(dx * mu[:, :, None], 1, 2) @ dx
     return x, kalman.symmetrise(P)
+
+
+def combine_position(
+    xm: FloatArray, Pm: FloatArray, mu: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The combined x (N, 6) and the position block (N, 3, 3) of the combined P, as
+    :func:`combine` on the position elements (symmetric up to rounding: what gating reads).
+
+    The first three rows of each mode's P are 18 contiguous numbers, so their weighted sum is
+    one stacked product over a view; the position block is a view of that result (a copy of
+    the strided 3 x 3 blocks cost more than the whole combination)."""
+    n, m = mu.shape
+    if m == 1:
+        return xm[:, 0], Pm[:, 0, :3, :3]
+    x = (mu[:, None, :] @ xm)[:, 0]
+    dx = xm[:, :, :3] - x[:, None, :3]
+    rows = mu[:, None, :] @ Pm.reshape(n, m, 36)[:, :, :18]  # (N, 1, 18): P[:3, :] combined
+    P = rows.reshape(n, 3, 6)[:, :, :3]
+    P += np.swapaxes(dx * mu[:, :, None], 1, 2) @ dx
+    return x, P
 
 
 def update_probabilities(c: FloatArray, log_likelihood: FloatArray) -> FloatArray:

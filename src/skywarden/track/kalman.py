@@ -108,6 +108,38 @@ def inverse_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
     return inv, det
 
 
+def inverse_symmetric_3x3(S: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverse and determinant of stacks of symmetric 3x3 matrices (..., 3, 3), from their
+    upper triangles: 6 cofactors instead of 9 (the inverse is symmetric too)."""
+    upper = (S[..., 0, 0], S[..., 0, 1], S[..., 0, 2], S[..., 1, 1], S[..., 1, 2], S[..., 2, 2])
+    return _inverse_from_upper(*upper)
+
+
+def _inverse_from_upper(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, e: FloatArray, f: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Inverse (..., 3, 3) and determinant of the symmetric [[a b c] [b d e] [c e f]]."""
+    c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
+    det = a * c00 + b * c01 + c * c02
+    inv = np.empty((*det.shape, 3, 3))
+    inv[..., 0, 0] = c00 / det
+    inv[..., 0, 1] = inv[..., 1, 0] = c01 / det
+    inv[..., 0, 2] = inv[..., 2, 0] = c02 / det
+    inv[..., 1, 1] = (a * f - c * c) / det
+    inv[..., 1, 2] = inv[..., 2, 1] = (b * c - a * e) / det
+    inv[..., 2, 2] = (a * d - b * b) / det
+    return inv, det
+
+
+def quadratic_form_symmetric(y: FloatArray, S_inv: FloatArray) -> FloatArray:
+    """y^T S^-1 y for stacks y (..., 3) and symmetric S_inv (..., 3, 3), from the upper
+    triangle (the off-diagonal terms counted twice): 6 products instead of 9."""
+    y0, y1, y2 = y[..., 0], y[..., 1], y[..., 2]
+    diagonal = y0 * y0 * S_inv[..., 0, 0] + y1 * y1 * S_inv[..., 1, 1] + y2 * y2 * S_inv[..., 2, 2]
+    cross = y0 * y1 * S_inv[..., 0, 1] + y0 * y2 * S_inv[..., 0, 2] + y1 * y2 * S_inv[..., 1, 2]
+    return diagonal + 2.0 * cross
+
+
 def quadratic_form(y: FloatArray, S_inv: FloatArray) -> FloatArray:
     """y^T S^-1 y for stacks y (..., 3), S_inv (..., 3, 3).
 
@@ -133,18 +165,55 @@ def log_likelihood(d2: FloatArray, det_S: FloatArray) -> FloatArray:
 
 
 def update(
-    x: FloatArray, P: FloatArray, z: FloatArray, R: FloatArray
+    x: FloatArray, P: FloatArray, z: FloatArray, R: FloatArray, *, exact_symmetry: bool = True
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Kalman update with position measurements z (..., 3), R (..., 3, 3).
 
-    Returns the updated state, the covariance in Joseph form
-    P' = (I - K H) P (I - K H)^T + K R K^T (stays symmetric positive definite under rounding,
-    unlike P - K S K^T), and the log-likelihood log N(y; 0, S) of each measurement.
+    Returns the updated state, the covariance and the log-likelihood log N(y; 0, S) of each
+    measurement. With H = [I3 0] the gain is K = B S^-1 with B = P H^T = P[:, :3], and the
+    covariance P' = P - K B^T (two small matrix products, symmetrised); where rounding leaves
+    a variance of P' that is not positive, that row takes the Joseph form
+    (I - K H) P (I - K H)^T + K R K^T instead (:func:`update_joseph`), which stays positive
+    definite under rounding (the two are equal in exact arithmetic; the Joseph form costs
+    twice the time, and with float64 and metre-scale variances it is rarely needed).
+
+    ``exact_symmetry=False`` leaves P' symmetric only up to rounding (no mirroring pass), for
+    callers whose next step mirrors it anyway (the IMM combination, the next predict).
     """
+    y = z - x[..., :3]
+    # S = P_pp + R read as its 6 distinct elements (no (..., 3, 3) stack to loop over)
+    S_upper = [
+        P[..., i, j] + R[..., i, j] for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+    ]
+    S_inv, det_S = _inverse_from_upper(*S_upper)
+    B = P[..., :, :3]
+    K = B @ S_inv  # P H^T S^-1, (..., 6, 3)
+    x_new = x + (K @ y[..., :, None])[..., 0]
+    P_new = P - K @ np.swapaxes(B, -1, -2)
+    if exact_symmetry:
+        P_new = symmetrise(P_new)
+    not_positive = ~(np.diagonal(P_new, axis1=-2, axis2=-1) > 0.0)  # NaN counts
+    if not_positive.any():  # (one pass over all; the per-row test only when needed)
+        lost = not_positive.any(axis=-1)
+        R_full = np.broadcast_to(R, (*lost.shape, 3, 3))
+        P_new[lost] = _joseph(P[lost], K[lost], R_full[lost])
+    return x_new, P_new, log_likelihood(quadratic_form_symmetric(y, S_inv), det_S)
+
+
+def update_joseph(
+    x: FloatArray, P: FloatArray, z: FloatArray, R: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`update` with the Joseph form P' = (I - K H) P (I - K H)^T + K R K^T on every row."""
     y, S = innovation(x, P, z, R)
     S_inv, det_S = inverse_3x3(S)
-    K = P[..., :, :3] @ S_inv  # P H^T S^-1, (..., 6, 3)
+    K = P[..., :, :3] @ S_inv
     x_new = x + (K @ y[..., :, None])[..., 0]
+    P_new = _joseph(P, K, np.broadcast_to(R, S.shape))
+    return x_new, P_new, log_likelihood(quadratic_form(y, S_inv), det_S)
+
+
+def _joseph(P: FloatArray, K: FloatArray, R: FloatArray) -> FloatArray:
+    """(I - K H) P (I - K H)^T + K R K^T (symmetrised) for H = [I3 0]; R of K's stack shape."""
     # A = I - K H only touches the first three columns, so A P = P - K (H P) and
     # (A P) A^T = (A P) - (A P) H^T K^T: the Joseph form with (6,3)x(3,6) products.
     AP = P - K @ P[..., :3, :]
@@ -153,4 +222,4 @@ def update(
     KT = np.swapaxes(K, -1, -2).copy()
     P_new = AP - AP[..., :, :3] @ KT
     P_new += (K @ np.broadcast_to(R, K.shape[:-2] + R.shape[-2:])) @ KT
-    return x_new, symmetrise(P_new), log_likelihood(quadratic_form(y, S_inv), det_S)
+    return symmetrise(P_new)

@@ -83,6 +83,19 @@ def _runs(sorted_key: IntArray, lo: IntArray, hi: IntArray) -> tuple[IntArray, I
     )
 
 
+def _uniform_window_runs(
+    sorted_key: IntArray, c_cell: IntArray, width: int, k: int
+) -> tuple[IntArray, IntArray]:
+    """:func:`_runs` of the 2k + 1 grid columns of every centre when all read the same
+    window (the usual case: the grid side is the largest radius, so k = 1 for all): the
+    column keys come from one broadcast, (N, 2k + 1) in centre then column order, without
+    expanding per-centre column counts (the general path's repeats and gathers)."""
+    offsets = np.arange(-k, k + 1) * width
+    base = (c_cell[:, :1] * width + c_cell[:, 1:2]) + offsets  # (N, 2k + 1)
+    base = base.ravel()
+    return _runs(sorted_key, base - k, base + k)
+
+
 def pairs_within(
     centres: FloatArray, radii: FloatArray, points: FloatArray
 ) -> tuple[IntArray, IntArray]:
@@ -132,17 +145,23 @@ def pairs_within(
         np.take(reach, by_cell),
     )
 
-    n_cols = np.where(reach, 2 * half + 1, 0)  # (N,) grid columns per centre
-    col_centre = np.repeat(np.arange(n), n_cols)
-    first_col = np.cumsum(n_cols) - n_cols
-    col_half = np.take(half, col_centre)
-    dx = np.arange(col_centre.size) - np.repeat(first_col, n_cols) - col_half
-    base = (np.take(c_cell[:, 0], col_centre) + dx) * width + np.take(c_cell[:, 1], col_centre)
-    start, stop = _runs(sorted_key, base - col_half, base + col_half)
-    count = stop - start
+    if reach.all() and int(half.min()) == k_max:  # every centre reads the same window
+        start, stop = _uniform_window_runs(sorted_key, c_cell, width, k_max)
+        count = stop - start
+        per_centre = count.reshape(n, 2 * k_max + 1).sum(axis=1)
+        c_rank = np.repeat(np.arange(n), per_centre)
+    else:
+        n_cols = np.where(reach, 2 * half + 1, 0)  # (N,) grid columns per centre
+        col_centre = np.repeat(np.arange(n), n_cols)
+        first_col = np.cumsum(n_cols) - n_cols
+        col_half = np.take(half, col_centre)
+        dx = np.arange(col_centre.size) - np.repeat(first_col, n_cols) - col_half
+        base = (np.take(c_cell[:, 0], col_centre) + dx) * width + np.take(c_cell[:, 1], col_centre)
+        start, stop = _runs(sorted_key, base - col_half, base + col_half)
+        count = stop - start
+        c_rank = np.repeat(col_centre, count)
     # the distance test reads centres and points in their sorted order: the candidate pairs
     # come in runs there, so the gathers stream through memory (10^5 centres: 14 -> 5 ms)
-    c_rank = np.repeat(col_centre, count)
     first = np.cumsum(count) - count
     p_rank = np.arange(c_rank.size) - np.repeat(first - start, count)
     delta = np.take(select_rows(points, order), p_rank, axis=0)

@@ -6,7 +6,7 @@ reads like the textbook loop:
     predict all tracks to t (IMM: CV + coordinated turns)
     bind detections that carry a track's cooperative identity (ICAO / Remote ID)
     gate confirmed tracks (KD-tree, chi-square), solve clusters (GNN), then tentative tracks
-    update assigned tracks (Joseph form), coast the rest
+    update assigned tracks (Joseph form where rounding needs it), coast the rest
     confirm (M of N), delete stale tracks; unused detections pair with candidates from
     earlier scans to start tracks, or become candidates
 The result does not depend on the order of the detections in the batch.

@@ -74,7 +74,8 @@ class Tracks:
         id: (N,) stable track numbers.
         x: (N, 6) combined state [e, n, u, ve, vn, vu].
         P: (N, 6, 6) combined covariance.
-        xm: (N, M, 6) per-model states; Pm: (N, M, 6, 6) per-model covariances.
+        xm: (N, M, 6) per-model states; Pm: (N, M, 6, 6) per-model covariances
+            (symmetric up to rounding: each predict makes them exactly symmetric).
         mu: (N, M) model probabilities.
         status: (N,) int8 :class:`Status`.
         history: (N,) uint32 bit history of hits, newest in bit 0.
@@ -128,11 +129,7 @@ class Tracks:
 
     def take(self, index: np.ndarray) -> Tracks:
         """The tracks selected by a boolean mask or integer index (t and next_id kept)."""
-        changes = {
-            f.name: select_rows(getattr(self, f.name), index)
-            for f in fields(self)
-            if _is_array(f.name)
-        }
+        changes = {name: select_rows(getattr(self, name), index) for name in _ARRAY_FIELDS}
         return replace(self, **changes)
 
     @property
@@ -143,6 +140,11 @@ class Tracks:
 
 def _is_array(name: str) -> bool:
     return name not in ("t", "next_id", "candidates", "clutter", "detection_rate")
+
+
+# the per-track array fields, listed once (dataclasses.fields() walks the class every call:
+# a step selects or copies every one of them a few times)
+_ARRAY_FIELDS = tuple(f.name for f in fields(Tracks) if _is_array(f.name))
 
 
 def rows_by_id(old: IntArray, new: IntArray) -> IntArray:
@@ -195,22 +197,16 @@ def keep_and_append(
     if n_keep == len(a) and len(b) == 0:  # nothing deleted or born: no copies needed
         return replace(a, t=b.t, next_id=b.next_id, **extra)
     changes = {}
-    for f in fields(a):
-        if not _is_array(f.name):
-            continue
-        src, tail = getattr(a, f.name), getattr(b, f.name)
+    for name in _ARRAY_FIELDS:
+        src, tail = getattr(a, name), getattr(b, name)
         out = np.empty((n_keep + tail.shape[0], *src.shape[1:]), dtype=src.dtype)
-        np.compress(keep, src, axis=0, out=out[:n_keep])
+        src.compress(keep, axis=0, out=out[:n_keep])
         out[n_keep:] = tail
-        changes[f.name] = out
+        changes[name] = out
     return replace(b, **changes, **extra)
 
 
 def concat_tracks(a: Tracks, b: Tracks) -> Tracks:
     """Tracks of a followed by tracks of b (b's time and next_id are kept)."""
-    changes = {
-        f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)])
-        for f in fields(a)
-        if _is_array(f.name)
-    }
+    changes = {name: np.concatenate([getattr(a, name), getattr(b, name)]) for name in _ARRAY_FIELDS}
     return replace(b, **changes)
