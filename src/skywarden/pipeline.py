@@ -238,7 +238,7 @@ class Pipeline:
     def _build_snapshot(self, t: float, shown: Tracks, classes: Classes) -> Snapshot:
         lat, lon, alt = self.frame.enu_to_geodetic(shown.x[:, :3])
         points = np.column_stack([lat, lon, alt])
-        trail = self.trails.update(shown.id, points)
+        trail = self.trails.update(shown.id, points, shown.t_update)
         steps = PREDICT_STEP_S * np.arange(1, PREDICT_STEPS + 1)
         ahead = shown.x[:, None, :3] + shown.x[:, None, 3:] * steps[None, :, None]
         p_lat, p_lon, p_alt = self.frame.enu_to_geodetic(ahead.reshape(-1, 3))
