@@ -144,11 +144,12 @@ class CompactClient:
         return row
 
     def _predicted(self, q: list[int], missing: int) -> list[list[float]]:
-        """``steps`` points evenly from the position to the path's last point."""
+        """``steps`` points evenly from the position to the path's last point (whole quanta,
+        halves rounded up, as JavaScript's Math.round)."""
         steps = self.header["steps"]
         if steps == 0 or missing & 0b111 or missing >> 12 & 0b111:
             return []
-        return [_point([q[c] + q[12 + c] * k / steps for c in range(3)])
+        return [_point([q[c] + math.floor(q[12 + c] * k / steps + 0.5) for c in range(3)])
                 for k in range(1, steps + 1)]  # fmt: skip
 
 
