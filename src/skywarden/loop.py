@@ -107,7 +107,9 @@ async def run_live(
             note_sources(pipeline, sources, dropped)  # before the tick: its snapshot shows it
             if len(ready) or end_of_scan:
                 t_process = max(until, pipeline.tracks.t)
+                started = time.perf_counter()
                 tick = await process_off_loop(pipeline, t_process, ready, end_of_scan)
+                pipeline.tick_wall_ms.append((time.perf_counter() - started) * 1e3)
                 pipeline.tick_cpu_ms.append(tick.cpu_ms)
             if len(ready):
                 pipeline.latency_ms.append((pipeline.clock() - taken) * 1e3)

@@ -119,6 +119,7 @@ class Pipeline:
         self.source_health: dict[str, dict[str, Any]] = {}
         self.latency_ms: deque[float] = deque(maxlen=2000)
         self.tick_cpu_ms: deque[float] = deque(maxlen=2000)  # CPU time of live ticks
+        self.tick_wall_ms: deque[float] = deque(maxlen=2000)  # their wall time, start to end
         self.queue_depth = 0
         self.late_detections = 0
         self.invalid_detections: dict[int, int] = {}
@@ -411,6 +412,7 @@ class Pipeline:
                     "last": float(lat[-1]),
                 },
                 "tick_cpu_ms": _percentiles(self.tick_cpu_ms),
+                "tick_wall_ms": _percentiles(self.tick_wall_ms),
                 "queue_depth": self.queue_depth,
                 "late_detections": self.late_detections,
                 "invalid_detections": {

@@ -197,3 +197,20 @@ def test_compact_clients_rebuild_the_backend_snapshot_over_a_real_server() -> No
                 while late.seq < 5:
                     late.apply(two.recv(timeout=10))
                 assert late.picture() == client.picture()
+
+
+def test_a_full_string_table_gives_every_client_a_keyframe(monkeypatch) -> None:
+    monkeypatch.setattr("skywarden.server.live.MAX_STRINGS", 1)  # always "full"
+    backend = FakeBackend(static_snapshot(seq=1, t=1_700_000_000.0))
+    with live_server(create_app(backend, live_rate_hz=50.0)) as url:
+        ws_url = url.replace("http", "ws") + "/api/v1/live?encoding=compact"
+        with connect(ws_url, open_timeout=10, max_size=None) as ws:
+            client = CompactClient()
+            client.apply(ws.recv(timeout=10))
+            for seq in (2, 3):
+                backend.publish(static_snapshot(seq=seq, t=1_700_000_000.0 + seq))
+                while client.seq < seq:
+                    client.apply(ws.recv(timeout=10))
+                    assert client.header["type"] == "key"  # a fresh table each time
+                    assert client.header["strings_from"] == 0
+                assert_rebuilt(client.picture(), backend.snapshot().to_json())

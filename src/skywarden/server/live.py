@@ -146,9 +146,13 @@ class LiveBroadcaster:
 
     def publish(self, data: bytes | dict[str, bytes]) -> None:
         """Offer the same bytes object (per encoding: ``{encoding: bytes}``) to every
-        subscriber; drop those that are full."""
+        subscriber; drop those that are full. A subscriber whose encoding is not in ``data``
+        (it joined while the broadcast was encoded, after its first message) waits for the
+        next one."""
         for sub in list(self._subs):
-            payload = data if isinstance(data, bytes) else data[sub.encoding]
+            payload = data if isinstance(data, bytes) else data.get(sub.encoding)
+            if payload is None:  # joined while this broadcast was encoded: the next one
+                continue
             if not sub.offer(payload):
                 self.unsubscribe(sub)
                 self.dropped_clients += 1
@@ -177,7 +181,7 @@ class LiveBroadcaster:
     async def _encode(self, snapshot: Any) -> dict[str, bytes]:
         """The snapshot's bytes in each encoding a subscriber uses, encoded in a worker
         thread (the JSON of 1,000 tracks takes tens of ms: not on the event loop)."""
-        wanted = {sub.encoding for sub in self._subs} | {"json"}
+        wanted = {sub.encoding for sub in self._subs}  # (no JSON for compact-only clients)
 
         base = self.compact
 
