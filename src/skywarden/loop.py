@@ -91,12 +91,12 @@ async def run_live(
                 for i, chunks in per_source.items()
             ]
             now = pipeline.clock()
-            for detections, received in batches:
+            for source, (detections, received) in zip(per_source, batches, strict=True):
                 # when the transport received them: queueing in the loop is not the sensor's
                 # delay (with a clock the transports do not share, the loop's now)
                 if receive_times_on_clock and len(detections):
                     at = np.minimum(receive_times(detections.t, np.asarray(received)), now)
-                    reorder.add(detections, at)
+                    reorder.add(detections, at, source)
                 else:
                     reorder.add(detections, now)
             until, ready, taken = reorder.release(now)
