@@ -214,3 +214,18 @@ def test_a_full_string_table_gives_every_client_a_keyframe(monkeypatch) -> None:
                     assert client.header["type"] == "key"  # a fresh table each time
                     assert client.header["strings_from"] == 0
                 assert_rebuilt(client.picture(), backend.snapshot().to_json())
+
+
+def test_a_picture_from_the_bus_encodes_as_the_pipelines_snapshot_does() -> None:
+    """The bus-fed API backend serves pictures decoded from the site's JSON: the compact
+    client rebuilds them as well (the columns come back from JSON rows)."""
+    from skywarden.bus.picture import decode_picture, encode_picture
+
+    pipeline = make_pipeline()
+    client, state = CompactClient(), None
+    for k in range(8):
+        snapshot, _ = pipeline.process(T0 + k, drones(T0 + k, 6))
+        picture = decode_picture(*encode_picture(snapshot))
+        message, state = encode(state, picture)
+        assert_rebuilt(client.apply(message), snapshot.to_json())
+    assert client.picture()["tracks"]
