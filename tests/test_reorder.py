@@ -164,6 +164,16 @@ def test_a_silent_source_holds_nothing_back_beyond_its_own_delay() -> None:
     assert ready.t.tolist() == [10.000, 10.500]
 
 
+def test_a_source_seen_out_of_order_is_held_by_its_delay_only() -> None:
+    buf = ReorderBuffer()
+    buf.add(_dets([10.000]), received=10.040, source=0)
+    buf.add(_dets([9.990]), received=10.041, source=0)  # older than its watermark
+    buf.add(_dets([10.050]), received=10.090, source=0)
+    until, _, _ = buf.release(10.091)
+    assert until == pytest.approx(10.091 - buf._sources[0].delay_s)  # not 10.050
+    assert until < 10.050
+
+
 def test_an_untagged_batch_brings_back_the_window() -> None:
     buf = ReorderBuffer()
     buf.add(_dets([10.000]), received=10.040, source=0)

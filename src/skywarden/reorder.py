@@ -29,12 +29,16 @@ measurements in time order (a radar sector by sector, a receiver message by mess
 nothing a source sends later is older than the newest measurement it has sent (its
 *watermark*) or than ``now`` minus its own p99 delay. Everything measured up to the smallest
 of these bounds over the sources seen, ``min_s max(watermark_s, now - delay_s)``, has arrived
-and is released at once, when that is later than ``now - window``. A lone radar's plots then
+and is released at once (instead of at ``now - window``: a window from all sources' delays
+together released a slow source's detections before they came when a fast source sent most
+of the detections). A lone radar's plots then
 wait for nothing (its watermark is its newest plot) rather than for the window (~43 ms at
 scale-1000, 32 sectors a second: about the sector time); with a fast ADS-B receiver beside it
 they wait for the radar's watermark; a silent source holds nothing back beyond its own delay.
-A source that sends out of order has its older measurements counted as late by the tracker,
-and so are the first ones of a source never heard from before (nothing can wait for it).
+A source that once sends a batch older than its watermark (several radars on one port, say)
+is not taken to be in order any more: only its delay bound holds it back, as the window would;
+the measurements of that first batch may be late (counted by the tracker), and so may the
+first ones of a source never heard from before (nothing can wait for it).
 """
 
 from __future__ import annotations
@@ -91,6 +95,8 @@ class ReorderBuffer:
             self._untagged = True
         else:
             clock = self._sources.setdefault(source, _SourceClock(delay_s=self.max_window_s))
+            if float(t.min()) < clock.watermark:  # not in order (several sensors on one port?)
+                clock.ordered = False
             clock.watermark = max(clock.watermark, float(t.max()))
             if len(within):
                 clock.delays = np.concatenate([clock.delays, within])[-HISTORY:]
@@ -105,8 +111,11 @@ class ReorderBuffer:
         the earliest time one of them was added (inf if none))."""
         until = now - self.window_s
         if self._sources and not self._untagged:  # every source has passed this time
-            passed = min(max(c.watermark, now - c.delay_s) for c in self._sources.values())
-            until = max(until, min(passed, now))
+            passed = min(
+                max(c.watermark if c.ordered else -math.inf, now - c.delay_s)
+                for c in self._sources.values()
+            )
+            until = min(passed, now)
         ready = self._held.t <= until
         if not ready.any():
             return until, Detections.empty(), float("inf")
@@ -128,6 +137,7 @@ class _SourceClock:
     """One source's newest measurement time (POSIX s) and recent delays (s)."""
 
     watermark: float = -math.inf
+    ordered: bool = True  # False once a batch came older than the watermark: delay only
     delays: FloatArray = field(default_factory=lambda: np.zeros(0))
     delay_s: float = DEFAULT_REORDER_WINDOW_S
 
