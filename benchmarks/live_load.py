@@ -48,6 +48,10 @@ wire bytes per message             361.5 kB             11.9 kB             12.3
 service CPU (s per s)              0.53                 0.44                0.68
 =================================  ==================  ==================  ===================
 
+Final code (per-source bounds replace the window), load 2.8 -> 2.1, 50 clients: tick
+latency p50 40.3 / p99 138 ms (last tick at each poll: 40.1 / 112 ms); tick wall 14.3 / 90.4
+ms; tick CPU 12.7 / 53.7 ms; /health 4.9 / 26.6 ms (max 41.1: under 50 ms); 2.00 Hz per
+client; 14.4 kB per message; radar 5,861/5,861, 0 kernel drops; service CPU 0.81 s per s.
 (main on a quiet machine, load 0.6-0.9, last session: tick latency 180 / 383 ms, /health
 11 / 156 ms, 357.6 kB per message.) Without clients (``compact`` + reorder per source, load
 2.4-6.7): tick latency p50 41 ms, p99 719 ms; tick CPU 11.9 / 70 ms; /health 11.7 / 126 ms.
