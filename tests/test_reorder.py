@@ -129,3 +129,91 @@ def test_per_detection_receive_times_set_the_delays_and_the_latency_start() -> N
     assert receive_times(np.array([10.0, 10.1, 11.0]), np.array([10.105, 10.005])).tolist() == [
         10.005, 10.105, 10.105,
     ]  # fmt: skip
+
+
+def test_a_lone_in_order_source_is_released_at_once() -> None:
+    """A radar's sector: every plot in it is older than its newest, and the radar sends in
+    order, so nothing can still come that is older: no wait for the window."""
+    buf = ReorderBuffer()
+    for k in range(50):  # sectors 31 ms long, sent 5 ms after their last plot
+        sector = 10.0 + 0.031 * k + np.array([0.0, 0.015, 0.030])
+        buf.add(_dets(sector.tolist()), received=sector[-1] + 0.005, source=0)
+        until, ready, _ = buf.release(sector[-1] + 0.006)
+        assert len(ready) == 3 and until == pytest.approx(sector[-1])
+    assert buf.window_s > 0.03  # the window alone would have held the newest plots
+
+
+def test_a_slower_source_holds_the_others_back_to_its_watermark() -> None:
+    buf = ReorderBuffer()
+    buf.add(_dets([10.000]), received=10.040, source=0)  # radar: 40 ms late
+    buf.add(_dets([10.030, 10.045]), received=10.046, source=1)  # ADS-B: 1 ms late
+    until, ready, _ = buf.release(10.047)
+    assert until == pytest.approx(10.000)  # the radar may still send plots after 10.000
+    assert ready.t.tolist() == [10.000] and len(buf) == 2
+    buf.add(_dets([10.031]), received=10.071, source=0)
+    _, ready, _ = buf.release(10.072)
+    assert ready.t.tolist() == [10.030, 10.031]  # in time order, across the sources
+
+
+def test_a_silent_source_holds_nothing_back_beyond_its_own_delay() -> None:
+    buf = ReorderBuffer()
+    buf.add(_dets([10.000]), received=10.002, source=1)  # a fast source, then silence
+    buf.add(_dets([10.500]), received=10.540, source=0)
+    until, ready, _ = buf.release(10.541)
+    assert until == pytest.approx(10.500)  # source 1 cannot send anything older than ~10.53
+    assert ready.t.tolist() == [10.000, 10.500]
+
+
+def test_a_source_seen_out_of_order_is_held_by_its_delay_only() -> None:
+    buf = ReorderBuffer()
+    buf.add(_dets([10.000]), received=10.040, source=0)
+    buf.add(_dets([9.990]), received=10.041, source=0)  # older than its watermark
+    buf.add(_dets([10.050]), received=10.090, source=0)
+    until, _, _ = buf.release(10.091)
+    assert until == pytest.approx(10.091 - buf._sources[0].delay_s)  # not 10.050
+    assert until < 10.050
+
+
+def test_an_untagged_batch_brings_back_the_window() -> None:
+    buf = ReorderBuffer()
+    buf.add(_dets([10.000]), received=10.040, source=0)
+    buf.add(_dets([10.010]), received=10.045)
+    until, ready, _ = buf.release(10.046)
+    assert until == pytest.approx(10.046 - buf.window_s) and len(ready) == 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    sources=st.lists(
+        st.tuples(st.floats(0.0, 0.1), st.floats(0.005, 0.05)), min_size=1, max_size=3
+    ),
+    polls=st.lists(st.floats(0.0, 0.03), min_size=1, max_size=40),
+)
+def test_in_order_sources_with_steady_delays_never_deliver_behind_a_release(
+    sources: list[tuple[float, float]], polls: list[float]
+) -> None:
+    """Each source measures every ``step`` s and is received ``delay`` s later, in order:
+    whatever the loop's release times (once each source was heard from), nothing arrives
+    older than a time already released,
+    and every detection comes out once, in time order per release."""
+    events = sorted(
+        (10.0 + k * step + delay, 10.0 + k * step, i)
+        for i, (delay, step) in enumerate(sources)
+        for k in range(40)
+    )
+    # every source has been heard from before the first release (one never heard from cannot
+    # be waited for: its first detections may be late, as the module docstring says)
+    now = 10.0 + max(delay for delay, _ in sources)
+    buf, released_until, out = ReorderBuffer(), -np.inf, []
+    for dt in [0.0] + polls + [1.0] * 10:
+        now += dt
+        while events and events[0][0] <= now:
+            received, t, i = events.pop(0)
+            assert t > released_until
+            buf.add(_dets([t]), received=received, source=i)
+        until, ready, _ = buf.release(now)
+        released_until = max(released_until, until)
+        assert np.all(np.diff(ready.t) >= 0)
+        out += ready.t.tolist()
+    if not events:
+        assert len(out) == 40 * len(sources) and len(buf) == 0

@@ -93,12 +93,12 @@ async def run_live(
                 for i, chunks in per_source.items()
             ]
             now = pipeline.clock()
-            for detections, received in batches:
+            for source, (detections, received) in zip(per_source, batches, strict=True):
                 # when the transport received them: queueing in the loop is not the sensor's
                 # delay (with a clock the transports do not share, the loop's now)
                 if receive_times_on_clock and len(detections):
                     at = np.minimum(receive_times(detections.t, np.asarray(received)), now)
-                    reorder.add(detections, at)
+                    reorder.add(detections, at, source)
                 else:
                     reorder.add(detections, now)
             until, ready, taken = reorder.release(now)
@@ -108,10 +108,12 @@ async def run_live(
             pipeline.queue_depth = queue.qsize()
             note_sources(pipeline, sources, dropped)  # before the tick: its snapshot shows it
             if len(ready) or end_of_scan:
-                # never back in time: the window (so now - window) may have grown
+                # never back in time: the release time (now - window) may step back
                 t_process = max(until, pipeline.tracks.t, t_tick)
                 t_tick = t_process
+                started = time.perf_counter()
                 tick = await process_off_loop(pipeline, t_process, ready, end_of_scan)
+                pipeline.tick_wall_ms.append((time.perf_counter() - started) * 1e3)
                 pipeline.tick_cpu_ms.append(tick.cpu_ms)
             if len(ready):
                 pipeline.latency_ms.append((pipeline.clock() - taken) * 1e3)
@@ -150,16 +152,14 @@ def replay_inputs(
         if scan_end is None:
             scan_end = t + period
         if batch and t - batch_start > batch_window_s:
-            dets = [feeds[name].feed_many(chunks) for name, chunks in batch.items()]
-            received = [[c[0] for c in chunks] for chunks in batch.values()]
-            yield from replay.step(batch_last, dets, received, batch_last >= scan_end)
+            yield from replay.step(batch_last, replay.decode(feeds, batch), batch_last >= scan_end)
             scan_end = _next_scan_end(scan_end, batch_last, period)
             batch = {}
         while True:  # the live loop's wake-ups with no data: held detections, ended scans
             wake = replay.wake_up(scan_end)
             if wake >= t:
                 break
-            yield from replay.step(wake, [], [], wake >= scan_end)
+            yield from replay.step(wake, [], wake >= scan_end)
             if wake >= scan_end:
                 scan_end += period
         feed = feeds.get(source)
@@ -174,9 +174,7 @@ def replay_inputs(
     if scan_end is None:
         return
     if batch:
-        dets = [feeds[name].feed_many(chunks) for name, chunks in batch.items()]
-        received = [[c[0] for c in chunks] for chunks in batch.values()]
-        yield from replay.step(batch_last, dets, received, batch_last >= scan_end)
+        yield from replay.step(batch_last, replay.decode(feeds, batch), batch_last >= scan_end)
     yield from replay.drain()
 
 
@@ -203,15 +201,25 @@ class _Replay:
         held = self.now + self.reorder.window_s if len(self.reorder) else math.inf
         return min(scan_end, held)
 
+    def decode(
+        self, feeds: dict[str, Feed], batch: dict[str, list[tuple[float, bytes, int]]]
+    ) -> list[tuple[int, Detections, list[float]]]:
+        """Each source's decoded batch: (source index, detections, its chunks' receive times)."""
+        index = {src.name: k for k, src in enumerate(self.sources)}
+        return [
+            (index[name], feeds[name].feed_many(chunks), [c[0] for c in chunks])
+            for name, chunks in batch.items()
+        ]
+
     def step(
-        self, now: float, dets: list[Detections], received: list[list[float]], end_of_scan: bool
+        self, now: float, decoded: list[tuple[int, Detections, list[float]]], end_of_scan: bool
     ) -> Iterator[Snapshot]:
-        """Hold decoded batches (received at the chunks' times) and tick at receive time now."""
+        """Hold decoded batches (received at their chunks' times) and tick at receive time now."""
         self.now = now
-        for d, chunk_times in zip(dets, received, strict=True):
+        for source, d, chunk_times in decoded:
             if len(d):
                 at = np.minimum(receive_times(d.t, np.asarray(chunk_times)), now)
-                self.reorder.add(d, at)
+                self.reorder.add(d, at, source)
         until, ready, _ = self.reorder.release(now)
         if len(ready) or end_of_scan:
             self.before_tick(now)
@@ -224,7 +232,7 @@ class _Replay:
     def drain(self) -> Iterator[Snapshot]:
         """The end of the inputs: process what the window still holds."""
         while len(self.reorder):
-            yield from self.step(self.now + self.reorder.window_s, [], [], False)
+            yield from self.step(self.now + self.reorder.max_window_s, [], False)
 
 
 def _next_scan_end(scan_end: float, t: float, period: float) -> float:

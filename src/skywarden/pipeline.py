@@ -119,6 +119,7 @@ class Pipeline:
         self.source_health: dict[str, dict[str, Any]] = {}
         self.latency_ms: deque[float] = deque(maxlen=2000)
         self.tick_cpu_ms: deque[float] = deque(maxlen=2000)  # CPU time of live ticks
+        self.tick_wall_ms: deque[float] = deque(maxlen=2000)  # their wall time, start to end
         self.queue_depth = 0
         self.late_detections = 0
         self.invalid_detections: dict[int, int] = {}
@@ -238,7 +239,7 @@ class Pipeline:
     def _build_snapshot(self, t: float, shown: Tracks, classes: Classes) -> Snapshot:
         lat, lon, alt = self.frame.enu_to_geodetic(shown.x[:, :3])
         points = np.column_stack([lat, lon, alt])
-        trail = self.trails.update(shown.id, points)
+        trail = self.trails.update(shown.id, points, shown.t_update)
         steps = PREDICT_STEP_S * np.arange(1, PREDICT_STEPS + 1)
         ahead = shown.x[:, None, :3] + shown.x[:, None, 3:] * steps[None, :, None]
         p_lat, p_lon, p_alt = self.frame.enu_to_geodetic(ahead.reshape(-1, 3))
@@ -411,6 +412,7 @@ class Pipeline:
                     "last": float(lat[-1]),
                 },
                 "tick_cpu_ms": _percentiles(self.tick_cpu_ms),
+                "tick_wall_ms": _percentiles(self.tick_wall_ms),
                 "queue_depth": self.queue_depth,
                 "late_detections": self.late_detections,
                 "invalid_detections": {

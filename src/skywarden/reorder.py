@@ -23,11 +23,29 @@ recent detections needed (a LAN radar: a few tens of ms); the picture shows the 
 
 Detections stamped in the future (a sensor clock ahead of ours) are held as if measured on
 arrival, so the buffer never holds anything longer than the window.
+
+**Per source** (``add(..., source=i)``, as run_live does): each source delivers its
+measurements in time order (a radar sector by sector, a receiver message by message), so
+nothing a source sends later is older than the newest measurement it has sent (its
+*watermark*) or than ``now`` minus its own p99 delay. Everything measured up to the smallest
+of these bounds over the sources seen, ``min_s max(watermark_s, now - delay_s)``, has arrived
+and is released at once (instead of at ``now - window``: a window from all sources' delays
+together released a slow source's detections before they came when a fast source sent most
+of the detections). A lone radar's plots then
+wait for nothing (its watermark is its newest plot) rather than for the window (~43 ms at
+scale-1000, 32 sectors a second: about the sector time); with a fast ADS-B receiver beside it
+they wait for the radar's watermark; a silent source holds nothing back beyond its own delay.
+A source that once sends a batch older than its watermark (several radars on one port, say)
+is not taken to be in order any more: only its delay bound holds it back, as the window would;
+the measurements of that first batch may be late (counted by the tracker), and so may the
+first ones of a source never heard from before (nothing can wait for it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,13 +70,18 @@ class ReorderBuffer:
         self._held = Detections.empty()
         self._received: FloatArray = np.zeros(0)
         self._delays: FloatArray = np.zeros(0)
+        self._sources: dict[int, _SourceClock] = {}
+        self._untagged = False  # a batch without its source: per-source release is unsafe
 
     def __len__(self) -> int:
         return len(self._held)
 
-    def add(self, detections: Detections, received: float | FloatArray) -> None:
+    def add(
+        self, detections: Detections, received: float | FloatArray, source: int | None = None
+    ) -> None:
         """Hold a batch received at ``received`` (POSIX s: one time, or (D,) one per detection;
-        measurement times after it are clamped to it)."""
+        measurement times after it are clamped to it) from ``source`` (an index: see the
+        module docstring; None: unknown, only the window applies)."""
         if len(detections) == 0:
             return
         t = np.minimum(detections.t, received)
@@ -67,8 +90,17 @@ class ReorderBuffer:
         within = delays[delays <= self.max_window_s]
         if len(within):
             self._delays = np.concatenate([self._delays, within])[-HISTORY:]
-            wanted = float(np.quantile(self._delays, QUANTILE)) + MARGIN_S
-            self.window_s = min(max(wanted, MIN_WINDOW_S), self.max_window_s)
+            self.window_s = self._window(self._delays)
+        if source is None:
+            self._untagged = True
+        else:
+            clock = self._sources.setdefault(source, _SourceClock(delay_s=self.max_window_s))
+            if float(t.min()) < clock.watermark:  # not in order (several sensors on one port?)
+                clock.ordered = False
+            clock.watermark = max(clock.watermark, float(t.max()))
+            if len(within):
+                clock.delays = np.concatenate([clock.delays, within])[-HISTORY:]
+                clock.delay_s = self._window(clock.delays)
         self._held = Detections.concat([self._held, batch])
         self._received = np.concatenate(
             [self._received, np.broadcast_to(np.asarray(received, dtype=np.float64), t.shape)]
@@ -78,6 +110,12 @@ class ReorderBuffer:
         """(release time now - window, the held detections measured up to it in time order,
         the earliest time one of them was added (inf if none))."""
         until = now - self.window_s
+        if self._sources and not self._untagged:  # every source has passed this time
+            passed = min(
+                max(c.watermark if c.ordered else -math.inf, now - c.delay_s)
+                for c in self._sources.values()
+            )
+            until = min(passed, now)
         ready = self._held.t <= until
         if not ready.any():
             return until, Detections.empty(), float("inf")
@@ -87,6 +125,21 @@ class ReorderBuffer:
         self._received = self._received[~ready]
         order = np.argsort(out.t, kind="stable")
         return until, out.take(order), first
+
+    def _window(self, delays: FloatArray) -> float:
+        """The p99 of ``delays`` plus the margin, within [MIN_WINDOW_S, max_window_s]."""
+        wanted = float(np.quantile(delays, QUANTILE)) + MARGIN_S
+        return min(max(wanted, MIN_WINDOW_S), self.max_window_s)
+
+
+@dataclass
+class _SourceClock:
+    """One source's newest measurement time (POSIX s) and recent delays (s)."""
+
+    watermark: float = -math.inf
+    ordered: bool = True  # False once a batch came older than the watermark: delay only
+    delays: FloatArray = field(default_factory=lambda: np.zeros(0))
+    delay_s: float = DEFAULT_REORDER_WINDOW_S
 
 
 def _with_times(d: Detections, t: FloatArray) -> Detections:

@@ -93,8 +93,9 @@ def run_the_operator_story(page, url: str, backend: MovingBackend) -> None:
         "() => window.skywarden && window.skywarden.mapReady && window.skywarden.frames > 0",
         timeout=WAIT_MS,
     )
-    # the live stream comes compressed once per snapshot, and the page inflates it
-    assert any(u.endswith("/api/v1/live?encoding=deflate") for u in sockets), sockets
+    # the live stream comes in the compact encoding (quantised binary deltas, compressed once
+    # per broadcast), which the page inflates and applies (live_compact.js)
+    assert any(u.endswith("/api/v1/live?encoding=compact") for u in sockets), sockets
     expect(page.locator(".chip[data-cls=bird]")).to_have_class(re.compile(r"\boff\b"))
     expect(page.locator(".chip[data-cls=drone]")).not_to_have_class(re.compile(r"\boff\b"))
 

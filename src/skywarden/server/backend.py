@@ -83,7 +83,7 @@ class ServiceBackend(Protocol):
 
         ``{"sources": {name: {"messages", "bytes", "rejects": {reason: n}, "connected", ...}},
         "tick_latency_ms": {"p50", "p99", "last"}, "tick_cpu_ms": {"p50", "p99", "last"},
-        "queue_depth": int, "uptime_s": float,
+        "tick_wall_ms": {"p50", "p99", "last"}, "queue_depth": int, "uptime_s": float,
         "snapshot_seq": int}``
         """
         ...

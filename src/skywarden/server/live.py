@@ -10,8 +10,10 @@ rather than allowed to slow anyone else: its ``dropped`` event is set and it is 
 
 Encodings (``/api/v1/live?encoding=...``): ``json`` (the default: the snapshot's JSON as is),
 ``deflate`` (that JSON compressed once per snapshot, zlib format, for every client that asks:
-~5x smaller; the map uses it) or ``delta`` (a keyframe, then compressed deltas against the
-previous broadcast with sequence numbers: skywarden.server.live_delta). Compression happens
+~3-5x smaller), ``delta`` (a keyframe, then compressed JSON deltas against the previous
+broadcast with sequence numbers: skywarden.server.live_delta) or ``compact`` (the map's:
+quantised binary columns, only what changed, compressed: skywarden.server.live_compact; ~20
+kB a message at 1,000 moving tracks where ``deflate`` sends ~450 kB). Compression happens
 once per broadcast snapshot, in a worker thread, never once per client: the server runs
 without permessage-deflate (which compressed every message again for every client: at 50
 clients that was most of the service's CPU).
@@ -33,12 +35,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skywarden.server.auth import Authenticator, websocket_token
 from skywarden.server.backend import ServiceBackend
+from skywarden.server.live_compact import MAX_STRINGS, CompactState
+from skywarden.server.live_compact import encode as compact_encode
 from skywarden.server.live_delta import DeltaEncoder
 
 log = logging.getLogger(__name__)
 
 
-ENCODINGS = ("json", "deflate", "delta")
+ENCODINGS = ("json", "deflate", "delta", "compact")
 
 
 def encoded(snapshot: Any, encoding: str) -> bytes:
@@ -99,6 +103,12 @@ class LiveBroadcaster:
         self._task: asyncio.Task[None] | None = None
         self._last_seq = -1  # the newest snapshot already sent (or current when clients joined)
         self.delta = DeltaEncoder()  # keyframes and deltas (skywarden.server.live_delta)
+        # the compact encoding's client state after the last broadcast, the snapshot it is
+        # of, and a joining client's keyframe of it; changed only under _compact_lock
+        self.compact: CompactState | None = None
+        self._compact_snapshot: Any = None
+        self._compact_join: tuple[CompactState, bytes] | None = None
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     @property
     def clients(self) -> int:
@@ -136,9 +146,13 @@ class LiveBroadcaster:
 
     def publish(self, data: bytes | dict[str, bytes]) -> None:
         """Offer the same bytes object (per encoding: ``{encoding: bytes}``) to every
-        subscriber; drop those that are full."""
+        subscriber; drop those that are full. A subscriber whose encoding is not in ``data``
+        (it joined while the broadcast was encoded, after its first message) waits for the
+        next one."""
         for sub in list(self._subs):
-            payload = data if isinstance(data, bytes) else data[sub.encoding]
+            payload = data if isinstance(data, bytes) else data.get(sub.encoding)
+            if payload is None:  # joined while this broadcast was encoded: the next one
+                continue
             if not sub.offer(payload):
                 self.unsubscribe(sub)
                 self.dropped_clients += 1
@@ -155,7 +169,8 @@ class LiveBroadcaster:
             try:
                 snapshot = await self.backend.next_snapshot(self._last_seq)
                 self._last_seq = snapshot.seq
-                self.publish(await self._encode(snapshot))
+                async with self._compact_lock():  # no client joins between encode and publish
+                    self.publish(await self._encode(snapshot))
             except asyncio.CancelledError:
                 raise
             except Exception:  # a backend fault must not end the live feed for good
@@ -166,15 +181,47 @@ class LiveBroadcaster:
     async def _encode(self, snapshot: Any) -> dict[str, bytes]:
         """The snapshot's bytes in each encoding a subscriber uses, encoded in a worker
         thread (the JSON of 1,000 tracks takes tens of ms: not on the event loop)."""
-        wanted = {sub.encoding for sub in self._subs} | {"json"}
+        wanted = {sub.encoding for sub in self._subs}  # (no JSON for compact-only clients)
 
-        def encode_all() -> dict[str, bytes]:
-            out = {e: encoded(snapshot, e) for e in wanted if e != "delta"}
+        base = self.compact
+
+        def encode_all() -> tuple[dict[str, bytes], CompactState | None]:
+            out = {e: encoded(snapshot, e) for e in wanted if e not in ("delta", "compact")}
             if "delta" in wanted:
                 out["delta"] = self.delta.encode(snapshot.to_json())
-            return out
+            state = None
+            if "compact" in wanted:  # a keyframe for all when the string table is full
+                fresh = base is None or base.n_strings > MAX_STRINGS
+                out["compact"], state = compact_encode(None if fresh else base, snapshot)
+            return out, state
 
-        return await asyncio.to_thread(encode_all)
+        out, state = await asyncio.to_thread(encode_all)
+        if state is not None:
+            self.compact, self._compact_snapshot = state, snapshot
+        return out
+
+    def _compact_lock(self) -> asyncio.Lock:
+        """The running loop's lock over the compact state (tests run several loops in turn)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._locks:
+            self._locks = {loop: asyncio.Lock()}
+        return self._locks[loop]
+
+    async def join_compact(self, current: Any) -> tuple[Subscription, bytes]:
+        """A ``compact`` client's subscription and first message: a keyframe of the state
+        the next broadcast's delta applies to (of ``current`` before any broadcast)."""
+        async with self._compact_lock():
+            state = self.compact
+            if state is None:
+                first, state = await asyncio.to_thread(compact_encode, None, current)
+                self.compact, self._compact_snapshot = state, current
+                self._compact_join = (state, first)
+            elif self._compact_join is None or self._compact_join[0] is not state:
+                snapshot = self._compact_snapshot
+                first, _ = await asyncio.to_thread(compact_encode, None, snapshot, state.table)
+                self._compact_join = (state, first)
+            first = self._compact_join[1]
+            return self.subscribe("compact"), first
 
     async def first_message(self, snapshot: Any, encoding: str) -> bytes:
         """A joining client's first message: the snapshot, or for ``delta`` a keyframe that
@@ -192,7 +239,8 @@ def live_endpoint(
 
     async def live(websocket: WebSocket) -> None:
         """Each new snapshot's JSON (binary frames, UTF-8; ``?encoding=deflate``: that JSON
-        zlib-compressed), at most live_rate_hz a second; authenticated (see
+        zlib-compressed; ``?encoding=compact``: skywarden.server.live_compact's messages), at
+        most live_rate_hz a second; authenticated (see
         skywarden.server.auth) before the first one."""
         token, subprotocol = websocket_token(websocket)
         principal = auth.remembered(token)
@@ -204,15 +252,19 @@ def live_endpoint(
         encoding = websocket.query_params.get("encoding", "json")
         if encoding not in ENCODINGS:
             await websocket.close(
-                1008, f"unknown encoding {encoding[:40]!r}: json, deflate or delta"
+                1008, f"unknown encoding {encoding[:40]!r}: json, deflate, delta or compact"
             )
             return
         await websocket.accept(subprotocol=subprotocol)
-        sub = broadcaster.subscribe(encoding)
+        if encoding == "compact":
+            sub, first_bytes = await broadcaster.join_compact(backend.snapshot())
+        else:
+            sub = broadcaster.subscribe(encoding)
         tasks: list[asyncio.Task[Any]] = []
         try:
-            first = backend.snapshot()
-            await websocket.send_bytes(await broadcaster.first_message(first, encoding))
+            if encoding != "compact":
+                first_bytes = await broadcaster.first_message(backend.snapshot(), encoding)
+            await websocket.send_bytes(first_bytes)
             tasks = [
                 asyncio.create_task(_pump(websocket, sub)),
                 asyncio.create_task(_until_disconnect(websocket)),

@@ -179,6 +179,9 @@ class Health(BaseModel):
     tick_cpu_ms: TickLatency | None = Field(
         default=None, description="CPU time of the live ticks (ms; not slowed by other work)"
     )
+    tick_wall_ms: TickLatency | None = Field(
+        default=None, description="wall time of the live ticks, start to snapshot (ms)"
+    )
     queue_depth: int = 0
     uptime_s: float | None = None
     snapshot_seq: int | None = None

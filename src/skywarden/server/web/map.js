@@ -266,7 +266,7 @@
       ['Track', t.id], ['Identity', t.identity || '–'], ['Callsign', t.callsign || '–'], ['Status', t.status],
       ['Position', UI.fmt.latlon(t.lat, t.lon)], ['Altitude', UI.fmt.int(t.alt_m) + ' m'],
       ['Speed', UI.fmt.num(t.speed_mps, 1) + ' m/s'], ['Course', UI.fmt.num(t.course_deg, 0) + '°'],
-      ['Vertical', UI.fmt.num(t.enu ? t.enu[5] : null, 1) + ' m/s'], ['Accuracy', '±' + UI.fmt.int(t.sigma_m) + ' m'],
+      ['Vertical', UI.fmt.num(t.v_enu ? t.v_enu[2] : t.enu ? t.enu[5] : null, 1) + ' m/s'], ['Accuracy', '±' + UI.fmt.int(t.sigma_m) + ' m'],
       ['Behaviour', t.behaviour || '–'], ['Updated', age == null ? '–' : UI.fmt.num(age, 1) + ' s ago'],
       ['Decision', t.summary || '–'],
       ['Ground', t.on_ground ? 'on the ground (no drone alerts)' : '–'],
@@ -360,27 +360,32 @@
   }
   let backoff = 500;
   function connect() {
-    /* snapshots come compressed once by the server (?encoding=deflate, zlib format) where the
-       browser can inflate them; plain JSON otherwise */
-    const deflate = typeof DecompressionStream === 'function';
+    /* the compact encoding (quantised binary deltas, zlib: skywarden.server.live_compact,
+       decoded by live_compact.js) where the browser can inflate; plain JSON otherwise.
+       Messages are inflated and applied one after the other: a delta needs the one before */
+    const compact = typeof DecompressionStream === 'function' && window.skywardenCompact;
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/live` +
-      (deflate ? '?encoding=deflate' : '');
+      (compact ? '?encoding=compact' : '');
     const ws = new WebSocket(url, window.skyAuth ? window.skyAuth.wsProtocols() : []);
     const decoder = new TextDecoder();
+    const stream = compact ? window.skywardenCompact.client() : null;
+    let queue = Promise.resolve();
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => { S.connected = true; backoff = 500; setLink('LIVE', 'ok'); };
-    const text = (data) => {
-      if (typeof data === 'string') return Promise.resolve(data);
-      if (!deflate) return Promise.resolve(decoder.decode(data));
+    const snapshotOf = async (data) => {
+      if (typeof data === 'string') return JSON.parse(data);
+      if (!compact) return JSON.parse(decoder.decode(data));
       const inflated = new Blob([data]).stream().pipeThrough(new DecompressionStream('deflate'));
-      return new Response(inflated).text();
+      return stream.apply(new Uint8Array(await new Response(inflated).arrayBuffer()));
     };
     ws.onmessage = (ev) => {
-      text(ev.data).then((body) => {
-        const snap = JSON.parse(body);
-        if (S.snapshot && snap.seq <= S.snapshot.seq) return;  /* (inflated out of order) */
+      queue = queue.then(() => snapshotOf(ev.data)).then((snap) => {
+        if (S.snapshot && snap.seq <= S.snapshot.seq) return;
         onSnapshot(snap);
-      }).catch(() => {});
+      }).catch((e) => {
+        console.warn('live message not applied; reconnecting', e);
+        ws.close();
+      });
     };
     ws.onclose = () => {
       S.connected = false;
