@@ -389,6 +389,11 @@ def print_latency(r: dict) -> None:
 
 
 async def main_async(args) -> None:
+    if args.gc_threshold:
+        import gc
+
+        gc.set_threshold(*(int(v) for v in args.gc_threshold.split(",")))
+        print(f"gc thresholds {gc.get_threshold()}")
     for part in args.parts.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -426,6 +431,11 @@ def main() -> None:
     parser.add_argument("--throughput-scans", type=int, default=40)
     parser.add_argument("--latency-scans", type=int, default=30)
     parser.add_argument("--failover-s", type=float, default=40.0)
+    parser.add_argument(
+        "--gc-threshold",
+        default="",
+        help="a,b,c: gc.set_threshold in the core's process (an experiment)",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -23,8 +23,10 @@ every detection of that tick from above; ``consumer receive - U`` is the typical
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,9 @@ class Stages:
     tick_plots: dict[float, dict[int, float]] = field(default_factory=dict)  # U -> track -> Sw-T
     events: list[tuple[float, str, int, float]] = field(default_factory=list)
     # (alert t, action, track id, consumer receive) from the probe
+    gc_pauses: dict[int, list[float]] = field(default_factory=dict)  # generation -> wall s
+    gc_cpu: dict[int, float] = field(default_factory=dict)  # generation -> CPU s in all
+    _gc_start: list[float] = field(default_factory=list)
     closes: set[float] = field(default_factory=set)  # U of the ticks that closed a scan
     at_close: int = 0  # triggered events of a plot in an earlier tick, raised at a scan close
     _in_tick: list[float] = field(default_factory=list)  # U of the tick in progress
@@ -180,11 +185,24 @@ class Stages:
         ReorderBuffer.add = timed_add
         CoreClock.__init__ = kept_clock
         pipeline_module.step = traced_step
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start[:] = [time.perf_counter(), time.thread_time()]
+        elif self._gc_start:
+            generation = int(info["generation"])
+            pause = time.perf_counter() - self._gc_start[0]
+            self.gc_pauses.setdefault(generation, []).append(pause)
+            cpu = time.thread_time() - self._gc_start[1]
+            self.gc_cpu[generation] = self.gc_cpu.get(generation, 0.0) + cpu
 
     def add_cpu(self, stage: str, since: float) -> None:
         self.cpu[stage] = self.cpu.get(stage, 0.0) + time.process_time() - since
 
     def uninstall(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
         for owner, name, original in self._restore:
             setattr(owner, name, original)
         self._restore = []
@@ -238,6 +256,11 @@ class Stages:
         pct("U -> consumer receive (typical e2e)", typ)
         pct("U' -> consumer receive (e2e bound)", upper)
         self._trigger_report(pct, by_u, t0)
+        for generation, pauses in sorted(self.gc_pauses.items()):
+            pct(f"garbage collection pause, generation {generation}", pauses)
+            self.cpu[f"core: garbage collection, generation {generation}"] = self.gc_cpu.get(
+                generation, 0.0
+            )
         span = (live[-1][2] - live[0][1]) if len(live) > 1 else np.nan
         out["tick_cpu_share"] = sum(k[3] for k in live) / span if span == span else np.nan
         out["ticks_per_s"] = len(live) / span if span == span else np.nan
@@ -252,18 +275,7 @@ class Stages:
         than the true receipt, so the latency is never understated); latency = the
         consumer's receive time - that. Also where the time went, per stage, from it."""
         us = sorted(self.tick_plots)
-        rows: dict[str, list[float]] = {
-            k: []
-            for k in (
-                "in tick",
-                "newest earlier",
-                "fetch",
-                "taken",
-                "tick start",
-                "tick end",
-                "publish",
-            )
-        }
+        rows: dict[str, list[float]] = defaultdict(list)
         missing = 0
         for u, action, track, rx in self.events:
             tick = by_u.get(u)
@@ -271,17 +283,24 @@ class Stages:
                 continue
             r = self.tick_plots.get(u, {}).get(track)
             key = "in tick"
+            plot_u = u
             if r is None:
                 key = "newest earlier"
                 for v in reversed(us[: bisect.bisect_left(us, u)]):
-                    r = self.tick_plots[v].get(track)
+                    r, plot_u = self.tick_plots[v].get(track), v
                     if r is not None:
                         break
             if r is None:
                 missing += 1
                 continue
             rows[key].append(rx - r)
-            self.at_close += key == "newest earlier" and u in self.closes
+            if key == "newest earlier" and u in self.closes:
+                self.at_close += 1
+                rows["to close"].append(tick[1] - r)
+                rows["close to rx"].append(rx - tick[1])
+                plot_tick = by_u.get(plot_u)
+                if plot_tick is not None:  # had the plot's own tick raised it (what if)
+                    rows["if raised in the plot's tick"].append(plot_tick[2] - r + rx - tick[2])
             if key == "in tick":
                 fetch, taken = self.datagrams.get(r, [np.nan, np.nan])
                 rows["fetch"].append(fetch - r)
@@ -294,6 +313,11 @@ class Stages:
         pct("EXACT e2e: all triggered events", rows["in tick"] + rows["newest earlier"])
         for name in ("fetch", "taken", "tick start", "tick end", "publish"):
             pct(f"  trigger plot's edge receive -> {name}", rows[name])
+        pct("  raised at a scan close: plot receive -> close tick", rows["to close"])
+        pct("  raised at a scan close: close tick -> consumer", rows["close to rx"])
+        pct("  raised at a scan close: estimate, had the plot's tick raised it "
+            "(plot receive -> its tick end + close tick end -> consumer)",
+            rows["if raised in the plot's tick"])  # fmt: skip
         self.untraced = missing
 
 
