@@ -70,14 +70,16 @@ async def main(url: str, token: str, site: str, scans: int, out: Path) -> None:
     acked: list[float] = []
     late: list[float] = []
     alerts: list[tuple[float, float]] = []
-    events: list[tuple[float, str, int, float]] = []  # (t, action, track id, receive)
+    events: list[tuple[float, str, int, float, int]] = []
+    # (t, action, track id, receive, alert id)
 
     async def on_alert(msg) -> None:
         now = time.time()
         event = json.loads(msg.data)
         alerts.append((float(event["t"]), now))
         track = (event.get("alert") or {}).get("track_id", -1)
-        events.append((float(event["t"]), str(event["action"]), int(track), now))
+        events.append((float(event["t"]), str(event["action"]), int(track), now,
+                       int(event["alert_id"])))  # fmt: skip
 
     await nc.subscribe(subjects.alerts, cb=on_alert)
 

@@ -14,10 +14,12 @@ Instrumentation only (the benchmark patches these hooks in for one run and resto
 - consumer receive: a subscriber of ``skywarden.<site>.alerts`` has the event.
 
 Each alert event carries its tick's time ``t`` (the reorder buffer's release time U: the
-tick processed the detections measured up to U and after the previous tick's U'). Every
-datagram holding one of them reached the edge after its detections were measured, so
-``consumer receive - U'`` bounds the detection-in (edge receive) to alert-out latency of
-every detection of that tick from above; ``consumer receive - U`` is the typical one.
+tick processed the detections measured up to U and after the previous tick's U'), and its
+track. The exact detection-in to alert-out (:meth:`Stages._trigger_report`) follows the
+tick's detections through the tracker (which track each updated) back to their datagrams'
+edge receive times; ``consumer receive - U'`` bounds only the latency of the tick's own
+detections, and an alert raised at a scan close is set off by a plot of an earlier tick.
+Garbage-collection pauses are timed per generation (gc.callbacks).
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ class Stages:
     datagrams: dict[float, list[float]] = field(default_factory=dict)  # Sw-T -> [fetch, taken]
     releasing: dict[tuple[float, float], float] = field(default_factory=dict)  # (t, e) -> Sw-T
     tick_plots: dict[float, dict[int, float]] = field(default_factory=dict)  # U -> track -> Sw-T
-    events: list[tuple[float, str, int, float]] = field(default_factory=list)
-    # (alert t, action, track id, consumer receive) from the probe
+    events: list[tuple[float, str, int, float, int]] = field(default_factory=list)
+    # (alert t, action, track id, consumer receive, alert id) from the probe
+    shown: dict[int, float] = field(default_factory=dict)  # alert id -> first picture with it
     gc_pauses: dict[int, list[float]] = field(default_factory=dict)  # generation -> wall s
     gc_cpu: dict[int, float] = field(default_factory=dict)  # generation -> CPU s in all
     _gc_start: list[float] = field(default_factory=list)
@@ -277,7 +280,7 @@ class Stages:
         us = sorted(self.tick_plots)
         rows: dict[str, list[float]] = defaultdict(list)
         missing = 0
-        for u, action, track, rx in self.events:
+        for u, action, track, rx, alert_id in self.events:
             tick = by_u.get(u)
             if tick is None or tick[1] < t0 or action not in TRIGGERED:
                 continue
@@ -294,6 +297,8 @@ class Stages:
                 missing += 1
                 continue
             rows[key].append(rx - r)
+            if action == "raised":  # as an api node's consoles see it: on the next picture
+                rows["picture"].append(self.shown.get(alert_id, np.nan) - r)
             if key == "newest earlier" and u in self.closes:
                 self.at_close += 1
                 rows["to close"].append(tick[1] - r)
@@ -311,6 +316,7 @@ class Stages:
         pct("EXACT e2e: trigger plot in its tick", rows["in tick"])
         pct("EXACT e2e: plot in an earlier tick", rows["newest earlier"])
         pct("EXACT e2e: all triggered events", rows["in tick"] + rows["newest earlier"])
+        pct("EXACT e2e to the first picture showing a raised alert", rows["picture"])
         for name in ("fetch", "taken", "tick start", "tick end", "publish"):
             pct(f"  trigger plot's edge receive -> {name}", rows[name])
         pct("  raised at a scan close: plot receive -> close tick", rows["to close"])
