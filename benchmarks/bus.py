@@ -403,6 +403,11 @@ def print_latency(r: dict) -> None:
 
 
 async def main_async(args) -> None:
+    if args.what_if_confirm_at_hit:
+        from bus_what_if import confirm_at_hit
+
+        confirm_at_hit()
+        print("WHAT-IF: tracks confirmed at the hit that makes them confirmed (not shipped)")
     for part in args.parts.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -440,6 +445,9 @@ def main() -> None:
     parser.add_argument("--throughput-scans", type=int, default=40)
     parser.add_argument("--latency-scans", type=int, default=30)
     parser.add_argument("--failover-s", type=float, default=40.0)
+    parser.add_argument("--what-if-confirm-at-hit", action="store_true",
+                        help="latency with tracks confirmed at the hit, not at the scan close "
+                             "(a what-if patch: benchmarks/bus_what_if.py)")  # fmt: skip
     parser.add_argument(
         "--gc-threshold",
         default="",
