@@ -70,9 +70,16 @@ async def main(url: str, token: str, site: str, scans: int, out: Path) -> None:
     acked: list[float] = []
     late: list[float] = []
     alerts: list[tuple[float, float]] = []
+    events: list[tuple[float, str, int, float, int]] = []
+    # (t, action, track id, receive, alert id)
 
     async def on_alert(msg) -> None:
-        alerts.append((float(json.loads(msg.data)["t"]), time.time()))
+        now = time.time()
+        event = json.loads(msg.data)
+        alerts.append((float(event["t"]), now))
+        track = (event.get("alert") or {}).get("track_id", -1)
+        events.append((float(event["t"]), str(event["action"]), int(track), now,
+                       int(event["alert_id"])))  # fmt: skip
 
     await nc.subscribe(subjects.alerts, cb=on_alert)
 
@@ -99,6 +106,7 @@ async def main(url: str, token: str, site: str, scans: int, out: Path) -> None:
     out.write_text(json.dumps({
         "sent": len(messages), "received": counters.received, "published": counters.published,
         "failed": counters.failed, "acked": acked, "late": late, "alerts": alerts,
+        "events": events,
         "cpu_s": time.process_time() - cpu0,
     }))  # fmt: skip
 

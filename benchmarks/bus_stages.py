@@ -14,23 +14,28 @@ Instrumentation only (the benchmark patches these hooks in for one run and resto
 - consumer receive: a subscriber of ``skywarden.<site>.alerts`` has the event.
 
 Each alert event carries its tick's time ``t`` (the reorder buffer's release time U: the
-tick processed the detections measured up to U and after the previous tick's U'). Every
-datagram holding one of them reached the edge after its detections were measured, so
-``consumer receive - U'`` bounds the detection-in (edge receive) to alert-out latency of
-every detection of that tick from above; ``consumer receive - U`` is the typical one.
+tick processed the detections measured up to U and after the previous tick's U'), and its
+track. The exact detection-in to alert-out (:meth:`Stages._trigger_report`) follows the
+tick's detections through the tracker (which track each updated) back to their datagrams'
+edge receive times; ``consumer receive - U'`` bounds only the latency of the tick's own
+detections, and an alert raised at a scan close is set off by a plot of an earlier tick.
+Garbage-collection pauses are timed per generation (gc.callbacks).
 """
 
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from skywarden import loop as loop_module
+from skywarden import pipeline as pipeline_module
 from skywarden.bus import core as core_module
 from skywarden.bus.core_clock import CoreClock
 from skywarden.reorder import ReorderBuffer
@@ -53,7 +58,21 @@ class Stages:
     delays: list[float] = field(default_factory=list)  # reorder: received - measured (s)
     advances: list[float] = field(default_factory=list)  # reorder: received - newest Sw-T
     clocks: list[Any] = field(default_factory=list)
+    # the exact detection-in -> alert-out of each alert event (see trigger_latencies):
+    datagrams: dict[float, list[float]] = field(default_factory=dict)  # Sw-T -> [fetch, taken]
+    releasing: dict[tuple[float, float], float] = field(default_factory=dict)  # (t, e) -> Sw-T
+    tick_plots: dict[float, dict[int, float]] = field(default_factory=dict)  # U -> track -> Sw-T
+    events: list[tuple[float, str, int, float, int]] = field(default_factory=list)
+    # (alert t, action, track id, consumer receive, alert id) from the probe
+    shown: dict[int, float] = field(default_factory=dict)  # alert id -> first picture with it
+    gc_pauses: dict[int, list[float]] = field(default_factory=dict)  # generation -> wall s
+    gc_cpu: dict[int, float] = field(default_factory=dict)  # generation -> CPU s in all
+    _gc_start: list[float] = field(default_factory=list)
+    closes: set[float] = field(default_factory=set)  # U of the ticks that closed a scan
+    at_close: int = 0  # triggered events of a plot in an earlier tick, raised at a scan close
+    _in_tick: list[float] = field(default_factory=list)  # U of the tick in progress
     edge_received: int = 0
+    untraced: int = 0  # triggered alert events whose track had no traced plot
     edge_published: int = 0
     edge_failed: int = 0
     _restore: list[tuple[Any, str, Any]] = field(default_factory=list)
@@ -68,7 +87,20 @@ class Stages:
         release = ReorderBuffer.release
         add = ReorderBuffer.add
         clock_init = CoreClock.__init__
+        step = pipeline_module.step
         stages = self
+
+        def traced_step(tracks, batch, t, params, **kwargs):
+            out = step(tracks, batch, t, params, **kwargs)
+            if stages._in_tick and len(batch):  # the live loop's tick (not warm-up, catch-up)
+                plots = stages.tick_plots.setdefault(stages._in_tick[-1], {})
+                ids = np.asarray(out[1].detection_track)
+                for k in np.flatnonzero(ids >= 0).tolist():
+                    r = stages.releasing.get((float(batch.t[k]), float(batch.z[k, 0])))
+                    if r is not None:
+                        track = int(ids[k])
+                        plots[track] = min(plots.get(track, r), r)
+            return out
 
         def timed_add(self, detections, received):
             if len(detections):
@@ -84,6 +116,16 @@ class Stages:
 
         def timed_release(self, now):
             stages.windows.append(self.window_s)
+            ready = self._held.t <= now - self.window_s
+            if ready.any():  # each released detection's receive time (an edge Sw-T)
+                held = self._held.take(ready)
+                stages.releasing = dict(
+                    zip(
+                        zip(held.t.tolist(), held.z[:, 0].tolist(), strict=True),
+                        self._received[ready].tolist(),
+                        strict=True,
+                    )
+                )
             return release(self, now)
 
         def timed_parse(self, msg):
@@ -91,17 +133,28 @@ class Stages:
             item = parse(self, msg)
             stages.add_cpu("core: parse raw messages", cpu)
             if item is not None:
-                stages.fetched.append(time.time() - item[0])
+                now = time.time()
+                stages.fetched.append(now - item[0])
+                stages.datagrams[item[0]] = [now, np.nan]
             return item
 
         def timed_taken(self, source, t, data):
-            stages.taken.append(time.time() - t)
+            now = time.time()
+            stages.taken.append(now - t)
+            if t in stages.datagrams:
+                stages.datagrams[t][1] = now
             taken(self, source, t, data)
 
         async def timed_tick(pipeline, t, detections, end_of_scan):
             # the live loop's tick (skywarden.tick_thread: its costly part in a worker thread)
             wall = time.time()
-            out = await tick(pipeline, t, detections, end_of_scan)
+            stages._in_tick.append(t)
+            if end_of_scan:
+                stages.closes.add(t)
+            try:
+                out = await tick(pipeline, t, detections, end_of_scan)
+            finally:
+                stages._in_tick.pop()
             cpu_s = out.cpu_ms / 1e3
             stages.cpu["core: ticks (both threads)"] = (
                 stages.cpu.get("core: ticks (both threads)", 0.0) + cpu_s
@@ -125,6 +178,7 @@ class Stages:
             (ReorderBuffer, "release", release),
             (ReorderBuffer, "add", add),
             (CoreClock, "__init__", clock_init),
+            (pipeline_module, "step", step),
         ]
         core_module.RawMessages.parse = timed_parse
         core_module.LiveFeeder.taken = timed_taken
@@ -133,11 +187,25 @@ class Stages:
         ReorderBuffer.release = timed_release
         ReorderBuffer.add = timed_add
         CoreClock.__init__ = kept_clock
+        pipeline_module.step = traced_step
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start[:] = [time.perf_counter(), time.thread_time()]
+        elif self._gc_start:
+            generation = int(info["generation"])
+            pause = time.perf_counter() - self._gc_start[0]
+            self.gc_pauses.setdefault(generation, []).append(pause)
+            cpu = time.thread_time() - self._gc_start[1]
+            self.gc_cpu[generation] = self.gc_cpu.get(generation, 0.0) + cpu
 
     def add_cpu(self, stage: str, since: float) -> None:
         self.cpu[stage] = self.cpu.get(stage, 0.0) + time.process_time() - since
 
     def uninstall(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
         for owner, name, original in self._restore:
             setattr(owner, name, original)
         self._restore = []
@@ -190,8 +258,73 @@ class Stages:
         pct("alert publish -> consumer receive", pub_to_rx)
         pct("U -> consumer receive (typical e2e)", typ)
         pct("U' -> consumer receive (e2e bound)", upper)
+        self._trigger_report(pct, by_u, t0)
+        for generation, pauses in sorted(self.gc_pauses.items()):
+            pct(f"garbage collection pause, generation {generation}", pauses)
+            self.cpu[f"core: garbage collection, generation {generation}"] = self.gc_cpu.get(
+                generation, 0.0
+            )
         span = (live[-1][2] - live[0][1]) if len(live) > 1 else np.nan
         out["tick_cpu_share"] = sum(k[3] for k in live) / span if span == span else np.nan
         out["ticks_per_s"] = len(live) / span if span == span else np.nan
         out["detections"] = sum(k[4] for k in ticks)
         return out
+
+    def _trigger_report(self, pct, by_u: dict, t0: float) -> None:
+        """Detection-in to alert-out, exactly: for each alert event of a live tick, the plot
+        of the alert's track that this tick processed (the track's newest earlier plot when
+        the tick had none, e.g. a scan close) and the edge receive time (Sw-T) of its
+        datagram, as the reorder buffer holds it (skywarden.reorder.receive_times: never later
+        than the true receipt, so the latency is never understated); latency = the
+        consumer's receive time - that. Also where the time went, per stage, from it."""
+        us = sorted(self.tick_plots)
+        rows: dict[str, list[float]] = defaultdict(list)
+        missing = 0
+        for u, action, track, rx, alert_id in self.events:
+            tick = by_u.get(u)
+            if tick is None or tick[1] < t0 or action not in TRIGGERED:
+                continue
+            r = self.tick_plots.get(u, {}).get(track)
+            key = "in tick"
+            plot_u = u
+            if r is None:
+                key = "newest earlier"
+                for v in reversed(us[: bisect.bisect_left(us, u)]):
+                    r, plot_u = self.tick_plots[v].get(track), v
+                    if r is not None:
+                        break
+            if r is None:
+                missing += 1
+                continue
+            rows[key].append(rx - r)
+            if action == "raised":  # as an api node's consoles see it: on the next picture
+                rows["picture"].append(self.shown.get(alert_id, np.nan) - r)
+            if key == "newest earlier" and u in self.closes:
+                self.at_close += 1
+                rows["to close"].append(tick[1] - r)
+                rows["close to rx"].append(rx - tick[1])
+                plot_tick = by_u.get(plot_u)
+                if plot_tick is not None:  # had the plot's own tick raised it (what if)
+                    rows["if raised in the plot's tick"].append(plot_tick[2] - r + rx - tick[2])
+            if key == "in tick":
+                fetch, taken = self.datagrams.get(r, [np.nan, np.nan])
+                rows["fetch"].append(fetch - r)
+                rows["taken"].append(taken - r)
+                rows["tick start"].append(tick[1] - r)
+                rows["tick end"].append(tick[2] - r)
+                rows["publish"].append(self.published.get(u, np.nan) - r)
+        pct("EXACT e2e: trigger plot in its tick", rows["in tick"])
+        pct("EXACT e2e: plot in an earlier tick", rows["newest earlier"])
+        pct("EXACT e2e: all triggered events", rows["in tick"] + rows["newest earlier"])
+        pct("EXACT e2e to the first picture showing a raised alert", rows["picture"])
+        for name in ("fetch", "taken", "tick start", "tick end", "publish"):
+            pct(f"  trigger plot's edge receive -> {name}", rows[name])
+        pct("  raised at a scan close: plot receive -> close tick", rows["to close"])
+        pct("  raised at a scan close: close tick -> consumer", rows["close to rx"])
+        pct("  raised at a scan close: estimate, had the plot's tick raised it "
+            "(plot receive -> its tick end + close tick end -> consumer)",
+            rows["if raised in the plot's tick"])  # fmt: skip
+        self.untraced = missing
+
+
+TRIGGERED = frozenset({"raised", "entered", "reopened", "reassociated", "merged"})
