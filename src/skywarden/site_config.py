@@ -34,7 +34,7 @@
                    min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h,
                    include_ground_and_test (default false: tracks reported on the ground,
                    simulated or test targets raise no alert),
-                   unknown_min_drone_probability (default 0.4: an 'unknown' track raises
+                   unknown_min_drone_probability (default 0.5: an 'unknown' track raises
                    an alert only at this drone probability or more)
     [[allow]]      identity ("icao:3C660C" | "rid:SERIAL"), zones, valid_from, valid_until
                    (ISO 8601 or POSIX seconds), note

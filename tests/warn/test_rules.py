@@ -208,7 +208,7 @@ def test_unknown_track_raises_only_at_the_drone_probability_floor_but_holds_belo
     p_drone given) are not held back."""
     from skywarden.warn.rules import UNKNOWN_MIN_DRONE_PROBABILITY as FLOOR
 
-    assert 0.0 < FLOOR < 0.5
+    assert 0.0 < FLOOR <= 0.5
     U, D = TargetClass.UNKNOWN, TargetClass.DRONE
     x = np.asarray([INSIDE] * 5, dtype=float)
     P = np.repeat(np.diag([25.0, 25, 25, 1, 1, 0.25])[None], len(x), axis=0)
