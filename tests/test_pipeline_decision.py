@@ -14,6 +14,7 @@ from skywarden.detections import SourceKind, make_detections
 from skywarden.errors import ConfigError
 from skywarden.pipeline import Pipeline
 from skywarden.site_config import radar_coverage, site_config_from_dict, site_config_to_dict
+from skywarden.warn.rules import UNKNOWN_MIN_DRONE_PROBABILITY
 
 RADAR = {"name": "r", "kind": "asterix", "port": 8600, "lat": 47.0, "lon": 8.01, "height_m": 0.0}
 
@@ -89,9 +90,19 @@ def test_tracks_and_alerts_say_their_probabilities_and_reasons():
     assert "no transponder or Remote ID" in track["reasons"]
     assert track["summary"].startswith(track["class"] + ": ")
     assert "no transponder or Remote ID" in track["summary"]
-    # at 0.99 the evidence does not decide: unknown, and the default rule warns of it
+    # at 0.99 the evidence does not decide: unknown; the default rule raises an alert on an
+    # unknown non-cooperative track only at p_drone >= UNKNOWN_MIN_DRONE_PROBABILITY
     assert track["class"] == "unknown"
-    assert doc["alerts"], "the default rule alerts on unknown non-cooperative tracks"
+    floor = UNKNOWN_MIN_DRONE_PROBABILITY
+    assert bool(doc["alerts"]) == (track["p"]["drone"] >= floor)  # here p_drone 0.06: none
+    every_unknown = _config(
+        zones={"geojson": _circle(300.0)}, classifier={"decision_confidence": 0.99},
+        alert_rules=[{"unknown_min_drone_probability": 0.0}],
+    )  # fmt: skip
+    cfg = site_config_from_dict(every_unknown, Path("."))
+    doc = _fly(Pipeline(cfg, clock=lambda: 1_750_000_000.0)).to_json()
+    track = doc["tracks"][0]
+    assert doc["alerts"], "a rule without the floor alerts on every unknown track"
     alert = doc["alerts"][0]
     assert set(alert["p_class"]) == {"drone", "bird", "aircraft", "unknown"}
     assert alert["summary"] == track["summary"]

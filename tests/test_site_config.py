@@ -63,6 +63,20 @@ def test_rules_leave_out_ground_and_test_tracks_unless_asked(tmp_path: Path) -> 
     assert [r.exempt_ground_and_test for r in cfg.rules] == [True, False]
 
 
+def test_rules_drone_probability_floor_for_unknown_tracks_round_trips(tmp_path: Path) -> None:
+    from skywarden.site_rules import rules_from_list, rules_to_list
+    from skywarden.warn.rules import UNKNOWN_MIN_DRONE_PROBABILITY
+
+    rules = [{"name": "default"}, {"name": "every unknown", "unknown_min_drone_probability": 0}]
+    cfg = site_config_from_dict({**BASE, "alert_rules": rules}, tmp_path, source="site.toml")
+    floors = [r.unknown_min_drone_probability for r in cfg.rules]
+    assert floors == [UNKNOWN_MIN_DRONE_PROBABILITY, 0.0]
+    assert rules_from_list(rules_to_list(cfg.rules)) == cfg.rules
+    bad = [{"unknown_min_drone_probability": -0.1}]
+    with pytest.raises(ConfigError, match="unknown_min_drone_probability"):
+        site_config_from_dict({**BASE, "alert_rules": bad}, tmp_path, source="site.toml")
+
+
 def _every_tracker_field_changed() -> TrackerParams:
     """TrackerParams with every field away from its default (so a key left out shows)."""
     changed = {

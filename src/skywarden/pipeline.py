@@ -187,6 +187,7 @@ class Pipeline:
             t, shown.x, shown.P, shown.id, shown.identity, classes.target_class, self.zones,
             self.config.rules, self.entry_model, self.alert_params, self.config.allow,
             forecast=forecast, evidence=shown.evidence,
+            p_drone=classes.p[:, 0] if classes.calibrated else None,
         )  # fmt: skip
         return TickWork(shown, classes, assessment)
 

@@ -33,7 +33,9 @@
     [[alert_rules]] name, zones, classes, min/max_height_m, min/max_speed_mps, horizon_s,
                    min_probability, priority, active_hours ("HH:MM-HH:MM"), utc_offset_h,
                    include_ground_and_test (default false: tracks reported on the ground,
-                   simulated or test targets raise no alert)
+                   simulated or test targets raise no alert),
+                   unknown_min_drone_probability (default 0.5: an 'unknown' track raises
+                   an alert only at this drone probability or more)
     [[allow]]      identity ("icao:3C660C" | "rid:SERIAL"), zones, valid_from, valid_until
                    (ISO 8601 or POSIX seconds), note
     [sinks]        webhooks = [urls], cot = "tcp://host:port" | "udp://host:port",

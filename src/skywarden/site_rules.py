@@ -12,7 +12,12 @@ from typing import Any
 from skywarden.config import ConfigKeys
 from skywarden.detections import icao_identity, remote_id_identity
 from skywarden.errors import ConfigError
-from skywarden.warn.rules import AlertRule, AllowEntry, TargetClass
+from skywarden.warn.rules import (
+    UNKNOWN_MIN_DRONE_PROBABILITY,
+    AlertRule,
+    AllowEntry,
+    TargetClass,
+)
 
 CLASS_BY_NAME = {c.name.lower(): c for c in TargetClass}
 MAX_RULES, MAX_ALLOW = 100, 10_000  # bounds of a runtime rule or allow-list document
@@ -70,6 +75,7 @@ def _rule_to_dict(r: AlertRule) -> dict[str, Any]:
         "min_speed_mps": r.speed_band_mps[0], "max_speed_mps": r.speed_band_mps[1],
         "horizon_s": r.horizon_s, "min_probability": r.min_probability,
         "utc_offset_h": r.utc_offset_s / 3600.0,
+        "unknown_min_drone_probability": r.unknown_min_drone_probability,
     }  # fmt: skip
     if r.zone_ids is not None:
         d["zones"] = sorted(r.zone_ids)
@@ -100,7 +106,7 @@ def rule_from_table(r: Any, i: int, where: ConfigKeys) -> AlertRule:
         r,
         {"name", "zones", "classes", "min_height_m", "max_height_m", "min_speed_mps",
          "max_speed_mps", "horizon_s", "min_probability", "priority", "active_hours",
-         "utc_offset_h", "include_ground_and_test"},
+         "utc_offset_h", "include_ground_and_test", "unknown_min_drone_probability"},
         prefix,
     )  # fmt: skip
     include = r.get("include_ground_and_test", False)
@@ -128,6 +134,9 @@ def rule_from_table(r: Any, i: int, where: ConfigKeys) -> AlertRule:
             horizon_s=float(r.get("horizon_s", 180.0)),
             priority=int(r["priority"]) if "priority" in r else None,
             exempt_ground_and_test=not include,
+            unknown_min_drone_probability=float(
+                r.get("unknown_min_drone_probability", UNKNOWN_MIN_DRONE_PROBABILITY)
+            ),
         )
     except ConfigError as exc:
         where.fail(prefix, exc.problem)

@@ -136,6 +136,10 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     p_bird 0.9 for 'bird'; a track once drone (bird) needs 0.9 to become bird (drone)),
     seeds 0-19: 0.838 of drone scans labelled drone (was 0.855) and 125 of 140 tracks drone
     on most of their scans (was 128 of 140): the scans given up are 'unknown', not 'bird'.
+    With a new 'drone' label needing the drone decision on 2 scans in a row (issue 11, round
+    5: one-scan p_drone spikes of young gull and thermal tracks raised warning-ring alerts):
+    0.829 of drone scans labelled drone and 125 of 140 tracks; the scans given up are
+    'unknown' again (a drone track that dips below p_drone 0.7 is 'drone' one scan later).
     The bounds below are these numbers, rounded down."""
     rows = []  # (seed, truth class, track id, p_drone, labelled drone) from 10 s of age
     for seed in range(20):
@@ -147,7 +151,7 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     drones = [r for r in rows if r[1] == 0]
     assert len(birds_and_aircraft) > 20_000 and len(drones) > 10_000
     assert not any(r[4] for r in birds_and_aircraft)
-    assert np.mean([r[4] for r in drones]) >= 0.83
+    assert np.mean([r[4] for r in drones]) >= 0.82
     assert np.mean([r[3] > 0.5 for r in drones]) >= 0.90
     keys = {r[:3:2] for r in drones}  # (seed, track id)
     labelled = [np.mean([r[4] for r in drones if r[:3:2] == key]) > 0.5 for key in keys]

@@ -67,8 +67,8 @@ def test_a_young_track_needs_more_confidence_to_be_called_drone():
 
 
 def _young_and_old_labels(p_row: list[float], young_s: float) -> list[int]:
-    """Labels of two tracks with the same probabilities p_row, one 10 s younger and one 10 s
-    older than young_s."""
+    """Labels at their second scan of two tracks with the same probabilities p_row, one about
+    10 s younger and one 10 s older than young_s."""
     c = TrainedClassifier(1.0)
     t = 100.0
     tracks = _tracks([2, 4], t, [_state(0), _state(0)])
@@ -80,11 +80,13 @@ def _young_and_old_labels(p_row: list[float], young_s: float) -> list[int]:
         return p, np.full(n, "", object), np.zeros(n, bool), np.zeros(n, np.int64)
 
     c._probabilities = fixed
-    return c(tracks, t).target_class.tolist()
+    c(tracks, t)  # a first scan: 'drone' needs DRONE_STEADY_SCANS (2) scans in a row
+    later = replace(tracks, t=tracks.t + 1.0)
+    return c(later, t + 1.0).target_class.tolist()
 
 
 def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
-    """Drone at one scan, then p_bird 0.8: 'unknown' with the 'judged both' reason; p_bird
+    """Drone at two scans, then p_bird 0.8: 'unknown' with the 'judged both' reason; p_bird
     0.95: 'bird'; then back to p_drone 0.8: 'unknown' again (classify.decision.hold_decided)."""
     from skywarden.classify.decision import DISPUTED, SWITCH_CONFIDENCE
     from skywarden.warn.rules import TargetClass
@@ -92,7 +94,8 @@ def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
     assert 0.8 < SWITCH_CONFIDENCE < 0.95
     c = TrainedClassifier(1.0)
     born = 0.0
-    probs = {40.0: [0.9, 0.1, 0, 0], 41.0: [0.2, 0.8, 0, 0], 42.0: [0.05, 0.95, 0, 0]}
+    probs = {39.0: [0.9, 0.1, 0, 0], 40.0: [0.9, 0.1, 0, 0], 41.0: [0.2, 0.8, 0, 0]}
+    probs[42.0] = [0.05, 0.95, 0, 0]
     probs[43.0] = [0.8, 0.2, 0, 0]
 
     def fixed(half, sub, now):
@@ -101,14 +104,14 @@ def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
 
     c._probabilities = fixed
     labels, reasons = [], []
-    for k, t in enumerate([40.0, 41.0, 42.0, 43.0]):
+    for k, t in enumerate([39.0, 40.0, 41.0, 42.0, 43.0]):
         tracks = replace(_tracks([2], t, [_state(k)]), t_birth=np.array([born]))
         out = c(tracks, t)
         labels.append(int(out.target_class[0]))
         reasons.append(bool(out.reasons[0] & DISPUTED))
     C = TargetClass
-    assert labels == [C.DRONE, C.UNKNOWN, C.BIRD, C.UNKNOWN]
-    assert reasons == [False, True, False, True]
+    assert labels == [C.UNKNOWN, C.DRONE, C.UNKNOWN, C.BIRD, C.UNKNOWN]  # drone: 2 scans
+    assert reasons == [False, False, True, False, True]
 
 
 def test_a_young_track_needs_more_confidence_to_be_called_bird():
@@ -120,3 +123,31 @@ def test_a_young_track_needs_more_confidence_to_be_called_bird():
     assert YOUNG_BIRD_CONFIDENCE > 0.85
     labels = _young_and_old_labels([0.1, 0.85, 0.05, 0.0], YOUNG_TRACK_S)
     assert labels == [TargetClass.UNKNOWN, TargetClass.BIRD]
+
+
+def test_a_track_becomes_drone_only_after_steady_drone_scans():
+    """p_drone 0.95 on one scan between bird-like scans never makes the track 'drone' (it is
+    'unknown' with the reason "drone on too few scans yet"); on DRONE_STEADY_SCANS scans in
+    a row it does, from the last of them (classify.decision.DRONE_STEADY_SCANS)."""
+    from skywarden.classify.decision import DRONE_STEADY_SCANS, UNSTEADY
+    from skywarden.warn.rules import TargetClass
+
+    assert DRONE_STEADY_SCANS == 2
+    drone, unsure = [0.95, 0.05, 0, 0], [0.5, 0.45, 0.05, 0]
+    sequence = [unsure, drone, unsure, drone, drone, drone]
+    c = TrainedClassifier(1.0)
+
+    def fixed(half, sub, now):
+        p = np.tile(sequence[int(now) - 50], (len(sub), 1))
+        return p, np.full(len(sub), "", object), np.zeros(len(sub), bool), np.zeros(len(sub), int)
+
+    c._probabilities = fixed
+    labels, unsteady = [], []
+    for k in range(len(sequence)):
+        t = 50.0 + k
+        out = c(replace(_tracks([2], t, [_state(k)]), t_birth=np.array([0.0])), t)
+        labels.append(int(out.target_class[0]))
+        unsteady.append(bool(out.reasons[0] & UNSTEADY))
+    U, D = TargetClass.UNKNOWN, TargetClass.DRONE
+    assert labels == [U, U, U, U, D, D]
+    assert unsteady == [False, True, False, True, False, False]

@@ -199,3 +199,34 @@ def test_default_rule_leaves_out_ground_simulated_and_test_tracks() -> None:
     # without evidence (callers that have none) nothing is left out
     no_evidence = evaluate_rules(DEFAULT_RULES, ZONES, T0, x, cls, ids, forecast, margin)
     assert no_evidence.should_alert[:, 0].all()
+
+
+def test_unknown_track_raises_only_at_the_drone_probability_floor_but_holds_below_it() -> None:
+    """An 'unknown' track raises an alert only at p_drone >= unknown_min_drone_probability
+    (issue 11: young bird and ground-traffic tracks the classifier will not name yet); an
+    alert already raised still holds; 'drone' tracks and unknown probabilities (NaN, or no
+    p_drone given) are not held back."""
+    from skywarden.warn.rules import UNKNOWN_MIN_DRONE_PROBABILITY as FLOOR
+
+    assert 0.0 < FLOOR <= 0.5
+    U, D = TargetClass.UNKNOWN, TargetClass.DRONE
+    x = np.asarray([INSIDE] * 5, dtype=float)
+    P = np.repeat(np.diag([25.0, 25, 25, 1, 1, 0.25])[None], len(x), axis=0)
+    forecast = forecast_entry(x, P, ZONES, MODEL)
+    margin = inside(ZONES, x[:, :3], 50.0)
+    cls = np.array([U, U, U, D, U])
+    p_drone = np.array([FLOOR - 0.01, FLOOR, np.nan, 0.0, 0.99])
+
+    def decide(rules, p):
+        return evaluate_rules(
+            rules, ZONES, T0, x, cls, np.full(5, -1), forecast, margin, (), None, p
+        )
+
+    d = decide(DEFAULT_RULES, p_drone)
+    assert d.should_alert[:, 0].tolist() == [False, True, True, True, True]
+    assert d.hold[:, 0].all()  # the floor does not clear an alert already raised
+    assert decide(DEFAULT_RULES, None).should_alert[:, 0].all()
+    none = (AlertRule(unknown_min_drone_probability=0.0),)
+    assert decide(none, p_drone).should_alert[:, 0].all()
+    with pytest.raises(ConfigError, match="unknown_min_drone_probability"):
+        AlertRule(unknown_min_drone_probability=1.5)

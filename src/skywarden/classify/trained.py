@@ -18,6 +18,7 @@ import numpy as np
 from skywarden.classify.decision import (
     DEFAULT_DECISION_CONFIDENCE,
     DEFAULT_DRONE_CONFIDENCE,
+    DRONE_STEADY_SCANS,
     SWITCH_CONFIDENCE,
     YOUNG_BIRD_CONFIDENCE,
     YOUNG_DRONE_CONFIDENCE,
@@ -37,12 +38,15 @@ AIRCRAFT_SPEED_MPS = 70.0
 @dataclass(frozen=True, slots=True)
 class Classes:
     """Per-track labels: class (N,) TargetClass, p (N, 4) [drone, bird, aircraft, unknown],
-    behaviour (N,) str, reasons (N,) int64 masks (skywarden.classify.decision) or None."""
+    behaviour (N,) str, reasons (N,) int64 masks (skywarden.classify.decision) or None;
+    calibrated: whether p are calibrated probabilities (False: a rule's confidence, which the
+    alert rules' drone-probability floor for 'unknown' tracks must not read)."""
 
     target_class: np.ndarray
     p: FloatArray
     behaviour: np.ndarray
     reasons: np.ndarray | None = None
+    calibrated: bool = True
 
 
 Classifier = Callable[[Tracks, float], Classes]
@@ -64,7 +68,7 @@ def identity_and_speed_classes(tracks: Tracks, t: float) -> Classes:
     p[cls == TargetClass.AIRCRAFT] = [0.02, 0.02, 0.95, 0.01]
     p[cls == TargetClass.DRONE] = [0.95, 0.02, 0.02, 0.01]
     reasons = evidence_reasons(tracks.identity, tracks.rcs_dbsm, evidence_bits=tracks.evidence)
-    return Classes(cls, p, np.full(len(tracks), "", dtype=object), reasons)
+    return Classes(cls, p, np.full(len(tracks), "", dtype=object), reasons, calibrated=False)
 
 
 class TrainedClassifier:
@@ -98,6 +102,9 @@ class TrainedClassifier:
     the track is younger than ``young_track_s``, and a track once labelled drone (bird) is
     labelled bird (drone) only at p >= ``switch_confidence``
     (skywarden.classify.decision.hold_decided, with the reason "judged both drone and bird").
+    A track not 'drone' at its previous scan becomes 'drone' only when the drone decision has
+    held on ``drone_steady_scans`` consecutive scans; before that it is 'unknown' with the
+    reason "drone on too few scans yet" (one-scan spikes of young bird tracks).
     """
 
     def __init__(
@@ -116,6 +123,7 @@ class TrainedClassifier:
         keep_absent_s: float = 10.0,
         switch_confidence: float = SWITCH_CONFIDENCE,
         young_bird_confidence: float = YOUNG_BIRD_CONFIDENCE,
+        drone_steady_scans: int = DRONE_STEADY_SCANS,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -134,6 +142,9 @@ class TrainedClassifier:
         self.keep_absent_s = keep_absent_s
         self.switch_confidence = switch_confidence
         self.young_bird_confidence = young_bird_confidence
+        self.drone_steady_scans = drone_steady_scans
+        self.streak_id = np.zeros(0, np.int64)  # consecutive scans each track was judged drone
+        self.streak = np.zeros(0, np.int64)
         self.decided_id = np.zeros(0, np.int64)  # each track's last label other than unknown
         self.decided = np.zeros(0, np.int8)
         self.last_t = -math.inf
@@ -148,12 +159,13 @@ class TrainedClassifier:
         the halves fall due at different updates, so the model's cost is spread over two
         updates instead of landing on one. When both are due (one update per scan) both run."""
         from skywarden.classify import class_labels
-        from skywarden.classify.decision import DISPUTED, FLOCK, YOUNG, hold_decided
+        from skywarden.classify.decision import DISPUTED, FLOCK, UNSTEADY, YOUNG, hold_decided
 
         due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
         if not due:
             return self._reuse(tracks)
         merged = self._reuse(tracks)
+        streak = self._streak(tracks)
         for half in due:
             self.half_t[half] = t
             rows = np.flatnonzero(tracks.id % 2 == half)
@@ -172,6 +184,11 @@ class TrainedClassifier:
             new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
             cls = np.where(unsure | young, TargetClass.UNKNOWN, cls).astype(np.int8)
             cls, held = hold_decided(cls, p, self._decided(sub), self.switch_confidence)
+            judged = cls == TargetClass.DRONE
+            streak[rows] = np.where(judged, streak[rows] + 1, 0)
+            unsteady = new_drone & judged & (streak[rows] < self.drone_steady_scans)
+            cls[unsteady] = TargetClass.UNKNOWN
+            merged.reasons[rows[unsteady]] |= UNSTEADY
             merged.target_class[rows] = cls
             merged.reasons[rows[held]] |= DISPUTED
             flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
@@ -183,6 +200,7 @@ class TrainedClassifier:
             merged.target_class != TargetClass.UNKNOWN, merged.target_class, self._decided(tracks)
         ).astype(np.int8)
         self.decided_id = tracks.id.astype(np.int64).copy()
+        self.streak, self.streak_id = streak, self.decided_id
         self.last, self.last_id, self.last_t = merged, tracks.id.copy(), t
         return merged
 
@@ -191,6 +209,13 @@ class TrainedClassifier:
         row = rows_by_id(self.decided_id, tracks.id)
         out = np.full(len(tracks), TargetClass.UNKNOWN, np.int8)
         out[row >= 0] = self.decided[row[row >= 0]]
+        return out
+
+    def _streak(self, tracks: Tracks) -> np.ndarray:
+        """(N,) consecutive scans up to the last one on which each track was judged drone."""
+        row = rows_by_id(self.streak_id, tracks.id)
+        out = np.zeros(len(tracks), np.int64)
+        out[row >= 0] = self.streak[row[row >= 0]]
         return out
 
     def _probabilities(

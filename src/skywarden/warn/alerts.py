@@ -174,6 +174,7 @@ def assess(
     allow: Sequence[AllowEntry] = (),
     forecast: EntryForecast | None = None,
     evidence: IntArray | None = None,
+    p_drone: FloatArray | None = None,
 ) -> Assessment:
     """The warning picture of N tracks at time t (POSIX s), for :func:`update_alerts`.
 
@@ -189,13 +190,15 @@ def assess(
             pipeline reuses forecasts of tracks not updated since); computed otherwise.
         evidence: (N,) :mod:`skywarden.evidence` bits (Tracks.evidence): on-ground, simulated
             and test tracks are left out by rules that exempt them (the default).
+        p_drone: (N,) the classifier's drone probability (rules hold 'unknown' tracks to
+            their ``unknown_min_drone_probability`` for raising); None: not known.
     """
     x = np.asarray(x, dtype=np.float64).reshape(-1, 6)
     if forecast is None:
         forecast = forecast_entry(x, P, zones, model)
     margin = inside(zones, x[:, :3], params.margin_m)
     decision = evaluate_rules(
-        rules, zones, t, x, target_class, identity, forecast, margin, allow, evidence
+        rules, zones, t, x, target_class, identity, forecast, margin, allow, evidence, p_drone
     )
     return Assessment(
         track_id=np.asarray(track_id, dtype=np.int64),
