@@ -38,14 +38,11 @@ def record_scan(tracks: Tracks, t: float, params: TrackerParams, pd: float) -> T
     score = np.where(hit, tracks.score, tracks.score + np.log1p(-pd))
     status = tracks.status.copy()
     tentative = status == TENTATIVE
+    confirm = tentative & _confirms(history, score, params)
     if params.confirmation == "score":
-        confirm = tentative & (score >= track_score.confirm_threshold(params))
-        confirm &= popcount(history) >= params.confirm_m
         shown = track_score.reportable(misses, t - t_update, pd, params)
         coasting = np.where(shown, COASTING, HELD).astype(status.dtype)
     else:
-        window = np.uint32((1 << params.confirm_n) - 1)
-        confirm = tentative & (popcount(history & window) >= params.confirm_m)
         coasting = np.full(status.shape, COASTING, status.dtype)
     status[confirm | (~tentative & hit)] = CONFIRMED
     lost = ~tentative & ~hit
@@ -61,6 +58,25 @@ def record_scan(tracks: Tracks, t: float, params: TrackerParams, pd: float) -> T
         pending_hit=np.zeros_like(hit),
         score=score,
     )
+
+
+def confirmed_at_hit(tracks: Tracks, params: TrackerParams) -> BoolArray:
+    """(N,) tentative tracks already hit in the open scan whose hit alone confirms them at
+    the scan's close (:func:`record_scan`'s rule with this scan counted as a hit), so that a
+    batch inside a scan can confirm them at once: the live loop closes a scan only every
+    ``scan_period_s``, and a new track's alert would otherwise wait up to a scan for it."""
+    hit = tracks.pending_hit & (tracks.status == TENTATIVE)
+    history = (tracks.history << np.uint32(1)) | np.uint32(1)
+    return hit & _confirms(history, tracks.score, params)
+
+
+def _confirms(history: np.ndarray, score: FloatArray, params: TrackerParams) -> BoolArray:
+    """The confirmation rule on a scan's hit history (newest scan in bit 0) and score."""
+    if params.confirmation == "score":
+        sure = score >= track_score.confirm_threshold(params)
+        return sure & (popcount(history) >= params.confirm_m)
+    window = np.uint32((1 << params.confirm_n) - 1)
+    return popcount(history & window) >= params.confirm_m
 
 
 def survivors(tracks: Tracks, params: TrackerParams, pd: float) -> BoolArray:

@@ -30,7 +30,13 @@ from skywarden.track.clutter_cells import PolarCells
 from skywarden.track.clutter_map import ClutterMap
 from skywarden.track.filtering import one_point_prior, predict_tracks, start_modes, update_tracks
 from skywarden.track.gate import GatedPairs, gate
-from skywarden.track.lifecycle import first_of_each_identity, record_scan, start_tracks, survivors
+from skywarden.track.lifecycle import (
+    confirmed_at_hit,
+    first_of_each_identity,
+    record_scan,
+    start_tracks,
+    survivors,
+)
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import (
     CONFIRMED,
@@ -125,6 +131,10 @@ def step(
         score=np.where(upd, tracks.score + gain, tracks.score),
         evidence=merge_track_evidence(tracks.evidence, det_evidence),
     )  # fmt: skip
+    confirmed: list[IntArray] = []
+    if not end_of_scan:  # confirm now what the scan's close would: alerts need not wait
+        moved, early = _confirm_at_hit(moved, t, params)
+        confirmed.append(moved.id[early])
     free = (det_trk < 0) & ~blocked
     born, det_born, candidates = _initiate(
         tracks.candidates, dets, free, t, params, cand_pairs, moved, end_of_scan, pd, lam
@@ -132,7 +142,6 @@ def step(
     learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params)
 
     keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
-    confirmed: list[IntArray] = []
     if end_of_scan:
         moved, newly = _close_scan(moved, t, params, pd)
         confirmed = [moved.id[newly]]
@@ -215,6 +224,20 @@ def _learn(
         eligible = (moved.status == CONFIRMED) & (moved.identity == NO_IDENTITY)
         rate = rate.record(moved.pending_hit[eligible], params.clutter_memory_scans)
     return {"clutter": cmap, "detection_rate": rate}
+
+
+def _confirm_at_hit(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tracks, BoolArray]:
+    """Confirm (and start the IMM modes of) tentative tracks whose hit in this open scan
+    makes the scan's close confirm them (lifecycle.confirmed_at_hit); their ``t_update`` is
+    the hit's time t until the close sets it to its own."""
+    early = confirmed_at_hit(tracks, params)
+    if not early.any():
+        return tracks, early
+    status = tracks.status.copy()
+    status[early] = CONFIRMED
+    tracks = replace(tracks, status=status, t_update=np.where(early, t, tracks.t_update))
+    start_modes(tracks, early)
+    return tracks, early
 
 
 def _close_scan(
