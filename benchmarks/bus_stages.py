@@ -102,13 +102,13 @@ class Stages:
                         plots[track] = min(plots.get(track, r), r)
             return out
 
-        def timed_add(self, detections, received):
+        def timed_add(self, detections, received, source=None):
             if len(detections):
                 stages.delays.extend((received - detections.t).tolist())
                 if stages.clocks:
                     # one receive time per detection (skywarden.reorder.receive_times): the newest
                     stages.advances.append(float(np.max(received)) - stages.clocks[-1]._edge_t)
-            return add(self, detections, received)
+            return add(self, detections, received, source)
 
         def kept_clock(self, *args, **kwargs):
             clock_init(self, *args, **kwargs)
