@@ -14,7 +14,7 @@ from skywarden.detections import SourceKind, make_detections
 from skywarden.errors import ConfigError
 from skywarden.pipeline import Pipeline
 from skywarden.site_config import radar_coverage, site_config_from_dict, site_config_to_dict
-from skywarden.warn.rules import UNKNOWN_MIN_DRONE_PROBABILITY
+from skywarden.warn.rules import UNKNOWN_MIN_DRONE_PROBABILITY, TargetClass
 
 RADAR = {"name": "r", "kind": "asterix", "port": 8600, "lat": 47.0, "lon": 8.01, "height_m": 0.0}
 
@@ -67,8 +67,9 @@ def test_bad_values_name_the_key(patch, message):
     assert message in str(err.value)
 
 
-def _fly(pipe: Pipeline, n: int = 25):
-    """A slow, low object without identity flying at the site (scenario of a small drone)."""
+def _fly(pipe: Pipeline, n: int = 25, seen: list | None = None):
+    """A slow, low object without identity flying at the site (scenario of a small drone).
+    Each tick's snapshot is appended to ``seen`` when given; returns the last."""
     rng = np.random.default_rng(1)
     snap = None
     for k in range(n):
@@ -76,6 +77,8 @@ def _fly(pipe: Pipeline, n: int = 25):
         truth = np.array([[-900.0 + 12.0 * k, 0.0, 60.0]])
         z = truth + rng.normal(0, 3, (1, 3))
         snap, _ = pipe.process(t, make_detections(t, z, 3.0, kind=SourceKind.RADAR))
+        if seen is not None:
+            seen.append(snap)
     return snap
 
 
@@ -84,7 +87,8 @@ def test_tracks_and_alerts_say_their_probabilities_and_reasons():
         _config(zones={"geojson": _circle(300.0)}, classifier={"decision_confidence": 0.99}),
         Path("."),
     )
-    snap = _fly(Pipeline(cfg, clock=lambda: 1_750_000_000.0))
+    seen: list = []
+    snap = _fly(Pipeline(cfg, clock=lambda: 1_750_000_000.0), seen=seen)
     doc = snap.to_json()
     track = doc["tracks"][0]
     assert "no transponder or Remote ID" in track["reasons"]
@@ -93,8 +97,19 @@ def test_tracks_and_alerts_say_their_probabilities_and_reasons():
     # at 0.99 the evidence does not decide: unknown; the default rule raises an alert on an
     # unknown non-cooperative track only at p_drone >= UNKNOWN_MIN_DRONE_PROBABILITY
     assert track["class"] == "unknown"
+    # (an alert once raised holds while the track stays in the zone, so the question is
+    # whether p_drone reached the floor on any tick before: the raise tick's p is recorded)
     floor = UNKNOWN_MIN_DRONE_PROBABILITY
-    assert bool(doc["alerts"]) == (track["p"]["drone"] >= floor)  # here p_drone 0.06: none
+    unknown_p = [
+        float(s.tracks.p_class[0, 0])
+        for s in seen
+        if len(s.tracks.id) and s.tracks.target_class[0] == TargetClass.UNKNOWN
+    ]
+    raised = [a for s in seen for a in s.alerts]
+    assert unknown_p and bool(raised) == (max(unknown_p) >= floor)
+    if raised:  # raised when the track's p_drone was at the floor or above
+        first = next(s for s in seen if s.alerts)
+        assert float(first.tracks.p_class[0, 0]) >= floor
     every_unknown = _config(
         zones={"geojson": _circle(300.0)}, classifier={"decision_confidence": 0.99},
         alert_rules=[{"unknown_min_drone_probability": 0.0}],
