@@ -143,9 +143,8 @@ class TrainedClassifier:
         self.switch_confidence = switch_confidence
         self.young_bird_confidence = young_bird_confidence
         self.drone_steady_scans = drone_steady_scans
-        self.streak_id = np.zeros(0, np.int64)  # consecutive scans each track was judged drone
+        # per track of last_id: consecutive scans judged drone, last label other than unknown
         self.streak = np.zeros(0, np.int64)
-        self.decided_id = np.zeros(0, np.int64)  # each track's last label other than unknown
         self.decided = np.zeros(0, np.int8)
         self.last_t = -math.inf
         self.last = Classes(
@@ -199,23 +198,24 @@ class TrainedClassifier:
         self.decided = np.where(
             merged.target_class != TargetClass.UNKNOWN, merged.target_class, self._decided(tracks)
         ).astype(np.int8)
-        self.decided_id = tracks.id.astype(np.int64).copy()
-        self.streak, self.streak_id = streak, self.decided_id
+        self.streak = streak
         self.last, self.last_id, self.last_t = merged, tracks.id.copy(), t
         return merged
 
     def _decided(self, tracks: Tracks) -> np.ndarray:
         """(N,) each track's last label other than 'unknown' (UNKNOWN where none)."""
-        row = rows_by_id(self.decided_id, tracks.id)
-        out = np.full(len(tracks), TargetClass.UNKNOWN, np.int8)
-        out[row >= 0] = self.decided[row[row >= 0]]
-        return out
+        return self._carried(self.decided, tracks, TargetClass.UNKNOWN)
 
     def _streak(self, tracks: Tracks) -> np.ndarray:
         """(N,) consecutive scans up to the last one on which each track was judged drone."""
-        row = rows_by_id(self.streak_id, tracks.id)
-        out = np.zeros(len(tracks), np.int64)
-        out[row >= 0] = self.streak[row[row >= 0]]
+        return self._carried(self.streak, tracks, 0)
+
+    def _carried(self, values: np.ndarray, tracks: Tracks, default: int) -> np.ndarray:
+        """(N,) ``values`` (one per track of the last classification, ``last_id``) of each
+        of ``tracks``, ``default`` for tracks it did not have."""
+        row = rows_by_id(self.last_id, tracks.id)
+        out = np.full(len(tracks), default, values.dtype)
+        out[row >= 0] = values[row[row >= 0]]
         return out
 
     def _probabilities(
