@@ -15,10 +15,8 @@ from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequenc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from skywarden.detections import Detections
-from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer, receive_times
+from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer
 from skywarden.snapshot import Snapshot
 from skywarden.source_health import note_sources
 from skywarden.sources.feeds import Feed
@@ -96,9 +94,8 @@ async def run_live(
             for source, (detections, received) in zip(per_source, batches, strict=True):
                 # when the transport received them: queueing in the loop is not the sensor's
                 # delay (with a clock the transports do not share, the loop's now)
-                if receive_times_on_clock and len(detections):
-                    at = np.minimum(receive_times(detections.t, np.asarray(received)), now)
-                    reorder.add(detections, at, source)
+                if receive_times_on_clock:
+                    reorder.add_chunks(detections, received, now, source)
                 else:
                     reorder.add(detections, now)
             until, ready, taken = reorder.release(now)
@@ -217,9 +214,7 @@ class _Replay:
         """Hold decoded batches (received at their chunks' times) and tick at receive time now."""
         self.now = now
         for source, d, chunk_times in decoded:
-            if len(d):
-                at = np.minimum(receive_times(d.t, np.asarray(chunk_times)), now)
-                self.reorder.add(d, at, source)
+            self.reorder.add_chunks(d, chunk_times, now, source)
         until, ready, _ = self.reorder.release(now)
         if len(ready) or end_of_scan:
             self.before_tick(now)

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +106,20 @@ class ReorderBuffer:
         self._received = np.concatenate(
             [self._received, np.broadcast_to(np.asarray(received, dtype=np.float64), t.shape)]
         )
+
+    def add_chunks(
+        self,
+        detections: Detections,
+        chunk_received: Sequence[float],
+        now: float,
+        source: int | None = None,
+    ) -> None:
+        """Hold a source's batch decoded from chunks received at ``chunk_received`` (POSIX
+        s): each detection as received with the earliest of its chunks that could carry it
+        (:func:`receive_times`), never after ``now``."""
+        if len(detections):
+            at = receive_times(detections.t, np.asarray(chunk_received, dtype=np.float64))
+            self.add(detections, np.minimum(at, now), source)
 
     def release(self, now: float) -> tuple[float, Detections, float]:
         """(release time now - window, the held detections measured up to it in time order,
