@@ -65,6 +65,7 @@ import numpy as np
 
 from skywarden.evidence import BIT_NAMES
 from skywarden.snapshot import SCHEMA_VERSION, Snapshot, json_safe
+from skywarden.track.tracks import rows_by_id
 from skywarden.track_rows import summary_lines
 
 MAGIC = b"SWC1"
@@ -142,8 +143,8 @@ def encode(base: CompactState | None, snapshot: Snapshot, table: StringTable | N
         held_trail, held_n = np.zeros_like(trail), np.zeros_like(trail_n)
         strings_from = 0
     else:
-        row = np.searchsorted(base.ids, ids).clip(0, max(len(base.ids) - 1, 0))
-        known = (base.ids[row] == ids) if len(base.ids) else np.zeros(len(ids), bool)
+        row = rows_by_id(base.ids, ids)  # -1 (new to the client) reads a row masked out
+        known = row >= 0
         held_q = np.where(known[:, None], base.q[row] if len(base.ids) else 0, default)
         held_trail, held_n = _held_trails(base, row, known, trail.shape)
         strings_from = base.n_strings
