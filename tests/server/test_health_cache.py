@@ -63,7 +63,7 @@ def test_the_health_a_snapshot_carries_is_not_computed_again() -> None:
 
 def test_following_encodes_as_snapshots_come_and_requests_only_splice() -> None:
     backend = FakeBackend()
-    cache = HealthCache(backend, max_age_s=60.0, min_interval_s=0.0)
+    cache = HealthCache(backend, max_age_s=60.0)
 
     async def run() -> list[int]:
         follower = asyncio.create_task(cache.follow())

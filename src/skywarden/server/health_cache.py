@@ -12,7 +12,7 @@ e.g. an api node whose core has stopped). Per request only the server's own smal
   which the live stream carries) is not asked again: the snapshot's document is encoded.
   Other backends (the bus api node adds its own counters) are asked once per snapshot.
 * **Precomputed.** While :meth:`HealthCache.follow` runs (the app's lifespan starts it) the
-  bytes are encoded as each snapshot is published (or at most every ``min_interval_s``), and a
+  bytes are encoded as each snapshot is published, and a
   request only splices: nothing is computed on request. Without it (an app whose lifespan
   did not run) a request encodes at most once per snapshot.
 """
@@ -29,9 +29,6 @@ from skywarden.server.backend import ServiceBackend
 from skywarden.snapshot import Snapshot, json_safe
 
 HEALTH_MAX_AGE_S = 0.5
-# the follower encodes at most this often (0: every snapshot). Encoding the document a
-# snapshot carries takes well under a millisecond (its size does not grow with the tracks).
-HEALTH_MIN_INTERVAL_S = 0.0
 
 
 class HealthCache:
@@ -43,11 +40,9 @@ class HealthCache:
         *,
         max_age_s: float = HEALTH_MAX_AGE_S,
         clock: Callable[[], float] = time.monotonic,
-        min_interval_s: float = HEALTH_MIN_INTERVAL_S,
     ) -> None:
         self.backend = backend
         self.max_age_s = max_age_s
-        self.min_interval_s = min_interval_s
         self.clock = clock
         self.encodings = 0  # times the backend's health was computed and encoded
         self.following = False  # follow() keeps the bytes current: requests only splice
@@ -56,8 +51,9 @@ class HealthCache:
         self._body = b"{}"
 
     async def follow(self) -> None:
-        """Encode the health of each published snapshot (at most every min_interval_s), and
-        again after max_age_s without one, until cancelled."""
+        """Encode the health of each published snapshot (well under a millisecond: the
+        document does not grow with the tracks), and again after max_age_s without one,
+        until cancelled."""
         self.following = True
         try:
             while True:
@@ -67,8 +63,6 @@ class HealthCache:
                     await asyncio.wait_for(self.backend.next_snapshot(seq), self.max_age_s)
                 except TimeoutError:
                     continue
-                if self.min_interval_s > 0.0:
-                    await asyncio.sleep(self.min_interval_s)  # newer ones meanwhile: one encoding
         finally:
             self.following = False
 
