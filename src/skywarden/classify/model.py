@@ -19,13 +19,14 @@ library version. File layout (F features, C = 4 classes, T trees, K nodes in all
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from skywarden.classify.tree_tables import LeafTables, leaf_tables, leaf_values
 from skywarden.errors import SkywardenError
 from skywarden.units import FloatArray, IntArray
 
@@ -64,10 +65,31 @@ class TreeModel:
     node_right: IntArray
     node_is_leaf: np.ndarray
     node_value: FloatArray
+    # the trees as look-up tables (tree_tables.py), built on first use: [] or [tables | None]
+    _tables: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def n_classes(self) -> int:
         return len(self.classes)
+
+    def leaf_tables(self) -> LeafTables | None:
+        """The trees as look-up tables (skywarden.classify.tree_tables), built once; None
+        when a tree has too many leaves for them (then the trees are walked)."""
+        if not self._tables:
+            self._tables.append(
+                leaf_tables(
+                    self.tree_root,
+                    self.node_feature,
+                    self.node_threshold,
+                    self.node_missing_left,
+                    self.node_left,
+                    self.node_right,
+                    self.node_is_leaf,
+                    self.node_value,
+                    len(self.feature_names),
+                )  # fmt: skip
+            )
+        return self._tables[0]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays written to the .npz file."""
@@ -128,6 +150,26 @@ def _check(model: TreeModel, X: FloatArray) -> FloatArray:
     return X
 
 
+def _scores(model: TreeModel, X: FloatArray, contributions: bool) -> tuple[FloatArray, FloatArray]:
+    """Raw scores (N, C) and, if asked, per-feature contributions (N, C, F) (else empty).
+
+    Scores alone come from the look-up tables (tree_tables.py: the same leaves, several times
+    faster); contributions need each decision path, so the trees are walked (:func:`_walk`).
+    """
+    tables = None if contributions else model.leaf_tables()
+    if tables is None:
+        return _walk(model, X, contributions)
+    return _sum_leaves(model, leaf_values(tables, X)), np.zeros(0)
+
+
+def _sum_leaves(model: TreeModel, leaf_value: FloatArray) -> FloatArray:
+    """(N, C) raw scores: the baseline plus each class's trees' leaf values (N, T)."""
+    raw = np.tile(model.baseline, (leaf_value.shape[0], 1))
+    for k in range(model.n_classes):
+        raw[:, k] += leaf_value[:, model.tree_class == k].sum(axis=1)
+    return raw
+
+
 def _walk(model: TreeModel, X: FloatArray, contributions: bool) -> tuple[FloatArray, FloatArray]:
     """Raw scores (N, C) and, if asked, per-feature contributions (N, C, F) (else empty).
 
@@ -158,10 +200,7 @@ def _walk(model: TreeModel, X: FloatArray, contributions: bool) -> tuple[FloatAr
             contrib += np.bincount(key_base[active] + feat, weights=delta, minlength=contrib.size)
         node[active] = child
         active = active[~model.node_is_leaf[child]]
-    leaf_value = model.node_value[node].reshape(n, t)
-    raw = np.tile(model.baseline, (n, 1))
-    for k in range(c):
-        raw[:, k] += leaf_value[:, model.tree_class == k].sum(axis=1)
+    raw = _sum_leaves(model, model.node_value[node].reshape(n, t))
     return raw, contrib.reshape(n, c, f) if contributions else contrib
 
 
@@ -179,7 +218,7 @@ def softmax(z: FloatArray) -> FloatArray:
 def raw_scores(X: FloatArray, model: TreeModel | None = None) -> FloatArray:
     """(N, C) uncalibrated raw scores (logits) of the tree ensemble."""
     model = model or load_model()
-    return _walk(model, _check(model, X), contributions=False)[0]
+    return _scores(model, _check(model, X), contributions=False)[0]
 
 
 def predict_proba(X: FloatArray, model: TreeModel | None = None) -> FloatArray:
@@ -205,7 +244,7 @@ def top_features(
     """
     model = model or load_model()
     X = _check(model, X)
-    raw, contrib = _walk(model, X, contributions=True)
+    raw, contrib = _scores(model, X, contributions=True)
     return _top(model, raw, contrib, k)
 
 
@@ -218,7 +257,7 @@ def predict_with_reasons(
     if X.shape[0] == 0:
         empty = np.zeros((0, min(k, X.shape[1])))
         return np.zeros((0, model.n_classes)), empty.astype(object), empty
-    raw, contrib = _walk(model, X, contributions=k > 0)
+    raw, contrib = _scores(model, X, contributions=k > 0)
     if k <= 0:
         return (
             softmax(raw / model.temperature),
