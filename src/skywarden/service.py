@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from skywarden.errors import ConfigError, SkywardenError
+from skywarden.gc_pauses import freeze_start_up, thaw_start_up
 from skywarden.geo import LocalFrame
 from skywarden.loop import LiveSource, run_live
 from skywarden.pipeline import Pipeline
@@ -307,9 +308,11 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         )  # fmt: skip
         tasks.append(asyncio.create_task(server.serve(sockets=[http_socket])))
     failure = None
+    freeze_start_up()  # full collections skip what start-up built (gc_pauses.py)
     try:
         failure = await _until_stopped(service, tasks[0])
     finally:
+        thaw_start_up()
         if server is not None:
             server.should_exit = True
         await asyncio.sleep(0)
