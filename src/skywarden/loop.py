@@ -25,6 +25,14 @@ from skywarden.tick_thread import process_off_loop
 if TYPE_CHECKING:
     from skywarden.pipeline import Pipeline
 
+# A batch ends batch_window_s after its first chunk, or earlier once no chunk has come for
+# BATCH_QUIET_S, if the previous batch ended at least batch_window_s before: a radar sends each
+# sector's datagrams in one burst (the simulator's scale-1000: 3 at once, every 31 ms), which
+# the whole 20 ms window only made wait, while chunks that come more often than once a window
+# are still gathered into at most one tick per window, as before (the tick's cost at 1,000
+# tracks is mostly per tick, not per detection).
+BATCH_QUIET_S = 0.002
+
 
 @dataclass
 class LiveSource:
@@ -46,6 +54,7 @@ async def run_live(
     stop: asyncio.Event,
     *,
     batch_window_s: float = 0.02,
+    batch_quiet_s: float = BATCH_QUIET_S,
     on_raw: Callable[[str, float, bytes], None] | None = None,
     max_queue: int = 200_000,
     reorder_window_s: float = DEFAULT_REORDER_WINDOW_S,
@@ -54,11 +63,11 @@ async def run_live(
     """Drive the pipeline from live sources until ``stop`` is set.
 
     Data is processed as it arrives: the loop waits for the first chunk, gathers whatever else
-    arrives within ``batch_window_s``, decodes it and runs :meth:`Pipeline.process`; a scan is
-    closed every ``scan_period_s`` of the pipeline's clock even when nothing arrives. The
-    latency recorded for /health is from when the loop took the earliest of the released
-    detections (on the pipeline's clock) to the end of their processing (alerts out), so it
-    includes the reorder wait. A full queue drops chunks and counts them per source.
+    arrives within ``batch_window_s`` (until ``batch_quiet_s`` pass with none), decodes it and runs
+    :meth:`Pipeline.process`; a scan is closed every ``scan_period_s`` of the pipeline's clock even
+    when nothing arrives. The latency recorded for /health is from when the loop took the earliest
+    of the released detections (on the pipeline's clock) to the end of their processing (alerts
+    out), so it includes the reorder wait. A full queue drops chunks and counts them per source.
     With ``receive_times_on_clock`` (the transports stamp on the pipeline's clock: the wall
     clock, a recording's, the bus core's) a detection's delay and latency start when its
     transport received it; otherwise (a test's sped-up clock) when the loop took it.
@@ -76,10 +85,14 @@ async def run_live(
     scan_end = pipeline.clock() + period
     reorder = ReorderBuffer(reorder_window_s)
     t_tick = -math.inf  # the last tick's time
+    gathered = -math.inf  # when the last batch was gathered (monotonic s)
     try:
         while not stop.is_set():
             wait = min(scan_end - pipeline.clock(), reorder.window_s if len(reorder) else math.inf)
-            items = await _gather(queue, stop, wait, batch_window_s)
+            items = await _gather(
+                queue, stop, wait, batch_window_s, batch_quiet_s, gathered + batch_window_s
+            )
+            gathered = time.monotonic() if items else gathered
             per_source: dict[int, list[tuple[float, bytes, int]]] = {}
             taken_at = pipeline.clock()
             for i, t, data, connection in items:
@@ -128,30 +141,33 @@ def replay_inputs(
     batch_window_s: float = 0.02,
     before_tick: Callable[[float], None] | None = None,
     reorder_window_s: float = DEFAULT_REORDER_WINDOW_S,
+    batch_quiet_s: float = BATCH_QUIET_S,
 ) -> Iterator[Snapshot]:
-    """Drive the pipeline offline from recorded raw inputs ``(t_receive, source, bytes)`` in
-    receive order, as :func:`run_live` does on the live clock: inputs are batched (within
-    ``batch_window_s``), decoded, held in the same reorder buffer (at most
-    ``reorder_window_s``) and processed in time order at their own times, with a scan closed
-    every ``scan_period_s`` of receive time. The receive times play the live clock's part, so
-    a replay takes each detection when the live loop could have: a detection that reached the
-    live service late is late in the replay too. Inputs of unknown sources are counted in
-    ``pipeline.source_health['unknown']``. Yields each snapshot. ``before_tick(t)`` runs
-    before each tick at receive time t (replay applies the recorded runtime changes there)."""
+    """Drive the pipeline offline from recorded raw inputs ``(t_receive, source, bytes)`` in receive
+    order, as :func:`run_live` does on the live clock: inputs are batched (within
+    ``batch_window_s``, a batch ending at a gap over ``batch_quiet_s``), decoded, held in the same
+    reorder buffer (at most ``reorder_window_s``) and processed in time order at their own times,
+    with a scan closed every ``scan_period_s`` of receive time. The receive times play the live
+    clock's part, so a replay takes each detection when the live loop could have: a detection that
+    reached the live service late is late in the replay too. Inputs of unknown sources are counted
+    in ``pipeline.source_health['unknown']``. Yields each snapshot. ``before_tick(t)`` runs before
+    each tick at receive time t (replay applies the recorded runtime changes there)."""
     sources = [LiveSource(name, feed, ()) for name, feed in feeds.items()]
     replay = _Replay(pipeline, sources, before_tick, ReorderBuffer(reorder_window_s))
     period = pipeline.config.scan_period_s
     scan_end: float | None = None
     batch: dict[str, list[tuple[float, bytes, int]]] = {}
     batch_start = batch_last = 0.0
+    last_batch = -math.inf  # when the previous batch ended (its last input's receive time)
     unknown = 0
     for t, source, payload in inputs:
         if scan_end is None:
             scan_end = t + period
-        if batch and t - batch_start > batch_window_s:
+        quiet_end = max(batch_last + batch_quiet_s, last_batch + batch_window_s)
+        if batch and (t - batch_start > batch_window_s or t > quiet_end):  # as _gather
             yield from replay.step(batch_last, replay.decode(feeds, batch), batch_last >= scan_end)
             scan_end = _next_scan_end(scan_end, batch_last, period)
-            batch = {}
+            batch, last_batch = {}, batch_last
         while True:  # the live loop's wake-ups with no data: held detections, ended scans
             wake = replay.wake_up(scan_end)
             if wake >= t:
@@ -235,11 +251,18 @@ def _next_scan_end(scan_end: float, t: float, period: float) -> float:
 
 
 async def _gather(
-    queue: asyncio.Queue, stop: asyncio.Event, timeout_s: float, window_s: float
+    queue: asyncio.Queue,
+    stop: asyncio.Event,
+    timeout_s: float,
+    window_s: float,
+    quiet_s: float = BATCH_QUIET_S,
+    quiet_from: float = -math.inf,
 ) -> list[tuple[int, float, bytes, int]]:
-    """Wait up to timeout_s for a chunk, then take what arrives within window_s. When chunks
-    were already waiting (they arrived during the previous tick: the loop is behind), take
-    them at once: waiting the window as well would only add to their latency."""
+    """Wait up to timeout_s for a chunk, then take what arrives within window_s, ending early
+    once quiet_s pass with no chunk, from the monotonic time quiet_from on (BATCH_QUIET_S: the
+    previous batch's end plus the window). When chunks were already waiting (they
+    arrived during the previous tick: the loop is behind), take them at once: waiting the
+    window as well would only add to their latency."""
     if not queue.empty():
         items = []
         while not queue.empty():
@@ -251,10 +274,15 @@ async def _gather(
         items.append(await asyncio.wait_for(queue.get(), timeout=max(timeout_s, 0.0)))
     except TimeoutError:
         return items
-    deadline = time.monotonic() + window_s
+    last = time.monotonic()  # when a chunk was last taken
+    deadline = last + window_s
     while time.monotonic() < deadline and not stop.is_set():
-        while not queue.empty():
-            items.append(queue.get_nowait())
+        if not queue.empty():
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            last = time.monotonic()
+        elif time.monotonic() - last >= quiet_s and time.monotonic() >= quiet_from:
+            break
         await asyncio.sleep(min(0.002, window_s))
     while not queue.empty():
         items.append(queue.get_nowait())

@@ -31,9 +31,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import gc
 import json
 import logging
+import math
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
@@ -46,6 +46,7 @@ from skywarden.bus.picture import encode_picture
 from skywarden.bus.rpc import answer
 from skywarden.bus.settings import BusConfig
 from skywarden.bus.subjects import HEADER_CONNECTION, HEADER_T, SiteSubjects, token
+from skywarden.gc_pauses import collection_paused, freeze_start_up
 from skywarden.site_config import SiteConfig
 from skywarden.snapshot import Snapshot
 from skywarden.warn import AuditEntry
@@ -137,8 +138,8 @@ async def run_core(
     counters.catch_up = await _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters)
     clock.fixed = None
     service.raw_listeners.append(feeder.taken)
-    gc.collect()  # then what start-up built, which lives on, is left out of every later full
-    gc.freeze()  # collection: those came with the picture's ~100k new objects a second
+    freeze_start_up()  # then what start-up built, which lives on, is left out of every later
+    # full collection: those came with the picture's ~100k new objects a second
     rpc = await nc.subscribe(subjects.rpc, cb=_rpc_handler(pipeline, counters))
     tasks = [
         asyncio.create_task(feeder.fetch(psub, stop)),
@@ -270,7 +271,9 @@ def _replay(pipeline, feeds, clock: CoreClock, parsed: list) -> int:
                 clock.fixed = t
                 yield t, sensor, data
 
-    for _ in replay_inputs(pipeline, feeds, inputs(), batch_window_s=REPLAY_BATCH_S):
+    for _ in replay_inputs(
+        pipeline, feeds, inputs(), batch_window_s=REPLAY_BATCH_S, batch_quiet_s=math.inf
+    ):
         pass
     return sum(item is not None for item in parsed)
 
@@ -478,13 +481,8 @@ def encode_without_collecting(snapshot: Snapshot) -> tuple[bytes, dict[str, str]
     pausing the core 34-42 ms (p50) and up to 380-450 ms at load 7-8. Paused, nothing is
     collected for them and nothing is lost: the counts fall back as the document is freed,
     and cyclic garbage made meanwhile by another thread waits for the next collection."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collection_paused():
         return encode_picture(snapshot)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 async def _relay(stop: asyncio.Event, service_stop: asyncio.Event) -> None:
