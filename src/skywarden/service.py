@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from skywarden.classify.model import load_model
+from skywarden.classify.trained import TrainedClassifier
 from skywarden.errors import ConfigError, SkywardenError
 from skywarden.gc_pauses import freeze_start_up, thaw_start_up
 from skywarden.geo import LocalFrame
@@ -308,6 +310,8 @@ async def serve(service: Service, *, host: str | None = None, port: int | None =
         )  # fmt: skip
         tasks.append(asyncio.create_task(server.serve(sockets=[http_socket])))
     failure = None
+    if isinstance(service.pipeline.classifier, TrainedClassifier):
+        load_model()  # the classifier's trees and tables, built now rather than in a tick
     freeze_start_up()  # full collections skip what start-up built (gc_pauses.py)
     try:
         failure = await _until_stopped(service, tasks[0])
