@@ -169,11 +169,13 @@ class Pipeline:
         """The tracker, classes, zone forecasts and assessment of a tick. It calls no
         listener and leaves the alert book alone (operator actions change it meanwhile), so
         it may run in a worker thread while the event loop serves clients."""
+        updated = [np.zeros(0, np.int64)]  # ids of the tracks this tick's detections updated
         for t_group, batch in self._groups(detections, t):
             self.tracks, ev = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
             self.fusion = update_fusion(
                 self.fusion, self.tracks, batch, ev.detection_track, t_group
             )
+            updated.append(ev.detection_track[ev.detection_track >= 0])
         if end_of_scan or self.tracks.t < t - TICK_EXTRAPOLATE_S or len(detections) == 0:
             self.tracks, ev = step(
                 self.tracks, Detections.empty(), t, self.params, end_of_scan=end_of_scan
@@ -182,7 +184,9 @@ class Pipeline:
             self.fusion = update_fusion(self.fusion, self.tracks, empty, ev.detection_track, t)
         shown = extrapolated(self.tracks.take(self.tracks.confirmed), t)
         classes = self.classifier(shown, t)
-        forecast = self.forecasts.forecast(shown, t, self.zones, self.entry_model, full=False)
+        forecast = self.forecasts.forecast(
+            shown, t, self.zones, self.entry_model, full=False, updated=np.concatenate(updated)
+        )
         assessment = assess(
             t, shown.x, shown.P, shown.id, shown.identity, classes.target_class, self.zones,
             self.config.rules, self.entry_model, self.alert_params, self.config.allow,
