@@ -100,7 +100,7 @@ class Stages:
 
         def traced_feed(self, t, data, connection=0):
             out = feed_one(self, t, data, connection)
-            for key in zip(out.t.tolist(), out.z[:, 0].tolist(), strict=True):
+            for key in detection_keys(out):
                 stages.chunk_of[key] = t
             return out
 
@@ -109,8 +109,9 @@ class Stages:
             if stages._in_tick and len(batch):  # the live loop's tick (not warm-up, catch-up)
                 plots = stages.tick_plots.setdefault(stages._in_tick[-1], {})
                 ids = np.asarray(out[1].detection_track)
+                keys = detection_keys(batch)
                 for k in np.flatnonzero(ids >= 0).tolist():
-                    r = stages.releasing.get((float(batch.t[k]), float(batch.z[k, 0])))
+                    r = stages.releasing.get(keys[k])
                     if r is not None:
                         track = int(ids[k])
                         plots[track] = min(plots.get(track, r), r)
@@ -133,7 +134,7 @@ class Stages:
             ready = self._held.t <= now - self.window_s
             if ready.any():  # each released detection's receive time (an edge Sw-T)
                 held = self._held.take(ready)
-                keys = zip(held.t.tolist(), held.z[:, 0].tolist(), strict=True)
+                keys = detection_keys(held)
                 stages.releasing = {
                     key: stages.chunk_of.get(key, received)
                     for key, received in zip(keys, self._received[ready].tolist(), strict=True)
@@ -343,6 +344,17 @@ class Stages:
             "(plot receive -> its tick end + close tick end -> consumer)",
             rows["if raised in the plot's tick"])  # fmt: skip
         self.untraced = missing
+
+
+def detection_keys(d) -> list[tuple[float, float]]:
+    """One key per detection that the pipeline keeps from the feed to the tracker: (time,
+    identity) for cooperative reports (the pipeline moves a late one's position on:
+    skywarden.late_reports), (time, east) for the others."""
+    east = d.z[:, 0].tolist()
+    identity = d.identity.tolist()
+    return [
+        (t, float(i) if i >= 0 else e) for t, i, e in zip(d.t.tolist(), identity, east, strict=True)
+    ]
 
 
 TRIGGERED = frozenset({"raised", "entered", "reopened", "reassociated", "merged"})
