@@ -59,9 +59,9 @@ from skywarden.simulate.emit_site import SiteSetup  # noqa: E402
 from skywarden.site_config import load_site_config  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bus_edge_probe import encode_ahead, paced  # noqa: E402
+from bus_edge_probe import encode_ahead, forward_channels  # noqa: E402
 from bus_stages import Stages  # noqa: E402
-from bus_zone_scenario import zone_feature  # noqa: E402
+from bus_zone_scenario import turning_drones_scenario, zone_feature  # noqa: E402
 
 TOKEN = "bench-token"
 CORE_WITH_PHASES = """
@@ -309,9 +309,10 @@ async def latency(folder: Path, url: str, scans: int, drones: int = 0) -> dict:
 async def failover(folder: Path, url: str, seconds: float) -> dict:
     import nats
 
-    scenario = build_scenario("scale-100", 0, n_scans=int(seconds))
+    # 30 Remote ID drones turning into the zone from scan 10 on: alerts before and after
+    scenario = turning_drones_scenario(100, 30, int(seconds), cruise_s=10.0, tail_scans=4)
     setup = SiteSetup(start_posix=0.0, max_range_m=250_000.0)
-    path = write_site(folder, url, setup, 1000.0 * np.sqrt(100))
+    path = write_site(folder, url, setup, 1000.0 * np.sqrt(100), drones=True)
     site = load_site_config(path)
     subjects = SiteSubjects.of(site.name)
     env = {**os.environ, "PYTHONPATH": str(SRC)}
@@ -360,9 +361,9 @@ async def failover(folder: Path, url: str, seconds: float) -> dict:
 async def _failover_run(nc, js, subjects, scenario, site, cores, start_core, events) -> dict:
     core = cores[0]
     await _wait_live(nc, subjects)
-    messages, start = encode_ahead(scenario)
+    messages, start = encode_ahead(scenario, remote_id=True)
     feeding = asyncio.create_task(
-        _forward(paced(messages, start), js, subjects.raw("radar"), EdgeCounters(), site.bus)
+        forward_channels(messages, start, js, subjects, EdgeCounters(), site.bus)
     )
     await asyncio.sleep(scenario.n_scans * scenario.sensor_params.scan_period / 2)
     core.kill()  # kill -9

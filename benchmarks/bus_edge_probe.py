@@ -76,6 +76,20 @@ async def paced(
         yield now, m.data
 
 
+CHANNEL_SENSORS = {RADAR: "radar", REMOTE_ID: "remote-id"}  # channel -> the site's sensor
+
+
+async def forward_channels(messages, start, js, subjects, counters, bus, late=None) -> None:
+    """Publish each channel's messages (the radar's datagrams, the Remote ID frames) to its
+    sensor's raw subject through the edge's code, each at its own real time from ``start``."""
+    await asyncio.gather(*(
+        _forward(paced([m for m in messages if m.channel == channel], start, late, start),
+                 js, subjects.raw(sensor), counters, bus)
+        for channel, sensor in CHANNEL_SENSORS.items()
+        if any(m.channel == channel for m in messages)
+    ))  # fmt: skip
+
+
 async def main(url: str, token: str, site: str, scans: int, out: Path, drones: int = 0) -> None:
     import nats
 
@@ -118,13 +132,8 @@ async def main(url: str, token: str, site: str, scans: int, out: Path, drones: i
 
     counters = EdgeCounters()
     cpu0 = time.process_time()
-    bus = BusConfig(urls=(url,))
-    channels = {RADAR: "radar", REMOTE_ID: "remote-id"}  # channel -> the site's sensor name
-    await asyncio.gather(*(
-        _forward(paced([m for m in messages if m.channel == channel], start, late, start),
-                 TimedJs(), subjects.raw(sensor), counters, bus)
-        for channel, sensor in channels.items() if any(m.channel == channel for m in messages)
-    ))  # fmt: skip
+    await forward_channels(messages, start, TimedJs(), subjects, counters, BusConfig(urls=(url,)),
+                           late)  # fmt: skip
     await js.publish_async_completed()
     await asyncio.sleep(TAIL_S)
     await nc.close()
