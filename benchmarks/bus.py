@@ -59,8 +59,9 @@ from skywarden.simulate.emit_site import SiteSetup  # noqa: E402
 from skywarden.site_config import load_site_config  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bus_edge_probe import encode_ahead, paced  # noqa: E402
+from bus_edge_probe import encode_ahead, forward_channels  # noqa: E402
 from bus_stages import Stages  # noqa: E402
+from bus_zone_scenario import turning_drones_scenario, zone_feature  # noqa: E402
 
 TOKEN = "bench-token"
 CORE_WITH_PHASES = """
@@ -94,7 +95,11 @@ def start_nats(store: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"nats://127.0.0.1:{port}"
 
 
-def write_site(folder: Path, url: str, setup: SiteSetup, half_side_m: float) -> Path:
+def write_site(
+    folder: Path, url: str, setup: SiteSetup, half_side_m: float, drones: bool = False
+) -> Path:
+    """The benchmark's site file; with ``drones``, bus_zone_scenario's one zone and a Remote ID
+    sensor beside the radar."""
     zones = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": f"zone-{k}", "properties": {
             "role": "protected", "floor_m": 0, "ceiling_m": 3000, "altitude_ref": "agl",
@@ -102,6 +107,8 @@ def write_site(folder: Path, url: str, setup: SiteSetup, half_side_m: float) -> 
          "geometry": {"type": "Point", "coordinates": [setup.lon_deg + dx, setup.lat_deg + dy]}}
         for k, (dx, dy) in enumerate([(0, 0), (0.01, 0.01), (-0.01, 0.01), (0.01, -0.01)])
     ]}  # fmt: skip
+    if drones:
+        zones["features"] = [zone_feature(setup.lon_deg, setup.lat_deg)]
     (folder / "zones.geojson").write_text(json.dumps(zones))
     radar = setup.radar_site
     text = f"""
@@ -136,6 +143,15 @@ range_m = 250000.0
 [[alert_rules]]
 classes = ["drone", "unknown"]
 horizon_s = 180
+"""
+    if drones:
+        text += f"""
+[[sensors]]
+name = "remote-id"
+kind = "remote_id"
+transport = "udp"
+host = "127.0.0.1"
+port = {free_port()}
 """
     path = folder / "site.toml"
     path.write_text(text)
@@ -221,11 +237,11 @@ async def _stopped(core: asyncio.Task, timeout_s: float = 30.0) -> None:
     core.cancel()
 
 
-async def latency(folder: Path, url: str, scans: int) -> dict:
+async def latency(folder: Path, url: str, scans: int, drones: int = 0) -> dict:
     import nats
 
     setup = SiteSetup(start_posix=0.0, max_range_m=250_000.0)
-    site = load_site_config(write_site(folder, url, setup, 1000.0 * np.sqrt(1000)))
+    site = load_site_config(write_site(folder, url, setup, 1000.0 * np.sqrt(1000), drones > 0))
     subjects = SiteSubjects.of(site.name)
     stages = Stages()
     stages.install()
@@ -252,7 +268,8 @@ async def latency(folder: Path, url: str, scans: int) -> dict:
         cpu0, wall0 = time.process_time(), time.time()
         edge = await asyncio.create_subprocess_exec(
             sys.executable, str(Path(__file__).with_name("bus_edge_probe.py")), url, TOKEN,
-            site.name, str(scans), str(out), env={**os.environ, "PYTHONPATH": str(SRC)},
+            site.name, str(scans), str(out), str(drones),
+            env={**os.environ, "PYTHONPATH": str(SRC)},
         )  # fmt: skip
         await edge.wait()
         cpu, wall = time.process_time() - cpu0, time.time() - wall0
@@ -292,9 +309,10 @@ async def latency(folder: Path, url: str, scans: int) -> dict:
 async def failover(folder: Path, url: str, seconds: float) -> dict:
     import nats
 
-    scenario = build_scenario("scale-100", 0, n_scans=int(seconds))
+    # 30 Remote ID drones turning into the zone from scan 10 on: alerts before and after
+    scenario = turning_drones_scenario(100, 30, int(seconds), cruise_s=10.0, tail_scans=4)
     setup = SiteSetup(start_posix=0.0, max_range_m=250_000.0)
-    path = write_site(folder, url, setup, 1000.0 * np.sqrt(100))
+    path = write_site(folder, url, setup, 1000.0 * np.sqrt(100), drones=True)
     site = load_site_config(path)
     subjects = SiteSubjects.of(site.name)
     env = {**os.environ, "PYTHONPATH": str(SRC)}
@@ -343,9 +361,9 @@ async def failover(folder: Path, url: str, seconds: float) -> dict:
 async def _failover_run(nc, js, subjects, scenario, site, cores, start_core, events) -> dict:
     core = cores[0]
     await _wait_live(nc, subjects)
-    messages, start = encode_ahead(scenario)
+    messages, start = encode_ahead(scenario, remote_id=True)
     feeding = asyncio.create_task(
-        _forward(paced(messages, start), js, subjects.raw("radar"), EdgeCounters(), site.bus)
+        forward_channels(messages, start, js, subjects, EdgeCounters(), site.bus)
     )
     await asyncio.sleep(scenario.n_scans * scenario.sensor_params.scan_period / 2)
     core.kill()  # kill -9
@@ -420,7 +438,7 @@ async def main_async(args) -> None:
                           f"acknowledged) {r['through_core_per_s']:.0f}/s on one core; "
                           f"lost {r['lost']}, failed {r['failed']}")  # fmt: skip
                 elif part == "latency":
-                    r = await latency(folder, url, args.latency_scans)
+                    r = await latency(folder, url, args.latency_scans, args.drones)
                     print_latency(r)
                 elif part == "failover":
                     r = await failover(folder, url, args.failover_s)
@@ -443,7 +461,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", default="throughput,latency,failover")
     parser.add_argument("--throughput-scans", type=int, default=40)
-    parser.add_argument("--latency-scans", type=int, default=30)
+    parser.add_argument("--latency-scans", type=int, default=60)
+    parser.add_argument("--drones", type=int, default=60,
+                        help="Remote ID drones turning into the zone during the latency run "
+                             "(benchmarks/bus_zone_scenario.py); 0: scale-1000 alone")  # fmt: skip
     parser.add_argument("--failover-s", type=float, default=40.0)
     parser.add_argument("--what-if-confirm-at-hit", action="store_true",
                         help="latency with tracks confirmed at the hit, not at the scan close "

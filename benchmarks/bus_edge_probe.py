@@ -6,7 +6,11 @@ and a real console, paces the radar's datagrams at real time into the raw stream
 publishing code, skywarden.bus.edge._forward, stamping ``Sw-T``), records when JetStream
 acknowledged each publish and when each alert event arrived, and writes them as JSON.
 
-    python benchmarks/bus_edge_probe.py URL TOKEN SITE SCANS OUT.json
+    python benchmarks/bus_edge_probe.py URL TOKEN SITE SCANS OUT.json [DRONES]
+
+With DRONES > 0 the scenario is benchmarks/bus_zone_scenario.py's (scale-1000 and DRONES
+Remote ID drones turning into the zone): the radar's datagrams and the drones' Remote ID
+frames go to their own sensors' subjects, each at its own real time.
 """
 
 from __future__ import annotations
@@ -26,28 +30,41 @@ from skywarden.bus.edge import EdgeCounters, _forward  # noqa: E402
 from skywarden.bus.settings import BusConfig  # noqa: E402
 from skywarden.bus.subjects import HEADER_T, SiteSubjects  # noqa: E402
 from skywarden.simulate import build_scenario  # noqa: E402
+from skywarden.simulate.emit_cooperative import remote_id_messages  # noqa: E402
 from skywarden.simulate.emit_radar import radar_messages  # noqa: E402
-from skywarden.simulate.emit_site import SiteSetup  # noqa: E402
+from skywarden.simulate.emit_site import RADAR, REMOTE_ID, SiteSetup  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bus_zone_scenario import turning_drones_scenario  # noqa: E402
 
 TAIL_S = 6.0  # alerts still coming after the last datagram
 
 
-def encode_ahead(scenario, lead_s: float = 3.0):
-    """The radar's datagrams for a start just ahead of now (the times inside the ASTERIX
-    records must agree with the receive times), and that start."""
+def encode_ahead(scenario, lead_s: float = 3.0, remote_id: bool = False):
+    """The radar's datagrams (and with ``remote_id`` the drones' Remote ID frames, merged in
+    send order) for a start just ahead of now (the times inside the ASTERIX records must agree
+    with the receive times), and that start."""
+
+    def encode(setup: SiteSetup) -> list:
+        messages = radar_messages(scenario, setup).messages
+        if remote_id:
+            messages = sorted(messages + remote_id_messages(scenario, setup), key=lambda m: m.t)
+        return messages
+
     t0 = time.time()
-    probe = SiteSetup(start_posix=float(int(t0)), max_range_m=250_000.0)
-    radar_messages(scenario, probe)  # how long encoding takes here
+    encode(SiteSetup(start_posix=float(int(t0)), max_range_m=250_000.0))  # how long it takes
     start = float(int(time.time() + (time.time() - t0) + lead_s))
-    setup = SiteSetup(start_posix=start, max_range_m=250_000.0)
-    messages = radar_messages(scenario, setup).messages
+    messages = encode(SiteSetup(start_posix=start, max_range_m=250_000.0))
     return messages, messages[0].t
 
 
-async def paced(messages, start: float, late: list[float] | None = None):
-    """(receive time, bytes) at real time from ``start``; ``late`` collects how late each
-    datagram left (s; a busy machine wakes this process late)."""
-    first = messages[0].t
+async def paced(
+    messages, start: float, late: list[float] | None = None, first: float | None = None
+):
+    """(receive time, bytes) at real time from ``start`` (for the message sent at ``first``,
+    default the first message's send time); ``late`` collects how late each datagram left (s;
+    a busy machine wakes this process late)."""
+    first = messages[0].t if first is None else first
     for m in messages:
         due = start + (m.t - first)
         delay = due - time.time()
@@ -59,11 +76,28 @@ async def paced(messages, start: float, late: list[float] | None = None):
         yield now, m.data
 
 
-async def main(url: str, token: str, site: str, scans: int, out: Path) -> None:
+CHANNEL_SENSORS = {RADAR: "radar", REMOTE_ID: "remote-id"}  # channel -> the site's sensor
+
+
+async def forward_channels(messages, start, js, subjects, counters, bus, late=None) -> None:
+    """Publish each channel's messages (the radar's datagrams, the Remote ID frames) to its
+    sensor's raw subject through the edge's code, each at its own real time from ``start``."""
+    await asyncio.gather(*(
+        _forward(paced([m for m in messages if m.channel == channel], start, late, start),
+                 js, subjects.raw(sensor), counters, bus)
+        for channel, sensor in CHANNEL_SENSORS.items()
+        if any(m.channel == channel for m in messages)
+    ))  # fmt: skip
+
+
+async def main(url: str, token: str, site: str, scans: int, out: Path, drones: int = 0) -> None:
     import nats
 
-    scenario = build_scenario("scale-1000", 0, n_scans=scans)
-    messages, start = encode_ahead(scenario)
+    if drones:
+        scenario = turning_drones_scenario(1000, drones, scans)
+    else:
+        scenario = build_scenario("scale-1000", 0, n_scans=scans)
+    messages, start = encode_ahead(scenario, remote_id=drones > 0)
     subjects = SiteSubjects.of(site)
     nc = await nats.connect(url, token=token)
     js = nc.jetstream(publish_async_max_pending=4000)
@@ -98,8 +132,8 @@ async def main(url: str, token: str, site: str, scans: int, out: Path) -> None:
 
     counters = EdgeCounters()
     cpu0 = time.process_time()
-    await _forward(paced(messages, start, late), TimedJs(), subjects.raw("radar"), counters,
-                   BusConfig(urls=(url,)))  # fmt: skip
+    await forward_channels(messages, start, TimedJs(), subjects, counters, BusConfig(urls=(url,)),
+                           late)  # fmt: skip
     await js.publish_async_completed()
     await asyncio.sleep(TAIL_S)
     await nc.close()
@@ -113,4 +147,5 @@ async def main(url: str, token: str, site: str, scans: int, out: Path) -> None:
 
 if __name__ == "__main__":
     url, token, site, scans, out = sys.argv[1:6]
-    asyncio.run(main(url, token, site, int(scans), Path(out)))
+    drones = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    asyncio.run(main(url, token, site, int(scans), Path(out), drones))

@@ -39,6 +39,7 @@ from skywarden import pipeline as pipeline_module
 from skywarden.bus import core as core_module
 from skywarden.bus.core_clock import CoreClock
 from skywarden.reorder import ReorderBuffer
+from skywarden.sources.feeds import Feed
 
 
 @dataclass
@@ -61,6 +62,12 @@ class Stages:
     # the exact detection-in -> alert-out of each alert event (see trigger_latencies):
     datagrams: dict[float, list[float]] = field(default_factory=dict)  # Sw-T -> [fetch, taken]
     releasing: dict[tuple[float, float], float] = field(default_factory=dict)  # (t, e) -> Sw-T
+    # (t, e) -> Sw-T of the chunk that gave the detection, for feeds that decode chunk by
+    # chunk (Feed.feed: Remote ID, SBS, Beast; not the radar's batch decoder): exact, where
+    # the reorder buffer's receive_times can only take the earliest chunk of the batch at or
+    # after the measurement time (a Remote ID report 200 ms old on arrival got the receive
+    # time of the batch's first frame, overstating its latency by up to 200 ms)
+    chunk_of: dict[tuple[float, float], float] = field(default_factory=dict)
     tick_plots: dict[float, dict[int, float]] = field(default_factory=dict)  # U -> track -> Sw-T
     events: list[tuple[float, str, int, float, int]] = field(default_factory=list)
     # (alert t, action, track id, consumer receive, alert id) from the probe
@@ -88,15 +95,23 @@ class Stages:
         add = ReorderBuffer.add
         clock_init = CoreClock.__init__
         step = pipeline_module.step
+        feed_one = Feed.feed
         stages = self
+
+        def traced_feed(self, t, data, connection=0):
+            out = feed_one(self, t, data, connection)
+            for key in detection_keys(out):
+                stages.chunk_of[key] = t
+            return out
 
         def traced_step(tracks, batch, t, params, **kwargs):
             out = step(tracks, batch, t, params, **kwargs)
             if stages._in_tick and len(batch):  # the live loop's tick (not warm-up, catch-up)
                 plots = stages.tick_plots.setdefault(stages._in_tick[-1], {})
                 ids = np.asarray(out[1].detection_track)
+                keys = detection_keys(batch)
                 for k in np.flatnonzero(ids >= 0).tolist():
-                    r = stages.releasing.get((float(batch.t[k]), float(batch.z[k, 0])))
+                    r = stages.releasing.get(keys[k])
                     if r is not None:
                         track = int(ids[k])
                         plots[track] = min(plots.get(track, r), r)
@@ -119,13 +134,11 @@ class Stages:
             ready = self._held.t <= now - self.window_s
             if ready.any():  # each released detection's receive time (an edge Sw-T)
                 held = self._held.take(ready)
-                stages.releasing = dict(
-                    zip(
-                        zip(held.t.tolist(), held.z[:, 0].tolist(), strict=True),
-                        self._received[ready].tolist(),
-                        strict=True,
-                    )
-                )
+                keys = detection_keys(held)
+                stages.releasing = {
+                    key: stages.chunk_of.get(key, received)
+                    for key, received in zip(keys, self._received[ready].tolist(), strict=True)
+                }
             return release(self, now)
 
         def timed_parse(self, msg):
@@ -179,6 +192,7 @@ class Stages:
             (ReorderBuffer, "add", add),
             (CoreClock, "__init__", clock_init),
             (pipeline_module, "step", step),
+            (Feed, "feed", feed_one),
         ]
         core_module.RawMessages.parse = timed_parse
         core_module.LiveFeeder.taken = timed_taken
@@ -188,6 +202,7 @@ class Stages:
         ReorderBuffer.add = timed_add
         CoreClock.__init__ = kept_clock
         pipeline_module.step = traced_step
+        Feed.feed = traced_feed
         gc.callbacks.append(self._on_gc)
 
     def _on_gc(self, phase: str, info: dict) -> None:
@@ -299,6 +314,8 @@ class Stages:
             rows[key].append(rx - r)
             if action == "raised":  # as an api node's consoles see it: on the next picture
                 rows["picture"].append(self.shown.get(alert_id, np.nan) - r)
+            if key == "newest earlier":
+                rows["earlier: the alert tick's U - the plot tick's U"].append(u - plot_u)
             if key == "newest earlier" and u in self.closes:
                 self.at_close += 1
                 rows["to close"].append(tick[1] - r)
@@ -319,12 +336,25 @@ class Stages:
         pct("EXACT e2e to the first picture showing a raised alert", rows["picture"])
         for name in ("fetch", "taken", "tick start", "tick end", "publish"):
             pct(f"  trigger plot's edge receive -> {name}", rows[name])
+        pct("  plot in an earlier tick: the alert tick's U - the plot tick's U",
+            rows["earlier: the alert tick's U - the plot tick's U"])  # fmt: skip
         pct("  raised at a scan close: plot receive -> close tick", rows["to close"])
         pct("  raised at a scan close: close tick -> consumer", rows["close to rx"])
         pct("  raised at a scan close: estimate, had the plot's tick raised it "
             "(plot receive -> its tick end + close tick end -> consumer)",
             rows["if raised in the plot's tick"])  # fmt: skip
         self.untraced = missing
+
+
+def detection_keys(d) -> list[tuple[float, float]]:
+    """One key per detection that the pipeline keeps from the feed to the tracker: (time,
+    identity) for cooperative reports (the pipeline moves a late one's position on:
+    skywarden.late_reports), (time, east) for the others."""
+    east = d.z[:, 0].tolist()
+    identity = d.identity.tolist()
+    return [
+        (t, float(i) if i >= 0 else e) for t, i, e in zip(d.t.tolist(), identity, east, strict=True)
+    ]
 
 
 TRIGGERED = frozenset({"raised", "entered", "reopened", "reassociated", "merged"})

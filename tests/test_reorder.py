@@ -174,6 +174,34 @@ def test_a_source_seen_out_of_order_is_held_by_its_delay_only() -> None:
     assert until < 10.050
 
 
+def _reports(times: list[float]):
+    """Cooperative reports (Remote ID, ADS-B): each with its own velocity."""
+    t = np.asarray(times, dtype=float)
+    z = np.column_stack([t, np.zeros_like(t), np.zeros_like(t)])
+    return make_detections(t, z, 5.0, v=np.tile([15.0, 0.0, 0.0], (t.size, 1)))
+
+
+def test_a_source_that_reports_velocity_holds_no_other_back() -> None:
+    """A Remote ID receiver 200 ms behind its drones would hold every radar plot 200 ms;
+    its reports carry their velocity, so the radar's plots go at once and a report that
+    comes late is taken at the tracker's time (counted late there)."""
+    buf = ReorderBuffer()
+    buf.add(_reports([10.000]), received=10.200, source=1)
+    buf.add(_dets([10.180, 10.210]), received=10.215, source=0)
+    until, ready, _ = buf.release(10.216)
+    assert until == pytest.approx(10.210)  # the radar's watermark alone
+    assert ready.t.tolist() == [10.000, 10.180, 10.210]
+    buf.add(_reports([10.050]), received=10.250, source=1)  # older than the release: late
+    buf.add(_dets([10.240]), received=10.245, source=0)
+    _, ready, _ = buf.release(10.251)
+    assert ready.t.tolist() == [10.050, 10.240]
+    # a source that once sent a detection without velocity is waited for again
+    buf.add(_dets([10.100]), received=10.300, source=1)
+    buf.add(_dets([10.290]), received=10.295, source=0)
+    until, ready, _ = buf.release(10.301)
+    assert until < 10.290 and ready.t.tolist() == [10.100]
+
+
 def test_an_untagged_batch_brings_back_the_window() -> None:
     buf = ReorderBuffer()
     buf.add(_dets([10.000]), received=10.040, source=0)

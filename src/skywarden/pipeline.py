@@ -23,6 +23,7 @@ from skywarden.classify.trained import Classes, Classifier, TrainedClassifier
 from skywarden.clutter_layer import clutter_geojson
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
+from skywarden.late_reports import carry_forward
 from skywarden.settings_changes import (
     apply_setting,
     configured_digests,
@@ -122,6 +123,7 @@ class Pipeline:
         self.tick_wall_ms: deque[float] = deque(maxlen=2000)  # their wall time, start to end
         self.queue_depth = 0
         self.late_detections = 0
+        self.carried_reports = 0  # late reports moved on along their velocity (late_reports.py)
         self.invalid_detections: dict[int, int] = {}
         self.started = clock()
         self.seq = 0
@@ -169,11 +171,13 @@ class Pipeline:
         """The tracker, classes, zone forecasts and assessment of a tick. It calls no
         listener and leaves the alert book alone (operator actions change it meanwhile), so
         it may run in a worker thread while the event loop serves clients."""
+        updated = [np.zeros(0, np.int64)]  # ids of the tracks this tick's detections updated
         for t_group, batch in self._groups(detections, t):
             self.tracks, ev = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
             self.fusion = update_fusion(
                 self.fusion, self.tracks, batch, ev.detection_track, t_group
             )
+            updated.append(ev.detection_track[ev.detection_track >= 0])
         if end_of_scan or self.tracks.t < t - TICK_EXTRAPOLATE_S or len(detections) == 0:
             self.tracks, ev = step(
                 self.tracks, Detections.empty(), t, self.params, end_of_scan=end_of_scan
@@ -182,7 +186,9 @@ class Pipeline:
             self.fusion = update_fusion(self.fusion, self.tracks, empty, ev.detection_track, t)
         shown = extrapolated(self.tracks.take(self.tracks.confirmed), t)
         classes = self.classifier(shown, t)
-        forecast = self.forecasts.forecast(shown, t, self.zones, self.entry_model, full=False)
+        forecast = self.forecasts.forecast(
+            shown, t, self.zones, self.entry_model, full=False, updated=np.concatenate(updated)
+        )
         assessment = assess(
             t, shown.x, shown.P, shown.id, shown.identity, classes.target_class, self.zones,
             self.config.rules, self.entry_model, self.alert_params, self.config.allow,
@@ -219,11 +225,14 @@ class Pipeline:
     def _groups(self, detections: Detections, t: float) -> list[tuple[float, Detections]]:
         """The tick's detections in time order, in groups spanning at most GROUP_S, each with
         the time of its last detection. Times are clamped to [tracks' time, t]; detections
-        older than the tracks (late datagrams) are counted."""
+        older than the tracks (late datagrams) are counted, and those with a reported
+        velocity are moved on along it to the tracks' time (late_reports.py)."""
         if len(detections) == 0:
             return []
         times = np.minimum(detections.t, t)
-        self.late_detections += int((times < self.tracks.t).sum())
+        detections, carried = carry_forward(detections, times, self.tracks.t)
+        self.late_detections += int(((times < self.tracks.t) & ~carried).sum())
+        self.carried_reports += int(carried.sum())
         times = np.maximum(times, self.tracks.t)
         order = np.argsort(times, kind="stable")
         times = times[order]
@@ -416,6 +425,7 @@ class Pipeline:
                 "tick_wall_ms": _percentiles(self.tick_wall_ms),
                 "queue_depth": self.queue_depth,
                 "late_detections": self.late_detections,
+                "carried_reports": self.carried_reports,
                 "invalid_detections": {
                     SourceKind(k).name.lower(): n for k, n in self.invalid_detections.items()
                 },

@@ -39,6 +39,16 @@ A source that once sends a batch older than its watermark (several radars on one
 is not taken to be in order any more: only its delay bound holds it back, as the window would;
 the measurements of that first batch may be late (counted by the tracker), and so may the
 first ones of a source never heard from before (nothing can wait for it).
+
+**Sources that report velocity** (every detection with a finite ``v``: Remote ID, ADS-B)
+hold no other source back: their bound is left out of the minimum. A Remote ID sender's
+delay is its own (20-220 ms in the simulation, up to 1 s allowed by ASTM F3411), and waiting
+for it held every radar plot, and every alert a plot sets off, that long (issue 14: the
+reorder hold was the largest stage of detection-in to alert-out with Remote ID drones at
+1,000 tracks). Such a report that comes after the tracker has moved past its time is
+processed at the tracker's time, as the tracker's grouping already takes detections up to
+``pipeline.GROUP_S`` (0.2 s) apart together, and is counted late: its own velocity says
+where it went meanwhile (a few metres), which a radar plot cannot.
 """
 
 from __future__ import annotations
@@ -99,6 +109,7 @@ class ReorderBuffer:
             if float(t.min()) < clock.watermark:  # not in order (several sensors on one port?)
                 clock.ordered = False
             clock.watermark = max(clock.watermark, float(t.max()))
+            clock.reports_velocity &= bool(np.isfinite(detections.v).all())
             if len(within):
                 clock.delays = np.concatenate([clock.delays, within])[-HISTORY:]
                 clock.delay_s = self._window(clock.delays)
@@ -127,8 +138,12 @@ class ReorderBuffer:
         until = now - self.window_s
         if self._sources and not self._untagged:  # every source has passed this time
             passed = min(
-                max(c.watermark if c.ordered else -math.inf, now - c.delay_s)
-                for c in self._sources.values()
+                (
+                    max(c.watermark if c.ordered else -math.inf, now - c.delay_s)
+                    for c in self._sources.values()
+                    if not c.reports_velocity
+                ),
+                default=now,
             )
             until = min(passed, now)
         ready = self._held.t <= until
@@ -153,6 +168,7 @@ class _SourceClock:
 
     watermark: float = -math.inf
     ordered: bool = True  # False once a batch came older than the watermark: delay only
+    reports_velocity: bool = True  # every detection so far had a velocity: holds none back
     delays: FloatArray = field(default_factory=lambda: np.zeros(0))
     delay_s: float = DEFAULT_REORDER_WINDOW_S
 

@@ -18,6 +18,14 @@ class ForecastCache:
     older than ``max_age_s``; the others keep theirs with the time to entry counted down. When
     the zones change, every track is recomputed. This keeps the warning work per arrival batch
     proportional to the tracks that batch updated, instead of a full recompute at scan ends.
+
+    "Updated" is ``updated``, the ids of the tracks a detection updated in this tick, when the
+    caller gives it: then a plot's forecast (entry probability, inside) is redone in the plot's
+    own tick, so an alert it sets off is raised there. Without it, a changed ``t_update``; the
+    tracker sets that for an already confirmed track only when it closes the scan
+    (track.lifecycle.record_scan), up to a scan period after the plot, which held back every
+    alert a plot of a confirmed track set off (docs/bus.md). A scan's close moves no state
+    (the tracker only predicts), so with ``updated`` it redoes nothing by itself.
     """
 
     max_age_s = 1.0
@@ -31,8 +39,17 @@ class ForecastCache:
         self.value: EntryForecast | None = None
 
     def forecast(
-        self, shown: Tracks, t: float, zones: Sequence[Any], model: Any, full: bool
+        self,
+        shown: Tracks,
+        t: float,
+        zones: Sequence[Any],
+        model: Any,
+        full: bool,
+        updated: np.ndarray | None = None,
     ) -> EntryForecast:
+        """(N, Z) forecasts of the shown tracks at POSIX time t; ``full`` redoes every track;
+        ``updated``: (K,) ids of the tracks a detection updated since the last call (None:
+        use ``t_update``, see the class docstring)."""
         key = tuple(z.id for z in zones)
         n, z = len(shown), len(zones)
         redo = np.ones(n, bool)
@@ -41,7 +58,10 @@ class ForecastCache:
             rows = rows_by_id(self.id, shown.id)
             known = rows >= 0
             safe = np.maximum(rows, 0)
-            redo = ~known | (shown.t_update != self.t_update[safe])
+            if updated is None:
+                redo = ~known | (shown.t_update != self.t_update[safe])
+            else:
+                redo = ~known | np.isin(shown.id, updated)
             redo |= t - self.t_row[safe] > self.max_age_s
         out = EntryForecast(
             probability=np.zeros((n, z)), time_s=np.full((n, z), np.inf),
