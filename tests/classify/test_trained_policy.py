@@ -66,10 +66,10 @@ def test_a_young_track_needs_more_confidence_to_be_called_drone():
     assert labels == [TargetClass.UNKNOWN, TargetClass.DRONE]
 
 
-def _young_and_old_labels(p_row: list[float], young_s: float) -> list[int]:
+def _young_and_old_labels(p_row: list[float], young_s: float, **options) -> list[int]:
     """Labels at their second scan of two tracks with the same probabilities p_row, one about
-    10 s younger and one 10 s older than young_s."""
-    c = TrainedClassifier(1.0)
+    10 s younger and one 10 s older than young_s (options: TrainedClassifier's)."""
+    c = TrainedClassifier(1.0, **options)
     t = 100.0
     tracks = _tracks([2, 4], t, [_state(0), _state(0)])
     tracks = replace(tracks, t_birth=np.array([t - young_s + 10.0, t - young_s - 10]))
@@ -87,12 +87,13 @@ def _young_and_old_labels(p_row: list[float], young_s: float) -> list[int]:
 
 def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
     """Drone at two scans, then p_bird 0.8: 'unknown' with the 'judged both' reason; p_bird
-    0.95: 'bird'; then back to p_drone 0.8: 'unknown' again (classify.decision.hold_decided)."""
+    0.95: 'bird'; then back to p_drone 0.8: 'unknown' again (classify.decision.hold_decided).
+    The lone-bird confidence is set to 0.5 here so that the switch rule alone is seen."""
     from skywarden.classify.decision import DISPUTED, SWITCH_CONFIDENCE
     from skywarden.warn.rules import TargetClass
 
     assert 0.8 < SWITCH_CONFIDENCE < 0.95
-    c = TrainedClassifier(1.0)
+    c = TrainedClassifier(1.0, bird_confidence=0.5)
     born = 0.0
     probs = {39.0: [0.9, 0.1, 0, 0], 40.0: [0.9, 0.1, 0, 0], 41.0: [0.2, 0.8, 0, 0]}
     probs[42.0] = [0.05, 0.95, 0, 0]
@@ -116,12 +117,12 @@ def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
 
 def test_a_young_track_needs_more_confidence_to_be_called_bird():
     """p_bird 0.85: 'unknown' under YOUNG_TRACK_S of age (a multirotor's first 30 s can look
-    like a bird's), 'bird' after."""
+    like a bird's), 'bird' after (with the lone-bird confidence set to 0.5: the age rule alone)."""
     from skywarden.classify.decision import YOUNG_BIRD_CONFIDENCE, YOUNG_TRACK_S
     from skywarden.warn.rules import TargetClass
 
     assert YOUNG_BIRD_CONFIDENCE > 0.85
-    labels = _young_and_old_labels([0.1, 0.85, 0.05, 0.0], YOUNG_TRACK_S)
+    labels = _young_and_old_labels([0.1, 0.85, 0.05, 0.0], YOUNG_TRACK_S, bird_confidence=0.5)
     assert labels == [TargetClass.UNKNOWN, TargetClass.BIRD]
 
 
@@ -151,3 +152,38 @@ def test_a_track_becomes_drone_only_after_steady_drone_scans():
     U, D = TargetClass.UNKNOWN, TargetClass.DRONE
     assert labels == [U, U, U, U, D, D]
     assert unsteady == [False, True, False, True, False, False]
+
+
+def test_a_lone_track_is_called_bird_only_at_bird_confidence():
+    """A lone old track at p_bird 0.95 is 'unknown' with the reason "bird-like, but drones fly
+    so too" (multirotors on mixed were called bird at p_bird 0.5-0.99); at p_bird 0.995 it is
+    'bird'; inside a flock (4 tracks within 200 m, all bird-like) p_bird 0.95 is 'bird'."""
+    from skywarden.classify.decision import BIRD_CONFIDENCE, UNSURE_BIRD, reason_names
+    from skywarden.warn.rules import TargetClass
+
+    assert 0.95 < BIRD_CONFIDENCE < 0.995
+    t = 100.0
+
+    def labels(p_row, offsets_m):
+        c = TrainedClassifier(1.0)
+        n = len(offsets_m)
+        x = [[_state(0)[0] + d, *_state(0)[1:]] for d in offsets_m]
+        tracks = replace(_tracks(list(range(2, 2 + n)), t, x), t_birth=np.full(n, t - 60.0))
+
+        def fixed(half, sub, now):
+            m = len(sub)
+            p = np.tile(p_row, (m, 1))
+            return p, np.full(m, "", object), np.zeros(m, bool), np.zeros(m, int)
+
+        c._probabilities = fixed
+        c(tracks, t)  # the flock test reads the other half's probabilities of the last scan
+        out = c(replace(tracks, t=tracks.t + 1.0), t + 1.0)
+        return out.target_class.tolist(), out.reasons
+
+    lone, reasons = labels([0.04, 0.95, 0.01, 0.0], [0.0])
+    assert lone == [TargetClass.UNKNOWN] and reasons[0] & UNSURE_BIRD
+    assert "bird-like, but drones fly so too" in reason_names(reasons)[0]
+    sure, reasons = labels([0.004, 0.995, 0.001, 0.0], [0.0])
+    assert sure == [TargetClass.BIRD] and not reasons[0] & UNSURE_BIRD
+    flock, reasons = labels([0.04, 0.95, 0.01, 0.0], [0.0, 30.0, 60.0, 90.0])
+    assert flock == [TargetClass.BIRD] * 4 and not (reasons & UNSURE_BIRD).any()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.classify.decision import (
+    BIRD_CONFIDENCE,
     DEFAULT_DECISION_CONFIDENCE,
     DEFAULT_DRONE_CONFIDENCE,
     DRONE_STEADY_SCANS,
@@ -99,7 +100,9 @@ class TrainedClassifier:
     one-scan spikes were most of the bird and ground-traffic scans labelled 'drone' late in
     a track's life on ``loitering``/``mixed`` seeds 0-11 (issue 11). When drone and bird are
     close, the label says 'unknown': 'bird' needs p_bird >= ``young_bird_confidence`` while
-    the track is younger than ``young_track_s``, and a track once labelled drone (bird) is
+    the track is younger than ``young_track_s`` and p_bird >= ``bird_confidence`` at every age
+    outside a flock (skywarden.classify.decision.BIRD_CONFIDENCE: else 'unknown' with the reason
+    "bird-like, but drones fly so too"), and a track once labelled drone (bird) is
     labelled bird (drone) only at p >= ``switch_confidence``
     (skywarden.classify.decision.hold_decided, with the reason "judged both drone and bird").
     A track not 'drone' at its previous scan becomes 'drone' only when the drone decision has
@@ -124,6 +127,7 @@ class TrainedClassifier:
         switch_confidence: float = SWITCH_CONFIDENCE,
         young_bird_confidence: float = YOUNG_BIRD_CONFIDENCE,
         drone_steady_scans: int = DRONE_STEADY_SCANS,
+        bird_confidence: float = BIRD_CONFIDENCE,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -143,6 +147,7 @@ class TrainedClassifier:
         self.switch_confidence = switch_confidence
         self.young_bird_confidence = young_bird_confidence
         self.drone_steady_scans = drone_steady_scans
+        self.bird_confidence = bird_confidence
         # per track of last_id: consecutive scans judged drone, last label other than unknown
         self.streak = np.zeros(0, np.int64)
         self.decided = np.zeros(0, np.int8)
@@ -158,7 +163,14 @@ class TrainedClassifier:
         the halves fall due at different updates, so the model's cost is spread over two
         updates instead of landing on one. When both are due (one update per scan) both run."""
         from skywarden.classify import class_labels
-        from skywarden.classify.decision import DISPUTED, FLOCK, UNSTEADY, YOUNG, hold_decided
+        from skywarden.classify.decision import (
+            DISPUTED,
+            FLOCK,
+            UNSTEADY,
+            UNSURE_BIRD,
+            YOUNG,
+            hold_decided,
+        )
 
         due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
         if not due:
@@ -172,6 +184,7 @@ class TrainedClassifier:
             p, behaviour, young, reasons = self._probabilities(half, sub, t)
             merged.p[rows], merged.behaviour[rows] = p, behaviour
             merged.reasons[rows] = reasons | np.where(young, YOUNG, 0)
+            flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
             names = np.array([n.upper() for n in class_labels(p, self.decision_confidence)])
             cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
             young_track = t - sub.t_birth < self.young_track_s
@@ -180,6 +193,9 @@ class TrainedClassifier:
             unsure |= (
                 young_track & (cls == TargetClass.BIRD) & (p[:, 1] < self.young_bird_confidence)
             )
+            lone_bird = (cls == TargetClass.BIRD) & ~flock & (p[:, 1] < self.bird_confidence)
+            merged.reasons[rows[lone_bird & ~unsure & ~young]] |= UNSURE_BIRD
+            unsure |= lone_bird
             new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
             cls = np.where(unsure | young, TargetClass.UNKNOWN, cls).astype(np.int8)
             cls, held = hold_decided(cls, p, self._decided(sub), self.switch_confidence)
@@ -190,7 +206,6 @@ class TrainedClassifier:
             merged.reasons[rows[unsteady]] |= UNSTEADY
             merged.target_class[rows] = cls
             merged.reasons[rows[held]] |= DISPUTED
-            flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
             merged.target_class[rows[new_drone & flock]] = TargetClass.UNKNOWN
             merged.reasons[rows[new_drone & flock]] |= FLOCK
         if len(due) == 2:  # de-phase the halves for frequent updates
