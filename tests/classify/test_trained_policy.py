@@ -187,3 +187,45 @@ def test_a_lone_track_is_called_bird_only_at_bird_confidence():
     assert sure == [TargetClass.BIRD] and not reasons[0] & UNSURE_BIRD
     flock, reasons = labels([0.04, 0.95, 0.01, 0.0], [0.0, 30.0, 60.0, 90.0])
     assert flock == [TargetClass.BIRD] * 4 and not (reasons & UNSURE_BIRD).any()
+
+
+def test_a_track_in_a_dense_group_does_not_become_drone():
+    """Three tracks 10 m apart (a bird flock's tracks, inside each other's gates) at p_drone
+    0.95 stay 'unknown' with the reason "in a dense group: identity ambiguous"; the same
+    tracks 500 m apart become 'drone' after DRONE_STEADY_SCANS scans; a track already 'drone'
+    keeps its label when others close in on it."""
+    from skywarden.classify.decision import AMBIGUOUS, reason_names
+    from skywarden.warn.rules import TargetClass
+
+    drone = [0.95, 0.05, 0.0, 0.0]
+
+    def run(offsets_per_scan):
+        c = TrainedClassifier(1.0)
+
+        def fixed(half, sub, now):
+            m = len(sub)
+            p = np.tile(drone, (m, 1))
+            return p, np.full(m, "", object), np.zeros(m, bool), np.zeros(m, int)
+
+        c._probabilities = fixed
+        out = None
+        for k, offsets in enumerate(offsets_per_scan):
+            t = 100.0 + k
+            x = [[_state(k)[0] + d, *_state(k)[1:]] for d in offsets]
+            tracks = _tracks([2, 3, 4], t, x)
+            tracks = replace(
+                tracks, t_birth=np.full(3, 40.0), P=np.tile(4.0 * np.eye(6), (3, 1, 1))
+            )
+            out = c(tracks, t)
+        return out
+
+    close, apart = [0.0, 10.0, 20.0], [0.0, 500.0, 1000.0]
+    out = run([close] * 4)
+    assert out.target_class.tolist() == [TargetClass.UNKNOWN] * 3
+    assert (out.reasons & AMBIGUOUS).all()
+    assert "in a dense group: identity ambiguous" in reason_names(out.reasons)[0]
+    out = run([apart] * 3)
+    assert out.target_class.tolist() == [TargetClass.DRONE] * 3
+    assert not (out.reasons & AMBIGUOUS).any()
+    out = run([apart] * 3 + [close] * 2)
+    assert out.target_class.tolist() == [TargetClass.DRONE] * 3

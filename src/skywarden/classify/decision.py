@@ -89,12 +89,13 @@ REASONS: tuple[str, ...] = (
     "judged both drone and bird on this track",
     "drone on too few scans yet",
     "bird-like, but drones fly so too",
+    "in a dense group: identity ambiguous",
 )
 TRANSPONDER, REMOTE_ID, NON_COOPERATIVE, LOW_RCS, HIGH_RCS = (1 << i for i in range(5))
 BEYOND_DRONE_RANGE, OUTSIDE_DRONE_ENVELOPE, YOUNG, FLOCK, SURFACE, DISPUTED, UNSTEADY = (
     1 << i for i in range(5, 12)
 )
-UNSURE_BIRD = 1 << 12
+UNSURE_BIRD, AMBIGUOUS = 1 << 12, 1 << 13
 
 
 def decide(p: FloatArray, decision_confidence: float = DEFAULT_DECISION_CONFIDENCE) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.classify.ambiguity import AMBIGUITY_SIGMA_M, AMBIGUOUS_MIN_TRACKS
 from skywarden.classify.decision import (
     BIRD_CONFIDENCE,
     DEFAULT_DECISION_CONFIDENCE,
@@ -107,7 +108,11 @@ class TrainedClassifier:
     (skywarden.classify.decision.hold_decided, with the reason "judged both drone and bird").
     A track not 'drone' at its previous scan becomes 'drone' only when the drone decision has
     held on ``drone_steady_scans`` consecutive scans; before that it is 'unknown' with the
-    reason "drone on too few scans yet" (one-scan spikes of young bird tracks).
+    reason "drone on too few scans yet" (one-scan spikes of young bird tracks). A track in a
+    dense group (at least ``ambiguous_min_tracks`` other tracks inside its pair gate,
+    skywarden.classify.ambiguity) does not become 'drone' and its drone streak restarts: it
+    is 'unknown' with the reason "in a dense group: identity ambiguous" (bird-flock tracks
+    that swap birds look like drones); a track already 'drone' keeps its label.
     """
 
     def __init__(
@@ -128,6 +133,8 @@ class TrainedClassifier:
         young_bird_confidence: float = YOUNG_BIRD_CONFIDENCE,
         drone_steady_scans: int = DRONE_STEADY_SCANS,
         bird_confidence: float = BIRD_CONFIDENCE,
+        ambiguity_sigma_m: float = AMBIGUITY_SIGMA_M,
+        ambiguous_min_tracks: int = AMBIGUOUS_MIN_TRACKS,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -148,6 +155,8 @@ class TrainedClassifier:
         self.young_bird_confidence = young_bird_confidence
         self.drone_steady_scans = drone_steady_scans
         self.bird_confidence = bird_confidence
+        self.ambiguity_sigma_m = ambiguity_sigma_m
+        self.ambiguous_min_tracks = ambiguous_min_tracks
         # per track of last_id: consecutive scans judged drone, last label other than unknown
         self.streak = np.zeros(0, np.int64)
         self.decided = np.zeros(0, np.int8)
@@ -164,6 +173,7 @@ class TrainedClassifier:
         updates instead of landing on one. When both are due (one update per scan) both run."""
         from skywarden.classify import class_labels
         from skywarden.classify.decision import (
+            AMBIGUOUS,
             DISPUTED,
             FLOCK,
             UNSTEADY,
@@ -177,6 +187,7 @@ class TrainedClassifier:
             return self._reuse(tracks)
         merged = self._reuse(tracks)
         streak = self._streak(tracks)
+        group = self._in_dense_group(tracks)
         for half in due:
             self.half_t[half] = t
             rows = np.flatnonzero(tracks.id % 2 == half)
@@ -200,10 +211,14 @@ class TrainedClassifier:
             cls = np.where(unsure | young, TargetClass.UNKNOWN, cls).astype(np.int8)
             cls, held = hold_decided(cls, p, self._decided(sub), self.switch_confidence)
             judged = cls == TargetClass.DRONE
-            streak[rows] = np.where(judged, streak[rows] + 1, 0)
-            unsteady = new_drone & judged & (streak[rows] < self.drone_steady_scans)
+            crowded = group[rows]
+            streak[rows] = np.where(judged & ~crowded, streak[rows] + 1, 0)
+            unsteady = new_drone & judged & ~crowded & (streak[rows] < self.drone_steady_scans)
             cls[unsteady] = TargetClass.UNKNOWN
             merged.reasons[rows[unsteady]] |= UNSTEADY
+            withheld = new_drone & judged & crowded
+            cls[withheld] = TargetClass.UNKNOWN
+            merged.reasons[rows[withheld]] |= AMBIGUOUS
             merged.target_class[rows] = cls
             merged.reasons[rows[held]] |= DISPUTED
             merged.target_class[rows[new_drone & flock]] = TargetClass.UNKNOWN
@@ -301,6 +316,16 @@ class TrainedClassifier:
         row = rows_by_id(self.last_id, tracks.id)
         was = self.last.target_class[np.maximum(row, 0)] == TargetClass.DRONE
         return (row >= 0) & was
+
+    def _in_dense_group(self, tracks: Tracks) -> np.ndarray:
+        """(N,) bool: at least ``ambiguous_min_tracks`` other tracks inside the track's pair
+        gate (skywarden.classify.ambiguity, plot noise ``ambiguity_sigma_m``)."""
+        from skywarden.classify.ambiguity import ambiguous_neighbours
+
+        near = ambiguous_neighbours(
+            tracks.x[:, :3], tracks.P[:, :3, :3], sigma_m=self.ambiguity_sigma_m
+        )
+        return near >= self.ambiguous_min_tracks
 
     def _in_flock(self, pos: FloatArray, bird: np.ndarray) -> np.ndarray:
         """(N,) bool: at least flock_min_tracks other tracks within flock_radius_m of pos
