@@ -229,3 +229,29 @@ def test_a_track_in_a_dense_group_does_not_become_drone():
     assert not (out.reasons & AMBIGUOUS).any()
     out = run([apart] * 3 + [close] * 2)
     assert out.target_class.tolist() == [TargetClass.DRONE] * 3
+
+
+def test_a_lone_unsure_bird_still_holds_a_drone_switch():
+    """A lone track at p_bird 0.95 ('unknown': bird-like but under BIRD_CONFIDENCE) that then
+    reaches p_drone 0.8 stays 'unknown' ("judged both drone and bird"): it counts as decided
+    bird for the switch rule (classify.decision.hold_decided)."""
+    from skywarden.classify.decision import DISPUTED, UNSURE_BIRD
+    from skywarden.warn.rules import TargetClass
+
+    c = TrainedClassifier(1.0)
+    sequence = [[0.04, 0.95, 0.01, 0.0]] * 2 + [[0.8, 0.2, 0.0, 0.0]] * 3
+
+    def fixed(half, sub, now):
+        p = np.tile(sequence[int(now) - 60], (len(sub), 1))
+        return p, np.full(len(sub), "", object), np.zeros(len(sub), bool), np.zeros(len(sub), int)
+
+    c._probabilities = fixed
+    labels, reasons = [], []
+    for k in range(len(sequence)):
+        t = 60.0 + k
+        out = c(replace(_tracks([2], t, [_state(k)]), t_birth=np.array([0.0])), t)
+        labels.append(int(out.target_class[0]))
+        reasons.append(int(out.reasons[0]))
+    assert labels == [TargetClass.UNKNOWN] * 5
+    assert reasons[0] & UNSURE_BIRD and reasons[1] & UNSURE_BIRD
+    assert all(r & DISPUTED for r in reasons[2:])

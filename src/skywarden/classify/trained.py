@@ -225,8 +225,12 @@ class TrainedClassifier:
             merged.reasons[rows[new_drone & flock]] |= FLOCK
         if len(due) == 2:  # de-phase the halves for frequent updates
             self.half_t[1] = t - 0.5 * self.period
+        # a lone track 'unknown' only for want of BIRD_CONFIDENCE counts as decided bird for the
+        # switch rule: without that, its later drone spikes were no longer held (mixed 0-99:
+        # 119 bird scans labelled drone instead of 101)
+        leaning = np.where(merged.reasons & UNSURE_BIRD, TargetClass.BIRD, merged.target_class)
         self.decided = np.where(
-            merged.target_class != TargetClass.UNKNOWN, merged.target_class, self._decided(tracks)
+            leaning != TargetClass.UNKNOWN, leaning, self._decided(tracks)
         ).astype(np.int8)
         self.streak = streak
         self.last, self.last_id, self.last_t = merged, tracks.id.copy(), t
