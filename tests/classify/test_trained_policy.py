@@ -66,10 +66,10 @@ def test_a_young_track_needs_more_confidence_to_be_called_drone():
     assert labels == [TargetClass.UNKNOWN, TargetClass.DRONE]
 
 
-def _young_and_old_labels(p_row: list[float], young_s: float) -> list[int]:
+def _young_and_old_labels(p_row: list[float], young_s: float, **options) -> list[int]:
     """Labels at their second scan of two tracks with the same probabilities p_row, one about
-    10 s younger and one 10 s older than young_s."""
-    c = TrainedClassifier(1.0)
+    10 s younger and one 10 s older than young_s (options: TrainedClassifier's)."""
+    c = TrainedClassifier(1.0, **options)
     t = 100.0
     tracks = _tracks([2, 4], t, [_state(0), _state(0)])
     tracks = replace(tracks, t_birth=np.array([t - young_s + 10.0, t - young_s - 10]))
@@ -87,12 +87,13 @@ def _young_and_old_labels(p_row: list[float], young_s: float) -> list[int]:
 
 def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
     """Drone at two scans, then p_bird 0.8: 'unknown' with the 'judged both' reason; p_bird
-    0.95: 'bird'; then back to p_drone 0.8: 'unknown' again (classify.decision.hold_decided)."""
+    0.95: 'bird'; then back to p_drone 0.8: 'unknown' again (classify.decision.hold_decided).
+    The lone-bird confidence is set to 0.5 here so that the switch rule alone is seen."""
     from skywarden.classify.decision import DISPUTED, SWITCH_CONFIDENCE
     from skywarden.warn.rules import TargetClass
 
     assert 0.8 < SWITCH_CONFIDENCE < 0.95
-    c = TrainedClassifier(1.0)
+    c = TrainedClassifier(1.0, bird_confidence=0.5)
     born = 0.0
     probs = {39.0: [0.9, 0.1, 0, 0], 40.0: [0.9, 0.1, 0, 0], 41.0: [0.2, 0.8, 0, 0]}
     probs[42.0] = [0.05, 0.95, 0, 0]
@@ -116,12 +117,12 @@ def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
 
 def test_a_young_track_needs_more_confidence_to_be_called_bird():
     """p_bird 0.85: 'unknown' under YOUNG_TRACK_S of age (a multirotor's first 30 s can look
-    like a bird's), 'bird' after."""
+    like a bird's), 'bird' after (with the lone-bird confidence set to 0.5: the age rule alone)."""
     from skywarden.classify.decision import YOUNG_BIRD_CONFIDENCE, YOUNG_TRACK_S
     from skywarden.warn.rules import TargetClass
 
     assert YOUNG_BIRD_CONFIDENCE > 0.85
-    labels = _young_and_old_labels([0.1, 0.85, 0.05, 0.0], YOUNG_TRACK_S)
+    labels = _young_and_old_labels([0.1, 0.85, 0.05, 0.0], YOUNG_TRACK_S, bird_confidence=0.5)
     assert labels == [TargetClass.UNKNOWN, TargetClass.BIRD]
 
 
@@ -151,3 +152,106 @@ def test_a_track_becomes_drone_only_after_steady_drone_scans():
     U, D = TargetClass.UNKNOWN, TargetClass.DRONE
     assert labels == [U, U, U, U, D, D]
     assert unsteady == [False, True, False, True, False, False]
+
+
+def test_a_lone_track_is_called_bird_only_at_bird_confidence():
+    """A lone old track at p_bird 0.95 is 'unknown' with the reason "bird-like, but drones fly
+    so too" (multirotors on mixed were called bird at p_bird 0.5-0.99); at p_bird 0.995 it is
+    'bird'; inside a flock (4 tracks within 200 m, all bird-like) p_bird 0.95 is 'bird'."""
+    from skywarden.classify.decision import BIRD_CONFIDENCE, UNSURE_BIRD, reason_names
+    from skywarden.warn.rules import TargetClass
+
+    assert 0.95 < BIRD_CONFIDENCE < 0.995
+    t = 100.0
+
+    def labels(p_row, offsets_m):
+        c = TrainedClassifier(1.0)
+        n = len(offsets_m)
+        x = [[_state(0)[0] + d, *_state(0)[1:]] for d in offsets_m]
+        tracks = replace(_tracks(list(range(2, 2 + n)), t, x), t_birth=np.full(n, t - 60.0))
+
+        def fixed(half, sub, now):
+            m = len(sub)
+            p = np.tile(p_row, (m, 1))
+            return p, np.full(m, "", object), np.zeros(m, bool), np.zeros(m, int)
+
+        c._probabilities = fixed
+        c(tracks, t)  # the flock test reads the other half's probabilities of the last scan
+        out = c(replace(tracks, t=tracks.t + 1.0), t + 1.0)
+        return out.target_class.tolist(), out.reasons
+
+    lone, reasons = labels([0.04, 0.95, 0.01, 0.0], [0.0])
+    assert lone == [TargetClass.UNKNOWN] and reasons[0] & UNSURE_BIRD
+    assert "bird-like, but drones fly so too" in reason_names(reasons)[0]
+    sure, reasons = labels([0.004, 0.995, 0.001, 0.0], [0.0])
+    assert sure == [TargetClass.BIRD] and not reasons[0] & UNSURE_BIRD
+    flock, reasons = labels([0.04, 0.95, 0.01, 0.0], [0.0, 30.0, 60.0, 90.0])
+    assert flock == [TargetClass.BIRD] * 4 and not (reasons & UNSURE_BIRD).any()
+
+
+def test_a_track_in_a_dense_group_does_not_become_drone():
+    """Three tracks 10 m apart (a bird flock's tracks, inside each other's gates) at p_drone
+    0.95 stay 'unknown' with the reason "in a dense group: identity ambiguous"; the same
+    tracks 500 m apart become 'drone' after DRONE_STEADY_SCANS scans; a track already 'drone'
+    keeps its label when others close in on it."""
+    from skywarden.classify.decision import AMBIGUOUS, reason_names
+    from skywarden.warn.rules import TargetClass
+
+    drone = [0.95, 0.05, 0.0, 0.0]
+
+    def run(offsets_per_scan):
+        c = TrainedClassifier(1.0)
+
+        def fixed(half, sub, now):
+            m = len(sub)
+            p = np.tile(drone, (m, 1))
+            return p, np.full(m, "", object), np.zeros(m, bool), np.zeros(m, int)
+
+        c._probabilities = fixed
+        out = None
+        for k, offsets in enumerate(offsets_per_scan):
+            t = 100.0 + k
+            x = [[_state(k)[0] + d, *_state(k)[1:]] for d in offsets]
+            tracks = _tracks([2, 3, 4], t, x)
+            tracks = replace(
+                tracks, t_birth=np.full(3, 40.0), P=np.tile(4.0 * np.eye(6), (3, 1, 1))
+            )
+            out = c(tracks, t)
+        return out
+
+    close, apart = [0.0, 10.0, 20.0], [0.0, 500.0, 1000.0]
+    out = run([close] * 4)
+    assert out.target_class.tolist() == [TargetClass.UNKNOWN] * 3
+    assert (out.reasons & AMBIGUOUS).all()
+    assert "in a dense group: identity ambiguous" in reason_names(out.reasons)[0]
+    out = run([apart] * 3)
+    assert out.target_class.tolist() == [TargetClass.DRONE] * 3
+    assert not (out.reasons & AMBIGUOUS).any()
+    out = run([apart] * 3 + [close] * 2)
+    assert out.target_class.tolist() == [TargetClass.DRONE] * 3
+
+
+def test_a_lone_unsure_bird_still_holds_a_drone_switch():
+    """A lone track at p_bird 0.95 ('unknown': bird-like but under BIRD_CONFIDENCE) that then
+    reaches p_drone 0.8 stays 'unknown' ("judged both drone and bird"): it counts as decided
+    bird for the switch rule (classify.decision.hold_decided)."""
+    from skywarden.classify.decision import DISPUTED, UNSURE_BIRD
+    from skywarden.warn.rules import TargetClass
+
+    c = TrainedClassifier(1.0)
+    sequence = [[0.04, 0.95, 0.01, 0.0]] * 2 + [[0.8, 0.2, 0.0, 0.0]] * 3
+
+    def fixed(half, sub, now):
+        p = np.tile(sequence[int(now) - 60], (len(sub), 1))
+        return p, np.full(len(sub), "", object), np.zeros(len(sub), bool), np.zeros(len(sub), int)
+
+    c._probabilities = fixed
+    labels, reasons = [], []
+    for k in range(len(sequence)):
+        t = 60.0 + k
+        out = c(replace(_tracks([2], t, [_state(k)]), t_birth=np.array([0.0])), t)
+        labels.append(int(out.target_class[0]))
+        reasons.append(int(out.reasons[0]))
+    assert labels == [TargetClass.UNKNOWN] * 5
+    assert reasons[0] & UNSURE_BIRD and reasons[1] & UNSURE_BIRD
+    assert all(r & DISPUTED for r in reasons[2:])

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from skywarden.classify.ambiguity import AMBIGUITY_SIGMA_M, AMBIGUOUS_MIN_TRACKS
 from skywarden.classify.decision import (
+    BIRD_CONFIDENCE,
     DEFAULT_DECISION_CONFIDENCE,
     DEFAULT_DRONE_CONFIDENCE,
     DRONE_STEADY_SCANS,
@@ -99,12 +101,18 @@ class TrainedClassifier:
     one-scan spikes were most of the bird and ground-traffic scans labelled 'drone' late in
     a track's life on ``loitering``/``mixed`` seeds 0-11 (issue 11). When drone and bird are
     close, the label says 'unknown': 'bird' needs p_bird >= ``young_bird_confidence`` while
-    the track is younger than ``young_track_s``, and a track once labelled drone (bird) is
+    the track is younger than ``young_track_s`` and p_bird >= ``bird_confidence`` at every age
+    outside a flock (skywarden.classify.decision.BIRD_CONFIDENCE: else 'unknown' with the reason
+    "bird-like, but drones fly so too"), and a track once labelled drone (bird) is
     labelled bird (drone) only at p >= ``switch_confidence``
     (skywarden.classify.decision.hold_decided, with the reason "judged both drone and bird").
     A track not 'drone' at its previous scan becomes 'drone' only when the drone decision has
     held on ``drone_steady_scans`` consecutive scans; before that it is 'unknown' with the
-    reason "drone on too few scans yet" (one-scan spikes of young bird tracks).
+    reason "drone on too few scans yet" (one-scan spikes of young bird tracks). A track in a
+    dense group (at least ``ambiguous_min_tracks`` other tracks inside its pair gate,
+    skywarden.classify.ambiguity) does not become 'drone' and its drone streak restarts: it
+    is 'unknown' with the reason "in a dense group: identity ambiguous" (bird-flock tracks
+    that swap birds look like drones); a track already 'drone' keeps its label.
     """
 
     def __init__(
@@ -124,6 +132,9 @@ class TrainedClassifier:
         switch_confidence: float = SWITCH_CONFIDENCE,
         young_bird_confidence: float = YOUNG_BIRD_CONFIDENCE,
         drone_steady_scans: int = DRONE_STEADY_SCANS,
+        bird_confidence: float = BIRD_CONFIDENCE,
+        ambiguity_sigma_m: float = AMBIGUITY_SIGMA_M,
+        ambiguous_min_tracks: int = AMBIGUOUS_MIN_TRACKS,
     ) -> None:
         from skywarden.classify import new_classifier_state
 
@@ -143,6 +154,9 @@ class TrainedClassifier:
         self.switch_confidence = switch_confidence
         self.young_bird_confidence = young_bird_confidence
         self.drone_steady_scans = drone_steady_scans
+        self.bird_confidence = bird_confidence
+        self.ambiguity_sigma_m = ambiguity_sigma_m
+        self.ambiguous_min_tracks = ambiguous_min_tracks
         # per track of last_id: consecutive scans judged drone, last label other than unknown
         self.streak = np.zeros(0, np.int64)
         self.decided = np.zeros(0, np.int8)
@@ -158,13 +172,22 @@ class TrainedClassifier:
         the halves fall due at different updates, so the model's cost is spread over two
         updates instead of landing on one. When both are due (one update per scan) both run."""
         from skywarden.classify import class_labels
-        from skywarden.classify.decision import DISPUTED, FLOCK, UNSTEADY, YOUNG, hold_decided
+        from skywarden.classify.decision import (
+            AMBIGUOUS,
+            DISPUTED,
+            FLOCK,
+            UNSTEADY,
+            UNSURE_BIRD,
+            YOUNG,
+            hold_decided,
+        )
 
         due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
         if not due:
             return self._reuse(tracks)
         merged = self._reuse(tracks)
         streak = self._streak(tracks)
+        group = self._in_dense_group(tracks)
         for half in due:
             self.half_t[half] = t
             rows = np.flatnonzero(tracks.id % 2 == half)
@@ -172,6 +195,7 @@ class TrainedClassifier:
             p, behaviour, young, reasons = self._probabilities(half, sub, t)
             merged.p[rows], merged.behaviour[rows] = p, behaviour
             merged.reasons[rows] = reasons | np.where(young, YOUNG, 0)
+            flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
             names = np.array([n.upper() for n in class_labels(p, self.decision_confidence)])
             cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
             young_track = t - sub.t_birth < self.young_track_s
@@ -180,23 +204,33 @@ class TrainedClassifier:
             unsure |= (
                 young_track & (cls == TargetClass.BIRD) & (p[:, 1] < self.young_bird_confidence)
             )
+            lone_bird = (cls == TargetClass.BIRD) & ~flock & (p[:, 1] < self.bird_confidence)
+            merged.reasons[rows[lone_bird & ~unsure & ~young]] |= UNSURE_BIRD
+            unsure |= lone_bird
             new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
             cls = np.where(unsure | young, TargetClass.UNKNOWN, cls).astype(np.int8)
             cls, held = hold_decided(cls, p, self._decided(sub), self.switch_confidence)
             judged = cls == TargetClass.DRONE
-            streak[rows] = np.where(judged, streak[rows] + 1, 0)
-            unsteady = new_drone & judged & (streak[rows] < self.drone_steady_scans)
+            crowded = group[rows]
+            streak[rows] = np.where(judged & ~crowded, streak[rows] + 1, 0)
+            unsteady = new_drone & judged & ~crowded & (streak[rows] < self.drone_steady_scans)
             cls[unsteady] = TargetClass.UNKNOWN
             merged.reasons[rows[unsteady]] |= UNSTEADY
+            withheld = new_drone & judged & crowded
+            cls[withheld] = TargetClass.UNKNOWN
+            merged.reasons[rows[withheld]] |= AMBIGUOUS
             merged.target_class[rows] = cls
             merged.reasons[rows[held]] |= DISPUTED
-            flock = self._in_flock(tracks.x[:, :3], merged.p[:, 1] >= 0.5)[rows]
             merged.target_class[rows[new_drone & flock]] = TargetClass.UNKNOWN
             merged.reasons[rows[new_drone & flock]] |= FLOCK
         if len(due) == 2:  # de-phase the halves for frequent updates
             self.half_t[1] = t - 0.5 * self.period
+        # a lone track 'unknown' only for want of BIRD_CONFIDENCE counts as decided bird for the
+        # switch rule: without that, its later drone spikes were no longer held (mixed 0-99:
+        # 119 bird scans labelled drone instead of 101)
+        leaning = np.where(merged.reasons & UNSURE_BIRD, TargetClass.BIRD, merged.target_class)
         self.decided = np.where(
-            merged.target_class != TargetClass.UNKNOWN, merged.target_class, self._decided(tracks)
+            leaning != TargetClass.UNKNOWN, leaning, self._decided(tracks)
         ).astype(np.int8)
         self.streak = streak
         self.last, self.last_id, self.last_t = merged, tracks.id.copy(), t
@@ -286,6 +320,16 @@ class TrainedClassifier:
         row = rows_by_id(self.last_id, tracks.id)
         was = self.last.target_class[np.maximum(row, 0)] == TargetClass.DRONE
         return (row >= 0) & was
+
+    def _in_dense_group(self, tracks: Tracks) -> np.ndarray:
+        """(N,) bool: at least ``ambiguous_min_tracks`` other tracks inside the track's pair
+        gate (skywarden.classify.ambiguity, plot noise ``ambiguity_sigma_m``)."""
+        from skywarden.classify.ambiguity import ambiguous_neighbours
+
+        near = ambiguous_neighbours(
+            tracks.x[:, :3], tracks.P[:, :3, :3], sigma_m=self.ambiguity_sigma_m
+        )
+        return near >= self.ambiguous_min_tracks
 
     def _in_flock(self, pos: FloatArray, bird: np.ndarray) -> np.ndarray:
         """(N,) bool: at least flock_min_tracks other tracks within flock_radius_m of pos
