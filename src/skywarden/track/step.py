@@ -107,8 +107,11 @@ def step(
     """
     if len(tracks) and t < tracks.t - 1e-9:
         raise SkywardenError(f"step time {t} is before the tracks' time {tracks.t}")
-    order = canonical_order(detections)
-    dets = detections.take(order)
+    if in_canonical_order(detections):  # e.g. sorted by the caller: no copy needed
+        order, dets = None, detections
+    else:
+        order = canonical_order(detections)
+        dets = detections.take(order)
     pd, lam = _pd_and_clutter(tracks, dets, params)
     xm, Pm, c, x, P = predict_tracks(tracks, t, params)
     track_pairs, cand_pairs = _gate_all(tracks, x, P, dets, t, params)
@@ -156,8 +159,11 @@ def step(
     used = det_trk >= 0
     det_track_sorted[used] = tracks.id[det_trk[used]]
     det_track_sorted[det_born >= 0] = born.id[det_born[det_born >= 0]]
-    detection_track = np.empty_like(det_track_sorted)
-    detection_track[order] = det_track_sorted
+    if order is None:
+        detection_track = det_track_sorted
+    else:
+        detection_track = np.empty_like(det_track_sorted)
+        detection_track[order] = det_track_sorted
     events = StepEvents(
         born=born.id,
         confirmed=np.concatenate(confirmed) if confirmed else np.zeros(0, np.int64),
@@ -166,6 +172,14 @@ def step(
         identity_conflicts=conflicts,
     )
     return result, events
+
+
+def in_canonical_order(detections: Detections) -> bool:
+    """True when the detections are already in :func:`canonical_order` because their easts
+    strictly increase (no ties, no NaN): two NumPy calls instead of a sort and a copy of every
+    array of the batch."""
+    east = detections.z[:, 0]
+    return bool((east[1:] > east[:-1]).all())
 
 
 def canonical_order(detections: Detections) -> IntArray:
