@@ -112,7 +112,12 @@ def step(
     else:
         order = canonical_order(detections)
         dets = detections.take(order)
-    pd, lam = _pd_and_clutter(tracks, dets, params)
+    keys = None  # the detections' clutter cells, found once for the density and the map
+    if params.learn:
+        keys = clutter_map.cell_keys(
+            dets.z, dets.sensor, params.clutter_cell_m, tracks.clutter.polar
+        )
+    pd, lam = _pd_and_clutter(tracks, dets, params, keys)
     xm, Pm, c, x, P = predict_tracks(tracks, t, params)
     track_pairs, cand_pairs = _gate_all(tracks, x, P, dets, t, params)
     trk_det, det_trk, blocked, conflicts, gain = _associate(
@@ -142,7 +147,7 @@ def step(
     born, det_born, candidates = _initiate(
         tracks.candidates, dets, free, t, params, cand_pairs, moved, end_of_scan, pd, lam
     )
-    learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params)
+    learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params, keys)
 
     keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
     if end_of_scan:
@@ -198,15 +203,15 @@ def canonical_order(detections: Detections) -> IntArray:
 
 
 def _pd_and_clutter(
-    tracks: Tracks, dets: Detections, params: TrackerParams
+    tracks: Tracks, dets: Detections, params: TrackerParams, keys: IntArray | None = None
 ) -> tuple[float, FloatArray]:
     """Pd and the clutter density (D,) per m^3 at each detection: learnt (clutter map, Pd
-    estimate) or, with ``learn`` off, as configured."""
+    estimate) or, with ``learn`` off, as configured. ``keys``: the detections' clutter cells."""
     if not params.learn:
         return params.pd, np.full(len(dets), params.clutter_density)
     lam = clutter_map.density(
         tracks.clutter, dets.z, dets.R, dets.sensor, cell_m=params.clutter_cell_m,
-        prior=params.clutter_density, prior_scans=params.clutter_prior_scans,
+        prior=params.clutter_density, prior_scans=params.clutter_prior_scans, keys=keys,
     )  # fmt: skip
     return tracks.detection_rate.pd(params.pd), np.maximum(lam, 1e-300)
 
@@ -218,6 +223,7 @@ def _learn(
     det_trk: IntArray,
     end_of_scan: bool,
     params: TrackerParams,
+    keys: IntArray | None = None,
 ) -> dict[str, object]:
     """The clutter map and Pd estimate after this batch: detections without identity that no
     confirmed track took feed the clutter map; at the end of a scan, the confirmed tracks
@@ -232,6 +238,7 @@ def _learn(
         before.clutter, dets.z[unexplained], dets.sensor[unexplained],
         cell_m=params.clutter_cell_m, end_of_scan=end_of_scan,
         memory_scans=params.clutter_memory_scans,
+        keys=None if keys is None else keys[unexplained],
     )  # fmt: skip
     rate = before.detection_rate
     if end_of_scan:
