@@ -95,6 +95,8 @@ def is_polar(keys: IntArray) -> np.ndarray:
 
 def cell_area(keys: IntArray, cell_m: float, polar: PolarCells | None = None) -> FloatArray:
     """(K,) horizontal area of each cell, m^2."""
+    if polar is None:  # every cell on the grid
+        return np.full(keys.shape[0], cell_m * cell_m)
     area = np.full(keys.shape[0], cell_m * cell_m)
     is_polar = (keys & _POLAR) != 0
     if is_polar.any():

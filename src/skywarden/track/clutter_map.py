@@ -213,6 +213,10 @@ def _merge(
     known = np.zeros(new_keys.size, bool)
     inside = at < keys.size
     known[inside] = keys[at[inside]] == new_keys[inside]
+    if known.all():  # no new key (a sensor's heights, most cells of a steady map)
+        out = values.astype(np.result_type(values, new_values))  # a copy
+        out[at] += new_values
+        return keys, out
     fresh = ~known
     insert_at = at[fresh]  # non-decreasing (new_keys is sorted)
     moved_up = np.cumsum(np.bincount(insert_at, minlength=keys.size + 1))[: keys.size]

@@ -46,6 +46,7 @@ from skywarden.track.tracks import (
     concat_tracks,
     empty_tracks,
     keep_and_append,
+    no_tracks,
 )
 from skywarden.units import BoolArray, FloatArray, IntArray
 
@@ -316,7 +317,7 @@ def _initiate(
     )
     candidates = next_candidates(cands, paired, new, params, end_of_scan)
     if n1 == 0 and d_idx.size == 0:
-        return empty_tracks(len(params.models), t, moved.next_id), det_born, candidates
+        return no_tracks(len(params.models), t, moved.next_id), det_born, candidates
     x1, P1 = one_point_prior(dets.z[at_once], dets.R[at_once], dets.v[at_once], params)
     x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
     misses = cands.misses[c_idx].astype(np.uint32)
@@ -421,18 +422,28 @@ def _associate(
     if d == 0:
         return trk_det, det_trk, blocked, 0, gain
     threshold = params.gate_threshold
-    conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
-    gain[trk_det >= 0] = track_score.identity_hit_score(params)
+    # without identities on tracks nothing is bound and every pair is compatible: the
+    # confirmed pass then takes its pairs as gated (radar-only input, the usual case)
+    track_identities = bool((tracks.identity != NO_IDENTITY).any())
+    conflicts = 0
+    if track_identities:
+        conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
+        gain[trk_det >= 0] = track_score.identity_hit_score(params)
     confirmed = tracks.status[gated.track] != TENTATIVE
     for confirmed_pass in (True, False):
-        pairs = gated.take(confirmed == confirmed_pass)
-        open_track = trk_det[pairs.track] < 0
-        free = (det_trk[pairs.detection] < 0) & ~blocked[pairs.detection]
-        track_identity = tracks.identity[pairs.track]
-        det_identity = dets.identity[pairs.detection]
-        compatible = (track_identity == NO_IDENTITY) | (det_identity == NO_IDENTITY)
-        compatible |= track_identity == det_identity
-        pairs = pairs.take(open_track & free & compatible)
+        pairs = gated.take(confirmed if confirmed_pass else ~confirmed)
+        if len(pairs) == 0:
+            continue
+        if track_identities or not confirmed_pass:
+            usable = trk_det[pairs.track] < 0  # open track
+            usable &= (det_trk[pairs.detection] < 0) & ~blocked[pairs.detection]  # free
+            if track_identities:
+                track_identity = tracks.identity[pairs.track]
+                det_identity = dets.identity[pairs.detection]
+                compatible = (track_identity == NO_IDENTITY) | (det_identity == NO_IDENTITY)
+                compatible |= track_identity == det_identity
+                usable &= compatible
+            pairs = pairs.take(usable)
         cost = net_cost(pairs, pd, lam[pairs.detection])
         a_t, a_d = assign(pairs, cost, n, d)
         trk_det[a_t] = a_d
