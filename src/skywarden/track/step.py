@@ -318,23 +318,32 @@ def _initiate(
     candidates = next_candidates(cands, paired, new, params, end_of_scan)
     if n1 == 0 and d_idx.size == 0:
         return no_tracks(len(params.models), t, moved.next_id), det_born, candidates
-    x1, P1 = one_point_prior(dets.z[at_once], dets.R[at_once], dets.v[at_once], params)
-    x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
-    misses = cands.misses[c_idx].astype(np.uint32)
+    # columns (x, P, t_birth, history, age, identity, rcs, score, evidence) of the tracks
+    # started at once, then of those started by pairs; joined only when both exist
+    parts = []
+    if n1:
+        x1, P1 = one_point_prior(dets.z[at_once], dets.R[at_once], dets.v[at_once], params)
+        parts.append((
+            x1, P1, np.full(n1, t), np.zeros(n1, np.uint32), np.zeros(n1, np.int32),
+            dets.identity[at_once], dets.rcs_dbsm[at_once],
+            np.full(n1, track_score.identity_hit_score(params)), dets.evidence[at_once],
+        ))  # fmt: skip
+    if d_idx.size:
+        x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
+        misses = cands.misses[c_idx].astype(np.uint32)
+        parts.append((
+            x2, P2, cands.t[c_idx], 1 << misses, misses + 1, np.full(d_idx.size, NO_IDENTITY),
+            dets.rcs_dbsm[d_idx], pair_gain, dets.evidence[d_idx],
+        ))  # fmt: skip
+    cols = parts[0]
+    if len(parts) == 2:
+        cols = tuple(np.concatenate(c) for c in zip(*parts, strict=True))
+    x, P, t_birth, history, age, identity, rcs_dbsm, score, evidence = cols
     born = start_tracks(
-        np.concatenate([x1, x2]),
-        np.concatenate([P1, P2]),
-        t=t,
-        t_birth=np.concatenate([np.full(n1, t), cands.t[c_idx]]),
-        history=np.concatenate([np.zeros(n1, np.uint32), 1 << misses]),
-        age=np.concatenate([np.zeros(n1, np.int32), misses + 1]),
-        identity=np.concatenate([dets.identity[at_once], np.full(d_idx.size, NO_IDENTITY)]),
-        rcs_dbsm=np.concatenate([dets.rcs_dbsm[at_once], dets.rcs_dbsm[d_idx]]),
-        score=np.concatenate([np.full(n1, track_score.identity_hit_score(params)), pair_gain]),
-        evidence=np.concatenate([dets.evidence[at_once], dets.evidence[d_idx]]),
-        params=params,
+        x, P, t=t, t_birth=t_birth, history=history, age=age, identity=identity,
+        rcs_dbsm=rcs_dbsm, score=score, evidence=evidence, params=params,
         first_id=moved.next_id,
-    )
+    )  # fmt: skip
     det_born[np.flatnonzero(at_once)] = np.arange(n1)
     det_born[d_idx] = n1 + np.arange(d_idx.size)
     return born, det_born, candidates
