@@ -43,7 +43,6 @@ from skywarden.track.tracks import (
     TENTATIVE,
     Candidates,
     Tracks,
-    concat_tracks,
     empty_tracks,
     keep_and_append,
     no_tracks,
@@ -151,19 +150,16 @@ def step(
     )
     learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params, keys)
 
-    if end_of_scan:  # the old and the new tracks closed together: one pass of each test
-        closing = concat_tracks(moved, born) if len(born) else moved
-        closing, newly = _close_scan(closing, t, params, pd)
-        confirmed = [closing.id[newly]]
-        keep = survivors(closing, params, pd)
-        deleted = closing.id[~keep]
-        kept = closing if keep.all() else closing.take(keep)
-        result = replace(kept, t=born.t, next_id=born.next_id, candidates=candidates, **learnt)
-    else:
-        result = replace(
-            keep_and_append(moved, np.ones(len(moved), bool), born, candidates), **learnt
-        )
-        deleted = np.zeros(0, np.int64)
+    keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
+    if end_of_scan:
+        moved, newly = _close_scan(moved, t, params, pd)
+        confirmed = [moved.id[newly]]
+        keep = survivors(moved, params, pd)
+        if len(born):
+            born, newly_born = _close_scan(born, t, params, pd)
+            confirmed.append(born.id[newly_born])
+            keep_born = survivors(born, params, pd)
+    result = replace(keep_and_append(moved, keep, born.take(keep_born), candidates), **learnt)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
@@ -177,7 +173,7 @@ def step(
     events = StepEvents(
         born=born.id,
         confirmed=np.concatenate(confirmed) if confirmed else np.zeros(0, np.int64),
-        deleted=deleted,
+        deleted=np.concatenate([moved.id[~keep], born.id[~keep_born]]),
         detection_track=detection_track,
         identity_conflicts=conflicts,
     )
