@@ -17,7 +17,19 @@ def _brute(centres: np.ndarray, radii: np.ndarray, points: np.ndarray) -> set[tu
     return set(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
-BOTH_PATHS = pytest.mark.parametrize("dense_limit", [0, 10**9], ids=["grid", "all-pairs"])
+SEARCH_PATHS = {  # limits (DENSE_MAX_PAIRS, STRIP_MAX_ROWS) that force each way of searching
+    "grid": (0, 0),
+    "strips": (0, 10**9),
+    "all-pairs": (10**9, 0),
+}
+BOTH_PATHS = pytest.mark.parametrize("path", list(SEARCH_PATHS))
+
+
+def _force(patch: pytest.MonkeyPatch, path: str) -> None:
+    dense, strip = SEARCH_PATHS[path]
+    patch.setattr(neighbours, "DENSE_MAX_PAIRS", dense)
+    patch.setattr(neighbours, "STRIP_MAX_ROWS", strip)
+    patch.setattr(neighbours, "STRIP_READS_PER_ROW", 1e18 if strip else 0.0)
 
 
 @BOTH_PATHS
@@ -30,7 +42,7 @@ BOTH_PATHS = pytest.mark.parametrize("dense_limit", [0, 10**9], ids=["grid", "al
     radius_scale=st.sampled_from([0.0, 0.01, 1.0, 50.0, 1e4]),
 )
 def test_pairs_equal_brute_force(
-    dense_limit: int, seed: int, n: int, d: int, spread: float, radius_scale: float
+    path: str, seed: int, n: int, d: int, spread: float, radius_scale: float
 ) -> None:
     rng = np.random.default_rng(seed)
     points = rng.uniform(-spread, spread, (d, 3))
@@ -39,7 +51,7 @@ def test_pairs_equal_brute_force(
     centres += np.where(rng.random((n, 1)) < 0.1, 10 * spread, 0.0)  # some far outside
     radii = radius_scale * rng.lognormal(0.0, 1.5, n)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(neighbours, "DENSE_MAX_PAIRS", dense_limit)
+        _force(patch, path)
         rows, cols = pairs_within(centres, radii, points)
     got = set(zip(rows.tolist(), cols.tolist(), strict=True))
     assert len(got) == rows.size  # no pair twice
@@ -70,12 +82,12 @@ def _radii_within_a_factor_two(seed: int, n: int, d: int, spread: float, radius:
     radius=st.sampled_from([1.0, 50.0, 400.0]),
 )
 def test_radii_within_a_factor_two_find_the_brute_force_pairs(
-    dense_limit: int, seed: int, n: int, d: int, spread: float, radius: float
+    path: str, seed: int, n: int, d: int, spread: float, radius: float
 ) -> None:
     """As in tracker gating: on the grid mostly the uniform-window path (below)."""
     centres, radii, points = _radii_within_a_factor_two(seed, n, d, spread, radius)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(neighbours, "DENSE_MAX_PAIRS", dense_limit)
+        _force(patch, path)
         rows, cols = pairs_within(centres, radii, points)
     assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == _brute(centres, radii, points)
     assert np.all(np.diff(rows * d + cols) > 0)
@@ -88,6 +100,7 @@ def test_sparse_points_and_similar_radii_take_the_uniform_window_path() -> None:
     calls = []
     real = neighbours._uniform_window_runs
     with pytest.MonkeyPatch.context() as patch:
+        _force(patch, "grid")
         patch.setattr(neighbours, "_uniform_window_runs", lambda *a: calls.append(1) or real(*a))
         rows, cols = pairs_within(centres, radii, points)
     assert calls
@@ -95,11 +108,11 @@ def test_sparse_points_and_similar_radii_take_the_uniform_window_path() -> None:
     assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == _brute(centres, radii, points)
 
 
-@pytest.fixture(params=["grid", "all pairs"])
+@pytest.fixture(params=list(SEARCH_PATHS))
 def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways pairs_within searches: the grid (forced by a limit of 0 on computing every
-    distance) and every distance (forced by an unlimited one)."""
-    monkeypatch.setattr(neighbours, "DENSE_MAX_PAIRS", 0 if request.param == "grid" else 10**9)
+    """Every way pairs_within searches (the grid, east strips, every distance), forced by
+    its limits."""
+    _force(monkeypatch, request.param)
     return request.param
 
 
@@ -123,3 +136,22 @@ def test_edge_cases_on_both_search_paths(search_path: str) -> None:
     assert list(zip(rows.tolist(), cols.tolist(), strict=True)) == [(0, 0), (2, 0), (2, 1), (2, 2)]
     rows, cols = pairs_within(np.zeros((1, 3)), np.array([-1.0]), points)
     assert rows.size == cols.size == 0
+
+
+def test_the_tracker_sizes_take_the_strip_path_without_sorting_sorted_points() -> None:
+    """A few hundred gates narrow against the points' extent, points in east order (as the
+    tracker's detections come): east strips, the brute-force pairs, and no argsort."""
+    rng = np.random.default_rng(11)
+    points = rng.uniform(-10000.0, 10000.0, (200, 3))
+    points = points[np.argsort(points[:, 0])]
+    centres = points[rng.integers(0, 200, 300)] + rng.normal(0, 100.0, (300, 3))
+    radii = rng.uniform(100.0, 300.0, 300)
+    calls = []
+    real = neighbours._strip_pairs_within
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(neighbours, "_strip_pairs_within", lambda *a: calls.append(1) or real(*a))
+        patch.setattr(np, "argsort", lambda *a, **k: pytest.fail("sorted points were sorted"))
+        rows, cols = pairs_within(centres, radii, points)
+    assert calls
+    assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == _brute(centres, radii, points)
+    assert np.all(np.diff(rows * 200 + cols) > 0)
