@@ -24,7 +24,7 @@ from skywarden.errors import SkywardenError
 from skywarden.evidence import merge_track_evidence
 from skywarden.track import clutter_map, kalman
 from skywarden.track import score as track_score
-from skywarden.track.associate import assign, net_cost
+from skywarden.track.associate import assigned_pairs, net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
 from skywarden.track.clutter_cells import PolarCells
 from skywarden.track.clutter_map import ClutterMap
@@ -388,18 +388,8 @@ def _pair_candidates(
     in_pool[pool] = True
     pairs = pairs.take(in_pool[pairs.detection] & (cands.misses[pairs.track] >= 0))
     cost = net_cost(pairs, pd, lam[pairs.detection])
-    a_c, a_d = assign(pairs, cost, len(cands), len(dets))
-    return a_c, a_d, -_pair_values(pairs, cost, a_c, a_d, len(dets))
-
-
-def _pair_values(
-    pairs: GatedPairs, values: FloatArray, a_t: IntArray, a_d: IntArray, n_dets: int
-) -> FloatArray:
-    """values of the assigned pairs (a_t[i], a_d[i]) (each one of the gated pairs)."""
-    keys = pairs.track * max(n_dets, 1) + pairs.detection  # unique: any sort gives one order
-    order = np.argsort(keys)
-    at = np.searchsorted(keys[order], a_t * max(n_dets, 1) + a_d)
-    return values[order[at]]
+    chosen = assigned_pairs(pairs, cost, len(cands), len(dets))
+    return pairs.track[chosen], pairs.detection[chosen], -cost[chosen]
 
 
 def _associate(
@@ -450,10 +440,11 @@ def _associate(
                 usable &= compatible
             pairs = pairs.take(usable)
         cost = net_cost(pairs, pd, lam[pairs.detection])
-        a_t, a_d = assign(pairs, cost, n, d)
+        chosen = assigned_pairs(pairs, cost, n, d)
+        a_t, a_d = pairs.track[chosen], pairs.detection[chosen]
         trk_det[a_t] = a_d
         det_trk[a_d] = a_t
-        gain[a_t] = -_pair_values(pairs, cost, a_t, a_d, d)
+        gain[a_t] = -cost[chosen]
         if confirmed_pass:  # detections near a confirmed track do not start new tracks
             blocked[pairs.detection] = True
     blocked &= det_trk < 0
