@@ -127,15 +127,18 @@ def step(
 
     upd = trk_det >= 0
     mu = update_tracks(tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
-    det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
-    det_id[upd] = dets.identity[trk_det[upd]]
+    taken = trk_det[upd]  # the detection of each updated track
+    identity = tracks.identity  # unchanged unless a detection brings one
+    if (dets.identity != NO_IDENTITY).any():
+        det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
+        det_id[upd] = dets.identity[taken]
+        identity = np.where(identity == NO_IDENTITY, det_id, identity)
     rcs = tracks.rcs_dbsm.copy()
-    rcs[upd] = dets.rcs_dbsm[trk_det[upd]]
+    rcs[upd] = dets.rcs_dbsm[taken]
     det_evidence = np.zeros(len(tracks), np.int32)
-    det_evidence[upd] = dets.evidence[trk_det[upd]]
+    det_evidence[upd] = dets.evidence[taken]
     moved = replace(
-        tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu,
-        identity=np.where(tracks.identity == NO_IDENTITY, det_id, tracks.identity),
+        tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, identity=identity,
         pending_hit=tracks.pending_hit | upd, rcs_dbsm=rcs,
         score=np.where(upd, tracks.score + gain, tracks.score),
         evidence=merge_track_evidence(tracks.evidence, det_evidence),
