@@ -162,7 +162,8 @@ def step(
             born, newly_born = _close_scan(born, t, params, pd)
             confirmed.append(born.id[newly_born])
             keep_born = survivors(born, params, pd)
-    result = replace(keep_and_append(moved, keep, born.take(keep_born), candidates), **learnt)
+    kept_born = born if keep_born.all() else born.take(keep_born)
+    result = replace(keep_and_append(moved, keep, kept_born, candidates), **learnt)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
