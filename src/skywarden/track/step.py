@@ -299,7 +299,8 @@ def _initiate(
     index of the new track it started (-1 for none), and the next candidates.
     """
     at_once = free & ((dets.identity != NO_IDENTITY) | np.isfinite(dets.v).all(axis=1))
-    at_once &= first_of_each_identity(np.where(at_once, dets.identity, NO_IDENTITY))
+    if at_once.any():
+        at_once &= first_of_each_identity(np.where(at_once, dets.identity, NO_IDENTITY))
     pool = np.flatnonzero(free & ~at_once)
     c_idx, d_idx, pair_gain = _pair_candidates(cands, dets, pool, params, cand_pairs, pd, lam)
     paired = np.zeros(len(cands), bool)
