@@ -62,7 +62,7 @@ def write_columns(path: Path, columns: Mapping[str, np.ndarray]) -> None:
         if array.dtype == object:
             arrays.append(pa.array([str(v) for v in array.tolist()], type=pa.string()))
         else:
-            arrays.append(pa.array(array))
+            arrays.append(_numeric_column(pa, array))
     table = pa.Table.from_arrays(arrays, names=list(columns))
     with Path(path).open("wb") as f:  # a plain header line, as the csv module writes it
         f.write((",".join(_header_field(name) for name in columns) + "\n").encode())
@@ -75,3 +75,14 @@ def _header_field(name: str) -> str:
     if any(c in name for c in ',"\r\n'):
         return '"' + name.replace('"', '""') + '"'
     return name
+
+
+def _numeric_column(pa, array: np.ndarray):
+    """A pyarrow array of a 1-D NumPy column; ints and floats wrap its buffer (no copy when
+    it is contiguous and native-endian) instead of going through ``pa.array``, whose first
+    call imports ``numpy.ma`` (~15 ms of the command's fixed cost) to check for masks."""
+    if array.dtype.kind in "iuf" and array.dtype.isnative and array.ndim == 1:
+        array = np.ascontiguousarray(array)
+        buffer = pa.py_buffer(array)
+        return pa.Array.from_buffers(pa.from_numpy_dtype(array.dtype), array.size, [None, buffer])
+    return pa.array(array)

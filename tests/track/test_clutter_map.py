@@ -133,3 +133,24 @@ def test_merge_is_the_sorted_union_with_values_added(
     want[np.searchsorted(want_keys, new_keys)] += new_values
     assert np.array_equal(got_keys, want_keys)
     assert np.array_equal(got, want)
+
+
+def test_cell_keys_given_by_the_caller_give_the_same_map_and_density() -> None:
+    """The tracker finds each detection's cell once and hands the keys to both calls."""
+    rng = np.random.default_rng(5)
+    cmap = _learn(rng, 20, 50.0, 4000.0, 300.0)
+    z = np.column_stack([rng.uniform(-4000, 4000, (60, 2)), rng.uniform(0, 300, 60)])
+    sensor = rng.integers(0, 3, 60).astype(np.int32)
+    keys = clutter_map.cell_keys(z, sensor, CELL)
+    kw = {"cell_m": CELL, "end_of_scan": True, "memory_scans": 50.0}
+    with_keys = clutter_map.record(cmap, z, sensor, keys=keys, **kw)
+    without = clutter_map.record(cmap, z, sensor, **kw)
+    np.testing.assert_array_equal(with_keys.keys, without.keys)
+    np.testing.assert_array_equal(with_keys.count, without.count)
+    np.testing.assert_array_equal(with_keys.height_moments, without.height_moments)
+    R = np.repeat(np.eye(3)[None] * 25.0, 60, axis=0)
+    kw = {"cell_m": CELL, "prior": 1e-12, "prior_scans": 2.0}
+    np.testing.assert_array_equal(
+        clutter_map.density(with_keys, z, R, sensor, keys=keys, **kw),
+        clutter_map.density(with_keys, z, R, sensor, **kw),
+    )

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skywarden.track.associate import assign, net_cost
+from skywarden.track.associate import assign, assigned_pairs, net_cost
 from skywarden.track.gate import gate
 from tests import oracle
 from tests.track.strategies import random_spd
@@ -66,6 +66,10 @@ def test_cluster_gnn_equals_dense_gnn(seed: int, n: int, d: int, spread: float) 
     np.testing.assert_allclose(total, want_total, rtol=1e-9, atol=1e-9)
     # random continuous costs have no ties, so the matching itself is unique
     assert {(int(i), int(j)) for i, j in zip(ti, dj, strict=True)} == want
+    chosen = assigned_pairs(pairs, cost, n, d)  # the same pairs, as indices into pairs
+    np.testing.assert_array_equal(pairs.track[chosen], ti)
+    np.testing.assert_array_equal(pairs.detection[chosen], dj)
+    np.testing.assert_allclose(cost[chosen].sum() if chosen.size else 0.0, total, rtol=1e-12)
 
 
 def test_known_crossing_assignment() -> None:

@@ -67,6 +67,25 @@ def test_result_does_not_depend_on_detection_order(seed: int, n: int, clutter: i
         np.testing.assert_array_equal(ev_a.detection_track[perm], ev_b.detection_track)
 
 
+def test_input_already_in_east_order_gives_the_same_step() -> None:
+    """A batch sorted by east skips the sort and the copy (in_canonical_order): the same
+    tracks and, in input order, the same detection -> track numbers as the unsorted batch."""
+    from skywarden.track.step import in_canonical_order
+
+    _, _, batches = _scene_batches(3, 10, 8, 12)
+    a = b = new_tracks(PARAMS)
+    for k, batch in enumerate(batches):
+        by_east = np.argsort(batch.z[:, 0])
+        assert not in_canonical_order(batch) and in_canonical_order(batch.take(by_east))
+        a, ev_a = step(a, batch, float(k), PARAMS)
+        b, ev_b = step(b, batch.take(by_east), float(k), PARAMS)
+        np.testing.assert_array_equal(a.id, b.id)
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.P, b.P)
+        np.testing.assert_array_equal(ev_a.detection_track[by_east], ev_b.detection_track)
+    assert len(a) > 0
+
+
 def test_tracks_confirm_follow_targets_and_keep_numbers() -> None:
     pos, vel, batches = _scene_batches(7, 20, 30, 10)
     tracks = new_tracks(PARAMS)
@@ -216,7 +235,7 @@ def test_tracks_carry_the_rcs_of_the_plot_that_updated_them() -> None:
 def test_canonical_order_is_the_lexsort_of_east_north_up_identity(rows) -> None:
     """The fast path (one sort on east) gives the same permutation as the full lexsort,
     with ties, signed zeros and NaN."""
-    from skywarden.track.step import canonical_order
+    from skywarden.track.step import canonical_order, in_canonical_order
 
     z = np.array([[e, n, u] for e, n, u, _ in rows], dtype=float).reshape(-1, 3)
     identity = np.array([i for *_, i in rows], dtype=np.int64)
@@ -230,3 +249,5 @@ def test_canonical_order_is_the_lexsort_of_east_north_up_identity(rows) -> None:
     assert np.array_equal(
         canonical_order(dets), np.lexsort((identity, z[:, 2], z[:, 1], distinct[:, 0]))
     )
+    if in_canonical_order(replace(dets, z=z)):  # then the sort would leave it as it is
+        assert np.array_equal(expected, np.arange(len(rows)))

@@ -73,18 +73,45 @@ def _tracker_params_from(args: argparse.Namespace, base: dict[str, object] | Non
 def detection_scans(
     table: DetectionTable, default_sigma: float
 ) -> Iterator[tuple[float, Detections]]:
-    """One Detections batch per distinct time of a detections table."""
+    """One Detections batch per distinct time of a detections table (time-sorted), each in
+    east order, so the tracker needs no sort or copy of it (step.in_canonical_order).
+
+    The columns of every batch are built once for the whole table, vectorised; a batch holds
+    views of their rows (a scan's rows are contiguous after the sort by time, then east)."""
     import numpy as np
 
-    from skywarden.detections import make_detections
-    from skywarden.tables import scans
+    from skywarden.detections import NO_IDENTITY, Detections, SourceKind
+    from skywarden.tables import DetectionTable, scans
 
-    sigma = np.where(np.isnan(table.sigma), default_sigma, np.maximum(table.sigma, MIN_SIGMA_M))
-    for t, rows in scans(table):
-        yield t, make_detections(t, table.pos[rows], _isotropic(sigma[rows]))
+    order = np.lexsort((table.pos[:, 0], table.t))  # stable: time order kept (scans needs it)
+    t, pos = table.t[order], np.ascontiguousarray(table.pos[order], dtype=np.float64)
+    sigma = table.sigma[order]
+    sigma = np.where(np.isnan(sigma), default_sigma, np.maximum(sigma, MIN_SIGMA_M))
+    n = t.shape[0]
+    R = _isotropic(sigma)
+    v = np.full((n, 3), np.nan)
+    sensor, kind = np.zeros(n, np.int32), np.full(n, int(SourceKind.RADAR), np.int8)
+    identity, rcs = np.full(n, NO_IDENTITY, np.int64), np.full(n, np.nan)
+    evidence = np.zeros(n, np.int32)
+    for time, rows in scans(DetectionTable(t, pos, sigma)):
+        yield (
+            time,
+            Detections(
+                t[rows],
+                pos[rows],
+                R[rows],
+                v[rows],
+                sensor[rows],
+                kind[rows],
+                identity[rows],
+                rcs[rows],
+                evidence[rows],
+            ),
+        )
 
 
 def _isotropic(sigma: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) covariances sigma^2 I, m^2, for 1-sigma noise sigma (N,) m."""
     import numpy as np
 
     return np.eye(3)[None, :, :] * (sigma**2)[:, None, None]
@@ -99,7 +126,7 @@ def cmd_track(args: argparse.Namespace) -> int:
         return _cmd_track_recording(args)
     params = _tracker_params_from(args)
     table = read_detections(args.detections)
-    n_scans = int(np.unique(table.t).size)
+    n_scans = int(np.count_nonzero(np.diff(table.t))) + (len(table) > 0)  # t is sorted
     classifier = _scan_classifier(args)
     history = _run_with_progress(
         detection_scans(table, params.default_sigma), params, n_scans, quiet=args.quiet,

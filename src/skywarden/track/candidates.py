@@ -57,18 +57,27 @@ def next_candidates(
 ) -> Candidates:
     """Candidates after a batch: the unpaired ones plus the new ones (misses = -1: made in this
     scan, so they cannot pair within it). At the end of a scan every candidate ages by one
-    and those unpaired for ``tentative_max_misses`` scans are dropped."""
-    rest = cands.take(~paired)
-    merged = Candidates(
-        np.concatenate([rest.t, new.t]),
-        np.concatenate([rest.z, new.z]),
-        np.concatenate([rest.R, new.R]),
-        np.concatenate([rest.misses, np.full(len(new), -1, np.int32)]),
+    and those unpaired for ``tentative_max_misses`` scans are dropped (never a new one:
+    tentative_max_misses >= 1). The old ones are aged and selected in one pass before
+    joining the new ones."""
+    keep = ~paired
+    misses = cands.misses
+    if end_of_scan:
+        misses = misses + 1
+        keep &= misses < params.tentative_max_misses
+    new_misses = np.full(len(new), 0 if end_of_scan else -1, np.int32)
+    if keep.all():
+        old = Candidates(cands.t, cands.z, cands.R, misses)
+    else:
+        old = Candidates(cands.t[keep], cands.z[keep], cands.R[keep], misses[keep])
+    if len(new) == 0:
+        return old
+    return Candidates(
+        np.concatenate([old.t, new.t]),
+        np.concatenate([old.z, new.z]),
+        np.concatenate([old.R, new.R]),
+        np.concatenate([old.misses, new_misses]),
     )
-    if not end_of_scan:
-        return merged
-    aged = Candidates(merged.t, merged.z, merged.R, merged.misses + 1)
-    return aged.take(aged.misses < params.tentative_max_misses)
 
 
 def _prior_at(cands: Candidates, t: float, params: TrackerParams) -> tuple[FloatArray, FloatArray]:

@@ -58,7 +58,7 @@ def _radar_row(polar: PolarCells | None, sensor: IntArray) -> IntArray:
     row = np.full(sensor.shape[0], -1, np.int64)
     if polar is None or polar.sensors.size == 0:
         return row
-    pos = np.clip(np.searchsorted(polar.sensors, sensor), 0, polar.sensors.size - 1)
+    pos = np.minimum(np.searchsorted(polar.sensors, sensor), polar.sensors.size - 1)
     found = polar.sensors[pos] == sensor
     row[found] = pos[found]
     return row
@@ -70,6 +70,9 @@ def cell_keys(
     """(D,) int64 key of the cell of each ENU position z (D, 3) m for its sensor index."""
     s = sensor.astype(np.int64)
     ab = np.floor(z[:, :2] / cell_m).astype(np.int64) + OFFSET
+    if polar is None or polar.sensors.size == 0:  # every sensor on the grid (flag 0)
+        ab = np.minimum(np.maximum(ab, 0), _FIELD)
+        return (s << 43) | (ab[:, 0] << 21) | ab[:, 1]
     row = _radar_row(polar, s)
     radar = row >= 0
     flag = np.zeros(s.shape[0], np.int64)
@@ -81,7 +84,7 @@ def cell_keys(
         ab[radar, 0] = np.floor(r / polar.range_cell_m).astype(np.int64)
         ab[radar, 1] = np.minimum(np.floor(az / polar.azimuth_cell_rad), n_az - 1)
         flag[radar] = _POLAR
-    ab = np.clip(ab, 0, _FIELD)
+    ab = np.minimum(np.maximum(ab, 0), _FIELD)
     return (s << 43) | flag | (ab[:, 0] << 21) | ab[:, 1]
 
 
@@ -92,6 +95,8 @@ def is_polar(keys: IntArray) -> np.ndarray:
 
 def cell_area(keys: IntArray, cell_m: float, polar: PolarCells | None = None) -> FloatArray:
     """(K,) horizontal area of each cell, m^2."""
+    if polar is None:  # every cell on the grid
+        return np.full(keys.shape[0], cell_m * cell_m)
     area = np.full(keys.shape[0], cell_m * cell_m)
     is_polar = (keys & _POLAR) != 0
     if is_polar.any():

@@ -82,15 +82,19 @@ def density(
     cell_m: float,
     prior: float,
     prior_scans: float,
+    keys: IntArray | None = None,
 ) -> FloatArray:
-    """Clutter density (D,) at detections z (D, 3) ENU m, R (D, 3, 3) m^2: per m^3 per scan."""
+    """Clutter density (D,) at detections z (D, 3) ENU m, R (D, 3, 3) m^2: per m^3 per scan.
+
+    ``keys``: the detections' :func:`cell_keys`, if the caller has them already."""
     d = z.shape[0]
     if d == 0:
         return np.zeros(0)
     if cmap.scans <= 0.0:
         return np.full(d, prior)
-    keys = cell_keys(z, sensor, cell_m, cmap.polar)
-    pos = np.clip(np.searchsorted(cmap.keys, keys), 0, max(len(cmap) - 1, 0))
+    if keys is None:
+        keys = cell_keys(z, sensor, cell_m, cmap.polar)
+    pos = np.minimum(np.searchsorted(cmap.keys, keys), max(len(cmap) - 1, 0))
     count = np.zeros(d)
     if len(cmap):
         found = cmap.keys[pos] == keys
@@ -111,15 +115,18 @@ def record(
     cell_m: float,
     end_of_scan: bool,
     memory_scans: float,
+    keys: IntArray | None = None,
 ) -> ClutterMap:
     """The map after adding unexplained detections z (D, 3) of one batch; at the end of a
-    scan it counts the scan and forgets by 1 - 1/memory_scans."""
+    scan it counts the scan and forgets by 1 - 1/memory_scans. ``keys``: the detections'
+    :func:`cell_keys`, if the caller has them already."""
+    det_keys = keys
     keys, count = cmap.keys, cmap.count
     sensors, moments = cmap.sensors, cmap.height_moments
     if z.shape[0]:
-        new_keys, new_count = np.unique(
-            cell_keys(z, sensor, cell_m, cmap.polar), return_counts=True
-        )
+        if det_keys is None:
+            det_keys = cell_keys(z, sensor, cell_m, cmap.polar)
+        new_keys, new_count = np.unique(det_keys, return_counts=True)
         keys, count = _merge(keys, count, new_keys, new_count.astype(np.float64))
         u = z[:, 2]
         s_keys, inverse = np.unique(sensor.astype(np.int64), return_inverse=True)
@@ -183,7 +190,7 @@ def _height_stats(cmap: ClutterMap, sensor: np.ndarray) -> tuple[FloatArray, Flo
     mean, var = np.zeros(d), np.zeros(d)
     if cmap.sensors.size == 0:
         return mean, var
-    pos = np.clip(np.searchsorted(cmap.sensors, sensor), 0, cmap.sensors.size - 1)
+    pos = np.minimum(np.searchsorted(cmap.sensors, sensor), cmap.sensors.size - 1)
     found = cmap.sensors[pos] == sensor
     w, s1, s2 = (cmap.height_moments[pos, k] for k in range(3))
     ok = found & (w > 0.0)
@@ -206,6 +213,10 @@ def _merge(
     known = np.zeros(new_keys.size, bool)
     inside = at < keys.size
     known[inside] = keys[at[inside]] == new_keys[inside]
+    if known.all():  # no new key (a sensor's heights, most cells of a steady map)
+        out = values.astype(np.result_type(values, new_values))  # a copy
+        out[at] += new_values
+        return keys, out
     fresh = ~known
     insert_at = at[fresh]  # non-decreasing (new_keys is sorted)
     moved_up = np.cumsum(np.bincount(insert_at, minlength=keys.size + 1))[: keys.size]

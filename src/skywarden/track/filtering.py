@@ -49,7 +49,8 @@ def predict_tracks(
     # (copies of their single estimate), so only those are copied (not the whole stack)
     tentative = tracks.status == TENTATIVE
     xm, Pm, c = np.empty_like(tracks.xm), np.empty_like(tracks.Pm), tracks.mu.copy()
-    xm[tentative], Pm[tentative] = tracks.xm[tentative], tracks.Pm[tentative]
+    if tentative.any():
+        xm[tentative], Pm[tentative] = tracks.xm[tentative], tracks.Pm[tentative]
     x, P = np.empty_like(tracks.x), np.empty_like(tracks.P)
     Pi = imm.transition_matrix(len(params.models), params.mode_switch_rate, dt)
     single = (initiation_model(params),)

@@ -21,7 +21,9 @@ def _mirror_index(n: int) -> IntArray:
 
 
 _MIRROR = {n: _mirror_index(n) for n in (3, 6)}
-_UPPER6 = np.unique(_MIRROR[6])  # the 21 flat indices of the upper triangle of a 6 x 6
+# the 21 flat indices of the upper triangle of a 6 x 6, sorted: those that are their own mirror
+# (not np.unique: its first plain call imports numpy.ma, ~15 ms of every command's start-up)
+_UPPER6 = np.flatnonzero(_MIRROR[6] == np.arange(36))
 _FROM_UPPER6 = np.searchsorted(_UPPER6, _MIRROR[6])  # (36,) position of each element in those
 
 

@@ -24,7 +24,7 @@ from skywarden.errors import SkywardenError
 from skywarden.evidence import merge_track_evidence
 from skywarden.track import clutter_map, kalman
 from skywarden.track import score as track_score
-from skywarden.track.associate import assign, net_cost
+from skywarden.track.associate import assigned_pairs, net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
 from skywarden.track.clutter_cells import PolarCells
 from skywarden.track.clutter_map import ClutterMap
@@ -45,6 +45,7 @@ from skywarden.track.tracks import (
     Tracks,
     empty_tracks,
     keep_and_append,
+    no_tracks,
 )
 from skywarden.units import BoolArray, FloatArray, IntArray
 
@@ -107,9 +108,17 @@ def step(
     """
     if len(tracks) and t < tracks.t - 1e-9:
         raise SkywardenError(f"step time {t} is before the tracks' time {tracks.t}")
-    order = canonical_order(detections)
-    dets = detections.take(order)
-    pd, lam = _pd_and_clutter(tracks, dets, params)
+    if in_canonical_order(detections):  # e.g. sorted by the caller: no copy needed
+        order, dets = None, detections
+    else:
+        order = canonical_order(detections)
+        dets = detections.take(order)
+    keys = None  # the detections' clutter cells, found once for the density and the map
+    if params.learn:
+        keys = clutter_map.cell_keys(
+            dets.z, dets.sensor, params.clutter_cell_m, tracks.clutter.polar
+        )
+    pd, lam = _pd_and_clutter(tracks, dets, params, keys)
     xm, Pm, c, x, P = predict_tracks(tracks, t, params)
     track_pairs, cand_pairs = _gate_all(tracks, x, P, dets, t, params)
     trk_det, det_trk, blocked, conflicts, gain = _associate(
@@ -118,15 +127,18 @@ def step(
 
     upd = trk_det >= 0
     mu = update_tracks(tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
-    det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
-    det_id[upd] = dets.identity[trk_det[upd]]
+    taken = trk_det[upd]  # the detection of each updated track
+    identity = tracks.identity  # unchanged unless a detection brings one
+    if (dets.identity != NO_IDENTITY).any():
+        det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
+        det_id[upd] = dets.identity[taken]
+        identity = np.where(identity == NO_IDENTITY, det_id, identity)
     rcs = tracks.rcs_dbsm.copy()
-    rcs[upd] = dets.rcs_dbsm[trk_det[upd]]
+    rcs[upd] = dets.rcs_dbsm[taken]
     det_evidence = np.zeros(len(tracks), np.int32)
-    det_evidence[upd] = dets.evidence[trk_det[upd]]
+    det_evidence[upd] = dets.evidence[taken]
     moved = replace(
-        tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu,
-        identity=np.where(tracks.identity == NO_IDENTITY, det_id, tracks.identity),
+        tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, identity=identity,
         pending_hit=tracks.pending_hit | upd, rcs_dbsm=rcs,
         score=np.where(upd, tracks.score + gain, tracks.score),
         evidence=merge_track_evidence(tracks.evidence, det_evidence),
@@ -139,7 +151,7 @@ def step(
     born, det_born, candidates = _initiate(
         tracks.candidates, dets, free, t, params, cand_pairs, moved, end_of_scan, pd, lam
     )
-    learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params)
+    learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params, keys)
 
     keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
     if end_of_scan:
@@ -150,14 +162,18 @@ def step(
             born, newly_born = _close_scan(born, t, params, pd)
             confirmed.append(born.id[newly_born])
             keep_born = survivors(born, params, pd)
-    result = replace(keep_and_append(moved, keep, born.take(keep_born), candidates), **learnt)
+    kept_born = born if keep_born.all() else born.take(keep_born)
+    result = replace(keep_and_append(moved, keep, kept_born, candidates), **learnt)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
     det_track_sorted[used] = tracks.id[det_trk[used]]
     det_track_sorted[det_born >= 0] = born.id[det_born[det_born >= 0]]
-    detection_track = np.empty_like(det_track_sorted)
-    detection_track[order] = det_track_sorted
+    if order is None:
+        detection_track = det_track_sorted
+    else:
+        detection_track = np.empty_like(det_track_sorted)
+        detection_track[order] = det_track_sorted
     events = StepEvents(
         born=born.id,
         confirmed=np.concatenate(confirmed) if confirmed else np.zeros(0, np.int64),
@@ -166,6 +182,14 @@ def step(
         identity_conflicts=conflicts,
     )
     return result, events
+
+
+def in_canonical_order(detections: Detections) -> bool:
+    """True when the detections are already in :func:`canonical_order` because their easts
+    strictly increase (no ties, no NaN): two NumPy calls instead of a sort and a copy of every
+    array of the batch."""
+    east = detections.z[:, 0]
+    return bool((east[1:] > east[:-1]).all())
 
 
 def canonical_order(detections: Detections) -> IntArray:
@@ -184,15 +208,15 @@ def canonical_order(detections: Detections) -> IntArray:
 
 
 def _pd_and_clutter(
-    tracks: Tracks, dets: Detections, params: TrackerParams
+    tracks: Tracks, dets: Detections, params: TrackerParams, keys: IntArray | None = None
 ) -> tuple[float, FloatArray]:
     """Pd and the clutter density (D,) per m^3 at each detection: learnt (clutter map, Pd
-    estimate) or, with ``learn`` off, as configured."""
+    estimate) or, with ``learn`` off, as configured. ``keys``: the detections' clutter cells."""
     if not params.learn:
         return params.pd, np.full(len(dets), params.clutter_density)
     lam = clutter_map.density(
         tracks.clutter, dets.z, dets.R, dets.sensor, cell_m=params.clutter_cell_m,
-        prior=params.clutter_density, prior_scans=params.clutter_prior_scans,
+        prior=params.clutter_density, prior_scans=params.clutter_prior_scans, keys=keys,
     )  # fmt: skip
     return tracks.detection_rate.pd(params.pd), np.maximum(lam, 1e-300)
 
@@ -204,6 +228,7 @@ def _learn(
     det_trk: IntArray,
     end_of_scan: bool,
     params: TrackerParams,
+    keys: IntArray | None = None,
 ) -> dict[str, object]:
     """The clutter map and Pd estimate after this batch: detections without identity that no
     confirmed track took feed the clutter map; at the end of a scan, the confirmed tracks
@@ -218,6 +243,7 @@ def _learn(
         before.clutter, dets.z[unexplained], dets.sensor[unexplained],
         cell_m=params.clutter_cell_m, end_of_scan=end_of_scan,
         memory_scans=params.clutter_memory_scans,
+        keys=None if keys is None else keys[unexplained],
     )  # fmt: skip
     rate = before.detection_rate
     if end_of_scan:
@@ -273,7 +299,8 @@ def _initiate(
     index of the new track it started (-1 for none), and the next candidates.
     """
     at_once = free & ((dets.identity != NO_IDENTITY) | np.isfinite(dets.v).all(axis=1))
-    at_once &= first_of_each_identity(np.where(at_once, dets.identity, NO_IDENTITY))
+    if at_once.any():
+        at_once &= first_of_each_identity(np.where(at_once, dets.identity, NO_IDENTITY))
     pool = np.flatnonzero(free & ~at_once)
     c_idx, d_idx, pair_gain = _pair_candidates(cands, dets, pool, params, cand_pairs, pd, lam)
     paired = np.zeros(len(cands), bool)
@@ -291,24 +318,33 @@ def _initiate(
     )
     candidates = next_candidates(cands, paired, new, params, end_of_scan)
     if n1 == 0 and d_idx.size == 0:
-        return empty_tracks(len(params.models), t, moved.next_id), det_born, candidates
-    x1, P1 = one_point_prior(dets.z[at_once], dets.R[at_once], dets.v[at_once], params)
-    x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
-    misses = cands.misses[c_idx].astype(np.uint32)
+        return no_tracks(len(params.models), t, moved.next_id), det_born, candidates
+    # columns (x, P, t_birth, history, age, identity, rcs, score, evidence) of the tracks
+    # started at once, then of those started by pairs; joined only when both exist
+    parts = []
+    if n1:
+        x1, P1 = one_point_prior(dets.z[at_once], dets.R[at_once], dets.v[at_once], params)
+        parts.append((
+            x1, P1, np.full(n1, t), np.zeros(n1, np.uint32), np.zeros(n1, np.int32),
+            dets.identity[at_once], dets.rcs_dbsm[at_once],
+            np.full(n1, track_score.identity_hit_score(params)), dets.evidence[at_once],
+        ))  # fmt: skip
+    if d_idx.size:
+        x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
+        misses = cands.misses[c_idx].astype(np.uint32)
+        parts.append((
+            x2, P2, cands.t[c_idx], 1 << misses, misses + 1, np.full(d_idx.size, NO_IDENTITY),
+            dets.rcs_dbsm[d_idx], pair_gain, dets.evidence[d_idx],
+        ))  # fmt: skip
+    cols = parts[0]
+    if len(parts) == 2:
+        cols = tuple(np.concatenate(c) for c in zip(*parts, strict=True))
+    x, P, t_birth, history, age, identity, rcs_dbsm, score, evidence = cols
     born = start_tracks(
-        np.concatenate([x1, x2]),
-        np.concatenate([P1, P2]),
-        t=t,
-        t_birth=np.concatenate([np.full(n1, t), cands.t[c_idx]]),
-        history=np.concatenate([np.zeros(n1, np.uint32), 1 << misses]),
-        age=np.concatenate([np.zeros(n1, np.int32), misses + 1]),
-        identity=np.concatenate([dets.identity[at_once], np.full(d_idx.size, NO_IDENTITY)]),
-        rcs_dbsm=np.concatenate([dets.rcs_dbsm[at_once], dets.rcs_dbsm[d_idx]]),
-        score=np.concatenate([np.full(n1, track_score.identity_hit_score(params)), pair_gain]),
-        evidence=np.concatenate([dets.evidence[at_once], dets.evidence[d_idx]]),
-        params=params,
+        x, P, t=t, t_birth=t_birth, history=history, age=age, identity=identity,
+        rcs_dbsm=rcs_dbsm, score=score, evidence=evidence, params=params,
         first_id=moved.next_id,
-    )
+    )  # fmt: skip
     det_born[np.flatnonzero(at_once)] = np.arange(n1)
     det_born[d_idx] = n1 + np.arange(d_idx.size)
     return born, det_born, candidates
@@ -357,18 +393,8 @@ def _pair_candidates(
     in_pool[pool] = True
     pairs = pairs.take(in_pool[pairs.detection] & (cands.misses[pairs.track] >= 0))
     cost = net_cost(pairs, pd, lam[pairs.detection])
-    a_c, a_d = assign(pairs, cost, len(cands), len(dets))
-    return a_c, a_d, -_pair_values(pairs, cost, a_c, a_d, len(dets))
-
-
-def _pair_values(
-    pairs: GatedPairs, values: FloatArray, a_t: IntArray, a_d: IntArray, n_dets: int
-) -> FloatArray:
-    """values of the assigned pairs (a_t[i], a_d[i]) (each one of the gated pairs)."""
-    keys = pairs.track * max(n_dets, 1) + pairs.detection  # unique: any sort gives one order
-    order = np.argsort(keys)
-    at = np.searchsorted(keys[order], a_t * max(n_dets, 1) + a_d)
-    return values[order[at]]
+    chosen = assigned_pairs(pairs, cost, len(cands), len(dets))
+    return pairs.track[chosen], pairs.detection[chosen], -cost[chosen]
 
 
 def _associate(
@@ -396,23 +422,34 @@ def _associate(
     if d == 0:
         return trk_det, det_trk, blocked, 0, gain
     threshold = params.gate_threshold
-    conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
-    gain[trk_det >= 0] = track_score.identity_hit_score(params)
+    # without identities on tracks nothing is bound and every pair is compatible: the
+    # confirmed pass then takes its pairs as gated (radar-only input, the usual case)
+    track_identities = bool((tracks.identity != NO_IDENTITY).any())
+    conflicts = 0
+    if track_identities:
+        conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
+        gain[trk_det >= 0] = track_score.identity_hit_score(params)
     confirmed = tracks.status[gated.track] != TENTATIVE
     for confirmed_pass in (True, False):
-        pairs = gated.take(confirmed == confirmed_pass)
-        open_track = trk_det[pairs.track] < 0
-        free = (det_trk[pairs.detection] < 0) & ~blocked[pairs.detection]
-        track_identity = tracks.identity[pairs.track]
-        det_identity = dets.identity[pairs.detection]
-        compatible = (track_identity == NO_IDENTITY) | (det_identity == NO_IDENTITY)
-        compatible |= track_identity == det_identity
-        pairs = pairs.take(open_track & free & compatible)
+        pairs = gated.take(confirmed if confirmed_pass else ~confirmed)
+        if len(pairs) == 0:
+            continue
+        if track_identities or not confirmed_pass:
+            usable = trk_det[pairs.track] < 0  # open track
+            usable &= (det_trk[pairs.detection] < 0) & ~blocked[pairs.detection]  # free
+            if track_identities:
+                track_identity = tracks.identity[pairs.track]
+                det_identity = dets.identity[pairs.detection]
+                compatible = (track_identity == NO_IDENTITY) | (det_identity == NO_IDENTITY)
+                compatible |= track_identity == det_identity
+                usable &= compatible
+            pairs = pairs.take(usable)
         cost = net_cost(pairs, pd, lam[pairs.detection])
-        a_t, a_d = assign(pairs, cost, n, d)
+        chosen = assigned_pairs(pairs, cost, n, d)
+        a_t, a_d = pairs.track[chosen], pairs.detection[chosen]
         trk_det[a_t] = a_d
         det_trk[a_d] = a_t
-        gain[a_t] = -_pair_values(pairs, cost, a_t, a_d, d)
+        gain[a_t] = -cost[chosen]
         if confirmed_pass:  # detections near a confirmed track do not start new tracks
             blocked[pairs.detection] = True
     blocked &= det_trk < 0

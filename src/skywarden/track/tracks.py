@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
 
@@ -184,6 +185,18 @@ def empty_tracks(n_models: int, t: float = 0.0, next_id: int = 1) -> Tracks:
         evidence=np.zeros(0, np.int32),
         next_id=next_id,
     )
+
+
+def no_tracks(n_models: int, t: float, next_id: int) -> Tracks:
+    """:func:`empty_tracks`, its zero-length arrays shared by every call with the same
+    number of models (nothing can be written into an array of no rows): most steps start no
+    track, and making the 19 arrays anew cost more than the rest of that step's initiation."""
+    return replace(_empty_template(n_models), t=t, next_id=next_id)
+
+
+@lru_cache(maxsize=8)
+def _empty_template(n_models: int) -> Tracks:
+    return empty_tracks(n_models)
 
 
 def keep_and_append(
