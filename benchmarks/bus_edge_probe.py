@@ -105,15 +105,16 @@ async def main(url: str, token: str, site: str, scans: int, out: Path, drones: i
     late: list[float] = []
     alerts: list[tuple[float, float]] = []
     events: list[tuple[float, str, int, float, int]] = []
-    # (t, action, track id, receive, alert id)
+    # (t, action, track id, receive, alert id, the track's class when raised)
 
     async def on_alert(msg) -> None:
         now = time.time()
         event = json.loads(msg.data)
         alerts.append((float(event["t"]), now))
         track = (event.get("alert") or {}).get("track_id", -1)
+        target_class = (event.get("alert") or {}).get("target_class", "")
         events.append((float(event["t"]), str(event["action"]), int(track), now,
-                       int(event["alert_id"])))  # fmt: skip
+                       int(event["alert_id"]), str(target_class)))  # fmt: skip
 
     await nc.subscribe(subjects.alerts, cb=on_alert)
 

@@ -69,8 +69,8 @@ class Stages:
     # time of the batch's first frame, overstating its latency by up to 200 ms)
     chunk_of: dict[tuple[float, float], float] = field(default_factory=dict)
     tick_plots: dict[float, dict[int, float]] = field(default_factory=dict)  # U -> track -> Sw-T
-    events: list[tuple[float, str, int, float, int]] = field(default_factory=list)
-    # (alert t, action, track id, consumer receive, alert id) from the probe
+    events: list[tuple] = field(default_factory=list)
+    # (alert t, action, track id, consumer receive, alert id, class) from the probe
     shown: dict[int, float] = field(default_factory=dict)  # alert id -> first picture with it
     gc_pauses: dict[int, list[float]] = field(default_factory=dict)  # generation -> wall s
     gc_cpu: dict[int, float] = field(default_factory=dict)  # generation -> CPU s in all
@@ -80,6 +80,9 @@ class Stages:
     _in_tick: list[float] = field(default_factory=list)  # U of the tick in progress
     edge_received: int = 0
     untraced: int = 0  # triggered alert events whose track had no traced plot
+    # triggered events by "in tick" (a plot of the track in the alert's tick) or "newest
+    # earlier" (none: raised by a label change or a forecast redone on age), and the class
+    by_cause: dict[str, int] = field(default_factory=dict)
     edge_published: int = 0
     edge_failed: int = 0
     _restore: list[tuple[Any, str, Any]] = field(default_factory=list)
@@ -283,6 +286,14 @@ class Stages:
         out["tick_cpu_share"] = sum(k[3] for k in live) / span if span == span else np.nan
         out["ticks_per_s"] = len(live) / span if span == span else np.nan
         out["detections"] = sum(k[4] for k in ticks)
+        # the slowest ticks (s after the first tick, wall ms, CPU ms, detections): a tick that
+        # takes seconds of data at once closes one scan for all of it, and the tracker then
+        # starts tracks on the clutter of several scans (a run that never catches up)
+        slow = sorted(ticks, key=lambda k: k[1] - k[2])[:5]
+        out["slowest ticks"] = [
+            (round(k[1] - ticks[0][1], 1), round(1e3 * (k[2] - k[1])), round(1e3 * k[3]), k[4])
+            for k in slow
+        ]
         return out
 
     def _trigger_report(self, pct, by_u: dict, t0: float) -> None:
@@ -295,7 +306,7 @@ class Stages:
         us = sorted(self.tick_plots)
         rows: dict[str, list[float]] = defaultdict(list)
         missing = 0
-        for u, action, track, rx, alert_id in self.events:
+        for u, action, track, rx, alert_id, *more in self.events:
             tick = by_u.get(u)
             if tick is None or tick[1] < t0 or action not in TRIGGERED:
                 continue
@@ -312,6 +323,8 @@ class Stages:
                 missing += 1
                 continue
             rows[key].append(rx - r)
+            label = f"{key}, {more[0] if more else '?'}"
+            self.by_cause[label] = self.by_cause.get(label, 0) + 1
             if action == "raised":  # as an api node's consoles see it: on the next picture
                 rows["picture"].append(self.shown.get(alert_id, np.nan) - r)
             if key == "newest earlier":
