@@ -57,6 +57,35 @@ client; 14.4 kB per message; radar 5,861/5,861, 0 kernel drops; service CPU 0.81
 2.4-6.7): tick latency p50 41 ms, p99 719 ms; tick CPU 11.9 / 70 ms; /health 11.7 / 126 ms.
 "tick latency" here is receive stamp -> snapshot out (module docstring above); the targets
 (p99 < 100 ms, /health < 50 ms) were not shown on this loaded machine.
+
+Issue 17, tick p99 (branch issue-17f): the classifier's scores by look-up tables instead of
+the tree walk (classify/tree_tables.py, identical scores), start-up frozen out of the garbage
+collector's full collections (gc_pauses.py; they paused every thread 110-216 ms, 4-5 times a
+minute), batches that end at a 2 ms quiet gap (loop.BATCH_QUIET_S; the radar's sector bursts
+no longer wait the 20 ms window), the model's tables built at start-up. Paired runs, main then
+branch, 60 scans, 50 clients, 2 cores shared with three other engineers' jobs:
+
+===============================  =======================  =======================
+                                 main                     issue-17f
+===============================  =======================  =======================
+run 1 (nice 10), load            9.7 -> 10.5              10.5 -> 7.8
+  tick latency p50 / p99 (ms)    63.9 / 910.5             60.5 / 416.4
+  tick wall p50 / p99 (ms)       23.0 / 425.3             27.9 / 211.2
+  tick CPU p50 / p99 (ms)        12.1 / 81.4              12.0 / 44.9
+  /health p50 / p99 (ms)         12.6 / 130.0             16.6 / 104.0
+run 2 (not niced), load          7.7 -> 7.2               7.2 -> 6.7
+  tick latency p50 / p99 (ms)    59.3 / 747.2             69.5 / 355.3
+  tick wall p50 / p99 (ms)       21.5 / 385.9             29.9 / 203.6
+  tick CPU p50 / p99 (ms)        11.9 / 74.7              12.8 / 43.6
+  /health p50 / p99 (ms)         13.0 / 215.8             15.9 / 142.8
+===============================  =======================  =======================
+
+Both: radar 5,861/5,861, 0 kernel drops; 1.89-1.97 Hz per client, 7.7-12.9 kB per message.
+At load 7-10 on 2 cores the wall-clock figures are the machine's (the service gets about a
+third of a core's share); tick CPU p99 fell 42-45 %. Offline, the same ticks without the
+server (Pipeline.process over the scale-1000 radar datagrams, 40 scans, load 9-10): tick CPU
+p50/p99 11.6/46.7 ms on main, 11.4/28.7 ms on the branch; classifier p99 34.1 -> 16.3 ms, of
+which the state-window features (classify/features.py) are now about 11 ms.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""gc_pauses: the start-up freeze and the collector pause leave the collector as they found it."""
+"""gc_pauses: the start-up freeze collects first, and the thaw undoes it."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 
-from skywarden.gc_pauses import collection_paused, freeze_start_up, thaw_start_up
+from skywarden.gc_pauses import freeze_start_up, thaw_start_up
 
 
 def test_freeze_then_thaw():
@@ -25,17 +25,3 @@ def test_freeze_then_thaw():
     finally:
         thaw_start_up()
     assert gc.get_freeze_count() == 0
-
-
-def test_collection_paused_restores_the_collector():
-    assert gc.isenabled()
-    with collection_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collection_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # it was off before: stays off
-    finally:
-        gc.enable()

@@ -11,18 +11,11 @@ targets with 50 WebSocket clients (benchmarks/live_load.py), 4-5 full collection
   move every object that survived into the permanent generation (``gc.freeze``), which later
   collections skip. Objects made after it are collected as before; what start-up built stays
   alive anyway, so nothing that could be freed is kept.
-* :func:`collection_paused` around one step that makes ~10^5 short-lived containers at once
-  (a document built and encoded, then freed by reference counting): counted as allocations,
-  they would set off collections of every generation in its middle, though none of them is
-  garbage yet. Paused, nothing is collected for them and nothing is lost: the counts fall back
-  as they are freed, and cyclic garbage made meanwhile waits for the next collection.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 
 def freeze_start_up() -> int:
@@ -39,15 +32,3 @@ def thaw_start_up() -> None:
     """Undo :func:`freeze_start_up` (gc.unfreeze) when the service stops: a process that goes
     on (a test session) collects those objects again once they are garbage."""
     gc.unfreeze()
-
-
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """Run the body with the cyclic collector paused (process-wide), as it was after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import gc
 import json
 import logging
 import math
@@ -46,7 +47,7 @@ from skywarden.bus.picture import encode_picture
 from skywarden.bus.rpc import answer
 from skywarden.bus.settings import BusConfig
 from skywarden.bus.subjects import HEADER_CONNECTION, HEADER_T, SiteSubjects, token
-from skywarden.gc_pauses import collection_paused, freeze_start_up
+from skywarden.gc_pauses import freeze_start_up
 from skywarden.site_config import SiteConfig
 from skywarden.snapshot import Snapshot
 from skywarden.warn import AuditEntry
@@ -481,8 +482,13 @@ def encode_without_collecting(snapshot: Snapshot) -> tuple[bytes, dict[str, str]
     pausing the core 34-42 ms (p50) and up to 380-450 ms at load 7-8. Paused, nothing is
     collected for them and nothing is lost: the counts fall back as the document is freed,
     and cyclic garbage made meanwhile by another thread waits for the next collection."""
-    with collection_paused():
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
         return encode_picture(snapshot)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def _relay(stop: asyncio.Event, service_stop: asyncio.Event) -> None:
