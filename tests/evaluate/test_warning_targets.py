@@ -54,10 +54,11 @@ def test_most_drone_scans_are_drone(targets):
 # p_bird 0.9 for 'bird'; drone <-> bird switches need 0.9), mixed drone_or_unknown went from
 # 15 to 18 of 19 drones on seeds 50-51: the one left is seed 51's patrol multirotor (straight
 # legs and 180-degree turns), labelled bird on 76 of its 288 scans (drone 96, unknown 116).
-NOT_MET: dict[tuple[str, str], str] = {
-    ("mixed", "drone_or_unknown"): "measured: 18 of 19 drones (a patrol multirotor is called"
-    " bird on 26 % of its scans)",
-}
+# ("mixed", "drone_or_unknown") is met on seeds 50-51 (19 of 19, 0.910 of drone scans drone)
+# since a lone track needs p_bird >= 0.99 for 'bird' (issue 11, round 6; before: 18 of 19, seed
+# 51's patrol multirotor called bird on 76 of its 288 scans). Over 100 seeds (0-99) it is still
+# not met: 993 of 1002 drones (docs/warnings.md, round 6), which this two-seed test cannot show.
+NOT_MET: dict[tuple[str, str], str] = {}
 
 
 def _expect(name: str, target: str, ok: bool, t: dict) -> None:

@@ -52,13 +52,13 @@ YOUNG_BIRD_CONFIDENCE = 0.9
 # "bird-like, but drones fly so too". Why: a drone called bird is never warned of, a bird called
 # unknown is warned of only in the protected zone and only at p_drone >= the rules' floor. On
 # mixed seeds 0-59 (issue 11, round 6) the multirotors called bird on more than 5 % of their
-# scans (48 of 596: loiter orbits at 8-13 m/s and straight transits at 11-16 m/s, 120-250 m
-# up) were called bird at p_bird 0.5-0.99 (median 0.90), while lone birds (thermalling birds,
-# commuting gulls) sat at a median p_bird of 0.99-1.0. Measured per scan on those seeds: at
-# 0.99, 593 of 596 drones drone-or-unknown on >= 95 % of their scans (548 at 0.5), and lone
-# birds called bird on most of their scans: 183 of 183 thermalling birds, 113 of 173 gulls;
-# flock members keep the 0.5 rule (their tracks swap birds and never reach 0.99: 663 of 665).
-# See docs/warnings.md (round 6) for the curve.
+# scans (48 of 596: loiter orbits at 8-13 m/s and straight transits at 11-14 m/s, 120-250 m
+# up) were called bird at p_bird 0.5-0.99 (median 0.90), lone birds at a median p_bird of
+# 0.993 (gulls) and 1.000 (thermalling birds). Per scan on those seeds, 0.99 keeps 593 of 596
+# drones drone-or-unknown on >= 95 % of their scans (548 at 0.5) and every kind of bird 'bird'
+# on most of its scans for at least half of them (gulls 113 of 173; 81 at 0.995); flock
+# members keep the 0.5 rule (their tracks swap birds). Through `skywarden evaluate`, mixed
+# 0-99: 993 of 1002 drones (927 before). Curve: docs/warnings.md, round 6.
 BIRD_CONFIDENCE = 0.99
 # a track once labelled 'drone' is labelled 'bird' (and once 'bird', 'drone') only at this
 # probability of the new class; below it the label is 'unknown' (:func:`hold_decided`)
