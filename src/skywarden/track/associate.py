@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skywarden.sorted_distinct import sorted_distinct
 from skywarden.track.clusters import edge_components, min_cost_matching
 from skywarden.track.gate import GatedPairs
 from skywarden.track.kalman import LOG_2PI
@@ -100,10 +101,8 @@ def _solve_general(ti: IntArray, dj: IntArray, c: FloatArray, cluster: IntArray)
 
 def _members_per_cluster(cluster: IntArray, member: IntArray, n_members: int) -> IntArray:
     """Number of distinct members (tracks or detections) in each cluster label."""
-    keys = np.sort(cluster.astype(np.int64) * max(n_members, 1) + member)
-    distinct = np.ones(keys.size, bool)  # np.unique without its import of numpy.ma (~15 ms)
-    np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
-    return np.bincount(keys[distinct] // max(n_members, 1))
+    keys = sorted_distinct(cluster.astype(np.int64) * max(n_members, 1) + member)
+    return np.bincount(keys // max(n_members, 1))
 
 
 def _solve_cluster(ti: IntArray, dj: IntArray, c: FloatArray) -> IntArray:

@@ -94,7 +94,7 @@ def density(
         return np.full(d, prior)
     if keys is None:
         keys = cell_keys(z, sensor, cell_m, cmap.polar)
-    pos = np.minimum(np.searchsorted(cmap.keys, keys), max(len(cmap) - 1, 0))
+    pos = np.minimum(cmap.keys.searchsorted(keys), max(len(cmap) - 1, 0))
     count = np.zeros(d)
     if len(cmap):
         found = cmap.keys[pos] == keys
@@ -190,7 +190,7 @@ def _height_stats(cmap: ClutterMap, sensor: np.ndarray) -> tuple[FloatArray, Flo
     mean, var = np.zeros(d), np.zeros(d)
     if cmap.sensors.size == 0:
         return mean, var
-    pos = np.minimum(np.searchsorted(cmap.sensors, sensor), cmap.sensors.size - 1)
+    pos = np.minimum(cmap.sensors.searchsorted(sensor), cmap.sensors.size - 1)
     found = cmap.sensors[pos] == sensor
     w, s1, s2 = (cmap.height_moments[pos, k] for k in range(3))
     ok = found & (w > 0.0)
@@ -209,7 +209,7 @@ def _merge(
     old key moves up by the number of new keys inserted at or before it, the j-th inserted
     key lands at its insertion point + j), so nothing is searched again. The sums are the
     same numbers, old value first."""
-    at = np.searchsorted(keys, new_keys)
+    at = keys.searchsorted(new_keys)
     known = np.zeros(new_keys.size, bool)
     inside = at < keys.size
     known[inside] = keys[at[inside]] == new_keys[inside]
@@ -219,7 +219,7 @@ def _merge(
         return keys, out
     fresh = ~known
     insert_at = at[fresh]  # non-decreasing (new_keys is sorted)
-    moved_up = np.cumsum(np.bincount(insert_at, minlength=keys.size + 1))[: keys.size]
+    moved_up = np.bincount(insert_at, minlength=keys.size + 1).cumsum()[: keys.size]
     old_pos = np.arange(keys.size) + moved_up
     new_pos = np.empty(new_keys.size, np.int64)
     new_pos[fresh] = insert_at + np.arange(insert_at.size)

@@ -124,8 +124,8 @@ def _update_imm_block(
     n_hit = int(np.count_nonzero(hit))
     if 2 * n_hit >= hit.size:  # the whole block; a row not hit measures its first mode
         det = np.where(hit, select_rows(trk_det, rows), 0)
-        z = np.where(hit[:, None], np.take(dets.z, det, axis=0), xm_r[:, 0, :3])
-        R = np.take(dets.R, det, axis=0)
+        z = np.where(hit[:, None], dets.z.take(det, axis=0), xm_r[:, 0, :3])
+        R = dets.R.take(det, axis=0)
         xm_u, Pm_u, loglik = _update_modes(xm_r, Pm_r, z, R)
         mu_u = imm.update_probabilities(c_r, loglik)
         if isinstance(rows, slice):  # xm_r, Pm_r are views: write the hit rows in place
@@ -168,7 +168,7 @@ def _update_modes(
     b, m = xm.shape[:2]
     x_u, P_u, loglik = kalman.update(
         xm.reshape(b * m, 6), Pm.reshape(b * m, 6, 6),
-        np.repeat(z, m, axis=0), np.repeat(R, m, axis=0), exact_symmetry=False,
+        z.repeat(m, axis=0), R.repeat(m, axis=0), exact_symmetry=False,
     )  # fmt: skip
     return x_u.reshape(b, m, 6), P_u.reshape(b, m, 6, 6), loglik.reshape(b, m)
 
@@ -179,7 +179,7 @@ def _measurements(
     """z (B, 3) and R (B, 3, 3) of the detections assigned to these track rows (np.take:
     scattered short rows, where fancy indexing is several times slower)."""
     det = select_rows(trk_det, rows)
-    return np.take(dets.z, det, axis=0), np.take(dets.R, det, axis=0)
+    return dets.z.take(det, axis=0), dets.R.take(det, axis=0)
 
 
 def blocks(rows: IntArray, size: int = BLOCK_ROWS) -> list[IntArray | slice]:

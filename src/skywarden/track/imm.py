@@ -52,13 +52,13 @@ def mix(
     if m == 1:
         return xm, Pm, mu
     c = mu @ Pi
-    wT = np.swapaxes(mu[:, :, None] * Pi[None, :, :] / c[:, None, :], 1, 2)  # mu_{i|j}, (N, j, i)
+    wT = (mu[:, :, None] * Pi[None, :, :] / c[:, None, :]).swapaxes(1, 2)  # mu_{i|j}, (N, j, i)
     x0 = wT @ xm  # (N, j, 6)
     # e (N, j, i, 6): each mixed mean repeated over the i modes' 18 numbers (one subtraction
     # with runs of 18, where the 4-D broadcast ran NumPy's loop over 6: 1.6x faster)
     e = (xm.reshape(n, 1, m * 6) - np.tile(x0, (1, 1, m))).reshape(n, m, m, 6)
     P0 = (wT @ Pm.reshape(n, m, 36)).reshape(n, m, 6, 6)
-    P0 += np.swapaxes(e * wT[..., None], 2, 3) @ e
+    P0 += (e * wT[..., None]).swapaxes(2, 3) @ e
     return x0, P0, c
 
 
@@ -102,7 +102,7 @@ def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray,
     x = (mu[:, None, :] @ xm)[:, 0]
     dx = xm - x[:, None, :]
     P = (mu[:, None, :] @ Pm.reshape(n, m, 36)).reshape(n, 6, 6)
-    P += np.swapaxes(dx * mu[:, :, None], 1, 2) @ dx
+    P += (dx * mu[:, :, None]).swapaxes(1, 2) @ dx
     return x, kalman.symmetrise(P)
 
 
@@ -122,7 +122,7 @@ def combine_position(
     dx = xm[:, :, :3] - x[:, None, :3]
     rows = mu[:, None, :] @ Pm.reshape(n, m, 36)[:, :, :18]  # (N, 1, 18): P[:3, :] combined
     P = rows.reshape(n, 3, 6)[:, :, :3]
-    P += np.swapaxes(dx * mu[:, :, None], 1, 2) @ dx
+    P += (dx * mu[:, :, None]).swapaxes(1, 2) @ dx
     return x, P
 
 

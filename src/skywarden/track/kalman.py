@@ -37,7 +37,7 @@ def symmetrise(P: FloatArray) -> FloatArray:
     mirror = _MIRROR.get(n)
     if mirror is None:
         mirror = _mirror_index(n)
-    flat = np.take(P.reshape(-1, n * n), mirror, axis=1)
+    flat = P.reshape(-1, n * n).take(mirror, axis=1)
     return flat.reshape(P.shape)
 
 
@@ -61,15 +61,15 @@ def predict(
         upper = P.reshape(-1, 36) @ _kron_upper(F)
         upper += Q.reshape(36)[_UPPER6]
         if out is None:
-            return x @ F.T, np.take(upper, _FROM_UPPER6, axis=1).reshape(P.shape)
+            return x @ F.T, upper.take(_FROM_UPPER6, axis=1).reshape(P.shape)
         x_new, P_new = out
         np.matmul(x, F.T, out=x_new)
         flat = P_new.view()
         flat.shape = (-1, 36)  # a view of out (raises if out's rows are not 36 in a row)
-        np.take(upper, _FROM_UPPER6, axis=1, out=flat)
+        upper.take(_FROM_UPPER6, axis=1, out=flat)
         return x_new, P_new
-    x_new = x @ np.swapaxes(F, -1, -2) if F.ndim == 2 else np.einsum("...ij,...j->...i", F, x)
-    P_new = symmetrise(F @ P @ np.swapaxes(F, -1, -2) + Q)
+    x_new = x @ F.swapaxes(-1, -2) if F.ndim == 2 else np.einsum("...ij,...j->...i", F, x)
+    P_new = symmetrise(F @ P @ F.swapaxes(-1, -2) + Q)
     if out is not None:
         out[0][...], out[1][...] = x_new, P_new
         return out
@@ -191,10 +191,10 @@ def update(
     B = P[..., :, :3]
     K = B @ S_inv  # P H^T S^-1, (..., 6, 3)
     x_new = x + (K @ y[..., :, None])[..., 0]
-    P_new = P - K @ np.swapaxes(B, -1, -2)
+    P_new = P - K @ B.swapaxes(-1, -2)
     if exact_symmetry:
         P_new = symmetrise(P_new)
-    not_positive = ~(np.diagonal(P_new, axis1=-2, axis2=-1) > 0.0)  # NaN counts
+    not_positive = ~(P_new.diagonal(axis1=-2, axis2=-1) > 0.0)  # NaN counts
     if not_positive.any():  # (one pass over all; the per-row test only when needed)
         lost = not_positive.any(axis=-1)
         R_full = np.broadcast_to(R, (*lost.shape, 3, 3))
