@@ -86,6 +86,13 @@ third of a core's share); tick CPU p99 fell 42-45 %. Offline, the same ticks wit
 server (Pipeline.process over the scale-1000 radar datagrams, 40 scans, load 9-10): tick CPU
 p50/p99 11.6/46.7 ms on main, 11.4/28.7 ms on the branch; classifier p99 34.1 -> 16.3 ms, of
 which the state-window features (classify/features.py) are now about 11 ms.
+
+Quiet machine, merged main (dfad228: issue-17f with the issue-11/12/14 branches), two runs,
+load 0.2-0.8, 50 clients, at most 1,361-1,373 tracks: tick latency p50 20.1-20.3 / p99
+46.9-47.3 ms (target < 100 ms: met); at each /health poll p99 37.0-41.2 ms; tick wall p99
+32.4-35.8 ms; tick CPU p50 11.8-11.9 / p99 28.6-29.0 ms; /health p50 3.2-3.3 / p99 16.4-18.4
+ms, max 16.6-24.1 ms (target < 50 ms: met); 2.00 Hz per client (min 2.00), 14.6-14.9 kB per
+message; radar 5,861/5,861, 0 kernel drops.
 """
 
 from __future__ import annotations
