@@ -78,6 +78,16 @@ def test_summary_line_says_the_vector_and_the_reasons():
     assert summary_line("aircraft", np.array([0.01, 0.01, 0.98, 0.0])) == "aircraft: aircraft 98 %"
 
 
+def test_summary_line_of_a_corrupt_vector_is_clipped_without_overflow():
+    """inf, huge, negative and NaN entries show as 100 % / 0 %, with no RuntimeWarning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        line = summary_line("unknown", np.array([np.nan, -3.0, 1e308, np.inf]))
+    assert line == "unknown: aircraft 100 % / unknown 100 %"
+
+
 def test_switch_between_drone_and_bird_needs_switch_confidence():
     """A track decided drone (bird) becomes bird (drone) only at p >= SWITCH_CONFIDENCE;
     below, unknown. Undecided tracks and other switches are left alone."""

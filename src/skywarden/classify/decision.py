@@ -209,8 +209,9 @@ def reason_names(mask: IntArray) -> np.ndarray:
 
 def summary_line(label: str, p: FloatArray, reasons: tuple[str, ...] = ()) -> str:
     """One track's decision in words: ``"unknown: bird 55 % / drone 45 %, no transponder or
-    Remote ID"``; p (4,) [drone, bird, aircraft, unknown], classes under 5 % left out."""
-    p = np.nan_to_num(np.asarray(p, dtype=np.float64).reshape(-1))
+    Remote ID"``; p (4,) [drone, bird, aircraft, unknown], classes under 5 % left out.
+    Values outside [0, 1] (a corrupt vector) are shown clipped into it, NaN as 0."""
+    p = np.clip(np.nan_to_num(np.asarray(p, dtype=np.float64).reshape(-1)), 0.0, 1.0)
     order = np.argsort(-p, kind="stable")
     shown = [f"{CLASSES[k]} {100 * p[k]:.0f} %" for k in order if p[k] >= SUMMARY_MIN_P]
     text = f"{label}: {' / '.join(shown) or 'no probabilities'}"
