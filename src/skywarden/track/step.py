@@ -33,7 +33,7 @@ from skywarden.track.gate import GatedPairs, gate
 from skywarden.track.lifecycle import (
     confirmed_at_hit,
     first_of_each_identity,
-    record_scan,
+    record_scan_odds,
     start_tracks,
     survivors,
 )
@@ -155,13 +155,13 @@ def step(
 
     keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
     if end_of_scan:
-        moved, newly = _close_scan(moved, t, params, pd)
+        moved, newly, odds = _close_scan(moved, t, params, pd)
         confirmed = [moved.id[newly]]
-        keep = survivors(moved, params, pd)
+        keep = survivors(moved, params, pd, odds)
         if len(born):
-            born, newly_born = _close_scan(born, t, params, pd)
+            born, newly_born, odds = _close_scan(born, t, params, pd)
             confirmed.append(born.id[newly_born])
-            keep_born = survivors(born, params, pd)
+            keep_born = survivors(born, params, pd, odds)
     kept_born = born if keep_born.all() else born.take(keep_born)
     result = replace(keep_and_append(moved, keep, kept_born, candidates), **learnt)
 
@@ -268,15 +268,15 @@ def _confirm_at_hit(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tr
 
 def _close_scan(
     tracks: Tracks, t: float, params: TrackerParams, pd: float
-) -> tuple[Tracks, BoolArray]:
-    """Record the scan's hits; returns the tracks and the mask of newly confirmed ones (whose
-    IMM modes start now)."""
+) -> tuple[Tracks, BoolArray, FloatArray | None]:
+    """Record the scan's hits; returns the tracks, the mask of newly confirmed ones (whose
+    IMM modes start now) and the tracks' coast odds (lifecycle.record_scan_odds)."""
     was_tentative = tracks.status == TENTATIVE
-    tracks = record_scan(tracks, t, params, pd)
+    tracks, odds = record_scan_odds(tracks, t, params, pd)
     newly = was_tentative & (tracks.status != TENTATIVE)
     if newly.any():
         start_modes(tracks, newly)
-    return tracks, newly
+    return tracks, newly, odds
 
 
 def _initiate(

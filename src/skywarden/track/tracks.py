@@ -210,6 +210,10 @@ def keep_and_append(
     if n_keep == len(a) and len(b) == 0:  # nothing deleted or born: no copies needed
         return replace(a, t=b.t, next_id=b.next_id, **extra)
     changes = {}
+    if len(b) == 0:  # deletions only: one selection per array
+        for name in _ARRAY_FIELDS:
+            changes[name] = getattr(a, name).compress(keep, axis=0)
+        return replace(b, **changes, **extra)
     for name in _ARRAY_FIELDS:
         src, tail = getattr(a, name), getattr(b, name)
         out = np.empty((n_keep + tail.shape[0], *src.shape[1:]), dtype=src.dtype)
