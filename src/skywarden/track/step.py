@@ -43,8 +43,8 @@ from skywarden.track.tracks import (
     TENTATIVE,
     Candidates,
     Tracks,
+    concat_tracks,
     empty_tracks,
-    keep_and_append,
     no_tracks,
 )
 from skywarden.units import BoolArray, FloatArray, IntArray
@@ -153,17 +153,18 @@ def step(
     )
     learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params, keys)
 
-    keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
+    # the new tracks join the old ones before the scan's close: one close, one survivors
+    # test and one selection for both (every step is per row, so the rows come out the same)
+    joined = concat_tracks(moved, born) if len(born) else moved
+    keep = None
     if end_of_scan:
-        moved, newly, odds = _close_scan(moved, t, params, pd)
-        confirmed = [moved.id[newly]]
-        keep = survivors(moved, params, pd, odds)
-        if len(born):
-            born, newly_born, odds = _close_scan(born, t, params, pd)
-            confirmed.append(born.id[newly_born])
-            keep_born = survivors(born, params, pd, odds)
-    kept_born = born if keep_born.all() else born.take(keep_born)
-    result = replace(keep_and_append(moved, keep, kept_born, candidates), **learnt)
+        joined, newly, odds = _close_scan(joined, t, params, pd)
+        confirmed = [joined.id[newly]]
+        keep = survivors(joined, params, pd, odds)
+        if keep.all():
+            keep = None
+    survived = joined if keep is None else joined.take(keep)
+    result = replace(survived, candidates=candidates, **learnt)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
@@ -177,7 +178,7 @@ def step(
     events = StepEvents(
         born=born.id,
         confirmed=np.concatenate(confirmed) if confirmed else np.zeros(0, np.int64),
-        deleted=np.concatenate([moved.id[~keep], born.id[~keep_born]]),
+        deleted=np.zeros(0, np.int64) if keep is None else joined.id.compress(~keep),
         detection_track=detection_track,
         identity_conflicts=conflicts,
     )
