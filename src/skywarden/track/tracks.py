@@ -130,7 +130,11 @@ class Tracks:
 
     def take(self, index: np.ndarray) -> Tracks:
         """The tracks selected by a boolean mask or integer index (t and next_id kept)."""
-        changes = {name: select_rows(getattr(self, name), index) for name in _ARRAY_FIELDS}
+        if isinstance(index, np.ndarray) and index.dtype == bool and index.shape == self.id.shape:
+            # a mask of the right length (a step's survivors): compress each array directly
+            changes = {name: getattr(self, name).compress(index, axis=0) for name in _ARRAY_FIELDS}
+        else:
+            changes = {name: select_rows(getattr(self, name), index) for name in _ARRAY_FIELDS}
         return replace(self, **changes)
 
     @property
