@@ -69,7 +69,12 @@ def next_candidates(
     if keep.all():
         old = Candidates(cands.t, cands.z, cands.R, misses)
     else:
-        old = Candidates(cands.t[keep], cands.z[keep], cands.R[keep], misses[keep])
+        old = Candidates(
+            cands.t.compress(keep),
+            cands.z.compress(keep, 0),
+            cands.R.compress(keep, 0),
+            misses.compress(keep),
+        )
     if len(new) == 0:
         return old
     return Candidates(

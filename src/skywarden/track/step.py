@@ -315,7 +315,10 @@ def _initiate(
     rest = np.flatnonzero(left)
     # all detections of a batch are taken at t (also when a source stamps them later)
     new = Candidates(
-        np.full(rest.size, t), dets.z[rest], dets.R[rest], np.full(rest.size, -1, np.int32)
+        np.full(rest.size, t),
+        dets.z.take(rest, 0),
+        dets.R.take(rest, 0),
+        np.full(rest.size, -1, np.int32),
     )
     candidates = next_candidates(cands, paired, new, params, end_of_scan)
     if n1 == 0 and d_idx.size == 0:
@@ -331,11 +334,13 @@ def _initiate(
             np.full(n1, track_score.identity_hit_score(params)), dets.evidence[at_once],
         ))  # fmt: skip
     if d_idx.size:
-        x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
-        misses = cands.misses[c_idx].astype(np.uint32)
+        x2, P2 = pair_tracks(
+            cands.take(c_idx), dets.z.take(d_idx, 0), dets.R.take(d_idx, 0), t, params
+        )
+        misses = cands.misses.take(c_idx).astype(np.uint32)
         parts.append((
-            x2, P2, cands.t[c_idx], 1 << misses, misses + 1, np.full(d_idx.size, NO_IDENTITY),
-            dets.rcs_dbsm[d_idx], pair_gain, dets.evidence[d_idx],
+            x2, P2, cands.t.take(c_idx), 1 << misses, misses + 1, np.full(d_idx.size, NO_IDENTITY),
+            dets.rcs_dbsm.take(d_idx), pair_gain, dets.evidence.take(d_idx),
         ))  # fmt: skip
     cols = parts[0]
     if len(parts) == 2:
@@ -430,9 +435,13 @@ def _associate(
     if track_identities:
         conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
         gain[trk_det >= 0] = track_score.identity_hit_score(params)
-    confirmed = tracks.status[gated.track] != TENTATIVE
+    confirmed = tracks.status.take(gated.track) != TENTATIVE
+    every_confirmed = bool(confirmed.all())  # the usual case: no tentative track gated
     for confirmed_pass in (True, False):
-        pairs = gated.take(confirmed if confirmed_pass else ~confirmed)
+        if every_confirmed:
+            pairs = gated if confirmed_pass else _NO_PAIRS
+        else:
+            pairs = gated.take(confirmed if confirmed_pass else ~confirmed)
         if len(pairs) == 0:
             continue
         if track_identities or not confirmed_pass:
