@@ -94,12 +94,16 @@ def density(
         return np.full(d, prior)
     if keys is None:
         keys = cell_keys(z, sensor, cell_m, cmap.polar)
-    pos = np.minimum(cmap.keys.searchsorted(keys), max(len(cmap) - 1, 0))
-    count = np.zeros(d)
     if len(cmap):
-        found = cmap.keys[pos] == keys
-        count[found] = cmap.count[pos[found]]
-    horizontal = count / (cmap.scans * clutter_cells.cell_area(keys, cell_m, cmap.polar))
+        pos = np.minimum(cmap.keys.searchsorted(keys), len(cmap) - 1)
+        count = np.where(cmap.keys.take(pos) == keys, cmap.count.take(pos), 0.0)
+    else:
+        count = np.zeros(d)
+    if cmap.polar is None:  # every cell on the grid: one area (the same numbers as an array)
+        area = cell_m * cell_m
+    else:
+        area = clutter_cells.cell_area(keys, cell_m, cmap.polar)
+    horizontal = count / (cmap.scans * area)
     mean_u, var_u = _height_stats(cmap, sensor)
     var = var_u + R[:, 2, 2]
     vertical = np.exp(-0.5 * (z[:, 2] - mean_u) ** 2 / var) / np.sqrt(2.0 * math.pi * var)

@@ -241,10 +241,10 @@ def _learn(
     taken[used] = before.status[det_trk[used]] != TENTATIVE
     unexplained = ~taken & (dets.identity == NO_IDENTITY)
     cmap = clutter_map.record(
-        before.clutter, dets.z[unexplained], dets.sensor[unexplained],
+        before.clutter, dets.z.compress(unexplained, 0), dets.sensor.compress(unexplained),
         cell_m=params.clutter_cell_m, end_of_scan=end_of_scan,
         memory_scans=params.clutter_memory_scans,
-        keys=None if keys is None else keys[unexplained],
+        keys=None if keys is None else keys.compress(unexplained),
     )  # fmt: skip
     rate = before.detection_rate
     if end_of_scan:
