@@ -47,7 +47,7 @@ STAGES = {  # step.py's function -> what it is
     "_learn": "learn clutter map, Pd",
     "_close_scan": "close scan (hits, scores)",
     "survivors": "deletion test",
-    "keep_and_append": "copy surviving + new tracks",
+    "concat_tracks": "join new tracks to the old",
 }
 WARM_SCANS = 10
 
@@ -118,9 +118,8 @@ def profile(n: int, repeat: int) -> None:
         share = best[name] / best_total * 100.0
         print(f"  {what:<40}{best[name] * 1e3:>9.2f} ms{share:>6.1f} %")
     rest = best_total - sum(best.values())
-    print(
-        f"  {'the rest (step.py itself)':<40}{rest * 1e3:>9.2f} ms{rest / best_total * 100:>6.1f} %"
-    )
+    label = "the rest (step.py, survivors selection)"
+    print(f"  {label:<40}{rest * 1e3:>9.2f} ms{rest / best_total * 100:>6.1f} %")
 
 
 def step_cpu(n: int, repeat: int) -> float:

@@ -154,3 +154,33 @@ def test_cell_keys_given_by_the_caller_give_the_same_map_and_density() -> None:
         clutter_map.density(with_keys, z, R, sensor, keys=keys, **kw),
         clutter_map.density(with_keys, z, R, sensor, **kw),
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=60))
+def test_distinct_counts_equal_np_unique(values) -> None:
+    keys = np.array(values, np.int64)
+    want_keys, want_counts = np.unique(keys, return_counts=True)
+    got_keys, got_counts = clutter_map._distinct_counts(keys)
+    assert np.array_equal(got_keys, want_keys)
+    assert got_counts.dtype == np.float64 and np.array_equal(got_counts, want_counts)
+
+
+def test_height_statistics_of_one_sensor_equal_the_general_path() -> None:
+    rng = np.random.default_rng(3)
+    z = np.zeros((40, 3))
+    z[:, 2] = rng.normal(100.0, 30.0, 40)
+    one = clutter_map.record(ClutterMap.empty(), z, np.full(40, 2), cell_m=500.0,
+                             end_of_scan=True, memory_scans=20.0)  # fmt: skip
+    s_keys, sums = clutter_map._height_sums(np.full(40, 2), z[:, 2])
+    assert np.array_equal(s_keys, [2])
+    assert sums[0, 0] == 40 and sums[0, 1] == np.bincount(np.zeros(40, int), z[:, 2])[0]
+    # the scalar path (one sensor in the map, every detection from it) against the general
+    # one (a second sensor in the query makes it take the per-detection lookup)
+    fast_mean, fast_var = clutter_map._height_stats(one, np.full(5, 2))
+    slow_mean, slow_var = clutter_map._height_stats(one, np.array([2, 2, 2, 2, 2, 7]))
+    assert np.array_equal(fast_mean, slow_mean[:5]) and np.array_equal(fast_var, slow_var[:5])
+    assert slow_mean[5] == 0.0 and slow_var[5] == 0.0
+    assert fast_mean[0] == pytest.approx(z[:, 2].mean()) and fast_var[0] > 0.0
+    mixed_keys, mixed = clutter_map._height_sums(np.array([5, 2, 5]), np.array([1.0, 2.0, 3.0]))
+    assert np.array_equal(mixed_keys, [2, 5]) and np.array_equal(mixed[:, :2], [[1, 2], [2, 4]])

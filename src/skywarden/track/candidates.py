@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from skywarden.track import kalman
-from skywarden.track.filtering import initiation_model, one_point_prior, predict_one_model
+from skywarden.track.filtering import initiation_model
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import Candidates
 from skywarden.units import FloatArray
@@ -69,7 +69,12 @@ def next_candidates(
     if keep.all():
         old = Candidates(cands.t, cands.z, cands.R, misses)
     else:
-        old = Candidates(cands.t[keep], cands.z[keep], cands.R[keep], misses[keep])
+        old = Candidates(
+            cands.t.compress(keep),
+            cands.z.compress(keep, 0),
+            cands.R.compress(keep, 0),
+            misses.compress(keep),
+        )
     if len(new) == 0:
         return old
     return Candidates(
@@ -81,5 +86,27 @@ def next_candidates(
 
 
 def _prior_at(cands: Candidates, t: float, params: TrackerParams) -> tuple[FloatArray, FloatArray]:
-    x, P = one_point_prior(cands.z, cands.R, np.full((len(cands), 3), np.nan), params)
-    return predict_one_model(x, P, t - cands.t, initiation_model(params))
+    """The one-point prior of each candidate (position z with R, zero velocity with the
+    initial speed sigmas Sv) predicted to t by the initiation model (CV, q = sigma_a^2), in
+    closed form: x = [z, 0] and, with dt = t - t_candidate,
+
+        P_pp = R + (dt^2 Sv + q dt^3 / 3) I,   P_pv = P_vp = (dt Sv + q dt^2 / 2) I,
+        P_vv = (Sv + q dt) I
+
+    (what F P F^T + Q gives, up to rounding, in a dozen array operations instead of the
+    general per-track predict's ~40)."""
+    k = len(cands)
+    dt = t - cands.t
+    q = initiation_model(params).accel_sigma ** 2
+    speed_var = (params.initial_speed_sigma**2,) * 2 + (params.initial_vertical_speed_sigma**2,)
+    x = np.zeros((k, 6))
+    x[:, :3] = cands.z
+    P = np.zeros((k, 6, 6))
+    P[:, :3, :3] = cands.R
+    dt2 = dt * dt
+    pos_q, cross_q, vel_q = q * dt2 * dt / 3.0, q * dt2 / 2.0, q * dt
+    for i, sv in enumerate(speed_var):
+        P[:, i, i] += dt2 * sv + pos_q
+        P[:, i, i + 3] = P[:, i + 3, i] = dt * sv + cross_q
+        P[:, i + 3, i + 3] = sv + vel_q
+    return x, P

@@ -12,7 +12,7 @@ import numpy as np
 
 from skywarden.detections import Detections
 from skywarden.row_select import select_rows
-from skywarden.track import constant_velocity, imm, kalman
+from skywarden.track import constant_velocity, imm, kalman, mode_stack
 from skywarden.track.params import MotionModel, TrackerParams
 from skywarden.track.tracks import TENTATIVE, Tracks
 from skywarden.units import BoolArray, FloatArray, IntArray
@@ -48,24 +48,34 @@ def predict_tracks(
     # every IMM row is written below; only the tentative rows keep their per-mode arrays
     # (copies of their single estimate), so only those are copied (not the whole stack)
     tentative = tracks.status == TENTATIVE
-    xm, Pm, c = np.empty_like(tracks.xm), np.empty_like(tracks.Pm), tracks.mu.copy()
-    if tentative.any():
-        xm[tentative], Pm[tentative] = tracks.xm[tentative], tracks.Pm[tentative]
+    any_tentative = bool(tentative.any())
+    if any_tentative:  # one copy of the stacks (their IMM rows are overwritten below)
+        xm, Pm = tracks.xm.copy(), tracks.Pm.copy()
+    else:
+        xm, Pm = np.empty_like(tracks.xm), np.empty_like(tracks.Pm)
+    c = tracks.mu.copy()
     x, P = np.empty_like(tracks.x), np.empty_like(tracks.P)
-    Pi = imm.transition_matrix(len(params.models), params.mode_switch_rate, dt)
-    single = (initiation_model(params),)
+    mats = mode_stack.scan_matrices(float(dt), params.models, params.mode_switch_rate)
     for rows in blocks(np.flatnonzero(~tentative)):
-        x0, P0, c_rows = imm.mix(tracks.xm[rows], tracks.Pm[rows], tracks.mu[rows], Pi)
+        x0, P0, c_rows = imm.mix(
+            select_rows(tracks.xm, rows), select_rows(tracks.Pm, rows),
+            select_rows(tracks.mu, rows), mats.Pi,
+        )  # fmt: skip
         if isinstance(rows, slice):  # predict straight into the new stack's rows
-            xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models, (xm[rows], Pm[rows]))
+            xm_rows, Pm_rows = mode_stack.predict_modes(x0, P0, mats, (xm[rows], Pm[rows]))
         else:
-            xm_rows, Pm_rows = imm.predict_models(x0, P0, dt, params.models)
+            xm_rows, Pm_rows = np.empty_like(x0), np.empty_like(P0)
+            mode_stack.predict_modes(x0, P0, mats, (xm_rows, Pm_rows))
             xm[rows], Pm[rows] = xm_rows, Pm_rows
         c[rows] = c_rows
         x[rows], P[rows, :3, :3] = imm.combine_position(xm_rows, Pm_rows, c_rows)
-    for rows in blocks(np.flatnonzero(tentative)):
-        x_rows, P_rows = imm.predict_models(tracks.x[rows, None], tracks.P[rows, None], dt, single)
-        x[rows], P[rows] = x_rows[:, 0], P_rows[:, 0]
+    if any_tentative:
+        single = initiation_model(params)
+        F, Q = imm.model_matrices(float(dt), single.turn_rate, single.accel_sigma)
+        for rows in blocks(np.flatnonzero(tentative)):
+            x[rows], P[rows] = kalman.predict(
+                select_rows(tracks.x, rows), select_rows(tracks.P, rows), F, Q
+            )
     return xm, Pm, c, x, P
 
 

@@ -25,6 +25,7 @@ _MIRROR = {n: _mirror_index(n) for n in (3, 6)}
 # (not np.unique: its first plain call imports numpy.ma, ~15 ms of every command's start-up)
 _UPPER6 = np.flatnonzero(_MIRROR[6] == np.arange(36))
 _FROM_UPPER6 = np.searchsorted(_UPPER6, _MIRROR[6])  # (36,) position of each element in those
+UPPER6, FROM_UPPER6 = _UPPER6, _FROM_UPPER6  # public: mode_stack predicts with them too
 
 
 def symmetrise(P: FloatArray) -> FloatArray:
@@ -77,6 +78,12 @@ def predict(
 
 
 _KRON_CACHE: dict[bytes, FloatArray] = {}  # scans repeat the same few F matrices
+
+
+def kron_upper(F: FloatArray) -> FloatArray:
+    """(36, 21), shared (do not write): vec(P) @ this = the upper triangle of F P F^T
+    (row-major vec) for a (6, 6) F (cached by F's bytes)."""
+    return _kron_upper(F)
 
 
 def _kron_upper(F: FloatArray) -> FloatArray:

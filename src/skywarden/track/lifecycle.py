@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -21,6 +22,13 @@ def popcount(bits: np.ndarray) -> np.ndarray:
 
 
 def record_scan(tracks: Tracks, t: float, params: TrackerParams, pd: float) -> Tracks:
+    """:func:`record_scan_odds` without the odds."""
+    return record_scan_odds(tracks, t, params, pd)[0]
+
+
+def record_scan_odds(
+    tracks: Tracks, t: float, params: TrackerParams, pd: float
+) -> tuple[Tracks, FloatArray | None]:
     """Close one scan: tracks with ``pending_hit`` were hit. Advance hit history, age, miss
     counters and scores (a miss adds ln(1 - pd)), clear ``pending_hit``, and set statuses.
 
@@ -29,6 +37,9 @@ def record_scan(tracks: Tracks, t: float, params: TrackerParams, pd: float) -> T
     first ``confirm_n`` scans (``m_of_n``). A confirmed track that misses becomes coasting
     (still reported) or, once its target has more likely gone than been missed, held (not
     reported; score confirmation only); a hit makes it confirmed again.
+
+    Also returns the tracks' :func:`score.coast_log_odds` after the scan (score confirmation;
+    None with M of N), which :func:`survivors` reads again.
     """
     hit = tracks.pending_hit
     history = (tracks.history << np.uint32(1)) | hit.astype(np.uint32)
@@ -39,15 +50,17 @@ def record_scan(tracks: Tracks, t: float, params: TrackerParams, pd: float) -> T
     status = tracks.status.copy()
     tentative = status == TENTATIVE
     confirm = tentative & _confirms(history, score, params)
+    odds = None
     if params.confirmation == "score":
-        shown = track_score.reportable(misses, t - t_update, pd, params)
+        odds = track_score.coast_log_odds(misses, t - t_update, pd, params.target_lifetime_s)
+        shown = odds >= 0.0  # score.reportable
         coasting = np.where(shown, COASTING, HELD).astype(status.dtype)
     else:
         coasting = np.full(status.shape, COASTING, status.dtype)
     status[confirm | (~tentative & hit)] = CONFIRMED
     lost = ~tentative & ~hit
     status[lost] = coasting[lost]
-    return replace(
+    closed = replace(
         tracks,
         history=history,
         age=age,
@@ -58,6 +71,7 @@ def record_scan(tracks: Tracks, t: float, params: TrackerParams, pd: float) -> T
         pending_hit=np.zeros_like(hit),
         score=score,
     )
+    return closed, odds
 
 
 def confirmed_at_hit(tracks: Tracks, params: TrackerParams) -> BoolArray:
@@ -79,7 +93,9 @@ def _confirms(history: np.ndarray, score: FloatArray, params: TrackerParams) -> 
     return popcount(history & window) >= params.confirm_m
 
 
-def survivors(tracks: Tracks, params: TrackerParams, pd: float) -> BoolArray:
+def survivors(
+    tracks: Tracks, params: TrackerParams, pd: float, coast_odds: FloatArray | None = None
+) -> BoolArray:
     """(N,) True for tracks to keep after this scan.
 
     Deleted: tentative tracks with ``tentative_max_misses`` consecutive misses or still
@@ -93,6 +109,9 @@ def survivors(tracks: Tracks, params: TrackerParams, pd: float) -> BoolArray:
     scans: with a 4 s scan the 6 s default would otherwise delete a track at its second miss
     (Pd 0.9: 1 % of tracks every scan), and re-initiating it costs scans. With 1-2 s scans
     ``max_coast_s`` spans more misses than that, so nothing changes there.
+
+    ``coast_odds``: :func:`score.coast_log_odds` of these tracks at their time, if the caller
+    has it (:func:`record_scan_odds` gives it with the scan's close).
     """
     tentative = tracks.status == TENTATIVE
     by_score = params.confirmation == "score"
@@ -100,7 +119,11 @@ def survivors(tracks: Tracks, params: TrackerParams, pd: float) -> BoolArray:
     dead = tentative & ((tracks.misses >= params.tentative_max_misses) | (tracks.age >= max_age))
     if by_score:
         dead |= tentative & (tracks.score <= track_score.drop_threshold(params))
-        gone = track_score.coasted_out(tracks.misses, tracks.t - tracks.t_update, pd, params)
+        if coast_odds is None:
+            coast_odds = track_score.coast_log_odds(
+                tracks.misses, tracks.t - tracks.t_update, pd, params.target_lifetime_s
+            )
+        gone = coast_odds < math.log(track_score.DELETE_ODDS)
         dead |= ~tentative & gone
     stale = (tracks.t - tracks.t_update) > params.max_coast_s
     if by_score:

@@ -226,7 +226,8 @@ def _strip_pairs_within(
     cols = p_rank if order is None else order.take(p_rank)
     delta = points.take(cols, axis=0)
     delta -= centres.take(c_rank, axis=0)
-    inside = np.einsum("ij,ij->i", delta, delta) <= r.take(c_rank) ** 2
+    delta *= delta  # squared distances as three column sums (np.einsum costs ~6 us more)
+    inside = (delta[:, 0] + delta[:, 1] + delta[:, 2]) <= r.take(c_rank) ** 2
     rows, cols = c_rank.compress(inside), cols.compress(inside)
     if order is not None:  # a centre's points in index order (east order is that already)
         key = np.argsort(rows * d + cols)

@@ -54,9 +54,9 @@ def run_tracker(
             started = True
         tracks, _ = step(tracks, detections, t, params, end_of_scan=end[0] if end else True)
         shown = tracks.confirmed
-        t_out.append(np.full(int(shown.sum()), t))
-        id_out.append(tracks.id[shown])
-        x_out.append(tracks.x[shown])
+        id_out.append(tracks.id.compress(shown))
+        x_out.append(tracks.x.compress(shown, axis=0))
+        t_out.append(np.full(id_out[-1].shape[0], t))
         if on_scan is not None:
             on_scan(len(detections), tracks)
     if not t_out:

@@ -33,7 +33,7 @@ from skywarden.track.gate import GatedPairs, gate
 from skywarden.track.lifecycle import (
     confirmed_at_hit,
     first_of_each_identity,
-    record_scan,
+    record_scan_odds,
     start_tracks,
     survivors,
 )
@@ -43,8 +43,8 @@ from skywarden.track.tracks import (
     TENTATIVE,
     Candidates,
     Tracks,
+    concat_tracks,
     empty_tracks,
-    keep_and_append,
     no_tracks,
 )
 from skywarden.units import BoolArray, FloatArray, IntArray
@@ -153,17 +153,18 @@ def step(
     )
     learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params, keys)
 
-    keep, keep_born = np.ones(len(moved), bool), np.ones(len(born), bool)
+    # the new tracks join the old ones before the scan's close: one close, one survivors
+    # test and one selection for both (every step is per row, so the rows come out the same)
+    joined = concat_tracks(moved, born) if len(born) else moved
+    keep = None
     if end_of_scan:
-        moved, newly = _close_scan(moved, t, params, pd)
-        confirmed = [moved.id[newly]]
-        keep = survivors(moved, params, pd)
-        if len(born):
-            born, newly_born = _close_scan(born, t, params, pd)
-            confirmed.append(born.id[newly_born])
-            keep_born = survivors(born, params, pd)
-    kept_born = born if keep_born.all() else born.take(keep_born)
-    result = replace(keep_and_append(moved, keep, kept_born, candidates), **learnt)
+        joined, newly, odds = _close_scan(joined, t, params, pd)
+        confirmed = [joined.id[newly]]
+        keep = survivors(joined, params, pd, odds)
+        if keep.all():
+            keep = None
+    survived = joined if keep is None else joined.take(keep)
+    result = replace(survived, candidates=candidates, **learnt)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
@@ -177,7 +178,7 @@ def step(
     events = StepEvents(
         born=born.id,
         confirmed=np.concatenate(confirmed) if confirmed else np.zeros(0, np.int64),
-        deleted=np.concatenate([moved.id[~keep], born.id[~keep_born]]),
+        deleted=np.zeros(0, np.int64) if keep is None else joined.id.compress(~keep),
         detection_track=detection_track,
         identity_conflicts=conflicts,
     )
@@ -240,10 +241,10 @@ def _learn(
     taken[used] = before.status[det_trk[used]] != TENTATIVE
     unexplained = ~taken & (dets.identity == NO_IDENTITY)
     cmap = clutter_map.record(
-        before.clutter, dets.z[unexplained], dets.sensor[unexplained],
+        before.clutter, dets.z.compress(unexplained, 0), dets.sensor.compress(unexplained),
         cell_m=params.clutter_cell_m, end_of_scan=end_of_scan,
         memory_scans=params.clutter_memory_scans,
-        keys=None if keys is None else keys[unexplained],
+        keys=None if keys is None else keys.compress(unexplained),
     )  # fmt: skip
     rate = before.detection_rate
     if end_of_scan:
@@ -268,15 +269,15 @@ def _confirm_at_hit(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tr
 
 def _close_scan(
     tracks: Tracks, t: float, params: TrackerParams, pd: float
-) -> tuple[Tracks, BoolArray]:
-    """Record the scan's hits; returns the tracks and the mask of newly confirmed ones (whose
-    IMM modes start now)."""
+) -> tuple[Tracks, BoolArray, FloatArray | None]:
+    """Record the scan's hits; returns the tracks, the mask of newly confirmed ones (whose
+    IMM modes start now) and the tracks' coast odds (lifecycle.record_scan_odds)."""
     was_tentative = tracks.status == TENTATIVE
-    tracks = record_scan(tracks, t, params, pd)
+    tracks, odds = record_scan_odds(tracks, t, params, pd)
     newly = was_tentative & (tracks.status != TENTATIVE)
     if newly.any():
         start_modes(tracks, newly)
-    return tracks, newly
+    return tracks, newly, odds
 
 
 def _initiate(
@@ -314,7 +315,10 @@ def _initiate(
     rest = np.flatnonzero(left)
     # all detections of a batch are taken at t (also when a source stamps them later)
     new = Candidates(
-        np.full(rest.size, t), dets.z[rest], dets.R[rest], np.full(rest.size, -1, np.int32)
+        np.full(rest.size, t),
+        dets.z.take(rest, 0),
+        dets.R.take(rest, 0),
+        np.full(rest.size, -1, np.int32),
     )
     candidates = next_candidates(cands, paired, new, params, end_of_scan)
     if n1 == 0 and d_idx.size == 0:
@@ -330,11 +334,13 @@ def _initiate(
             np.full(n1, track_score.identity_hit_score(params)), dets.evidence[at_once],
         ))  # fmt: skip
     if d_idx.size:
-        x2, P2 = pair_tracks(cands.take(c_idx), dets.z[d_idx], dets.R[d_idx], t, params)
-        misses = cands.misses[c_idx].astype(np.uint32)
+        x2, P2 = pair_tracks(
+            cands.take(c_idx), dets.z.take(d_idx, 0), dets.R.take(d_idx, 0), t, params
+        )
+        misses = cands.misses.take(c_idx).astype(np.uint32)
         parts.append((
-            x2, P2, cands.t[c_idx], 1 << misses, misses + 1, np.full(d_idx.size, NO_IDENTITY),
-            dets.rcs_dbsm[d_idx], pair_gain, dets.evidence[d_idx],
+            x2, P2, cands.t.take(c_idx), 1 << misses, misses + 1, np.full(d_idx.size, NO_IDENTITY),
+            dets.rcs_dbsm.take(d_idx), pair_gain, dets.evidence.take(d_idx),
         ))  # fmt: skip
     cols = parts[0]
     if len(parts) == 2:
@@ -429,9 +435,13 @@ def _associate(
     if track_identities:
         conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
         gain[trk_det >= 0] = track_score.identity_hit_score(params)
-    confirmed = tracks.status[gated.track] != TENTATIVE
+    confirmed = tracks.status.take(gated.track) != TENTATIVE
+    every_confirmed = bool(confirmed.all())  # the usual case: no tentative track gated
     for confirmed_pass in (True, False):
-        pairs = gated.take(confirmed if confirmed_pass else ~confirmed)
+        if every_confirmed:
+            pairs = gated if confirmed_pass else _NO_PAIRS
+        else:
+            pairs = gated.take(confirmed if confirmed_pass else ~confirmed)
         if len(pairs) == 0:
             continue
         if track_identities or not confirmed_pass:

@@ -130,7 +130,11 @@ class Tracks:
 
     def take(self, index: np.ndarray) -> Tracks:
         """The tracks selected by a boolean mask or integer index (t and next_id kept)."""
-        changes = {name: select_rows(getattr(self, name), index) for name in _ARRAY_FIELDS}
+        if isinstance(index, np.ndarray) and index.dtype == bool and index.shape == self.id.shape:
+            # a mask of the right length (a step's survivors): compress each array directly
+            changes = {name: getattr(self, name).compress(index, axis=0) for name in _ARRAY_FIELDS}
+        else:
+            changes = {name: select_rows(getattr(self, name), index) for name in _ARRAY_FIELDS}
         return replace(self, **changes)
 
     @property
@@ -210,6 +214,10 @@ def keep_and_append(
     if n_keep == len(a) and len(b) == 0:  # nothing deleted or born: no copies needed
         return replace(a, t=b.t, next_id=b.next_id, **extra)
     changes = {}
+    if len(b) == 0:  # deletions only: one selection per array
+        for name in _ARRAY_FIELDS:
+            changes[name] = getattr(a, name).compress(keep, axis=0)
+        return replace(b, **changes, **extra)
     for name in _ARRAY_FIELDS:
         src, tail = getattr(a, name), getattr(b, name)
         out = np.empty((n_keep + tail.shape[0], *src.shape[1:]), dtype=src.dtype)
