@@ -49,13 +49,22 @@ def test_the_child_gives_encode_pictures_bytes_and_the_thread_is_not_used() -> N
     assert encoder.health() == {"in_process": False, "failures": 0, "restarts": 0}
 
 
+def _alive(pid: int) -> bool:
+    """The process runs (a zombie no one reaps yet counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 def _wait_dead(pid: int, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
+    while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.02)
 
 
@@ -150,3 +159,30 @@ def test_overlapping_thread_encodes_keep_the_collector_paused_until_the_last_end
     b.join(10)
     assert seen_in_b == [False]
     assert gc.isenabled()
+
+
+CORE = """
+import asyncio, time
+from skywarden.bus.picture_process import PictureEncoder, _EMPTY, encode_without_collecting
+encoder = PictureEncoder(encode_without_collecting)
+encoder.start()
+asyncio.run(encoder.encode(_EMPTY))
+print(*encoder._pool._processes, flush=True)
+time.sleep(120)
+"""
+
+
+def test_the_child_exits_when_the_core_is_killed() -> None:
+    """kill -9 of the core: its child does not stay behind (one orphan per restart)."""
+    import subprocess
+    import sys
+
+    core = subprocess.Popen([sys.executable, "-c", CORE], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(core.stdout.readline())
+        assert _alive(child)  # while the core is
+    finally:
+        core.kill()
+        core.wait()
+    _wait_dead(child, 30.0)
+    assert not _alive(child)

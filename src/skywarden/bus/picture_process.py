@@ -14,7 +14,7 @@ columns and a few small objects: ~1 ms at 1,000 tracks), the child builds, encod
 deflates the document on another CPU and sends back the payload. The child is started with
 ``spawn`` (the core runs threads and a NATS connection: ``fork`` would copy their locks) when
 the core starts, and warmed up with an empty picture, so the first live picture waits for
-nothing.
+nothing. It exits by itself when the core is gone, ``kill -9`` included.
 
 **Never fail silently, never lose a picture.** When the child cannot be started or dies (the
 pool is broken, a snapshot does not pickle), the picture is encoded in a worker thread as
@@ -30,7 +30,9 @@ import concurrent.futures
 import gc
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 
@@ -39,6 +41,7 @@ from skywarden.snapshot import Snapshot, TrackArrays
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 5  # children started after failures before every picture is encoded in-thread
+PARENT_CHECK_S = 0.5  # how often the child looks whether the core is still there
 
 Encoded = tuple[bytes, dict[str, str]]
 
@@ -61,7 +64,9 @@ class PictureEncoder:
             return
         try:
             context = multiprocessing.get_context("spawn")
-            self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                1, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+            )
             self._warm = self._pool.submit(_encode, _EMPTY)
         except (OSError, RuntimeError) as exc:  # no processes to be had: encode in a thread
             self._give_up(f"cannot start the picture encoder process: {exc!r}")
@@ -141,6 +146,19 @@ def encode_without_collecting(snapshot: Snapshot) -> Encoded:
 
 _PAUSE_LOCK = threading.Lock()
 _PAUSE: list = [0, False]  # [encodes in progress, the collector was on when the first began]
+
+
+def _watch_parent(parent: int) -> None:
+    """In the child: exit once the core is gone. After a ``kill -9`` of the core the child
+    would otherwise wait on its call queue for ever (the queue's pipe has a writer in the
+    child itself, so no end of file comes), one more orphan per restart."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="skywarden-parent-watch", daemon=True).start()
 
 
 def _encode(snapshot: Snapshot) -> Encoded:
