@@ -37,7 +37,11 @@ import numpy as np
 from skywarden import loop as loop_module
 from skywarden import pipeline as pipeline_module
 from skywarden.bus import core as core_module
-from skywarden.bus import picture_process
+
+try:
+    from skywarden.bus import picture_process
+except ImportError:  # an older tree on PYTHONPATH: the picture encoded in a thread
+    picture_process = None
 from skywarden.bus.core_clock import CoreClock
 from skywarden.reorder import ReorderBuffer
 from skywarden.sources.feeds import Feed
@@ -99,13 +103,20 @@ class Stages:
         parse = core_module.RawMessages.parse
         taken = core_module.LiveFeeder.taken
         tick = loop_module.process_off_loop
-        flush = core_module.Publisher.flush_events
+        # (the names of the tree measured: an older one on PYTHONPATH has flush and no
+        # picture_process, its picture encoded in a thread by encode_without_collecting)
+        flush_name = "flush_events" if hasattr(core_module.Publisher, "flush_events") else "flush"
+        flush = getattr(core_module.Publisher, flush_name)
         release = ReorderBuffer.release
         add = ReorderBuffer.add
         clock_init = CoreClock.__init__
         step = pipeline_module.step
         feed_one = Feed.feed
-        encode = picture_process.PictureEncoder.encode
+        if picture_process is not None:
+            encode_owner, encode_name = picture_process.PictureEncoder, "encode"
+        else:
+            encode_owner, encode_name = core_module, "encode_without_collecting"
+        encode = getattr(encode_owner, encode_name)
         advance = pipeline_module.Pipeline.advance
         conclude = pipeline_module.Pipeline.conclude
         stages = self
@@ -114,6 +125,13 @@ class Stages:
             start = time.time()
             try:
                 return await encode(self, snapshot)
+            finally:
+                stages.intervals.append((start, time.time(), "picture encode"))
+
+        def timed_thread_encode(snapshot):  # an older tree's, in a worker thread
+            start = time.time()
+            try:
+                return encode(snapshot)
             finally:
                 stages.intervals.append((start, time.time(), "picture encode"))
 
@@ -222,26 +240,27 @@ class Stages:
             (core_module.RawMessages, "parse", parse),
             (core_module.LiveFeeder, "taken", taken),
             (loop_module, "process_off_loop", tick),
-            (core_module.Publisher, "flush_events", flush),
+            (core_module.Publisher, flush_name, flush),
             (ReorderBuffer, "release", release),
             (ReorderBuffer, "add", add),
             (CoreClock, "__init__", clock_init),
             (pipeline_module, "step", step),
             (Feed, "feed", feed_one),
-            (picture_process.PictureEncoder, "encode", encode),
+            (encode_owner, encode_name, encode),
             (pipeline_module.Pipeline, "advance", advance),
             (pipeline_module.Pipeline, "conclude", conclude),
         ]
         core_module.RawMessages.parse = timed_parse
         core_module.LiveFeeder.taken = timed_taken
         loop_module.process_off_loop = timed_tick
-        core_module.Publisher.flush_events = timed_flush
+        setattr(core_module.Publisher, flush_name, timed_flush)
         ReorderBuffer.release = timed_release
         ReorderBuffer.add = timed_add
         CoreClock.__init__ = kept_clock
         pipeline_module.step = traced_step
         Feed.feed = traced_feed
-        picture_process.PictureEncoder.encode = timed_encode
+        setattr(encode_owner, encode_name,
+                timed_encode if picture_process is not None else timed_thread_encode)  # fmt: skip
         pipeline_module.Pipeline.advance = timed_advance
         pipeline_module.Pipeline.conclude = timed_conclude
         gc.callbacks.append(self._on_gc)
