@@ -41,12 +41,14 @@ def test_the_child_gives_encode_pictures_bytes_and_the_thread_is_not_used() -> N
     encoder.start()
     try:
         got = [asyncio.run(encoder.encode(_snapshot(n, n + 1))) for n in (0, 40, 300)]
+        niceness = encoder._pool.submit(os.nice, 0).result(timeout=30)  # the child's
     finally:
         encoder.close()
     assert got == [encode_picture(_snapshot(n, n + 1)) for n in (0, 40, 300)]
     assert got[2][1] == {"Sw-Encoding": "deflate"}  # large enough to be deflated
     assert fallback.calls == 0
     assert encoder.health() == {"in_process": False, "failures": 0, "restarts": 0}
+    assert niceness == min(os.nice(0) + picture_process.CHILD_NICE, 19)  # yields to the core
 
 
 def _alive(pid: int) -> bool:

@@ -14,7 +14,9 @@ columns and a few small objects: ~1 ms at 1,000 tracks), the child builds, encod
 deflates the document on another CPU and sends back the payload. The child is started with
 ``spawn`` (the core runs threads and a NATS connection: ``fork`` would copy their locks) when
 the core starts, and warmed up with an empty picture, so the first live picture waits for
-nothing. It exits by itself when the core is gone, ``kill -9`` included.
+nothing. It runs at a lower CPU priority than the core (niceness +5: where CPUs are short, the
+picture waits, not the tick), and exits by itself when the core is gone, ``kill -9``
+included.
 
 **Never fail silently, never lose a picture.** When the child cannot be started or dies (the
 pool is broken, a snapshot does not pickle), the picture is encoded in a worker thread as
@@ -42,6 +44,7 @@ from skywarden.snapshot import Snapshot, TrackArrays
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 5  # children started after failures before every picture is encoded in-thread
 PARENT_CHECK_S = 0.5  # how often the child looks whether the core is still there
+CHILD_NICE = 5  # the child's niceness above the core's (a lower CPU priority)
 
 Encoded = tuple[bytes, dict[str, str]]
 
@@ -65,7 +68,7 @@ class PictureEncoder:
         try:
             context = multiprocessing.get_context("spawn")
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                1, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+                1, mp_context=context, initializer=_child_start, initargs=(os.getpid(),)
             )
             self._warm = self._pool.submit(_encode, _EMPTY)
         except (OSError, RuntimeError) as exc:  # no processes to be had: encode in a thread
@@ -148,10 +151,16 @@ _PAUSE_LOCK = threading.Lock()
 _PAUSE: list = [0, False]  # [encodes in progress, the collector was on when the first began]
 
 
-def _watch_parent(parent: int) -> None:
-    """In the child: exit once the core is gone. After a ``kill -9`` of the core the child
-    would otherwise wait on its call queue for ever (the queue's pipe has a writer in the
-    child itself, so no end of file comes), one more orphan per restart."""
+def _child_start(parent: int) -> None:
+    """In the child: yield the CPU to the core's tick (niceness CHILD_NICE: on a busy
+    machine the picture, twice a second, waits rather than the alert), and exit once the
+    core is gone. After a ``kill -9`` of the core the child would otherwise wait on its call
+    queue for ever (the queue's pipe has a writer in the child itself, so no end of file
+    comes), one more orphan per restart."""
+    try:
+        os.nice(CHILD_NICE)
+    except OSError:  # not allowed here: the child runs at the core's priority
+        pass
 
     def watch() -> None:
         while os.getppid() == parent:
