@@ -300,6 +300,7 @@ async def latency(folder: Path, url: str, scans: int, drones: int = 0) -> dict:
     for event in stages.events:
         actions[event[1]] = actions.get(event[1], 0) + 1
     return {"tracks": tracks[0], "alerts": len(stages.received), "actions": actions,
+            "tail": stages.tail(), "trace": stages.trace,
             "untraced": stages.untraced, "at_close": stages.at_close,
             "by_cause": stages.by_cause,
             "tick_p50": tick["p50"], "tick_p99": tick["p99"], "stages": report,
@@ -424,6 +425,9 @@ def print_latency(r: dict) -> None:
     print(f"  triggered events by cause ('in tick': its track's plot in the alert's tick; "
           f"'newest earlier': none, raised by a label change or a forecast redone on age) "
           f"and class: {r['by_cause']}")  # fmt: skip
+    print("  slowest alerts a plot set off (ms from the plot's edge receive; what ran meanwhile):")
+    for line in r["tail"]:
+        print(f"    {line}")
     plot = stages["EXACT e2e: trigger plot in its tick"]
     print(f"detection-in to alert-out of the events a plot set off (its track's plot in the "
           f"alert's tick): p50 {plot[0]:.1f} / p99 {plot[1]:.1f} ms (n {plot[2]})")  # fmt: skip
@@ -435,6 +439,11 @@ def print_latency(r: dict) -> None:
 
 
 async def main_async(args) -> None:
+    if args.gc_threshold:
+        import gc
+
+        gc.set_threshold(*(int(v) for v in args.gc_threshold.split(",")))
+        print(f"gc thresholds in this process: {gc.get_threshold()}")
     if args.what_if_confirm_at_hit:
         from bus_what_if import confirm_at_hit
 
@@ -454,6 +463,10 @@ async def main_async(args) -> None:
                 elif part == "latency":
                     r = await latency(folder, url, args.latency_scans, args.drones)
                     print_latency(r)
+                    if args.save_trace:  # the "in tick" alerts' stages, to pool runs
+                        with open(args.save_trace, "a") as out:
+                            out.write(json.dumps({"load": os.getloadavg(), "trace": r["trace"],
+                                                  "stages": r["stages"]}) + "\n")  # fmt: skip
                 elif part == "failover":
                     r = await failover(folder, url, args.failover_s)
                     print(f"failover: {r['raw']} raw messages, lost {r['lost']} (pending "
@@ -480,6 +493,9 @@ def main() -> None:
                         help="Remote ID drones turning into the zone during the latency run "
                              "(benchmarks/bus_zone_scenario.py); 0: scale-1000 alone")  # fmt: skip
     parser.add_argument("--failover-s", type=float, default=40.0)
+    parser.add_argument("--save-trace", default="",
+                        help="append the latency run's per-alert stages (JSON line) to this "
+                             "file, to pool the alerts of several runs")  # fmt: skip
     parser.add_argument("--what-if-confirm-at-hit", action="store_true",
                         help="latency with tracks confirmed at the hit, not at the scan close "
                              "(a what-if patch: benchmarks/bus_what_if.py)")  # fmt: skip

@@ -37,6 +37,11 @@ import numpy as np
 from skywarden import loop as loop_module
 from skywarden import pipeline as pipeline_module
 from skywarden.bus import core as core_module
+
+try:
+    from skywarden.bus import picture_process
+except ImportError:  # an older tree on PYTHONPATH: the picture encoded in a thread
+    picture_process = None
 from skywarden.bus.core_clock import CoreClock
 from skywarden.reorder import ReorderBuffer
 from skywarden.sources.feeds import Feed
@@ -85,6 +90,11 @@ class Stages:
     by_cause: dict[str, int] = field(default_factory=dict)
     edge_published: int = 0
     edge_failed: int = 0
+    # wall-clock intervals (start, end, what) of garbage collections (what: the generation),
+    # picture encodes and the tick's parts (advance in the worker thread, conclude): the
+    # per-alert trace (:meth:`tail`) says which of them a slow alert waited for
+    intervals: list[tuple[float, float, str]] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)  # one row per "in tick" event
     _restore: list[tuple[Any, str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ hooks
@@ -93,13 +103,53 @@ class Stages:
         parse = core_module.RawMessages.parse
         taken = core_module.LiveFeeder.taken
         tick = loop_module.process_off_loop
-        flush = core_module.Publisher.flush
+        # (the names of the tree measured: an older one on PYTHONPATH has flush and no
+        # picture_process, its picture encoded in a thread by encode_without_collecting)
+        flush_name = "flush_events" if hasattr(core_module.Publisher, "flush_events") else "flush"
+        flush = getattr(core_module.Publisher, flush_name)
         release = ReorderBuffer.release
         add = ReorderBuffer.add
         clock_init = CoreClock.__init__
         step = pipeline_module.step
         feed_one = Feed.feed
+        if picture_process is not None:
+            encode_owner, encode_name = picture_process.PictureEncoder, "encode"
+        else:
+            encode_owner, encode_name = core_module, "encode_without_collecting"
+        encode = getattr(encode_owner, encode_name)
+        advance = pipeline_module.Pipeline.advance
+        conclude = pipeline_module.Pipeline.conclude
         stages = self
+
+        async def timed_encode(self, snapshot):  # (in the core's child process, or a thread)
+            start = time.time()
+            try:
+                return await encode(self, snapshot)
+            finally:
+                stages.intervals.append((start, time.time(), "picture encode"))
+
+        def timed_thread_encode(snapshot):  # an older tree's, in a worker thread
+            start = time.time()
+            try:
+                return encode(snapshot)
+            finally:
+                stages.intervals.append((start, time.time(), "picture encode"))
+
+        def timed_advance(self, *args, **kwargs):
+            start = time.time()
+            try:
+                return advance(self, *args, **kwargs)
+            finally:
+                if stages._in_tick:
+                    stages.intervals.append((start, time.time(), "tick advance"))
+
+        def timed_conclude(self, *args, **kwargs):
+            start = time.time()
+            try:
+                return conclude(self, *args, **kwargs)
+            finally:
+                if stages._in_tick:
+                    stages.intervals.append((start, time.time(), "tick conclude"))
 
         def traced_feed(self, t, data, connection=0):
             out = feed_one(self, t, data, connection)
@@ -184,28 +234,35 @@ class Stages:
                 if subject == self.subjects.alerts:
                     stages.published.setdefault(json.loads(payload)["t"], now)
             await flush(self)
-            stages.add_cpu("core: publish (alerts; picture encode 1/s)", cpu)
+            stages.add_cpu("core: publish alert events", cpu)
 
         self._restore = [
             (core_module.RawMessages, "parse", parse),
             (core_module.LiveFeeder, "taken", taken),
             (loop_module, "process_off_loop", tick),
-            (core_module.Publisher, "flush", flush),
+            (core_module.Publisher, flush_name, flush),
             (ReorderBuffer, "release", release),
             (ReorderBuffer, "add", add),
             (CoreClock, "__init__", clock_init),
             (pipeline_module, "step", step),
             (Feed, "feed", feed_one),
+            (encode_owner, encode_name, encode),
+            (pipeline_module.Pipeline, "advance", advance),
+            (pipeline_module.Pipeline, "conclude", conclude),
         ]
         core_module.RawMessages.parse = timed_parse
         core_module.LiveFeeder.taken = timed_taken
         loop_module.process_off_loop = timed_tick
-        core_module.Publisher.flush = timed_flush
+        setattr(core_module.Publisher, flush_name, timed_flush)
         ReorderBuffer.release = timed_release
         ReorderBuffer.add = timed_add
         CoreClock.__init__ = kept_clock
         pipeline_module.step = traced_step
         Feed.feed = traced_feed
+        setattr(encode_owner, encode_name,
+                timed_encode if picture_process is not None else timed_thread_encode)  # fmt: skip
+        pipeline_module.Pipeline.advance = timed_advance
+        pipeline_module.Pipeline.conclude = timed_conclude
         gc.callbacks.append(self._on_gc)
 
     def _on_gc(self, phase: str, info: dict) -> None:
@@ -217,6 +274,9 @@ class Stages:
             self.gc_pauses.setdefault(generation, []).append(pause)
             cpu = time.thread_time() - self._gc_start[1]
             self.gc_cpu[generation] = self.gc_cpu.get(generation, 0.0) + cpu
+            if generation > 0:
+                end = time.time()
+                self.intervals.append((end - pause, end, f"gc {generation}"))
 
     def add_cpu(self, stage: str, since: float) -> None:
         self.cpu[stage] = self.cpu.get(stage, 0.0) + time.process_time() - since
@@ -279,6 +339,11 @@ class Stages:
         self._trigger_report(pct, by_u, t0)
         for generation, pauses in sorted(self.gc_pauses.items()):
             pct(f"garbage collection pause, generation {generation}", pauses)
+            if generation > 0:  # after the warm-up (start-up's own collect and freeze left out)
+                pct(f"  generation {generation} after the first {warm_s:.0f} s of ticks", [
+                    end - start for start, end, what in self.intervals
+                    if what == f"gc {generation}" and start >= t0
+                ])  # fmt: skip
             self.cpu[f"core: garbage collection, generation {generation}"] = self.gc_cpu.get(
                 generation, 0.0
             )
@@ -343,6 +408,13 @@ class Stages:
                 rows["tick start"].append(tick[1] - r)
                 rows["tick end"].append(tick[2] - r)
                 rows["publish"].append(self.published.get(u, np.nan) - r)
+                self.trace.append({
+                    "edge receive": r, "fetch": fetch - r, "taken": taken - r,
+                    "tick start": tick[1] - r, "tick end": tick[2] - r,
+                    "publish": self.published.get(u, np.nan) - r, "consumer": rx - r,
+                    "tick cpu": tick[3], "tick detections": tick[4],
+                    "scan close": u in self.closes, "rx": rx,
+                })  # fmt: skip
         pct("EXACT e2e: trigger plot in its tick", rows["in tick"])
         pct("EXACT e2e: plot in an earlier tick", rows["newest earlier"])
         pct("EXACT e2e: all triggered events", rows["in tick"] + rows["newest earlier"])
@@ -357,6 +429,31 @@ class Stages:
             "(plot receive -> its tick end + close tick end -> consumer)",
             rows["if raised in the plot's tick"])  # fmt: skip
         self.untraced = missing
+
+    def tail(self, n: int = 8) -> list[str]:
+        """The ``n`` slowest "in tick" alert events, one line each: the stages (ms from the
+        trigger plot's edge receive), the tick's CPU and size, and what ran in the core
+        between the edge receive and the consumer's receive (garbage collections, picture
+        encodes, the ticks' parts; ms of each, overlapping that span)."""
+        lines = []
+        for row in sorted(self.trace, key=lambda row: -row["consumer"])[:n]:
+            r, rx = row["edge receive"], row["rx"]
+            busy: dict[str, float] = defaultdict(float)
+            for start, end, what in self.intervals:
+                overlap = min(end, rx) - max(start, r)
+                if overlap > 0:
+                    busy[what] += overlap * 1e3
+            stages = " ".join(
+                f"{k} {1e3 * row[k]:.0f}"
+                for k in ("fetch", "taken", "tick start", "tick end", "publish", "consumer")
+            )
+            during = ", ".join(f"{k} {v:.0f}" for k, v in sorted(busy.items()))
+            lines.append(
+                f"{stages} | tick cpu {1e3 * row['tick cpu']:.0f} ms, "
+                f"{row['tick detections']} det{', close' if row['scan close'] else ''} | "
+                f"during: {during}"
+            )
+        return lines
 
 
 def detection_keys(d) -> list[tuple[float, float]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from skywarden.detections import Detections
 from skywarden.reorder import DEFAULT_REORDER_WINDOW_S, ReorderBuffer
+from skywarden.scan_closes import scans_due
 from skywarden.snapshot import Snapshot
 from skywarden.source_health import note_sources
 from skywarden.sources.feeds import Feed
@@ -112,9 +113,9 @@ async def run_live(
                 else:
                     reorder.add(detections, now)
             until, ready, taken = reorder.release(now)
-            end_of_scan = now >= scan_end
-            if end_of_scan:
-                scan_end = max(scan_end + period, now)
+            scans = scans_due(now, scan_end, period)  # > 1 after a long tick: closes them all
+            end_of_scan = scans > 0
+            scan_end += scans * period  # the next scan end after now
             pipeline.queue_depth = queue.qsize()
             note_sources(pipeline, sources, dropped)  # before the tick: its snapshot shows it
             if len(ready) or end_of_scan:
@@ -122,7 +123,7 @@ async def run_live(
                 t_process = max(until, pipeline.tracks.t, t_tick)
                 t_tick = t_process
                 started = time.perf_counter()
-                tick = await process_off_loop(pipeline, t_process, ready, end_of_scan)
+                tick = await process_off_loop(pipeline, t_process, ready, scans)
                 pipeline.tick_wall_ms.append((time.perf_counter() - started) * 1e3)
                 pipeline.tick_cpu_ms.append(tick.cpu_ms)
             if len(ready):

@@ -24,6 +24,7 @@ from skywarden.clutter_layer import clutter_geojson
 from skywarden.detections import Detections, SourceKind, icao_of, identity_kind
 from skywarden.geo import LocalFrame
 from skywarden.late_reports import carry_forward
+from skywarden.scan_closes import close_times
 from skywarden.settings_changes import (
     apply_setting,
     configured_digests,
@@ -124,6 +125,8 @@ class Pipeline:
         self.queue_depth = 0
         self.late_detections = 0
         self.carried_reports = 0  # late reports moved on along their velocity (late_reports.py)
+        self.last_close_t: float | None = None  # the time of the last scan close (POSIX s)
+        self.spanned_scan_closes = 0  # extra closes of scans a long tick spanned (scan_closes)
         self.invalid_detections: dict[int, int] = {}
         self.started = clock()
         self.seq = 0
@@ -167,23 +170,32 @@ class Pipeline:
             listener(t, detections)
         return detections
 
-    def advance(self, t: float, detections: Detections, end_of_scan: bool = True) -> TickWork:
+    def advance(self, t: float, detections: Detections, end_of_scan: bool | int = True) -> TickWork:
         """The tracker, classes, zone forecasts and assessment of a tick. It calls no
         listener and leaves the alert book alone (operator actions change it meanwhile), so
-        it may run in a worker thread while the event loop serves clients."""
+        it may run in a worker thread while the event loop serves clients. ``end_of_scan``
+        n > 1 (the live loop after a long tick) closes n scans, the detections of each in
+        their own (scan_closes.py)."""
         updated = [np.zeros(0, np.int64)]  # ids of the tracks this tick's detections updated
+        closes = close_times(self.last_close_t, t, int(end_of_scan))
         for t_group, batch in self._groups(detections, t):
+            while closes and closes[0] < t_group:
+                self._close_scan(closes.pop(0))
             self.tracks, ev = step(self.tracks, batch, t_group, self.params, end_of_scan=False)
             self.fusion = update_fusion(
                 self.fusion, self.tracks, batch, ev.detection_track, t_group
             )
             updated.append(ev.detection_track[ev.detection_track >= 0])
+        for t_close in closes:  # scan ends after the tick's last detections
+            self._close_scan(t_close)
         if end_of_scan or self.tracks.t < t - TICK_EXTRAPOLATE_S or len(detections) == 0:
             self.tracks, ev = step(
-                self.tracks, Detections.empty(), t, self.params, end_of_scan=end_of_scan
+                self.tracks, Detections.empty(), t, self.params, end_of_scan=bool(end_of_scan)
             )
             empty = Detections.empty()
             self.fusion = update_fusion(self.fusion, self.tracks, empty, ev.detection_track, t)
+        if end_of_scan:
+            self.last_close_t = t
         shown = extrapolated(self.tracks.take(self.tracks.confirmed), t)
         classes = self.classifier(shown, t)
         forecast = self.forecasts.forecast(
@@ -196,6 +208,14 @@ class Pipeline:
             p_drone=classes.p[:, 0] if classes.calibrated else None,
         )  # fmt: skip
         return TickWork(shown, classes, assessment)
+
+    def _close_scan(self, t: float) -> None:
+        """Close a scan that the tick spans at time t (never before the tracks' time)."""
+        t = max(t, float(self.tracks.t))
+        self.tracks, ev = step(self.tracks, Detections.empty(), t, self.params, end_of_scan=True)
+        empty = Detections.empty()
+        self.fusion = update_fusion(self.fusion, self.tracks, empty, ev.detection_track, t)
+        self.spanned_scan_closes += 1
 
     def conclude(self, t: float, work: TickWork) -> tuple[Snapshot, tuple[AuditEntry, ...]]:
         """The alerts, snapshot and listeners of a tick (on the event loop's thread)."""
@@ -426,6 +446,7 @@ class Pipeline:
                 "queue_depth": self.queue_depth,
                 "late_detections": self.late_detections,
                 "carried_reports": self.carried_reports,
+                "spanned_scan_closes": self.spanned_scan_closes,
                 "invalid_detections": {
                     SourceKind(k).name.lower(): n for k, n in self.invalid_detections.items()
                 },

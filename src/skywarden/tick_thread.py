@@ -52,7 +52,7 @@ class TickResult:
 
 
 async def process_off_loop(
-    pipeline: Pipeline, t: float, detections: Detections, end_of_scan: bool
+    pipeline: Pipeline, t: float, detections: Detections, end_of_scan: bool | int
 ) -> TickResult:
     """:meth:`Pipeline.process`, with its costly part in a worker thread (module docstring)."""
     cpu0 = time.thread_time()

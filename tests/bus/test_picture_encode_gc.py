@@ -37,7 +37,9 @@ def collections() -> Iterator[list[int]]:
     finally:
         gc.callbacks.remove(note)
         gc.set_threshold(*threshold)
-        if not enabled:
+        if enabled:  # as it was (a test here disables it: the rest of the session collects)
+            gc.enable()
+        else:
             gc.disable()
 
 

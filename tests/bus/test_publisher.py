@@ -116,3 +116,38 @@ def test_pictures_on_the_period_alone_without_alert_changes(clock) -> None:
     sent = _pictures(bus, subjects)
     assert len(sent) == 2
     assert sent[1] - sent[0] == pytest.approx(PERIOD_S)
+
+
+def test_alert_events_do_not_wait_for_a_picture_being_encoded(clock) -> None:
+    """run(): a picture's encoding (tens of ms in the core's child process) is its own task;
+    an alert event that comes meanwhile is published at once, not after the picture."""
+    subjects = SiteSubjects.of("site")
+    bus = FakeBus()
+    encoding, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_encode(snapshot: Snapshot):
+        encoding.set()
+        await release.wait()
+        return b"{}", {}
+
+    publisher = Publisher(bus, bus, subjects, CoreCounters(), PERIOD_S, slow_encode)
+
+    async def run() -> list[str]:
+        task = asyncio.create_task(publisher.run())
+        publisher.on_snapshot(_snapshot(1), ())  # the first picture: due at once
+        await asyncio.wait_for(encoding.wait(), 5)
+        publisher.on_snapshot(_snapshot(2), _raised(2.0))
+        for _ in range(100):  # the event loop's turns, no clock
+            await asyncio.sleep(0)
+        during = [s for s, _ in bus.sent]
+        release.set()
+        for _ in range(100):
+            await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return during
+
+    during = asyncio.run(run())
+    assert during.count(subjects.alerts) == 1  # published while the picture was encoding
+    assert subjects.picture not in during
+    assert _pictures(bus, subjects)  # and the picture went once its encoding was done

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import gc
 import json
 import logging
 import math
@@ -43,7 +42,7 @@ from typing import Any
 
 from skywarden.bus.connection import connect, declare_streams
 from skywarden.bus.core_clock import CoreClock
-from skywarden.bus.picture import encode_picture
+from skywarden.bus.picture_process import Encoded, PictureEncoder, encode_without_collecting
 from skywarden.bus.rpc import answer
 from skywarden.bus.settings import BusConfig
 from skywarden.bus.subjects import HEADER_CONNECTION, HEADER_T, SiteSubjects, token
@@ -76,9 +75,12 @@ class CoreCounters:
     pictures_published: int = 0
     publish_failed: int = 0
     rpc_requests: int = 0
+    picture_encoder: Callable[[], dict] | None = None  # its health (picture_process.py)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: dict(v) if isinstance(v, Counter) else v for k, v in self.__dict__.items()}
+        out = {k: dict(v) if isinstance(v, Counter) else v for k, v in self.__dict__.items()}
+        out["picture_encoder"] = self.picture_encoder() if self.picture_encoder else None
+        return out
 
 
 class RawMessages:
@@ -121,6 +123,9 @@ async def run_core(
     js = nc.jetstream()
     await declare_streams(js, subjects, bus)
     counters = CoreCounters()
+    encoder = PictureEncoder(encode_without_collecting)
+    encoder.start()  # its child starts (imports) while the core warms up
+    counters.picture_encoder = encoder.health
     raw = RawMessages(config, bus, counters)
     clock = CoreClock()
     feeder = LiveFeeder(raw, counters, clock)
@@ -134,7 +139,7 @@ async def run_core(
     counters.warm_up = await _warm_up(js, subjects, bus, raw, pipeline, feeds, clock, floor)
     psub = await _durable(js, subjects, floor)
     log.info("core: durable consumer from %d", floor + 1)
-    publisher = Publisher(js, nc, subjects, counters, 1.0 / config.live_rate_hz)
+    publisher = Publisher(js, nc, subjects, counters, 1.0 / config.live_rate_hz, encoder.encode)
     pipeline.listeners.append(publisher.on_snapshot)
     counters.catch_up = await _catch_up(js, subjects, psub, raw, pipeline, feeds, clock, counters)
     clock.fixed = None
@@ -160,6 +165,7 @@ async def run_core(
         await feeder.flush_acks()
         await rpc.unsubscribe()
         await _close(nc)
+        encoder.close()
     return counters
 
 
@@ -396,9 +402,10 @@ class Publisher:
 
     def __init__(
         self, js: Any, nc: Any, subjects: SiteSubjects, counters: CoreCounters,
-        picture_period_s: float,
+        picture_period_s: float, encode: Callable[[Snapshot], Any] | None = None,
     ) -> None:  # fmt: skip
         self.js, self.nc, self.subjects, self.counters = js, nc, subjects, counters
+        self.encode = encode or _encode_in_thread  # async: snapshot -> (payload, headers)
         self.period_s = picture_period_s
         self.next_picture = 0.0  # monotonic s
         self.last_picture = -float("inf")  # monotonic s
@@ -426,15 +433,28 @@ class Publisher:
         # timeouts can, when they expire at that moment): it used to wait on ``ready`` for
         # ever then, and run_core never returned (a core that ignored SIGTERM). So the task's
         # own cancelling() is checked, and no wait is longer than IDLE_CHECK_S.
+        # The picture goes in a task of its own: alert events never wait for its encoding
+        # (measured: a tick's alert waited up to 112 ms for the picture before it).
         task = asyncio.current_task()
-        while task is None or not task.cancelling():
-            wait = IDLE_CHECK_S if self.latest is None else self._picture_due() - time.monotonic()
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(wait, IDLE_CHECK_S)):
-                        await self.ready.wait()
-            self.ready.clear()
-            await self.flush()
+        picture: asyncio.Task | None = None
+        try:
+            while task is None or not task.cancelling():
+                busy = picture is not None and not picture.done()
+                wait = (IDLE_CHECK_S if self.latest is None or busy
+                        else self._picture_due() - time.monotonic())  # fmt: skip
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(min(wait, IDLE_CHECK_S)):
+                            await self.ready.wait()
+                self.ready.clear()
+                await self.flush_events()
+                if picture is None or picture.done():
+                    snapshot = self._take_picture()
+                    if snapshot is not None:
+                        picture = asyncio.create_task(self._send_picture(snapshot, True))
+        finally:
+            if picture is not None:
+                picture.cancel()
 
     def _picture_due(self) -> float:
         """When the next picture may go (monotonic s)."""
@@ -443,6 +463,14 @@ class Publisher:
         return self.next_picture
 
     async def flush(self) -> None:
+        """The events, then the picture if one is due (awaited)."""
+        await self.flush_events()
+        snapshot = self._take_picture()
+        if snapshot is not None:
+            await self._send_picture(snapshot)
+
+    async def flush_events(self) -> None:
+        """Publish the alert events and audit entries waiting, and await JetStream's acks."""
         futures = []
         while self.events:
             subject, payload = self.events.popleft()
@@ -456,39 +484,34 @@ class Publisher:
             failed = sum(isinstance(d, BaseException) for d in done)
             self.counters.publish_failed += failed
             self.counters.alerts_published += (len(done) - failed) // 2
+
+    def _take_picture(self) -> Snapshot | None:
+        """The snapshot to send now, if a picture is due (and the schedule moved on)."""
         if self.latest is None or time.monotonic() < self._picture_due():
-            return
+            return None
         snapshot, self.latest, self.alert_changed = self.latest, None, False
         self.last_picture = time.monotonic()
         self.early_allowed = self.last_picture >= self.next_picture  # this one on the period
         self.next_picture = self.last_picture + self.period_s
-        if snapshot is not None:  # in a worker thread: ~25 ms at 1,000 tracks, which held the
-            # loop (fetching, gathering, the tick's own conclude) for as long twice a second
-            payload, headers = await asyncio.to_thread(encode_without_collecting, snapshot)
-            try:
-                await self.nc.publish(self.subjects.picture, payload, headers=headers or None)
-                self.counters.pictures_published += 1
-            except Exception as exc:
-                self.counters.publish_failed += 1
-                log.warning("core: publish picture: %r", exc)
+        return snapshot
+
+    async def _send_picture(self, snapshot: Snapshot, wake: bool = False) -> None:
+        """Encode (~37 ms of CPU at 1,000 tracks, ~22 of it holding the GIL: in a child
+        process, picture_process.py) and publish; ``wake``: tell run() when done."""
+        try:
+            payload, headers = await self.encode(snapshot)
+            await self.nc.publish(self.subjects.picture, payload, headers=headers or None)
+            self.counters.pictures_published += 1
+        except Exception as exc:
+            self.counters.publish_failed += 1
+            log.warning("core: picture: %r", exc)
+        finally:
+            if wake:
+                self.ready.set()
 
 
-def encode_without_collecting(snapshot: Snapshot) -> tuple[bytes, dict[str, str]]:
-    """:func:`encode_picture` with the cyclic garbage collector paused (process-wide, for
-    the ~30 ms it takes at 1,000 tracks). The picture's JSON document is ~100k containers,
-    alive until it is encoded and then freed by reference counting; counted as allocations,
-    they set off collections of every generation in the middle of it, full ones (stopping
-    every thread, the tick's too) included: measured 16-32 full collections a minute, each
-    pausing the core 34-42 ms (p50) and up to 380-450 ms at load 7-8. Paused, nothing is
-    collected for them and nothing is lost: the counts fall back as the document is freed,
-    and cyclic garbage made meanwhile by another thread waits for the next collection."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return encode_picture(snapshot)
-    finally:
-        if was_enabled:
-            gc.enable()
+async def _encode_in_thread(snapshot: Snapshot) -> Encoded:
+    return await asyncio.to_thread(encode_without_collecting, snapshot)
 
 
 async def _relay(stop: asyncio.Event, service_stop: asyncio.Event) -> None:
