@@ -27,7 +27,7 @@
                    default -20 dBsm, a small multirotor; with it, plots farther out than a
                    small drone could be seen count as evidence against 'drone',
                    skywarden.classify.physics)
-    [classifier]   decision_confidence (0.25-1, default 0.5: a track's label is its most
+    [classifier]   decision_confidence (0.25-1, default 0.9: a track's label is its most
                    probable class only when that class's probability reaches this, else
                    'unknown'; skywarden.classify.decision)
     [[alert_rules]] name, zones, classes, min/max_height_m, min/max_speed_mps, horizon_s,

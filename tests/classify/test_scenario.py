@@ -140,7 +140,12 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     5: one-scan p_drone spikes of young gull and thermal tracks raised warning-ring alerts):
     0.829 of drone scans labelled drone and 125 of 140 tracks; the scans given up are
     'unknown' again (a drone track that dips below p_drone 0.7 is 'drone' one scan later).
-    The bounds below are these numbers, rounded down."""
+    With the default decision_confidence raised from 0.5 to 0.9 (issue 11: on 100 seeds of
+    mixed and of loitering it labels fewer bird scans drone, with every drone still alerted):
+    0.788 of drone scans labelled drone and 123 of 140 tracks; p_drone > 0.5 unchanged
+    (0.902); still none of 23,408 bird or airliner scans labelled drone. The scans given up
+    are 'unknown' (warned of in the protected zone), not 'bird'. The bounds below are these
+    numbers, rounded down."""
     rows = []  # (seed, truth class, track id, p_drone, labelled drone) from 10 s of age
     for seed in range(20):
         scans, majority = run_mixed(seed, 120, _pipeline_classifier())
@@ -151,11 +156,11 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     drones = [r for r in rows if r[1] == 0]
     assert len(birds_and_aircraft) > 20_000 and len(drones) > 10_000
     assert not any(r[4] for r in birds_and_aircraft)
-    assert np.mean([r[4] for r in drones]) >= 0.82
+    assert np.mean([r[4] for r in drones]) >= 0.78
     assert np.mean([r[3] > 0.5 for r in drones]) >= 0.90
     keys = {r[:3:2] for r in drones}  # (seed, track id)
     labelled = [np.mean([r[4] for r in drones if r[:3:2] == key]) > 0.5 for key in keys]
-    assert len(keys) >= 120 and np.mean(labelled) >= 0.89
+    assert len(keys) >= 120 and np.mean(labelled) >= 0.87
 
 
 def test_mixed_scenario_has_a_drone_that_flies_and_reflects_like_its_birds():

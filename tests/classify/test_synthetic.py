@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skywarden.classify.synthetic import (
+    HIGH_MISSIONS,
     STEP_S,
     synthetic_aircraft,
     synthetic_birds,
@@ -35,6 +36,25 @@ def test_multirotors_hover_climb_and_fly_legs_under_an_acceleration_limit(seed):
     speeds = np.concatenate([_speeds(tr)[1] for tr in trajs])
     assert np.mean(speeds < 0.2) > 0.05  # hovering happens
     assert np.mean(speeds > 3.0) > 0.2  # and so do legs
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_high_missions_fly_level_and_steady_at_height(seed):
+    """HIGH_MISSIONS (issue 11, round 7): 2-300 m, at most 16 m/s, no vertical segments (the
+    legs' commanded climb is a 0.3 m/s wobble), long legs and orbits: most seconds at 8-16 m/s."""
+    trajs = synthetic_multirotors(np.random.default_rng(seed), 8, 240.0, "h-", HIGH_MISSIONS)
+    assert len(trajs) == 8 and all(t.label == "drone" for t in trajs)
+    speeds, climbs = [], []
+    for tr in trajs:
+        assert tr.p[:, 2].min() >= 2.0 - 1e-9 and tr.p[:, 2].max() <= 300.0 + 1e-9
+        v, speed = _speeds(tr)
+        assert speed.max() <= 16.0 + 1e-6
+        speeds.append(speed)
+        climbs.append(np.abs(v[:, 2]))
+    speeds, climbs = np.concatenate(speeds), np.concatenate(climbs)
+    assert np.mean(speeds >= 7.0) > 0.6 and np.median(climbs) < 0.5
+    assert np.median([np.median(t.p[:, 2]) for t in trajs]) > 100.0
 
 
 def test_some_multirotor_missions_orbit_at_constant_radius_and_height():

@@ -62,8 +62,28 @@ def test_a_young_track_needs_more_confidence_to_be_called_drone():
     from skywarden.warn.rules import TargetClass
 
     assert DEFAULT_DRONE_CONFIDENCE < 0.75 < YOUNG_DRONE_CONFIDENCE
-    labels = _young_and_old_labels([0.75, 0.2, 0.05, 0.0], YOUNG_TRACK_S)
+    labels = _young_and_old_labels([0.75, 0.2, 0.05, 0.0], YOUNG_TRACK_S, **LOW_DECISION)
     assert labels == [TargetClass.UNKNOWN, TargetClass.DRONE]
+
+
+def test_at_the_default_decision_confidence_a_close_call_is_unknown_at_any_age():
+    """At the shipped decision_confidence (0.9) p_drone 0.75 and p_bird 0.85 are 'unknown'
+    young and old: the lower per-class thresholds only act where a site sets a lower one."""
+    from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE, YOUNG_TRACK_S
+    from skywarden.warn.rules import TargetClass
+
+    assert DEFAULT_DECISION_CONFIDENCE == 0.9
+    for p_row in ([0.75, 0.2, 0.05, 0.0], [0.1, 0.85, 0.05, 0.0]):
+        labels = _young_and_old_labels(p_row, YOUNG_TRACK_S, bird_confidence=0.5)
+        assert labels == [TargetClass.UNKNOWN, TargetClass.UNKNOWN]
+    labels = _young_and_old_labels([0.95, 0.05, 0.0, 0.0], YOUNG_TRACK_S)
+    assert labels == [TargetClass.DRONE, TargetClass.DRONE]
+
+
+# The per-class thresholds below DEFAULT_DECISION_CONFIDENCE (drone 0.7 / young 0.8, young bird
+# 0.9, the drone <-> bird switch 0.9) only act at a site's decision_confidence under 0.9: their
+# tests set 0.5 so that each rule is seen on its own.
+LOW_DECISION = {"decision_confidence": 0.5}
 
 
 def _young_and_old_labels(p_row: list[float], young_s: float, **options) -> list[int]:
@@ -93,7 +113,7 @@ def test_a_track_called_drone_needs_switch_confidence_to_be_called_bird():
     from skywarden.warn.rules import TargetClass
 
     assert 0.8 < SWITCH_CONFIDENCE < 0.95
-    c = TrainedClassifier(1.0, bird_confidence=0.5)
+    c = TrainedClassifier(1.0, bird_confidence=0.5, **LOW_DECISION)
     born = 0.0
     probs = {39.0: [0.9, 0.1, 0, 0], 40.0: [0.9, 0.1, 0, 0], 41.0: [0.2, 0.8, 0, 0]}
     probs[42.0] = [0.05, 0.95, 0, 0]
@@ -122,7 +142,9 @@ def test_a_young_track_needs_more_confidence_to_be_called_bird():
     from skywarden.warn.rules import TargetClass
 
     assert YOUNG_BIRD_CONFIDENCE > 0.85
-    labels = _young_and_old_labels([0.1, 0.85, 0.05, 0.0], YOUNG_TRACK_S, bird_confidence=0.5)
+    labels = _young_and_old_labels(
+        [0.1, 0.85, 0.05, 0.0], YOUNG_TRACK_S, bird_confidence=0.5, **LOW_DECISION
+    )
     assert labels == [TargetClass.UNKNOWN, TargetClass.BIRD]
 
 
@@ -238,7 +260,7 @@ def test_a_lone_unsure_bird_still_holds_a_drone_switch():
     from skywarden.classify.decision import DISPUTED, UNSURE_BIRD
     from skywarden.warn.rules import TargetClass
 
-    c = TrainedClassifier(1.0)
+    c = TrainedClassifier(1.0, **LOW_DECISION)
     sequence = [[0.04, 0.95, 0.01, 0.0]] * 2 + [[0.8, 0.2, 0.0, 0.0]] * 3
 
     def fixed(half, sub, now):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from skywarden.classify.decision import DEFAULT_DECISION_CONFIDENCE
 from skywarden.errors import ConfigError
 from skywarden.evaluate.warning_seeds import (
     evaluate_seeds_command,
@@ -33,7 +34,7 @@ def test_parse_seeds():
 
 def test_parse_confidences():
     assert parse_confidences("0.5,0.7") == [0.5, 0.7]
-    assert parse_confidences(None) == [0.5]
+    assert parse_confidences(None) == [DEFAULT_DECISION_CONFIDENCE]  # the site default
     for bad in ("x", "0.1", "1.5", ","):
         with pytest.raises(ConfigError, match="decision-confidence"):
             parse_confidences(bad)
@@ -102,7 +103,8 @@ def test_one_real_seed_end_to_end(tmp_path, capsys):
     reports = json.loads((tmp_path / "report.json").read_text())
     assert [r["decision_confidence"] for r in reports] == [0.5, 0.9]
     assert (tmp_path / "tradeoff.png").exists() and (tmp_path / "report.md").exists()
-    # the same seed in a worker process gives the same outcome as in this one
-    assert reports[0]["scan_targets"] == summarise(results)["scan_targets"]
+    # the same seed in a worker process gives the same outcome as in this one (at the default)
+    (default,) = [r for r in reports if r["decision_confidence"] == DEFAULT_DECISION_CONFIDENCE]
+    assert default["scan_targets"] == summarise(results)["scan_targets"]
     with pytest.raises(ConfigError, match="unknown scenario"):
         run_seeds("nope", [0])

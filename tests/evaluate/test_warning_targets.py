@@ -69,3 +69,27 @@ def _expect(name: str, target: str, ok: bool, t: dict) -> None:
     if ok:
         pytest.fail(f"{name}: {target} is now met ({t}): remove it from NOT_MET")
     pytest.xfail(f"{name}: {target} not met ({reason}): {t}")
+
+
+# The drones of mixed seeds 0-99 that miss "drone or unknown on >= 95 % of scans" (issue 11,
+# round 7, per scan from 10 s with the shipped model and policy): lone multirotors called bird
+# at p_bird >= 0.99 (fraction of their scans): straight transits of seeds 21 (0.32), 45 (0.56),
+# 65 (0.14), 80 (0.72), 86 (0.74) and 89 (0.80) at 10-13 m/s, 85-166 m up; orbits of seeds 49
+# (0.06), 61 (0.10) and 97 (0.10) at 8-9 m/s, 235-250 m up. Through the tracker their features
+# are the simulated commuting gulls' (speed, straightness, height and vertical-speed wiggle
+# within noise of each other at 5 m radar noise; only height and RCS differ). Three of them,
+# measured: 25 of 28 drones (seed 45 cv bird on 94 of 167 scans, 61 loiter 30 of 288, 89 cv 133
+# of 167). A model trained with high, steady multirotor missions (corpus high_multirotors) passes
+# 45 and 61 but not 89 (88 of 167), and labels a gull drone (docs/warnings.md, round 7).
+HARD_MIXED_SEEDS = (45, 61, 89)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mixed seeds 45, 61, 89: 25 of 28 drones drone-or-unknown on >= 95 % of scans (a cv "
+    "and a loiter multirotor called bird at p_bird >= 0.99; docs/warnings.md, round 7)",
+)
+def test_lone_multirotors_that_fly_like_gulls_are_not_called_bird():
+    t = scan_targets(run_seeds("mixed", HARD_MIXED_SEEDS, jobs=2))
+    assert t["drones"] > 0
+    assert t["drones_drone_or_unknown_on_95pct_of_scans"] == t["drones"], t

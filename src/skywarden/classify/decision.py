@@ -3,9 +3,14 @@
 **Decision.** A track's label is its most probable class only when that class's calibrated
 probability reaches the site's ``decision_confidence``; otherwise the label is ``unknown``:
 the evidence does not decide, and the default alert rules warn of unknown non-cooperative
-objects as they do of drones. The default, :data:`DEFAULT_DECISION_CONFIDENCE`, is the
-policy measured on the mixed scenario and the held-out flights so far (the most probable
-class at p >= 0.5); ``skywarden evaluate --scenario`` measures the trade-off.
+objects as they do of drones. The default, :data:`DEFAULT_DECISION_CONFIDENCE` (0.9), was
+chosen from the trade-off ``skywarden evaluate --scenario NAME --decision-confidence
+0.5,0.7,0.9`` measures (issue 11, docs/warnings.md): over 100 seeds of ``mixed`` and of
+``loitering`` it keeps every zone-entering drone alerted before entry and labels far fewer
+bird scans ``drone`` than 0.5 (mixed 0 against 43, loitering 3 against 66); the cost is more
+``unknown`` (aircraft and road traffic too), which the alert rules warn of only in a protected
+zone. With it the lower per-class thresholds below (drone 0.7 / 0.8 young, young bird 0.9,
+the switch rule 0.9) act only where a site sets a lower ``decision_confidence``.
 
 **Reasons.** Each track carries a small bitmask (int64) of the evidence behind its label,
 computed vectorised per scan (:func:`evidence_reasons`); readers turn it into words
@@ -30,7 +35,7 @@ from skywarden.detections import icao_identity, remote_id_identity
 from skywarden.evidence import COOPERATIVE_AIRCRAFT
 from skywarden.units import FloatArray, IntArray
 
-DEFAULT_DECISION_CONFIDENCE = 0.5
+DEFAULT_DECISION_CONFIDENCE = 0.9  # 0.5 until issue 11's 100-seed trade-off (module docstring)
 # p_drone a track needs for the label 'drone' (below: 'unknown', which the protected-zone rule
 # still warns of): DEFAULT_DRONE_CONFIDENCE, and YOUNG_DRONE_CONFIDENCE while the track is
 # younger than YOUNG_TRACK_S (its state window, 32 scans, not yet full). Measured on

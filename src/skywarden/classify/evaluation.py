@@ -182,16 +182,20 @@ def evaluate_samples(
 def evaluate_classifier(out_png: Path, shared_data: Path) -> dict[str, object]:
     """Classify the held-out split with the shipped model; write the reliability PNG.
 
-    Returns the metrics of :func:`evaluate_samples` plus ``reliability_png``. The held-out
+    Returns the metrics of :func:`evaluate_samples`, ``decision`` (the label policy per data
+    source, :func:`skywarden.classify.heldout_decision.decision_by_source`) and
+    ``reliability_png``. The held-out
     split is rebuilt from ``shared_data`` (the real recordings) and the simulator, seeded, so
     the numbers are reproducible.
     """
     from skywarden.classify.corpus import split_samples
+    from skywarden.classify.heldout_decision import decision_by_source
     from skywarden.classify.model import predict_proba
 
     samples = split_samples(Path(shared_data), "test")
     p = predict_proba(samples.X)
     result = evaluate_samples(samples, p, predict_proba(without_amplitude(samples.X)))
+    result["decision"] = decision_by_source(p, samples)
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     reliability_diagram(p, samples.y, out_png, "held-out split (real + simulated)")
@@ -227,6 +231,10 @@ def format_report(result: dict[str, object]) -> str:
             for k, v in r["by_amplitude_10s"].items()
         )
         lines.append(f"balanced accuracy at 10 s with / without radar amplitude: {amp}")
+    if "decision" in result:
+        from skywarden.classify.heldout_decision import format_decision
+
+        lines += format_decision(result["decision"])
     if "reliability_png" in result:
         lines.append(f"reliability diagram: {result['reliability_png']}")
     return "\n".join(lines)
