@@ -428,14 +428,16 @@ def print_latency(r: dict) -> None:
     print("  slowest alerts a plot set off (ms from the plot's edge receive; what ran meanwhile):")
     for line in r["tail"]:
         print(f"    {line}")
-    plot = stages["EXACT e2e: trigger plot in its tick"]
-    print(f"detection-in to alert-out of the events a plot set off (its track's plot in the "
-          f"alert's tick): p50 {plot[0]:.1f} / p99 {plot[1]:.1f} ms (n {plot[2]})")  # fmt: skip
     exact = stages["EXACT e2e: all triggered events"]
-    verdict = "met" if exact[1] < 150.0 else "NOT met"
-    print(f"detection-in (edge receive of the trigger plot's datagram) to alert-out (consumer "
-          f"receive): p50 {exact[0]:.1f} / p99 {exact[1]:.1f} ms (n {exact[2]}): target p99 < "
-          f"150 ms {verdict}")  # fmt: skip
+    print(f"all triggered events, those with no plot of their track in the alert's tick timed "
+          f"from its newest earlier plot (raised by a label change or a forecast redone on "
+          f"age, not by a detection): p50 {exact[0]:.1f} / p99 {exact[1]:.1f} ms (n "
+          f"{exact[2]})")  # fmt: skip
+    plot = stages["EXACT e2e: trigger plot in its tick"]
+    verdict = "met" if plot[2] and plot[1] < 150.0 else "NOT met"
+    print(f"detection-in (edge receive of the datagram of the plot that set the alert off, "
+          f"processed in the alert's tick) to alert-out (consumer receive): p50 {plot[0]:.1f} "
+          f"/ p99 {plot[1]:.1f} ms (n {plot[2]}): target p99 < 150 ms {verdict}")  # fmt: skip
 
 
 async def main_async(args) -> None:

@@ -184,15 +184,18 @@ class Stages:
 
         def timed_release(self, now):
             stages.windows.append(self.window_s)
-            ready = self._held.t <= now - self.window_s
-            if ready.any():  # each released detection's receive time (an edge Sw-T)
-                held = self._held.take(ready)
-                keys = detection_keys(held)
+            received = dict(zip(detection_keys(self._held), self._received.tolist(), strict=True))
+            out = release(self, now)
+            if len(out[1]):  # each released detection's receive time (an edge Sw-T), for
+                # what the buffer did release: its watermark rule releases plots younger than
+                # now - window (re-deriving "t <= now - window" here missed those, and their
+                # alerts were then timed from a plot tens of seconds older)
                 stages.releasing = {
-                    key: stages.chunk_of.get(key, received)
-                    for key, received in zip(keys, self._received[ready].tolist(), strict=True)
+                    key: stages.chunk_of.get(key, received[key])
+                    for key in detection_keys(out[1])
+                    if key in received
                 }
-            return release(self, now)
+            return out
 
         def timed_parse(self, msg):
             cpu = time.process_time()
