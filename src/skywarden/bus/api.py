@@ -32,6 +32,10 @@ from skywarden.snapshot import AlertView, Snapshot, SnapshotSignal, TrackArrays
 
 log = logging.getLogger(__name__)
 MAX_HEALTH_BYTES = 4 * 1024 * 1024
+# No health from the core for this long (s) and the api node says so: status "degraded" with
+# the reason, and a warning in its log. The core publishes its health every
+# skywarden.bus.core.HEALTH_PERIOD_S (2 s), so this is two and a half periods missed.
+CORE_SILENT_S = 5.0
 
 
 class _Requester:
@@ -91,6 +95,7 @@ class BusBackend(PublishedSnapshot):
         self.failure: str | None = None
         self.core_health: dict[str, Any] = {}
         self.core_health_t = float("nan")
+        self._core_was_silent = False  # for logging the change only
         self.pictures = 0
         self.rejects: Counter = Counter()
         self._requester: _Requester | None = None
@@ -185,12 +190,35 @@ class BusBackend(PublishedSnapshot):
         return self._call("put_allow", allow=allow, who=who, role=role)
 
     def health(self) -> dict[str, Any]:
-        """The core's last reported health and this node's bus counters."""
+        """The core's last reported health and this node's bus counters. A core that has
+        not been heard from for CORE_SILENT_S (dead, stalled, cut off from the bus), or not
+        yet, makes the status "degraded" with the reason: its last "ok" is no longer news."""
         body = dict(self.core_health) or {"sources": {}, "queue_depth": 0}
         age = time.time() - self.core_health_t
+        silent = self._core_silence(age)
+        if silent:
+            body["status"] = "degraded"
+            body["degraded"] = [*body.get("degraded", []), silent]
         body["bus"] = {"role": "api", "pictures": self.pictures, "rejects": dict(self.rejects),
                        "core_health_age_s": None if age != age else round(age, 3)}  # fmt: skip
         return body
+
+    def _core_silence(self, age: float) -> str:
+        """The reason the core counts as silent ("" when it is heard), logged once per
+        silence (a warning) and once when it is heard again."""
+        if age != age:
+            reason = "core: no health heard from the core yet"
+        elif age > CORE_SILENT_S:
+            reason = f"core: no health from the core for {age:.0f} s (it reports every 2 s)"
+        else:
+            reason = ""
+        if bool(reason) != self._core_was_silent:
+            self._core_was_silent = bool(reason)
+            if reason and age == age:
+                log.warning("api: %s: the picture and alerts shown are not current", reason)
+            elif not reason:
+                log.info("api: the core's health is heard again")
+        return reason
 
     def audit(self, since_t: float | None = None) -> list[dict[str, Any]]:
         return self._call("audit", since_t=since_t)
