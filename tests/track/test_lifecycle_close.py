@@ -1,5 +1,5 @@
-"""Closing a scan: the coast odds handed from record_scan_odds to survivors, and the
-deletion-only path of keep_and_append, give what the plain calls give."""
+"""Closing a scan: the coast odds handed from record_scan_odds to survivors give what the
+plain calls give."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ import numpy as np
 
 from skywarden.track import lifecycle
 from skywarden.track.params import TrackerParams
-from skywarden.track.tracks import (
-    _ARRAY_FIELDS,
-    CONFIRMED,
-    TENTATIVE,
-    empty_tracks,
-    keep_and_append,
-)
+from skywarden.track.tracks import CONFIRMED, TENTATIVE
 
 
 def _tracks(n: int, seed: int = 0):
@@ -55,12 +49,3 @@ def test_m_of_n_gives_no_odds() -> None:
     closed, odds = lifecycle.record_scan_odds(tracks, 10.0, params, 0.85)
     assert odds is None
     assert lifecycle.survivors(closed, params, 0.85, odds).shape == (20,)
-
-
-def test_keep_and_append_with_deletions_only_selects_every_array() -> None:
-    tracks, _ = _tracks(30)
-    keep = np.arange(30) % 3 != 0
-    out = keep_and_append(tracks, keep, empty_tracks(tracks.n_models, 11.0, next_id=99))
-    assert out.t == 11.0 and out.next_id == 99 and len(out) == 20
-    for name in _ARRAY_FIELDS:
-        np.testing.assert_array_equal(getattr(out, name), getattr(tracks, name)[keep], name)

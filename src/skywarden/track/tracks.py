@@ -203,30 +203,6 @@ def _empty_template(n_models: int) -> Tracks:
     return empty_tracks(n_models)
 
 
-def keep_and_append(
-    a: Tracks, keep: np.ndarray, b: Tracks, candidates: Candidates | None = None
-) -> Tracks:
-    """The tracks of a selected by the boolean mask keep, followed by all tracks of b
-    (b's time and next_id are kept; candidates replaced if given). One allocation per array,
-    no intermediate copy."""
-    n_keep = int(np.count_nonzero(keep))
-    extra = {} if candidates is None else {"candidates": candidates}
-    if n_keep == len(a) and len(b) == 0:  # nothing deleted or born: no copies needed
-        return replace(a, t=b.t, next_id=b.next_id, **extra)
-    changes = {}
-    if len(b) == 0:  # deletions only: one selection per array
-        for name in _ARRAY_FIELDS:
-            changes[name] = getattr(a, name).compress(keep, axis=0)
-        return replace(b, **changes, **extra)
-    for name in _ARRAY_FIELDS:
-        src, tail = getattr(a, name), getattr(b, name)
-        out = np.empty((n_keep + tail.shape[0], *src.shape[1:]), dtype=src.dtype)
-        src.compress(keep, axis=0, out=out[:n_keep])
-        out[n_keep:] = tail
-        changes[name] = out
-    return replace(b, **changes, **extra)
-
-
 def concat_tracks(a: Tracks, b: Tracks) -> Tracks:
     """Tracks of a followed by tracks of b (b's time and next_id are kept)."""
     changes = {name: np.concatenate([getattr(a, name), getattr(b, name)]) for name in _ARRAY_FIELDS}
