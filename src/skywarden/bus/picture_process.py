@@ -59,7 +59,6 @@ class PictureEncoder:
         self.failures = 0  # pictures the child did not encode (encoded in a thread instead)
         self.restarts = 0
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._warm: concurrent.futures.Future | None = None
 
     def start(self) -> None:
         """Start the child and warm it up (imports, one empty picture); returns at once."""
@@ -70,7 +69,7 @@ class PictureEncoder:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 1, mp_context=context, initializer=_child_start, initargs=(os.getpid(),)
             )
-            self._warm = self._pool.submit(_encode, _EMPTY)
+            self._pool.submit(_encode, _EMPTY)  # its failure shows at the first encode
         except (OSError, RuntimeError) as exc:  # no processes to be had: encode in a thread
             self._give_up(f"cannot start the picture encoder process: {exc!r}")
 
