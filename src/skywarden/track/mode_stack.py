@@ -34,12 +34,16 @@ class ScanMatrices:
         F_T: (M, 6, 6) each mode's transition matrix, transposed (views of F).
         kron_upper: (M, 36, 21) vec(P) @ kron_upper[j] = the upper triangle of F_j P F_j^T.
         Q_upper: (M, 1, 21) the upper triangles of the process noises.
+        F: (M, 6, 6) each mode's transition matrix; Q: (M, 6, 6) its process noise
+            (C-contiguous: what the compiled predict, imm_kernels.imm_predict, reads).
     """
 
     Pi: FloatArray
     F_T: FloatArray
     kron_upper: FloatArray
     Q_upper: FloatArray
+    F: FloatArray
+    Q: FloatArray
 
 
 @lru_cache(maxsize=64)
@@ -48,11 +52,12 @@ def scan_matrices(dt: float, models: tuple[MotionModel, ...], switch_rate: float
     pairs = [imm.model_matrices(dt, m.turn_rate, m.accel_sigma) for m in models]
     F = np.stack([f for f, _ in pairs])
     kron = np.stack([kalman.kron_upper(f) for f, _ in pairs])
+    Q = np.stack([q for _, q in pairs])
     Q_upper = np.stack([q.reshape(36)[kalman.UPPER6] for _, q in pairs])[:, None, :]
     Pi = imm.transition_matrix(len(models), switch_rate, dt)
-    for a in (F, kron, Q_upper, Pi):
+    for a in (F, Q, kron, Q_upper, Pi):
         a.setflags(write=False)
-    return ScanMatrices(Pi, F.transpose(0, 2, 1), kron, Q_upper)
+    return ScanMatrices(Pi, F.transpose(0, 2, 1), kron, Q_upper, F, Q)
 
 
 def predict_modes(

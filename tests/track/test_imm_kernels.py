@@ -1,0 +1,153 @@
+"""The compiled IMM kernels (track/imm_kernels.py) equal the batched NumPy path they replace
+(imm.mix, mode_stack.predict_modes, imm.combine, kalman.update, imm.update_probabilities),
+to about 1e-9 relative, on random SPD covariances, states and mode probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skywarden.track import imm, imm_kernels, kalman, mode_stack
+from skywarden.track.params import MotionModel, default_models
+from tests.track.strategies import random_spd
+
+MODELS = (MotionModel(0.0, 1.0), MotionModel(0.15, 2.0), MotionModel(-0.15, 2.0))
+RTOL = 1e-9
+
+
+def _close(got: np.ndarray, want: np.ndarray, rtol: float = RTOL) -> None:
+    """Equal to rtol relative to each matrix's (row's) largest element."""
+    if want.size == 0:
+        assert got.shape == want.shape
+        return
+    scale = np.abs(want).reshape(want.shape[0], -1).max(axis=1)
+    err = np.abs(got - want).reshape(want.shape[0], -1).max(axis=1)
+    assert (err <= rtol * np.maximum(scale, 1e-300)).all(), float((err / scale).max())
+
+
+def _modes(rng: np.random.Generator, n: int, m: int):
+    xm = np.concatenate([rng.uniform(-1e4, 1e4, (n, m, 3)), rng.normal(0, 30, (n, m, 3))], axis=2)
+    Pm = random_spd(rng, n * m, 6, 4.0).reshape(n, m, 6, 6)
+    mu = rng.dirichlet(np.ones(m), n)
+    return xm, Pm, mu
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    dt=st.floats(0.0, 30.0),
+    models=st.sampled_from([MODELS, default_models()]),
+)
+def test_imm_predict_equals_mix_predict_combine(seed, n, dt, models) -> None:
+    rng = np.random.default_rng(seed)
+    m = len(models)
+    xm, Pm, mu = _modes(rng, n, m)
+    mats = mode_stack.scan_matrices(float(dt), models, 0.05)
+    x0, P0, c_want = imm.mix(xm, Pm, mu, mats.Pi)
+    xm_want, Pm_want = mode_stack.predict_modes(
+        x0, P0, mats, (np.empty_like(x0), np.empty_like(P0))
+    )
+    x_want, P_want = imm.combine(xm_want, Pm_want, c_want)
+    rows = np.flatnonzero(rng.random(n) < 0.7)  # some rows only: the others stay untouched
+    xm_got, Pm_got = np.full_like(xm, np.nan), np.full_like(Pm, np.nan)
+    c_got, x_got, P_got = (
+        np.full_like(mu, np.nan),
+        np.full((n, 6), np.nan),
+        np.full((n, 6, 6), np.nan),
+    )
+    imm_kernels.imm_predict(
+        xm, Pm, mu, rows, mats.Pi, mats.F, mats.Q, xm_got, Pm_got, c_got, x_got, P_got
+    )
+    _close(c_got[rows], c_want[rows], 1e-12)
+    _close(xm_got[rows], xm_want[rows])
+    _close(Pm_got[rows], Pm_want[rows])
+    _close(x_got[rows], x_want[rows])
+    _close(P_got[rows], P_want[rows])
+    assert (Pm_got[rows] == np.swapaxes(Pm_got[rows], -1, -2)).all()  # exactly symmetric
+    others = np.setdiff1d(np.arange(n), rows)
+    assert np.isnan(xm_got[others]).all() and np.isnan(P_got[others]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), sigma=st.floats(0.5, 50.0))
+def test_imm_update_equals_kalman_update_probabilities_combine(seed, n, sigma) -> None:
+    rng = np.random.default_rng(seed)
+    m = len(MODELS)
+    xm, Pm, c = _modes(rng, n, m)
+    d = n + 3
+    z = rng.uniform(-1e4, 1e4, (d, 3))
+    R = random_spd(rng, d, 3, sigma)
+    trk_det = np.where(rng.random(n) < 0.8, rng.integers(0, d, n), -1)
+    hit = trk_det >= 0
+    # reference: each hit row's modes updated with its detection, probabilities, combine
+    xm_want, Pm_want, mu_want = xm.copy(), Pm.copy(), c.copy()
+    if hit.any():
+        det = trk_det[hit]
+        xu, Pu, ll = kalman.update(
+            xm[hit].reshape(-1, 6), Pm[hit].reshape(-1, 6, 6),
+            z[det].repeat(m, axis=0), R[det].repeat(m, axis=0),
+        )  # fmt: skip
+        xm_want[hit], Pm_want[hit] = xu.reshape(-1, m, 6), Pu.reshape(-1, m, 6, 6)
+        mu_want[hit] = imm.update_probabilities(c[hit], ll.reshape(-1, m))
+    x_want, P_want = imm.combine(xm_want, Pm_want, mu_want)
+    rows = np.arange(n)
+    xm_got, Pm_got, mu_got = xm.copy(), Pm.copy(), np.empty_like(c)
+    x_got, P_got = np.empty((n, 6)), np.empty((n, 6, 6))
+    imm_kernels.imm_update(rows, trk_det, z, R, xm_got, Pm_got, c, mu_got, x_got, P_got)
+    _close(xm_got, xm_want)
+    _close(Pm_got, Pm_want, 1e-8)  # P - K B^T cancels: rounding relative to P's scale
+    _close(mu_got, mu_want)
+    _close(x_got, x_want)
+    _close(P_got, P_want, 1e-8)
+    assert (P_got == np.swapaxes(P_got, -1, -2)).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 30), dt=st.floats(0.0, 10.0))
+def test_single_predict_and_update_equal_kalman(seed, n, dt) -> None:
+    rng = np.random.default_rng(seed)
+    x = np.hstack([rng.uniform(-2000, 2000, (n, 3)), rng.normal(0, 20, (n, 3))])
+    P = random_spd(rng, n, 6, 5.0)
+    F, Q = imm.model_matrices(float(dt), 0.0, 3.0)
+    x_want, P_want = kalman.predict(x, P, F, Q)
+    rows = np.arange(n)
+    x_got, P_got = np.empty_like(x), np.empty_like(P)
+    imm_kernels.single_predict(x, P, rows, F, Q, x_got, P_got)
+    _close(x_got, x_want)
+    _close(P_got, P_want)
+    z = x_got[:, :3] + rng.normal(0, 5, (n, 3))
+    R = random_spd(rng, n, 3, 5.0)
+    trk_det = np.arange(n)
+    xu_want, Pu_want, _ = kalman.update(x_got, P_got, z, R)
+    imm_kernels.single_update(rows, trk_det, z, R, x_got, P_got)
+    _close(x_got, xu_want)
+    _close(P_got, Pu_want, 1e-8)
+
+
+def test_joseph_form_where_the_short_form_loses_a_variance() -> None:
+    """A covariance whose short-form update leaves a variance that is not positive takes
+    the Joseph form in the kernel as in kalman.update (the same numbers)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 10, (4, 6))
+    P = random_spd(rng, 4, 6, 3.0)
+    P[1, 5, 5] = -1.0  # not positive definite: the short form keeps a negative variance
+    z, R = rng.normal(0, 10, (4, 3)), random_spd(rng, 4, 3, 2.0)
+    x_want, P_want, _ = kalman.update(x, P, z, R)
+    x_got, P_got = x.copy(), P.copy()
+    imm_kernels.single_update(np.arange(4), np.arange(4), z, R, x_got, P_got)
+    _close(x_got, x_want)
+    _close(P_got, P_want, 1e-8)
+
+
+def test_warm_compiles_each_kernel_once() -> None:
+    """warm() gives every kernel the tracker's one signature (a live tick then never
+    compiles); calling it again adds none."""
+    imm_kernels.warm()
+    kernels = [imm_kernels.imm_predict, imm_kernels.single_predict]
+    kernels += [imm_kernels.imm_update, imm_kernels.single_update]
+    before = [len(k.signatures) for k in kernels]
+    imm_kernels.warm()
+    assert [len(k.signatures) for k in kernels] == before
+    assert all(count >= 1 for count in before)
