@@ -151,3 +151,25 @@ def test_warm_compiles_each_kernel_once() -> None:
     imm_kernels.warm()
     assert [len(k.signatures) for k in kernels] == before
     assert all(count >= 1 for count in before)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 30), t=st.floats(0.0, 20.0))
+def test_pair_tracks_equal_the_prior_then_kalman_update(seed, k, t) -> None:
+    """candidates.pair_tracks (compiled) = kalman.update of the closed-form prior _prior_at."""
+    from skywarden.track.candidates import _prior_at, pair_tracks
+    from skywarden.track.params import TrackerParams
+    from skywarden.track.tracks import Candidates
+
+    rng = np.random.default_rng(seed)
+    params = TrackerParams()
+    cands = Candidates(
+        rng.uniform(-5.0, 0.0, k), rng.uniform(-1e4, 1e4, (k, 3)),
+        random_spd(rng, k, 3, 5.0), np.zeros(k, np.int32),
+    )  # fmt: skip
+    z = cands.z + rng.normal(0, 30, (k, 3))
+    R = random_spd(rng, k, 3, 5.0)
+    x_want, P_want, _ = kalman.update(*_prior_at(cands, t, params), z, R)
+    x_got, P_got = pair_tracks(cands, z, R, t, params)
+    _close(x_got, x_want)
+    _close(P_got, P_want, 1e-8)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skywarden.track import kalman
+from skywarden.track import imm_kernels
 from skywarden.track.filtering import initiation_model
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import Candidates
@@ -42,9 +42,19 @@ def pair_tracks(
     cands: Candidates, z: FloatArray, R: FloatArray, t: float, params: TrackerParams
 ) -> tuple[FloatArray, FloatArray]:
     """States (K, 6) and covariances (K, 6, 6) of tracks started by candidates paired with
-    detections z (K, 3), R (K, 3, 3) at t."""
-    x, P = _prior_at(cands, t, params)
-    x, P, _ = kalman.update(x, P, z, R)
+    detections z (K, 3), R (K, 3, 3) at t: the one-point prior predicted to t
+    (:func:`_prior_at`), then the Kalman update, in one compiled call
+    (:func:`skywarden.track.imm_kernels.pair_update`)."""
+    k = len(cands)
+    x, P = np.empty((k, 6)), np.empty((k, 6, 6))
+    speed_var = np.array(
+        [params.initial_speed_sigma**2] * 2 + [params.initial_vertical_speed_sigma**2]
+    )
+    imm_kernels.pair_update(
+        np.ascontiguousarray(cands.t), np.ascontiguousarray(cands.z),
+        np.ascontiguousarray(cands.R), np.ascontiguousarray(z), np.ascontiguousarray(R),
+        float(t), initiation_model(params).accel_sigma ** 2, speed_var, x, P,
+    )  # fmt: skip
     return x, P
 
 

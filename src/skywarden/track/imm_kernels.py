@@ -14,6 +14,7 @@ maths as the NumPy path (equal to about 1e-12 relative; tested against it as an 
     imm_update       update every mode with the track's detection, re-weight the modes by
                      their likelihoods, combine; rows without a detection only combine
     single_update    the Kalman update of single-model rows
+    pair_update      tracks started by candidate + detection pairs (prior, then update)
 
 Shapes: x (N, 6), P (N, 6, 6), xm (N, M, 6), Pm (N, M, 6, 6), mu / c (N, M); z (D, 3),
 R (D, 3, 3); rows are int64 indices into the N tracks. Units: metres, seconds, site ENU.
@@ -52,26 +53,50 @@ def _mirror(A: FloatArray) -> None:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _sparse_rows(F: FloatArray) -> tuple[IntArray, IntArray]:  # pragma: no cover - compiled
+    """The nonzero columns of each row of the 6 x 6 F: (count (6,), columns (6, 6)).
+
+    A CV or coordinated-turn F has 9-15 nonzeros of 36: products over them only skip terms
+    that are exactly zero (for finite P: the same sums, a third of the work)."""
+    count = np.zeros(6, np.int64)
+    cols = np.zeros((6, 6), np.int64)
+    for i in range(6):
+        for k in range(6):
+            if F[i, k] != 0.0:
+                cols[i, count[i]] = k
+                count[i] += 1
+    return count, cols
+
+
+@numba.njit(cache=True)
 def _predict_into(
-    x: FloatArray, P: FloatArray, F: FloatArray, Q: FloatArray, x_out: FloatArray, P_out: FloatArray
+    x: FloatArray,
+    P: FloatArray,
+    F: FloatArray,
+    Q: FloatArray,
+    count: IntArray,
+    cols: IntArray,
+    FP: FloatArray,
+    x_out: FloatArray,
+    P_out: FloatArray,
 ) -> None:  # pragma: no cover - compiled
-    """x_out = F x, P_out = F P F^T + Q (upper triangle computed, mirrored)."""
-    FP = np.empty((6, 6))
+    """x_out = F x, P_out = F P F^T + Q (upper triangle computed, mirrored), over the
+    nonzeros of F (``count``, ``cols``: :func:`_sparse_rows`); FP (6, 6) scratch."""
     for i in range(6):
         s = 0.0
-        for k in range(6):
-            s += F[i, k] * x[k]
+        for q in range(count[i]):
+            s += F[i, cols[i, q]] * x[cols[i, q]]
         x_out[i] = s
         for j in range(6):
             s = 0.0
-            for k in range(6):
-                s += F[i, k] * P[k, j]
+            for q in range(count[i]):
+                s += F[i, cols[i, q]] * P[cols[i, q], j]
             FP[i, j] = s
     for i in range(6):
         for j in range(i, 6):
             s = 0.0
-            for k in range(6):
-                s += FP[i, k] * F[j, k]
+            for q in range(count[j]):
+                s += FP[i, cols[j, q]] * F[j, cols[j, q]]
             P_out[i, j] = s + Q[i, j]
     _mirror(P_out)
 
@@ -105,6 +130,11 @@ def imm_predict(
     x0 = np.empty(6)
     P0 = np.empty((6, 6))
     e = np.empty(6)
+    FP = np.empty((6, 6))
+    count = np.empty((m, 6), np.int64)
+    cols = np.empty((m, 6, 6), np.int64)
+    for j in range(m):
+        count[j], cols[j] = _sparse_rows(F[j])
     for r in range(rows.shape[0]):
         n = rows[r]
         for j in range(m):
@@ -131,7 +161,7 @@ def imm_predict(
                     for b in range(a, 6):
                         P0[a, b] += w * Pm[n, i, a, b] + wa * e[b]
             _mirror(P0)
-            _predict_into(x0, P0, F[j], Q[j], xm_out[n, j], Pm_out[n, j])
+            _predict_into(x0, P0, F[j], Q[j], count[j], cols[j], FP, xm_out[n, j], Pm_out[n, j])
         _combine_into(xm_out[n], Pm_out[n], c, x_out[n], P_out[n])
 
 
@@ -166,20 +196,32 @@ def single_predict(
     P_out: FloatArray,
 ) -> None:  # pragma: no cover - compiled
     """x_out[n] = F x[n], P_out[n] = F P[n] F^T + Q for n in rows (F, Q (6, 6))."""
+    FP = np.empty((6, 6))
+    count, cols = _sparse_rows(F)
     for r in range(rows.shape[0]):
         n = rows[r]
-        _predict_into(x[n], P[n], F, Q, x_out[n], P_out[n])
+        _predict_into(x[n], P[n], F, Q, count, cols, FP, x_out[n], P_out[n])
 
 
 @numba.njit(cache=True)
 def _kalman_update(
-    x: FloatArray, P: FloatArray, z: FloatArray, R: FloatArray, x_out: FloatArray, P_out: FloatArray
+    x: FloatArray,
+    P: FloatArray,
+    z: FloatArray,
+    R: FloatArray,
+    x_out: FloatArray,
+    P_out: FloatArray,
+    Si: FloatArray,
+    K: FloatArray,
+    Pn: FloatArray,
 ) -> float:  # pragma: no cover - compiled
     """Kalman update of x (6,), P (6, 6) with the position measurement z (3,), R (3, 3) into
     x_out, P_out (may be x, P themselves); returns log N(y; 0, S).
 
     S = P_pp + R, K = P H^T S^-1, P' = P - K (P H^T)^T; where P' loses a positive variance to
-    rounding (or is NaN), the Joseph form (I - K H) P (I - K H)^T + K R K^T instead."""
+    rounding (or is NaN), the Joseph form (I - K H) P (I - K H)^T + K R K^T instead.
+    Si (3, 3), K (6, 3), Pn (6, 6): scratch (allocating them per call cost more than the
+    maths)."""
     a = P[0, 0] + R[0, 0]
     b = P[0, 1] + R[0, 1]
     c = P[0, 2] + R[0, 2]
@@ -188,7 +230,6 @@ def _kalman_update(
     f = P[2, 2] + R[2, 2]
     c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
     det = a * c00 + b * c01 + c * c02
-    Si = np.empty((3, 3))
     Si[0, 0] = c00 / det
     Si[0, 1] = Si[1, 0] = c01 / det
     Si[0, 2] = Si[2, 0] = c02 / det
@@ -199,11 +240,9 @@ def _kalman_update(
     diagonal = y0 * y0 * Si[0, 0] + y1 * y1 * Si[1, 1] + y2 * y2 * Si[2, 2]
     cross = y0 * y1 * Si[0, 1] + y0 * y2 * Si[0, 2] + y1 * y2 * Si[1, 2]
     d2 = diagonal + 2.0 * cross
-    K = np.empty((6, 3))
     for i in range(6):
         for k in range(3):
             K[i, k] = P[i, 0] * Si[0, k] + P[i, 1] * Si[1, k] + P[i, 2] * Si[2, k]
-    Pn = np.empty((6, 6))
     positive = True
     for i in range(6):
         for j in range(i, 6):
@@ -255,12 +294,13 @@ def imm_update(
     combined x[n], P[n] of the modes weighted mu[n]."""
     m = c.shape[1]
     logw = np.empty(m)
+    Si, K, Pn = np.empty((3, 3)), np.empty((6, 3)), np.empty((6, 6))
     for r in range(rows.shape[0]):
         n = rows[r]
         d = trk_det[n]
         if d >= 0:
             for j in range(m):
-                ll = _kalman_update(xm[n, j], Pm[n, j], z[d], R[d], xm[n, j], Pm[n, j])
+                ll = _kalman_update(xm[n, j], Pm[n, j], z[d], R[d], xm[n, j], Pm[n, j], Si, K, Pn)
                 logw[j] = math.log(max(c[n, j], 1e-300)) + ll
             top = logw[0]
             for j in range(1, m):
@@ -286,10 +326,48 @@ def single_update(
     rows: IntArray, trk_det: IntArray, z: FloatArray, R: FloatArray, x: FloatArray, P: FloatArray
 ) -> None:  # pragma: no cover - compiled
     """Kalman update in place of x[n], P[n] with detection trk_det[n] for n in rows."""
+    Si, K, Pn = np.empty((3, 3)), np.empty((6, 3)), np.empty((6, 6))
     for r in range(rows.shape[0]):
         n = rows[r]
         d = trk_det[n]
-        _kalman_update(x[n], P[n], z[d], R[d], x[n], P[n])
+        _kalman_update(x[n], P[n], z[d], R[d], x[n], P[n], Si, K, Pn)
+
+
+@numba.njit(cache=True)
+def pair_update(
+    cand_t: FloatArray,
+    cand_z: FloatArray,
+    cand_R: FloatArray,
+    z: FloatArray,
+    R: FloatArray,
+    t: float,
+    q: float,
+    speed_var: FloatArray,
+    x_out: FloatArray,
+    P_out: FloatArray,
+) -> None:  # pragma: no cover - compiled
+    """Tracks (x_out (K, 6), P_out (K, 6, 6)) started by K candidates (times cand_t (K,),
+    positions cand_z (K, 3), covariances cand_R (K, 3, 3)) paired with detections z (K, 3),
+    R (K, 3, 3) at t: each candidate's one-point prior (position with its R, zero velocity
+    with variances speed_var (3,)) predicted over dt = t - t_candidate by CV with
+    acceleration variance q in closed form (candidates._prior_at), then the Kalman update."""
+    x, P = np.empty(6), np.empty((6, 6))
+    Si, K, Pn = np.empty((3, 3)), np.empty((6, 3)), np.empty((6, 6))
+    for p in range(cand_t.shape[0]):
+        dt = t - cand_t[p]
+        dt2 = dt * dt
+        pos_q, cross_q, vel_q = q * dt2 * dt / 3.0, q * dt2 / 2.0, q * dt
+        P[:, :] = 0.0
+        for i in range(3):
+            x[i] = cand_z[p, i]
+            x[i + 3] = 0.0
+            for j in range(3):
+                P[i, j] = cand_R[p, i, j]
+        for i in range(3):
+            P[i, i] += dt2 * speed_var[i] + pos_q
+            P[i, i + 3] = P[i + 3, i] = dt * speed_var[i] + cross_q
+            P[i + 3, i + 3] = speed_var[i] + vel_q
+        _kalman_update(x, P, z[p], R[p], x_out[p], P_out[p], Si, K, Pn)
 
 
 def warm(n_models: int = 3) -> float:
@@ -308,6 +386,7 @@ def warm(n_models: int = 3) -> float:
     z, R, trk_det = np.zeros((2, 3)), np.tile(np.eye(3), (2, 1, 1)), np.array([0, -1])
     imm_update(rows, trk_det, z, R, xm2, Pm2, c, mu, x2, P2)
     single_update(rows[:1], trk_det, z, R, x2, P2)
+    pair_update(np.zeros(2), z, R, z, R, 1.0, 1.0, np.ones(3), x2, P2)
     from skywarden.track import gate_kernels  # the gating kernels warm with these
 
     gate_kernels.warm()
