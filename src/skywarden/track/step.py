@@ -22,7 +22,7 @@ import numpy as np
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
 from skywarden.evidence import merge_track_evidence
-from skywarden.track import clutter_map, imm_kernels, kalman
+from skywarden.track import clutter_cells, clutter_kernels, clutter_map, imm_kernels, kalman
 from skywarden.track import score as track_score
 from skywarden.track.associate import assigned_pairs, net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
@@ -221,11 +221,24 @@ def _pd_and_clutter(
     estimate) or, with ``learn`` off, as configured. ``keys``: the detections' clutter cells."""
     if not params.learn:
         return params.pd, np.full(len(dets), params.clutter_density)
-    lam = clutter_map.density(
-        tracks.clutter, dets.z, dets.R, dets.sensor, cell_m=params.clutter_cell_m,
-        prior=params.clutter_density, prior_scans=params.clutter_prior_scans, keys=keys,
+    pd = tracks.detection_rate.pd(params.pd)
+    cmap = tracks.clutter
+    if len(dets) == 0 or cmap.scans <= 0.0 or keys is None:  # nothing learnt yet: the prior
+        lam = clutter_map.density(
+            cmap, dets.z, dets.R, dets.sensor, cell_m=params.clutter_cell_m,
+            prior=params.clutter_density, prior_scans=params.clutter_prior_scans, keys=keys,
+        )  # fmt: skip
+        return pd, np.maximum(lam, 1e-300)
+    if cmap.polar is None:  # every cell on the grid: one area
+        area = np.array([params.clutter_cell_m * params.clutter_cell_m])
+    else:
+        area = clutter_cells.cell_area(keys, params.clutter_cell_m, cmap.polar)
+    lam = clutter_kernels.densities(
+        cmap.keys, cmap.count, cmap.scans, cmap.sensors, cmap.height_moments, keys, area,
+        np.ascontiguousarray(dets.z), np.ascontiguousarray(dets.R),
+        dets.sensor.astype(np.int64), params.clutter_density, params.clutter_prior_scans,
     )  # fmt: skip
-    return tracks.detection_rate.pd(params.pd), np.maximum(lam, 1e-300)
+    return pd, lam
 
 
 def _learn(
@@ -246,11 +259,13 @@ def _learn(
     used = det_trk >= 0
     taken[used] = before.status[det_trk[used]] != TENTATIVE
     unexplained = ~taken & (dets.identity == NO_IDENTITY)
-    cmap = clutter_map.record(
-        before.clutter, dets.z.compress(unexplained, 0), dets.sensor.compress(unexplained),
-        cell_m=params.clutter_cell_m, end_of_scan=end_of_scan,
-        memory_scans=params.clutter_memory_scans,
-        keys=None if keys is None else keys.compress(unexplained),
+    if keys is None:
+        keys = clutter_map.cell_keys(
+            dets.z, dets.sensor, params.clutter_cell_m, before.clutter.polar
+        )
+    cmap = clutter_kernels.record(
+        before.clutter, keys, dets.z[:, 2], dets.sensor.astype(np.int64), unexplained,
+        end_of_scan=end_of_scan, memory_scans=params.clutter_memory_scans,
     )  # fmt: skip
     rate = before.detection_rate
     if end_of_scan:
