@@ -45,8 +45,7 @@ STAGES = {  # step.py's function -> what it is
     "update_tracks": "update (Kalman, IMM weights)",
     "_initiate": "initiate (candidates, new tracks)",
     "_learn": "learn clutter map, Pd",
-    "_close_scan": "close scan (hits, scores)",
-    "survivors": "deletion test",
+    "_close_scan": "close scan (hits, scores, deletion test)",
     "concat_tracks": "join new tracks to the old",
 }
 WARM_SCANS = 10

@@ -387,10 +387,12 @@ def warm(n_models: int = 3) -> float:
     imm_update(rows, trk_det, z, R, xm2, Pm2, c, mu, x2, P2)
     single_update(rows[:1], trk_det, z, R, x2, P2)
     pair_update(np.zeros(2), z, R, z, R, 1.0, 1.0, np.ones(3), x2, P2)
-    from skywarden.track import clutter_kernels, gate_kernels  # the others warm with these
+    # the other kernel modules warm with these
+    from skywarden.track import clutter_kernels, gate_kernels, lifecycle_kernels
 
     gate_kernels.warm()
     clutter_kernels.warm()
+    lifecycle_kernels.warm()
     return time.perf_counter() - start
 
 

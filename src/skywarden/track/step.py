@@ -22,7 +22,14 @@ import numpy as np
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
 from skywarden.evidence import merge_track_evidence
-from skywarden.track import clutter_cells, clutter_kernels, clutter_map, imm_kernels, kalman
+from skywarden.track import (
+    clutter_cells,
+    clutter_kernels,
+    clutter_map,
+    imm_kernels,
+    kalman,
+    lifecycle_kernels,
+)
 from skywarden.track import score as track_score
 from skywarden.track.associate import assigned_pairs, net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
@@ -34,9 +41,7 @@ from skywarden.track.gate_kernels import gate_tracks_and_candidates
 from skywarden.track.lifecycle import (
     confirmed_at_hit,
     first_of_each_identity,
-    record_scan_odds,
     start_tracks,
-    survivors,
 )
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import (
@@ -164,9 +169,8 @@ def step(
     joined = concat_tracks(moved, born) if len(born) else moved
     keep = None
     if end_of_scan:
-        joined, newly, odds = _close_scan(joined, t, params, pd)
+        joined, newly, keep = _close_scan(joined, t, params, pd)
         confirmed = [joined.id[newly]]
-        keep = survivors(joined, params, pd, odds)
         if keep.all():
             keep = None
     survived = joined if keep is None else joined.take(keep)
@@ -290,15 +294,15 @@ def _confirm_at_hit(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tr
 
 def _close_scan(
     tracks: Tracks, t: float, params: TrackerParams, pd: float
-) -> tuple[Tracks, BoolArray, FloatArray | None]:
-    """Record the scan's hits; returns the tracks, the mask of newly confirmed ones (whose
-    IMM modes start now) and the tracks' coast odds (lifecycle.record_scan_odds)."""
-    was_tentative = tracks.status == TENTATIVE
-    tracks, odds = record_scan_odds(tracks, t, params, pd)
-    newly = was_tentative & (tracks.status != TENTATIVE)
+) -> tuple[Tracks, BoolArray, BoolArray]:
+    """Record the scan's hits and select the survivors in one compiled call
+    (:func:`skywarden.track.lifecycle_kernels.close_scan`: ``lifecycle.record_scan_odds``
+    then ``lifecycle.survivors``); returns the tracks, the mask of newly confirmed ones
+    (whose IMM modes start now) and the mask of the tracks to keep."""
+    tracks, newly, keep = lifecycle_kernels.close_scan(tracks, t, params, pd)
     if newly.any():
         start_modes(tracks, newly)
-    return tracks, newly, odds
+    return tracks, newly, keep
 
 
 def _initiate(
