@@ -71,3 +71,25 @@ def test_record_and_density_equal_the_numpy_map(seed, batches, sensors, polar) -
             got, keys, z[:, 2], sensor, use, end_of_scan=end, memory_scans=4.0
         )
         _same_map(got, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([1.0, 1e3, 1e6, 1e9, 1e20]),
+    cell_m=st.sampled_from([0.5, 100.0, 500.0]),
+)
+def test_grid_cell_keys_equal_clutter_cells(seed, scale, cell_m) -> None:
+    """The compiled grid keys equal clutter_cells.cell_keys, far positions (clipped to the
+    field) included; NaN / inf (where NumPy's float -> int cast is platform-defined) give a
+    valid key of the detection's sensor, without a crash."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, scale, (50, 3))
+    z[:3, 0] = [np.nan, np.inf, -np.inf]
+    z[3:5, 1] = [np.nan, -np.inf]
+    sensor = rng.integers(0, 5, 50).astype(np.int32)
+    got = clutter_kernels.cell_keys(z, sensor, cell_m)
+    finite = np.isfinite(z[:, :2]).all(axis=1) & (np.abs(z[:, :2]) / cell_m < 9e18).all(axis=1)
+    want = clutter_cells.cell_keys(z[finite], sensor[finite], cell_m)
+    assert np.array_equal(got[finite], want)
+    assert np.array_equal(got[~finite] >> 43, sensor[~finite].astype(np.int64))

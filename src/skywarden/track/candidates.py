@@ -25,16 +25,15 @@ def predicted_position(
 ) -> tuple[FloatArray, FloatArray]:
     """Where each candidate's target may be at t: its position (K, 3), with the position
     covariance (K, 3, 3) of the one-point prior predicted over dt = t - t_candidate:
-    R + dt^2 diag(sv^2, sv^2, svz^2) + q dt^3 / 3 I (the CV model in closed form)."""
-    dt = t - cands.t
+    R + dt^2 diag(sv^2, sv^2, svz^2) + q dt^3 / 3 I (the CV model in closed form; one
+    compiled call: imm_kernels.prior_position_covariances)."""
     q = initiation_model(params).accel_sigma ** 2
     speed_var = np.array(
         [params.initial_speed_sigma**2] * 2 + [params.initial_vertical_speed_sigma**2]
     )
-    P_pos = cands.R.copy()
-    dt2, drift = dt**2, q * dt**3 / 3.0
-    for k in range(3):  # the diagonal, one element at a time (a fancy-index add is 5x slower)
-        P_pos[:, k, k] += dt2 * speed_var[k] + drift
+    P_pos = imm_kernels.prior_position_covariances(
+        np.ascontiguousarray(cands.R), np.ascontiguousarray(cands.t), float(t), q, speed_var
+    )
     return cands.z, P_pos
 
 

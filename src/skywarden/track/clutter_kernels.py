@@ -10,8 +10,8 @@ map is the same bits; the density equal to rounding of exp), tested against that
     densities    count / (scans * area) * N(u; mean_u, var_u + R_uu), mixed with the prior
     record       add the unexplained detections' cells and heights, forget at a scan's end
 
-The cell keys and areas come from :mod:`skywarden.track.clutter_cells` (NumPy: the polar
-cells need trigonometry once per detection, not per call overhead).
+    cell_keys    the detections' cells on the ENU grid (the polar cells around radars, and
+                 the cells' areas, stay with clutter_cells, in NumPy)
 """
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ import math
 import numba
 import numpy as np
 
+from skywarden.track import clutter_cells
+from skywarden.track.clutter_cells import OFFSET, PolarCells
 from skywarden.track.clutter_map import _MIN_COUNT, ClutterMap
 from skywarden.units import FloatArray, IntArray
+
+FIELD = (1 << 21) - 1  # clutter_cells' 21-bit index field
 
 
 @numba.njit(cache=True)
@@ -208,10 +212,41 @@ def record(
     return ClutterMap(keys_, count, sensors, moments, scans, cmap.polar)
 
 
+@numba.njit(cache=True)
+def _grid_keys(z: FloatArray, sensor: IntArray, cell_m: float) -> IntArray:  # pragma: no cover
+    """clutter_cells.cell_keys on the ENU grid (flag 0): sensor << 43 | a << 21 | b with
+    a, b the east, north cell indices + OFFSET clipped to the 21-bit field; a position
+    whose index is not a finite int64 (NaN, inf, beyond 2^63 cells) lands at index 0, as
+    NumPy's float -> int64 conversion (INT64_MIN) then the clip give it."""
+    out = np.empty(z.shape[0], np.int64)
+    for i in range(z.shape[0]):
+        key = sensor[i] << 43
+        for axis in range(2):
+            f = math.floor(z[i, axis] / cell_m)
+            if not abs(f) < 9.2e18:  # NaN, inf, out of int64: INT64_MIN, clipped to 0
+                v = 0
+            else:
+                v = min(max(np.int64(f) + OFFSET, 0), FIELD)
+            key |= v << (21 if axis == 0 else 0)
+        out[i] = key
+    return out
+
+
+def cell_keys(
+    z: FloatArray, sensor: np.ndarray, cell_m: float, polar: PolarCells | None = None
+) -> IntArray:
+    """(D,) int64 cell key of each ENU position z (D, 3) m for its sensor index:
+    :func:`skywarden.track.clutter_cells.cell_keys`, compiled for the grid (no radars)."""
+    if polar is not None and polar.sensors.size:
+        return clutter_cells.cell_keys(z, sensor, cell_m, polar)
+    return _grid_keys(np.ascontiguousarray(z), sensor.astype(np.int64), float(cell_m))
+
+
 def warm() -> None:
     """Compile or load the clutter kernels with the tracker's argument types."""
     keys, sensor = np.zeros(2, np.int64), np.zeros(2, np.int64)
     z, R = np.zeros((2, 3)), np.tile(np.eye(3), (2, 1, 1))
+    cell_keys(z, sensor, 100.0)
     cmap = record(
         ClutterMap.empty(), keys, z[:, 2], sensor, np.ones(2, bool),
         end_of_scan=True, memory_scans=10.0,

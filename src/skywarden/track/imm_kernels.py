@@ -15,6 +15,7 @@ maths as the NumPy path (equal to about 1e-12 relative; tested against it as an 
                      their likelihoods, combine; rows without a detection only combine
     single_update    the Kalman update of single-model rows
     pair_update      tracks started by candidate + detection pairs (prior, then update)
+    prior_position_covariances   where each candidate's target may be (for gating)
 
 Shapes: x (N, 6), P (N, 6, 6), xm (N, M, 6), Pm (N, M, 6, 6), mu / c (N, M); z (D, 3),
 R (D, 3, 3); rows are int64 indices into the N tracks. Units: metres, seconds, site ENU.
@@ -370,6 +371,22 @@ def pair_update(
         _kalman_update(x, P, z[p], R[p], x_out[p], P_out[p], Si, K, Pn)
 
 
+@numba.njit(cache=True)
+def prior_position_covariances(
+    cand_R: FloatArray, cand_t: FloatArray, t: float, q: float, speed_var: FloatArray
+) -> FloatArray:  # pragma: no cover - compiled
+    """(K, 3, 3) position block of each candidate's one-point prior predicted to t:
+    R + (dt^2 Sv + q dt^3 / 3) I with dt = t - t_candidate (candidates.predicted_position)."""
+    out = cand_R.copy()
+    for p in range(cand_t.shape[0]):
+        dt = t - cand_t[p]
+        dt2 = dt**2
+        drift = q * dt**3 / 3.0
+        for k in range(3):
+            out[p, k, k] += dt2 * speed_var[k] + drift
+    return out
+
+
 def warm(n_models: int = 3) -> float:
     """Compile (first time on a machine) or load from numba's cache every kernel of this
     module with the tracker's argument types, on a tiny stack; returns the seconds taken."""
@@ -387,6 +404,7 @@ def warm(n_models: int = 3) -> float:
     imm_update(rows, trk_det, z, R, xm2, Pm2, c, mu, x2, P2)
     single_update(rows[:1], trk_det, z, R, x2, P2)
     pair_update(np.zeros(2), z, R, z, R, 1.0, 1.0, np.ones(3), x2, P2)
+    prior_position_covariances(R, np.zeros(2), 1.0, 1.0, np.ones(3))
     # the other kernel modules warm with these
     from skywarden.track import clutter_kernels, gate_kernels, lifecycle_kernels
 

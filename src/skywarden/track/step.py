@@ -126,7 +126,7 @@ def step(
         dets = detections.take(order)
     keys = None  # the detections' clutter cells, found once for the density and the map
     if params.learn:
-        keys = clutter_map.cell_keys(
+        keys = clutter_kernels.cell_keys(
             dets.z, dets.sensor, params.clutter_cell_m, tracks.clutter.polar
         )
     pd, lam = _pd_and_clutter(tracks, dets, params, keys)
@@ -264,7 +264,7 @@ def _learn(
     taken[used] = before.status[det_trk[used]] != TENTATIVE
     unexplained = ~taken & (dets.identity == NO_IDENTITY)
     if keys is None:
-        keys = clutter_map.cell_keys(
+        keys = clutter_kernels.cell_keys(
             dets.z, dets.sensor, params.clutter_cell_m, before.clutter.polar
         )
     cmap = clutter_kernels.record(
