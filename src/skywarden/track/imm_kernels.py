@@ -406,8 +406,14 @@ def warm(n_models: int = 3) -> float:
     pair_update(np.zeros(2), z, R, z, R, 1.0, 1.0, np.ones(3), x2, P2)
     prior_position_covariances(R, np.zeros(2), 1.0, 1.0, np.ones(3))
     # the other kernel modules warm with these
-    from skywarden.track import clutter_kernels, gate_kernels, lifecycle_kernels
+    from skywarden.track import (
+        association_kernels,
+        clutter_kernels,
+        gate_kernels,
+        lifecycle_kernels,
+    )
 
+    association_kernels.warm()
     gate_kernels.warm()
     clutter_kernels.warm()
     lifecycle_kernels.warm()

@@ -31,7 +31,8 @@ from skywarden.track import (
     lifecycle_kernels,
 )
 from skywarden.track import score as track_score
-from skywarden.track.associate import assigned_pairs, net_cost
+from skywarden.track.associate import net_cost
+from skywarden.track.association_kernels import assigned_pairs
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
 from skywarden.track.clutter_cells import PolarCells
 from skywarden.track.clutter_map import ClutterMap
