@@ -4,6 +4,7 @@ to about 1e-9 relative, on random SPD covariances, states and mode probabilities
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -141,16 +142,57 @@ def test_joseph_form_where_the_short_form_loses_a_variance() -> None:
     _close(P_got, P_want, 1e-8)
 
 
-def test_warm_compiles_each_kernel_once() -> None:
-    """warm() gives every kernel the tracker's one signature (a live tick then never
-    compiles); calling it again adds none."""
+def _dispatchers() -> dict[str, object]:
+    """Every compiled kernel of the tracker's kernel modules, by name."""
+    from skywarden.track import (
+        association_kernels,
+        clutter_kernels,
+        gate_kernels,
+        lifecycle_kernels,
+    )
+
+    found = {}
+    modules = (imm_kernels, gate_kernels, association_kernels, clutter_kernels)
+    for module in (*modules, lifecycle_kernels):
+        for name, value in vars(module).items():
+            if isinstance(value, numba.core.registry.CPUDispatcher):
+                found[f"{module.__name__}.{name}"] = value
+    return found
+
+
+def test_after_warm_a_tracker_run_compiles_nothing() -> None:
+    """warm() (what new_tracks and ./quickstart call) gives every kernel the tracker calls
+    its signature: a run through births, confirmations, clusters, deletions and the gate's
+    grid path (a spread-out problem) then compiles nothing, so no step or live tick stalls."""
+    from dataclasses import replace
+
+    from skywarden.cli.track import detection_scans
+    from skywarden.simulate.planar import HELD_OUT_LIKE, planar_scenario
+    from skywarden.track.gate_kernels import gate_tracks_and_candidates
+    from skywarden.track.params import TrackerParams
+    from skywarden.track.run import run_tracker
+
     imm_kernels.warm()
-    kernels = [imm_kernels.imm_predict, imm_kernels.single_predict]
-    kernels += [imm_kernels.imm_update, imm_kernels.single_update]
-    before = [len(k.signatures) for k in kernels]
-    imm_kernels.warm()
-    assert [len(k.signatures) for k in kernels] == before
-    assert all(count >= 1 for count in before)
+    kernels = _dispatchers()
+    before = {name: len(k.signatures) for name, k in kernels.items()}
+    params = TrackerParams()
+    for name in ("dense", "manoeuvring"):
+        table = planar_scenario(replace(HELD_OUT_LIKE[name], n_scans=12), 0).detections
+        history, _ = run_tracker(detection_scans(table, params.default_sigma), params)
+        assert len(history) > 0
+    rng = np.random.default_rng(7)
+    x = np.zeros((300, 6))
+    x[:, 1] = np.linspace(-3e4, 3e4, 300)
+    P = np.tile(np.eye(6) * 25.0, (300, 1, 1))
+    z = x[:, :3] + rng.normal(0, 5, (300, 3))
+    z[:, 0] = 0.0  # one east line: every strip holds every point, the grid path runs
+    R = np.tile(np.eye(3) * 25.0, (300, 1, 1))
+    tracks, _ = gate_tracks_and_candidates(x, P, np.zeros((0, 3)), np.zeros((0, 3, 3)), z, R, 16.0)
+    assert len(tracks) > 0
+    after = {name: len(k.signatures) for name, k in kernels.items()}
+    assert after == before
+    called = [name for name, count in before.items() if count]
+    assert len(called) >= 14, called
 
 
 @settings(max_examples=30, deadline=None)

@@ -217,3 +217,4 @@ def warm() -> None:
     ti = np.zeros(1, np.int64)
     _test_pairs(ti, ti, x, P, cand_pos, cand_P, z, R, 10.0)
     _strip_gate(x, P, cand_pos, cand_P, z, R, 10.0, 100.0)
+    _radii(x, P, cand_pos, cand_P, R, 10.0)  # the grid path's (large, spread-out problems)
