@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skywarden.track import imm_kernels
+from skywarden.track import kalman
 from skywarden.track.filtering import initiation_model
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import Candidates
@@ -25,12 +25,21 @@ def predicted_position(
 ) -> tuple[FloatArray, FloatArray]:
     """Where each candidate's target may be at t: its position (K, 3), with the position
     covariance (K, 3, 3) of the one-point prior predicted over dt = t - t_candidate:
-    R + dt^2 diag(sv^2, sv^2, svz^2) + q dt^3 / 3 I (the CV model in closed form; one
-    compiled call: imm_kernels.prior_position_covariances)."""
+    R + dt^2 diag(sv^2, sv^2, svz^2) + q dt^3 / 3 I (the CV model in closed form; with
+    ``params.compiled_kernels`` one compiled call: imm_kernels.prior_position_covariances)."""
     q = initiation_model(params).accel_sigma ** 2
     speed_var = np.array(
         [params.initial_speed_sigma**2] * 2 + [params.initial_vertical_speed_sigma**2]
     )
+    if not params.compiled_kernels:
+        dt = t - cands.t
+        P_pos = cands.R.copy()
+        dt2, drift = dt**2, q * dt**3 / 3.0
+        for k in range(3):  # the diagonal, one element at a time (a fancy-index add is 5x slower)
+            P_pos[:, k, k] += dt2 * speed_var[k] + drift
+        return cands.z, P_pos
+    from skywarden.track import imm_kernels
+
     P_pos = imm_kernels.prior_position_covariances(
         np.ascontiguousarray(cands.R), np.ascontiguousarray(cands.t), float(t), q, speed_var
     )
@@ -42,8 +51,14 @@ def pair_tracks(
 ) -> tuple[FloatArray, FloatArray]:
     """States (K, 6) and covariances (K, 6, 6) of tracks started by candidates paired with
     detections z (K, 3), R (K, 3, 3) at t: the one-point prior predicted to t
-    (:func:`_prior_at`), then the Kalman update, in one compiled call
-    (:func:`skywarden.track.imm_kernels.pair_update`)."""
+    (:func:`_prior_at`), then the Kalman update; with ``params.compiled_kernels`` in one
+    compiled call (:func:`skywarden.track.imm_kernels.pair_update`)."""
+    if not params.compiled_kernels:
+        x, P = _prior_at(cands, t, params)
+        x, P, _ = kalman.update(x, P, z, R)
+        return x, P
+    from skywarden.track import imm_kernels
+
     k = len(cands)
     x, P = np.empty((k, 6)), np.empty((k, 6, 6))
     speed_var = np.array(

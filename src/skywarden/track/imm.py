@@ -106,6 +106,26 @@ def combine(xm: FloatArray, Pm: FloatArray, mu: FloatArray) -> tuple[FloatArray,
     return x, kalman.symmetrise(P)
 
 
+def combine_position(
+    xm: FloatArray, Pm: FloatArray, mu: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The combined x (N, 6) and the position block (N, 3, 3) of the combined P, as
+    :func:`combine` on the position elements (symmetric up to rounding: what gating reads).
+
+    The first three rows of each mode's P are 18 contiguous numbers, so their weighted sum is
+    one stacked product over a view; the position block is a view of that result (a copy of
+    the strided 3 x 3 blocks cost more than the whole combination)."""
+    n, m = mu.shape
+    if m == 1:
+        return xm[:, 0], Pm[:, 0, :3, :3]
+    x = (mu[:, None, :] @ xm)[:, 0]
+    dx = xm[:, :, :3] - x[:, None, :3]
+    rows = mu[:, None, :] @ Pm.reshape(n, m, 36)[:, :, :18]  # (N, 1, 18): P[:3, :] combined
+    P = rows.reshape(n, 3, 6)[:, :, :3]
+    P += (dx * mu[:, :, None]).swapaxes(1, 2) @ dx
+    return x, P
+
+
 def update_probabilities(c: FloatArray, log_likelihood: FloatArray) -> FloatArray:
     """Posterior mode probabilities mu_j ~ c_j * Lambda_j, computed in log space."""
     logw = np.log(np.maximum(c, 1e-300)) + log_likelihood

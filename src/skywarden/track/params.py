@@ -60,6 +60,10 @@ class TrackerParams:
         clutter_memory_scans: the clutter map's and the Pd estimate's memory, scans.
         clutter_prior_scans: weight of the configured clutter_density (the prior), in scans.
         learn: learn clutter density and Pd online (True) or use the configured values only.
+        compiled_kernels: run the stages that have one through their compiled (numba)
+            kernel (True: the live service, evaluate) or the NumPy reference (False: no
+            numba import, for short runs; ``skywarden track`` chooses by
+            :mod:`skywarden.track.kernel_choice`). Same tracks either way.
     """
 
     models: tuple[MotionModel, ...] = field(default_factory=default_models)
@@ -83,6 +87,7 @@ class TrackerParams:
     clutter_memory_scans: float = 50.0
     clutter_prior_scans: float = 2.0
     learn: bool = True
+    compiled_kernels: bool = True
 
     def __post_init__(self) -> None:
         checks = [

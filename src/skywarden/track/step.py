@@ -22,27 +22,20 @@ import numpy as np
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
 from skywarden.evidence import merge_track_evidence
-from skywarden.track import (
-    clutter_cells,
-    clutter_kernels,
-    clutter_map,
-    imm_kernels,
-    kalman,
-    lifecycle_kernels,
-)
+from skywarden.track import kalman, kernel_stages
 from skywarden.track import score as track_score
 from skywarden.track.associate import net_cost
-from skywarden.track.association_kernels import assigned_pairs
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
 from skywarden.track.clutter_cells import PolarCells
 from skywarden.track.clutter_map import ClutterMap
 from skywarden.track.filtering import one_point_prior, predict_tracks, start_modes, update_tracks
 from skywarden.track.gate import GatedPairs
-from skywarden.track.gate_kernels import gate_tracks_and_candidates
 from skywarden.track.lifecycle import (
     confirmed_at_hit,
     first_of_each_identity,
+    record_scan_odds,
     start_tracks,
+    survivors,
 )
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import (
@@ -89,11 +82,11 @@ def new_tracks(
     their clutter is then learnt in range x azimuth cells (``clutter_cell_m`` deep,
     ``clutter_azimuth_cell_deg`` wide) instead of the ENU grid.
 
-    Loads (or, the first time on a machine, compiles) the tracker's compiled kernels, so the
-    first step does not stall on them (imm_kernels.warm; ~0.3 s the first time in a process,
-    tens of microseconds after).
+    With ``params.compiled_kernels`` (the default), loads (or, the first time on a machine,
+    compiles) the tracker's compiled kernels, so the first step does not stall on them
+    (imm_kernels.warm; ~0.3 s the first time in a process, tens of microseconds after).
     """
-    imm_kernels.warm(len(params.models))
+    kernel_stages.warm(params)
     tracks = empty_tracks(len(params.models), t)
     if not radars:
         return tracks
@@ -127,9 +120,7 @@ def step(
         dets = detections.take(order)
     keys = None  # the detections' clutter cells, found once for the density and the map
     if params.learn:
-        keys = clutter_kernels.cell_keys(
-            dets.z, dets.sensor, params.clutter_cell_m, tracks.clutter.polar
-        )
+        keys = kernel_stages.cell_keys(dets, params, tracks.clutter.polar)
     pd, lam = _pd_and_clutter(tracks, dets, params, keys)
     xm, Pm, c, x, P = predict_tracks(tracks, t, params)
     track_pairs, cand_pairs = _gate_all(tracks, x, P, dets, t, params)
@@ -138,7 +129,10 @@ def step(
     )
 
     upd = trk_det >= 0
-    mu = update_tracks(tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P)
+    mu = update_tracks(
+        tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P,
+        compiled=params.compiled_kernels,
+    )  # fmt: skip
     taken = trk_det[upd]  # the detection of each updated track
     identity = tracks.identity  # unchanged unless a detection brings one
     if (dets.identity != NO_IDENTITY).any():
@@ -227,23 +221,7 @@ def _pd_and_clutter(
     if not params.learn:
         return params.pd, np.full(len(dets), params.clutter_density)
     pd = tracks.detection_rate.pd(params.pd)
-    cmap = tracks.clutter
-    if len(dets) == 0 or cmap.scans <= 0.0 or keys is None:  # nothing learnt yet: the prior
-        lam = clutter_map.density(
-            cmap, dets.z, dets.R, dets.sensor, cell_m=params.clutter_cell_m,
-            prior=params.clutter_density, prior_scans=params.clutter_prior_scans, keys=keys,
-        )  # fmt: skip
-        return pd, np.maximum(lam, 1e-300)
-    if cmap.polar is None:  # every cell on the grid: one area
-        area = np.array([params.clutter_cell_m * params.clutter_cell_m])
-    else:
-        area = clutter_cells.cell_area(keys, params.clutter_cell_m, cmap.polar)
-    lam = clutter_kernels.densities(
-        cmap.keys, cmap.count, cmap.scans, cmap.sensors, cmap.height_moments, keys, area,
-        np.ascontiguousarray(dets.z), np.ascontiguousarray(dets.R),
-        dets.sensor.astype(np.int64), params.clutter_density, params.clutter_prior_scans,
-    )  # fmt: skip
-    return pd, lam
+    return pd, kernel_stages.clutter_density(tracks.clutter, dets, params, keys)
 
 
 def _learn(
@@ -264,14 +242,9 @@ def _learn(
     used = det_trk >= 0
     taken[used] = before.status[det_trk[used]] != TENTATIVE
     unexplained = ~taken & (dets.identity == NO_IDENTITY)
-    if keys is None:
-        keys = clutter_kernels.cell_keys(
-            dets.z, dets.sensor, params.clutter_cell_m, before.clutter.polar
-        )
-    cmap = clutter_kernels.record(
-        before.clutter, keys, dets.z[:, 2], dets.sensor.astype(np.int64), unexplained,
-        end_of_scan=end_of_scan, memory_scans=params.clutter_memory_scans,
-    )  # fmt: skip
+    cmap = kernel_stages.record_clutter(
+        before.clutter, dets, unexplained, params, keys, end_of_scan=end_of_scan
+    )
     rate = before.detection_rate
     if end_of_scan:
         eligible = (moved.status == CONFIRMED) & (moved.identity == NO_IDENTITY)
@@ -296,14 +269,23 @@ def _confirm_at_hit(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tr
 def _close_scan(
     tracks: Tracks, t: float, params: TrackerParams, pd: float
 ) -> tuple[Tracks, BoolArray, BoolArray]:
-    """Record the scan's hits and select the survivors in one compiled call
-    (:func:`skywarden.track.lifecycle_kernels.close_scan`: ``lifecycle.record_scan_odds``
-    then ``lifecycle.survivors``); returns the tracks, the mask of newly confirmed ones
-    (whose IMM modes start now) and the mask of the tracks to keep."""
-    tracks, newly, keep = lifecycle_kernels.close_scan(tracks, t, params, pd)
+    """Record the scan's hits and select the survivors (``lifecycle.record_scan_odds`` then
+    ``lifecycle.survivors``, or both in one compiled call,
+    :func:`skywarden.track.lifecycle_kernels.close_scan`); returns the tracks, the mask of
+    newly confirmed ones (whose IMM modes start now) and the mask of the tracks to keep."""
+    if params.compiled_kernels:
+        from skywarden.track import lifecycle_kernels
+
+        tracks, newly, keep = lifecycle_kernels.close_scan(tracks, t, params, pd)
+        if newly.any():
+            start_modes(tracks, newly)
+        return tracks, newly, keep
+    was_tentative = tracks.status == TENTATIVE
+    tracks, odds = record_scan_odds(tracks, t, params, pd)
+    newly = was_tentative & (tracks.status != TENTATIVE)
     if newly.any():
         start_modes(tracks, newly)
-    return tracks, newly, keep
+    return tracks, newly, survivors(tracks, params, pd, odds)
 
 
 def _initiate(
@@ -390,8 +372,8 @@ def _gate_all(
     t: float,
     params: TrackerParams,
 ) -> tuple[GatedPairs, GatedPairs]:
-    """One gating of every track and every candidate against the batch (compiled:
-    :mod:`skywarden.track.gate_kernels`); returns the track pairs and the candidate pairs
+    """One gating of every track and every candidate against the batch (NumPy KD-tree or
+    compiled: :mod:`skywarden.track.kernel_stages`); returns the track pairs and the candidate pairs
     (candidate indices)."""
     n, k = len(tracks), len(tracks.candidates)
     if len(dets) == 0 or n + k == 0:
@@ -400,7 +382,7 @@ def _gate_all(
         cand_pos, cand_P = predicted_position(tracks.candidates, t, params)
     else:
         cand_pos, cand_P = _NO_POSITIONS
-    return gate_tracks_and_candidates(x, P, cand_pos, cand_P, dets.z, dets.R, params.gate_threshold)
+    return kernel_stages.gate_tracks_and_candidates(x, P, cand_pos, cand_P, dets, params)
 
 
 _NO_POSITIONS = (np.zeros((0, 3)), np.zeros((0, 3, 3)))
@@ -424,7 +406,7 @@ def _pair_candidates(
     in_pool[pool] = True
     pairs = pairs.take(in_pool[pairs.detection] & (cands.misses[pairs.track] >= 0))
     cost = net_cost(pairs, pd, lam[pairs.detection])
-    chosen = assigned_pairs(pairs, cost, len(cands), len(dets))
+    chosen = kernel_stages.assigned_pairs(pairs, cost, len(cands), len(dets), params)
     return pairs.track[chosen], pairs.detection[chosen], -cost[chosen]
 
 
@@ -480,7 +462,7 @@ def _associate(
                 usable &= compatible
             pairs = pairs.take(usable)
         cost = net_cost(pairs, pd, lam[pairs.detection])
-        chosen = assigned_pairs(pairs, cost, n, d)
+        chosen = kernel_stages.assigned_pairs(pairs, cost, n, d, params)
         a_t, a_d = pairs.track[chosen], pairs.detection[chosen]
         trk_det[a_t] = a_d
         det_trk[a_d] = a_t
