@@ -91,3 +91,24 @@ def test_the_numpy_path_never_imports_numba(tmp_path) -> None:
         assert run.returncode == 0, run.stderr
         assert expected in run.stdout, (choice, run.stdout, run.stderr)
         assert out.stat().st_size > 0
+
+
+def test_auto_tracks_a_100_scan_file_with_numpy_and_a_long_one_compiled() -> None:
+    """The cost model, not a timing: issue 12's 100-scan files (64-340 detections a scan)
+    track with NumPy, 5,000 scans of 190 detections with the kernels; an explicit choice
+    wins; an unknown one is a clear error."""
+    from skywarden.errors import ConfigError
+    from skywarden.track.kernel_choice import choose_kernels, expected_numpy_seconds
+
+    for per_scan in (64, 190, 340):
+        choice = choose_kernels(100, 100 * per_scan)
+        assert not choice.compiled and choice.name == "numpy", choice
+        assert "auto" in choice.reason
+    assert choose_kernels(0, 0).name == "numpy"
+    long = choose_kernels(5000, 5000 * 190)
+    assert long.compiled and long.name == "compiled"
+    assert expected_numpy_seconds(5000, 5000 * 190) > expected_numpy_seconds(100, 19000)
+    assert choose_kernels(100, 19000, "compiled").compiled
+    assert not choose_kernels(5000, 5000 * 190, "numpy").compiled
+    with pytest.raises(ConfigError, match="kernels"):
+        choose_kernels(100, 100, "fast")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ if TYPE_CHECKING:  # numpy and the stages load in the commands that use them (fa
 
     from skywarden.detections import Detections
     from skywarden.tables import DetectionTable
+
+log = logging.getLogger(__name__)
 
 MIN_SIGMA_M = 0.01  # a sigma of 0 in a file would make the measurement covariance singular
 
@@ -35,6 +38,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add_recording_options(trk)
     trk.set_defaults(run=cmd_track)
 
+    trk.add_argument(
+        "--kernels",
+        choices=["auto", "numpy", "compiled"],
+        default="auto",
+        help="tracker path: NumPy, or compiled kernels (numba, ~0.5 s to load); auto (default)"
+        " compiles only a run long enough to repay the load",
+    )
     trk.add_argument(
         "--classify",
         action="store_true",
@@ -127,6 +137,7 @@ def cmd_track(args: argparse.Namespace) -> int:
     params = _tracker_params_from(args)
     table = read_detections(args.detections)
     n_scans = int(np.count_nonzero(np.diff(table.t))) + (len(table) > 0)  # t is sorted
+    params, kernels = _with_kernels(params, args, n_scans, len(table))
     classifier = _scan_classifier(args)
     history = _run_with_progress(
         detection_scans(table, params.default_sigma), params, n_scans, quiet=args.quiet,
@@ -138,9 +149,22 @@ def cmd_track(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(
             f"{len(table)} detections in {n_scans} scans -> {np.unique(history.id).size} "
-            f"confirmed tracks, {len(history)} rows in {args.out}"
+            f"confirmed tracks, {len(history)} rows in {args.out}; {kernels.name} tracker "
+            f"({kernels.reason})"
         )
     return 0
+
+
+def _with_kernels(params, args: argparse.Namespace, n_scans: int, n_detections: int):
+    """params with the tracker path of ``--kernels`` (auto: by the expected tracking time,
+    :func:`skywarden.track.kernel_choice.choose_kernels`), and the choice (logged)."""
+    from dataclasses import replace
+
+    from skywarden.track.kernel_choice import choose_kernels
+
+    kernels = choose_kernels(n_scans, n_detections, getattr(args, "kernels", "auto"))
+    log.info("track: %s tracker (%s)", kernels.name, kernels.reason)
+    return replace(params, compiled_kernels=kernels.compiled), kernels
 
 
 def _scan_classifier(args: argparse.Namespace):
@@ -192,6 +216,7 @@ def _cmd_track_recording(args: argparse.Namespace) -> int:
     plan = plan_scans(rec.revisit_s)
     params = _tracker_params_from(args, base=plan.tracker_settings())
     batches = scan_batches(rec.detections, plan)
+    params, kernels = _with_kernels(params, args, len(batches), len(rec.detections))
     identities: list[np.ndarray] = []
     classifier = _scan_classifier(args)
 
@@ -218,6 +243,6 @@ def _cmd_track_recording(args: argparse.Namespace) -> int:
             f"{len(rec.detections)} detections ({rec.inventory.format}) in {len(batches)} scans "
             f"of {plan.period_s:.3g} s (revisit {rec.revisit_s:.3g} s) -> {n_tracks} confirmed "
             f"tracks, {np.unique(unique[unique >= 0]).size} identities, {len(history)} rows "
-            f"in {args.out}"
+            f"in {args.out}; {kernels.name} tracker ({kernels.reason})"
         )
     return 0
