@@ -18,8 +18,10 @@ interpreter, imports, reading and writing files), which gives a second ratio on 
 grows with the scans: (whole command - first scan alone) / (scans - 1), the per-scan figure a
 longer recording converges to; and the tracker loop alone, timed inside one process (the
 per-scan cost without the start-up's run-to-run jitter, which the difference of two whole
-runs carries). Targets (issue 12): skywarden's GOSPA <= Stone Soup's on every
-scenario and >= 200x per scan through the whole command. One core for both (thread pools pinned).
+runs carries), for this tree on both of its paths (NumPy and compiled kernels: the
+command itself runs with its default, ``--kernels auto``). Targets (issue 12): skywarden's
+GOSPA <= Stone Soup's on every scenario and >= 200x per scan through the whole command.
+One core for both (thread pools pinned).
 
 The command runs as installed: with byte code cached (``PYTHONDONTWRITEBYTECODE`` dropped, one
 untimed run first), as ``pip install`` leaves it; each command time is the least of
@@ -113,6 +115,9 @@ from skywarden.config import tracker_params
 from skywarden.tables import read_detections
 from skywarden.track.run import run_tracker
 params = tracker_params({}, "command line")
+if sys.argv[3] != "default":  # this tree's paths: TrackerParams.compiled_kernels
+    from dataclasses import replace
+    params = replace(params, compiled_kernels=sys.argv[3] == "compiled")
 scans = list(detection_scans(read_detections(sys.argv[1]), params.default_sigma))
 run_tracker(scans, params)
 best = best_cpu = float("inf")
@@ -125,16 +130,20 @@ print(best / len(scans), best_cpu / len(scans))
 """
 
 
-def loop_per_scan(dets: Path, src: Path, repeat: int) -> tuple[float, float]:
+def loop_per_scan(
+    dets: Path, src: Path, repeat: int, kernels: str = "default"
+) -> tuple[float, float]:
     """(wall, CPU) seconds per scan of the tracker loop alone (``run_tracker`` over the
     detections the command reads, with its default parameters), in a fresh process of the
     tree under ``src``, after one untimed run: the least of ``repeat`` runs. The command's
     per further scan is a difference of two whole-process times, so its fixed start-up's
     run-to-run jitter (tens of ms under load) lands in it divided by the scans; this figure
-    has none of that (nor the CSV reading and writing, ~0.02 ms per scan)."""
+    has none of that (nor the CSV reading and writing, ~0.02 ms per scan). ``kernels``:
+    ``"numpy"`` or ``"compiled"`` (a tree with ``TrackerParams.compiled_kernels``) or
+    ``"default"`` (the tree's default parameters)."""
     env = dict(os.environ, PYTHONPATH=str(src))
     out = subprocess.run(
-        [sys.executable, "-c", LOOP_SNIPPET, str(dets), str(max(repeat, 3))],
+        [sys.executable, "-c", LOOP_SNIPPET, str(dets), str(max(repeat, 3)), kernels],
         env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     wall, cpu = (float(v) for v in out.stdout.split()[-2:])
@@ -247,7 +256,10 @@ def compare(
     rows = table.t == table.t.min()
     write_detections(first, DetectionTable(table.t[rows], table.pos[rows], table.sigma[rows]))
     fixed = best_runs(first, folder / "first-tracks.csv", trees, repeat)
-    loops = {tree: loop_per_scan(dets, src, repeat) for tree, src in trees.items()}
+    loops = {
+        tree: {k: loop_per_scan(dets, src, repeat, k) for k in _loop_paths(tree)}
+        for tree, src in trees.items()
+    }
     load.append(os.getloadavg()[0])
     sky = gospa_parts(scenario.truth, read_tracks(out))  # the last tree run: "this tree"
     accel = 1.0 if settings.manoeuvring else max(settings.accel_sigma, 0.1)
@@ -285,13 +297,19 @@ def compare(
             f"scan {marginal * 1e3:5.2f} ms wall ({marginal_cpu * 1e3:5.2f} CPU): ratio "
             f"{ss_scan / marginal:5.0f}x ({ss_scan_cpu / marginal_cpu:5.0f}x on CPU)"
         )
-        loop, loop_cpu = loops[tree]
-        print(
-            f"    tracker loop alone (in one process): {loop * 1e3:5.2f} ms/scan wall "
-            f"({loop_cpu * 1e3:5.2f} CPU): ratio {ss_scan / loop:5.0f}x "
-            f"({ss_scan_cpu / loop_cpu:5.0f}x on CPU)"
-        )
+        for path, (loop, loop_cpu) in loops[tree].items():
+            print(
+                f"    tracker loop alone ({path} path, in one process): {loop * 1e3:5.2f} "
+                f"ms/scan wall ({loop_cpu * 1e3:5.2f} CPU): ratio {ss_scan / loop:5.0f}x "
+                f"({ss_scan_cpu / loop_cpu:5.0f}x on CPU)"
+            )
     return ok
+
+
+def _loop_paths(tree: str) -> tuple[str, ...]:
+    """The tracker-loop paths timed for a tree: this tree's NumPy and compiled paths (its
+    command, with no options, picks one by kernel_choice), another tree's default."""
+    return ("numpy", "compiled") if tree == "this tree" else ("default",)
 
 
 def main() -> None:
