@@ -87,6 +87,7 @@ def _every_tracker_field_changed() -> TrackerParams:
         "default_sigma": 12.0, "confirmation": "m_of_n", "false_track_probability": 1e-3,
         "target_lifetime_s": 600.0, "clutter_cell_m": 500.0, "clutter_azimuth_cell_deg": 3.0,
         "clutter_memory_scans": 30.0, "clutter_prior_scans": 4.0, "learn": False,
+        "compiled_kernels": False,
     }  # fmt: skip
     default = TrackerParams()
     assert set(changed) == {f.name for f in fields(TrackerParams)} - {"models"}

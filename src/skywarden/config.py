@@ -118,14 +118,15 @@ def tracker_params_to_dict(params: TrackerParams) -> dict[str, Any]:
 
 
 def _typed(key: str, value: Any) -> float | int | str | bool:
-    """A tracker option's value: confirmation is a name, learn a boolean, the rest numbers."""
+    """A tracker option's value: confirmation is a name, learn and compiled_kernels
+    booleans, the rest numbers."""
     if key == "confirmation":
         if not isinstance(value, str):
             raise ConfigError(f"confirmation must be 'score' or 'm_of_n', not {value!r}")
         return value
-    if key == "learn":
+    if key in ("learn", "compiled_kernels"):
         if not isinstance(value, bool):
-            raise ConfigError(f"learn must be true or false, not {value!r}")
+            raise ConfigError(f"{key} must be true or false, not {value!r}")
         return value
     return _number(key, value)
 
