@@ -59,3 +59,15 @@ def test_mode_chain_moves_per_second_up_to_one_second_then_once_per_update() -> 
     assert stay[0] == 1.0
     assert stay[1] == pytest.approx(0.95**0.5)
     assert stay[2] == pytest.approx(0.95) == stay[3] == stay[4]
+
+
+def test_combine_position_is_combine_on_the_position_block() -> None:
+    rng = np.random.default_rng(8)
+    n, m = 20, len(MODELS)
+    xm = np.concatenate([rng.uniform(-1e4, 1e4, (n, m, 3)), rng.normal(0, 30, (n, m, 3))], axis=2)
+    Pm = random_spd(rng, n * m, 6, 4.0).reshape(n, m, 6, 6)
+    mu = rng.dirichlet(np.ones(m), n)
+    x, P = imm.combine(xm, Pm, mu)
+    x_pos, P_pos = imm.combine_position(xm, Pm, mu)
+    np.testing.assert_array_equal(x_pos, x)
+    np.testing.assert_allclose(P_pos, P[:, :3, :3], rtol=1e-12)
