@@ -57,9 +57,8 @@ DEFAULT_DECISION_CONFIDENCE = 0.9  # 0.5 until issue 11's 100-seed trade-off (mo
 # rarely exceeds 20 m/s, and every munition cruises at 25-55 m/s and dives at 50-90. Seeds
 # 0-99 at 0.9 with it: loitering 462/462 alerted before entry, 0 non-drone scans drone (3
 # before), drone scans drone 0.993 (unchanged), false alerts/h unchanged (bird 0.09, ground
-# 0.09); mixed (0.95 at every speed, which is the same for its multirotors, all under 20
-# m/s): 282/282, 0 non-drone scans drone, 993/1002 drones drone-or-unknown, drone scans drone
-# 0.845 (0.853), false alerts/h 0.72 (unchanged). docs/warnings.md, round 8.
+# 0.09); mixed 282/282, 0 non-drone scans drone, 993/1002 drones drone-or-unknown, drone
+# scans drone 0.848 (0.853), false alerts/h 0.72 (unchanged). docs/warnings.md, round 8.
 DEFAULT_DRONE_CONFIDENCE = 0.7
 YOUNG_DRONE_CONFIDENCE = 0.95
 YOUNG_TRACK_S = 30.0
