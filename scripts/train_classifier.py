@@ -99,18 +99,24 @@ def load_or_build(cache: Path | None, split: str, build: Callable[[], Samples]) 
     return s
 
 
-def source_balanced_weights(s: Samples) -> np.ndarray:
-    """Every class the same total weight, shared equally by the sources of that class.
+def source_balanced_weights(s: Samples, share: dict[str, float] | None = None) -> np.ndarray:
+    """Every class the same total weight, shared by the sources of that class: equally, or in
+    proportion to ``share`` (source -> relative share, 1 for a source not named).
 
     Without this the few real drone flights would be outweighed by simulated drones.
     """
+    share = share or {}
     out = np.zeros(len(s))
     for c in range(len(CLASSES)):
         k = s.y == c
         sources = np.unique(s.source[k])
-        for src in sources:
+        parts = np.array([share.get(str(src), 1.0) for src in sources])
+        for src, part in zip(sources, parts, strict=True):
             kk = k & (s.source == src)
-            out[kk] = len(s) / (len(CLASSES) * len(sources) * kk.sum())
+            if np.all(parts == 1.0):  # the shipped weights, bit for bit
+                out[kk] = len(s) / (len(CLASSES) * len(sources) * kk.sum())
+            else:
+                out[kk] = len(s) * part / (parts.sum() * len(CLASSES) * kk.sum())
     return out
 
 
@@ -202,6 +208,25 @@ def main() -> int:
         " not in the shipped model (issue 11, round 7: they cost bird scans labelled drone)",
     )
     parser.add_argument(
+        "--gulls",
+        action="store_true",
+        help="add synthetic commuting gulls (classify.commuting_gulls) to every split",
+    )
+    parser.add_argument(
+        "--high-share",
+        type=float,
+        default=1.0,
+        help="with --high-multirotors: the high missions' share of the drone class, relative"
+        " to each other drone source's 1 (issue 11, round 8)",
+    )
+    parser.add_argument(
+        "--gull-share",
+        type=float,
+        default=1.0,
+        help="with --gulls: the synthetic gulls' share of the bird class, relative to each"
+        " other bird source's 1 (issue 11, round 8)",
+    )
+    parser.add_argument(
         "--no-loitering",
         dest="loitering",
         action="store_false",
@@ -238,6 +263,7 @@ def main() -> int:
                 multirotors=args.multirotors,
                 loitering=args.loitering,
                 high_multirotors=args.high_multirotors,
+                gulls=args.gulls,
             ),  # fmt: skip
         )
         for s in ("train", "calib", "test")
@@ -246,7 +272,8 @@ def main() -> int:
         say(f"{name}: {len(s)} samples, per class {np.bincount(s.y, minlength=4).tolist()}")
     train, calib, test = data["train"], data["calib"], data["test"]
     clf = HistGradientBoostingClassifier(**HGB)
-    clf.fit(train.X, train.y, sample_weight=source_balanced_weights(train))
+    share = {"synthetic-drone-high": args.high_share, "synthetic-gull": args.gull_share}
+    clf.fit(train.X, train.y, sample_weight=source_balanced_weights(train, share))
     say("fitted")
     model = export(clf)
     raw_np = raw_scores(test.X, model)

@@ -144,8 +144,11 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     mixed and of loitering it labels fewer bird scans drone, with every drone still alerted):
     0.788 of drone scans labelled drone and 123 of 140 tracks; p_drone > 0.5 unchanged
     (0.902); still none of 23,408 bird or airliner scans labelled drone. The scans given up
-    are 'unknown' (warned of in the protected zone), not 'bird'. The bounds below are these
-    numbers, rounded down."""
+    are 'unknown' (warned of in the protected zone), not 'bird'. With the young-drone bar at
+    0.95 for tracks under 30 s at a bird's speed (issue 11, round 8: a young gull labelled
+    drone on loitering seed 93): 0.773 of drone scans labelled drone, 123 of 140 tracks,
+    p_drone > 0.5 0.902, none of 23,408 bird or airliner scans drone. The bounds below are
+    these numbers, rounded down."""
     rows = []  # (seed, truth class, track id, p_drone, labelled drone) from 10 s of age
     for seed in range(20):
         scans, majority = run_mixed(seed, 120, _pipeline_classifier())
@@ -156,7 +159,7 @@ def test_mixed_scenario_per_scan_with_the_pipeline_label_policy():
     drones = [r for r in rows if r[1] == 0]
     assert len(birds_and_aircraft) > 20_000 and len(drones) > 10_000
     assert not any(r[4] for r in birds_and_aircraft)
-    assert np.mean([r[4] for r in drones]) >= 0.78
+    assert np.mean([r[4] for r in drones]) >= 0.77
     assert np.mean([r[3] > 0.5 for r in drones]) >= 0.90
     keys = {r[:3:2] for r in drones}  # (seed, track id)
     labelled = [np.mean([r[4] for r in drones if r[:3:2] == key]) > 0.5 for key in keys]

@@ -23,6 +23,7 @@ from skywarden.classify.decision import (
     DRONE_STEADY_SCANS,
     SWITCH_CONFIDENCE,
     YOUNG_BIRD_CONFIDENCE,
+    YOUNG_BIRD_SPEED_MPS,
     YOUNG_DRONE_CONFIDENCE,
     YOUNG_TRACK_S,
     evidence_reasons,
@@ -87,7 +88,8 @@ class TrainedClassifier:
     physics evidence (skywarden.classify.physics, with the radars' ``coverage``) and each
     track carries its reasons. Also 'drone' needs p_drone >=
     ``drone_confidence``, and p_drone >= ``young_drone_confidence`` while the track is
-    younger than ``young_track_s`` (skywarden.classify.decision.DEFAULT_DRONE_CONFIDENCE,
+    younger than ``young_track_s`` and slower than ``young_bird_speed_mps`` (m/s, 3-D; a
+    bird's speed) (skywarden.classify.decision.DEFAULT_DRONE_CONFIDENCE,
     where the measurement behind them is stated), tracks younger than
     ``min_age_s`` are 'unknown', and a track that was not 'drone' at the previous scan does
     not become 'drone' inside a flock: with at least ``flock_min_tracks`` other tracks within
@@ -124,6 +126,7 @@ class TrainedClassifier:
         drone_confidence: float = DEFAULT_DRONE_CONFIDENCE,
         young_drone_confidence: float = YOUNG_DRONE_CONFIDENCE,
         young_track_s: float = YOUNG_TRACK_S,
+        young_bird_speed_mps: float = YOUNG_BIRD_SPEED_MPS,
         flock_radius_m: float = 200.0,
         flock_min_tracks: int = 3,
         decision_confidence: float = DEFAULT_DECISION_CONFIDENCE,
@@ -146,6 +149,7 @@ class TrainedClassifier:
         self.drone_confidence = drone_confidence
         self.young_drone_confidence = young_drone_confidence
         self.young_track_s = young_track_s
+        self.young_bird_speed_mps = young_bird_speed_mps
         self.flock_radius_m = flock_radius_m
         self.flock_min_tracks = flock_min_tracks
         self.decision_confidence = decision_confidence
@@ -199,7 +203,10 @@ class TrainedClassifier:
             names = np.array([n.upper() for n in class_labels(p, self.decision_confidence)])
             cls = np.array([TargetClass[n].value for n in names], dtype=np.int8)
             young_track = t - sub.t_birth < self.young_track_s
-            need = np.where(young_track, self.young_drone_confidence, self.drone_confidence)
+            bird_speed = np.linalg.norm(sub.x[:, 3:6], axis=1) < self.young_bird_speed_mps
+            need = np.where(
+                young_track & bird_speed, self.young_drone_confidence, self.drone_confidence
+            )
             unsure = (cls == TargetClass.DRONE) & (p[:, 0] < need)
             unsure |= (
                 young_track & (cls == TargetClass.BIRD) & (p[:, 1] < self.young_bird_confidence)
