@@ -24,7 +24,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -105,7 +105,10 @@ def create_app(
         following = asyncio.create_task(health.follow(), name="health-follow")
         yield
         following.cancel()
-        await asyncio.gather(following, return_exceptions=True)
+        # a Ctrl-C while the server is still starting cancels this task too, here: that is a
+        # normal stop, not an error to print (seen as a CancelledError traceback from uvicorn)
+        with suppress(asyncio.CancelledError):
+            await asyncio.gather(following, return_exceptions=True)
         await broadcaster.stop()
 
     app = FastAPI(
