@@ -49,6 +49,8 @@ async def _failover(tmp_path, site, subjects, processes, nats_server) -> None:
     assert processes["core"].wait(10) == -9
     await asyncio.sleep(2.0)
     processes["core"] = start_role(site.path, "core", tmp_path, tag="-restarted")
+    shown = [0]  # the most tracks in a picture of the restarted core (newer than the killed one's)
+    polling = asyncio.create_task(_most_tracks(base, shown, await _picture_time(base)))
     await streaming
     # wait until the restarted core has taken everything the edge published
     deadline = time.monotonic() + 120
@@ -62,6 +64,7 @@ async def _failover(tmp_path, site, subjects, processes, nats_server) -> None:
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(2.5)  # a health period: the counters after the last message
+    polling.cancel()
     messages, floor, pending, ack_pending = await watch.raw_state()
     counters = watch.latest["bus"]
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
@@ -80,6 +83,29 @@ async def _failover(tmp_path, site, subjects, processes, nats_server) -> None:
     # with what arrived while it was down
     assert counters["warm_up"] > 0 and counters["catch_up"] > 0, counters
     assert not counters["rejects"], counters
-    assert tracks["count"] > 5
+    # tracks re-formed: seen through the api while the restarted core ran (once the stream has
+    # ended they are deleted within seconds, so the count at the very end depends on how long
+    # the catch-up took: 0 once in a fresh clone's CI run)
+    assert shown[0] > 5, (shown, tracks["count"])
     assert alerts, "alerts flow again after the restart"
     assert acted is not None and acted.status_code == 200, acted.text if acted else None
+
+
+async def _picture_time(base: str) -> float:
+    """The time of the picture the api shows now (the killed core's last one)."""
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        return float((await client.get("/tracks")).json()["t"])
+
+
+async def _most_tracks(base: str, shown: list[int], after_t: float) -> None:
+    """Poll the api's /tracks every 0.5 s, keeping in shown[0] the largest count of a picture
+    newer than after_t."""
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        while True:
+            try:
+                picture = (await client.get("/tracks")).json()
+                if picture["t"] > after_t:
+                    shown[0] = max(shown[0], picture["count"])
+            except (httpx.HTTPError, KeyError, ValueError):
+                pass  # the api answers again on the next poll
+            await asyncio.sleep(0.5)
