@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # numpy and the stages load in the commands that use them (fa
 
     from skywarden.detections import Detections
     from skywarden.tables import DetectionTable
+    from skywarden.track.kernel_choice import KernelChoice
+    from skywarden.track.params import TrackerParams
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,9 @@ def cmd_track(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_kernels(params, args: argparse.Namespace, n_scans: int, n_detections: int):
+def _with_kernels(
+    params: TrackerParams, args: argparse.Namespace, n_scans: int, n_detections: int
+) -> tuple[TrackerParams, KernelChoice]:
     """params with the tracker path of ``--kernels`` (auto: by the expected tracking time,
     :func:`skywarden.track.kernel_choice.choose_kernels`), and the choice (logged)."""
     from dataclasses import replace
