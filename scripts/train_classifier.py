@@ -227,6 +227,19 @@ def main() -> int:
         " other bird source's 1 (issue 11, round 8)",
     )
     parser.add_argument(
+        "--flocks",
+        action="store_true",
+        help="add the simulator's bird-flock tracks (classify.flock_corpus, source sim-flock;"
+        " seeds 1500+/2500+/3500+) to every split (issue 11, round 9)",
+    )
+    parser.add_argument(
+        "--flock-share",
+        type=float,
+        default=1.0,
+        help="with --flocks: the flock tracks' share of the bird class, relative to each other"
+        " bird source's 1 (issue 11, round 9)",
+    )
+    parser.add_argument(
         "--no-loitering",
         dest="loitering",
         action="store_false",
@@ -264,6 +277,7 @@ def main() -> int:
                 loitering=args.loitering,
                 high_multirotors=args.high_multirotors,
                 gulls=args.gulls,
+                flocks=args.flocks,
             ),  # fmt: skip
         )
         for s in ("train", "calib", "test")
@@ -272,7 +286,11 @@ def main() -> int:
         say(f"{name}: {len(s)} samples, per class {np.bincount(s.y, minlength=4).tolist()}")
     train, calib, test = data["train"], data["calib"], data["test"]
     clf = HistGradientBoostingClassifier(**HGB)
-    share = {"synthetic-drone-high": args.high_share, "synthetic-gull": args.gull_share}
+    share = {
+        "synthetic-drone-high": args.high_share,
+        "synthetic-gull": args.gull_share,
+        "sim-flock": args.flock_share,
+    }
     clf.fit(train.X, train.y, sample_weight=source_balanced_weights(train, share))
     say("fitted")
     model = export(clf)
