@@ -112,3 +112,20 @@ def test_switch_between_drone_and_bird_needs_switch_confidence():
     assert out.tolist() == [C.UNKNOWN, C.BIRD, C.UNKNOWN, C.DRONE, C.BIRD, C.AIRCRAFT, C.DRONE]
     assert held.tolist() == [True, False, True, False, False, False, False]
     assert label[0] == C.BIRD  # the input is not changed
+
+
+def test_a_track_decided_drone_becomes_aircraft_only_with_a_transponder():
+    """A track decided drone and now labelled aircraft by the model is 'unknown' unless its
+    reasons hold a transponder; aircraft never decided drone, and other labels, are left
+    alone; the input is not changed."""
+    from skywarden.classify.decision import hold_drone_from_aircraft
+    from skywarden.warn.rules import TargetClass as C
+
+    label = np.array([C.AIRCRAFT, C.AIRCRAFT, C.AIRCRAFT, C.AIRCRAFT, C.BIRD, C.DRONE])
+    decided = np.array([C.DRONE, C.DRONE, C.UNKNOWN, C.AIRCRAFT, C.DRONE, C.DRONE])
+    reasons = np.array([NON_COOPERATIVE | LOW_RCS, TRANSPONDER, 0, NON_COOPERATIVE, 0, 0])
+    out, held = hold_drone_from_aircraft(label, decided, reasons)
+    assert out.tolist() == [C.UNKNOWN, C.AIRCRAFT, C.AIRCRAFT, C.AIRCRAFT, C.BIRD, C.DRONE]
+    assert held.tolist() == [True, False, False, False, False, False]
+    assert label[0] == C.AIRCRAFT
+    assert "judged drone before, no transponder to say aircraft" in REASONS

@@ -205,12 +205,12 @@ def test_a_track_becomes_drone_only_after_steady_drone_scans():
 
 def test_a_lone_track_is_called_bird_only_at_bird_confidence():
     """A lone old track at p_bird 0.95 is 'unknown' with the reason "bird-like, but drones fly
-    so too" (multirotors on mixed were called bird at p_bird 0.5-0.99); at p_bird 0.995 it is
+    so too" (multirotors on mixed were called bird at p_bird 0.5-0.99); at p_bird 0.998 it is
     'bird'; inside a flock (4 tracks within 200 m, all bird-like) p_bird 0.95 is 'bird'."""
     from skywarden.classify.decision import BIRD_CONFIDENCE, UNSURE_BIRD, reason_names
     from skywarden.warn.rules import TargetClass
 
-    assert 0.95 < BIRD_CONFIDENCE < 0.995
+    assert 0.95 < BIRD_CONFIDENCE < 0.998
     t = 100.0
 
     def labels(p_row, offsets_m):
@@ -232,7 +232,7 @@ def test_a_lone_track_is_called_bird_only_at_bird_confidence():
     lone, reasons = labels([0.04, 0.95, 0.01, 0.0], [0.0])
     assert lone == [TargetClass.UNKNOWN] and reasons[0] & UNSURE_BIRD
     assert "bird-like, but drones fly so too" in reason_names(reasons)[0]
-    sure, reasons = labels([0.004, 0.995, 0.001, 0.0], [0.0])
+    sure, reasons = labels([0.001, 0.998, 0.001, 0.0], [0.0])
     assert sure == [TargetClass.BIRD] and not reasons[0] & UNSURE_BIRD
     flock, reasons = labels([0.04, 0.95, 0.01, 0.0], [0.0, 30.0, 60.0, 90.0])
     assert flock == [TargetClass.BIRD] * 4 and not (reasons & UNSURE_BIRD).any()

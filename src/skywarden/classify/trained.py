@@ -107,7 +107,9 @@ class TrainedClassifier:
     outside a flock (skywarden.classify.decision.BIRD_CONFIDENCE: else 'unknown' with the reason
     "bird-like, but drones fly so too"), and a track once labelled drone (bird) is
     labelled bird (drone) only at p >= ``switch_confidence``
-    (skywarden.classify.decision.hold_decided, with the reason "judged both drone and bird").
+    (skywarden.classify.decision.hold_decided, with the reason "judged both drone and bird"),
+    and a track once labelled drone is labelled aircraft only with a transponder
+    (skywarden.classify.decision.hold_drone_from_aircraft; else 'unknown').
     A track not 'drone' at its previous scan becomes 'drone' only when the drone decision has
     held on ``drone_steady_scans`` consecutive scans; before that it is 'unknown' with the
     reason "drone on too few scans yet" (one-scan spikes of young bird tracks). A track in a
@@ -179,11 +181,13 @@ class TrainedClassifier:
         from skywarden.classify.decision import (
             AMBIGUOUS,
             DISPUTED,
+            DRONE_NOT_AIRCRAFT,
             FLOCK,
             UNSTEADY,
             UNSURE_BIRD,
             YOUNG,
             hold_decided,
+            hold_drone_from_aircraft,
         )
 
         due = [h for h in (0, 1) if t - self.half_t[h] >= 0.9 * self.period]
@@ -217,6 +221,8 @@ class TrainedClassifier:
             new_drone = (cls == TargetClass.DRONE) & ~self._was_drone(sub)
             cls = np.where(unsure | young, TargetClass.UNKNOWN, cls).astype(np.int8)
             cls, held = hold_decided(cls, p, self._decided(sub), self.switch_confidence)
+            cls, kept = hold_drone_from_aircraft(cls, self._decided(sub), merged.reasons[rows])
+            merged.reasons[rows[kept]] |= DRONE_NOT_AIRCRAFT
             judged = cls == TargetClass.DRONE
             crowded = group[rows]
             streak[rows] = np.where(judged & ~crowded, streak[rows] + 1, 0)
