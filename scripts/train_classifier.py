@@ -2,6 +2,8 @@
 
     .venv/bin/python scripts/train_classifier.py [--shared ../shared/data]
 
+The shipped model (issue 11, round 9) is ``--high-multirotors --gulls --flocks --flock-share 2``.
+
 Needs scikit-learn (BSD-3, training time only; the runtime evaluates the exported arrays
 with NumPy). Steps:
 
