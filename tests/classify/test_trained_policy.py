@@ -304,3 +304,34 @@ def test_a_lone_unsure_bird_still_holds_a_drone_switch():
     assert labels == [TargetClass.UNKNOWN] * 5
     assert reasons[0] & UNSURE_BIRD and reasons[1] & UNSURE_BIRD
     assert all(r & DISPUTED for r in reasons[2:])
+
+
+def test_a_track_called_drone_becomes_aircraft_only_with_a_transponder():
+    """Drone at two scans, then p_aircraft 0.95: 'unknown' with the reason "judged drone
+    before, no transponder to say aircraft" (classify.decision.hold_drone_from_aircraft);
+    the same track with a transponder among its reasons is 'aircraft'; a track never called
+    drone is 'aircraft' at p_aircraft 0.95."""
+    from skywarden.classify.decision import DRONE_NOT_AIRCRAFT, TRANSPONDER
+    from skywarden.warn.rules import TargetClass as C
+
+    probs = {40.0: [0.97, 0.01, 0.02, 0], 41.0: [0.97, 0.01, 0.02, 0], 42.0: [0.04, 0, 0.96, 0]}
+
+    def labels(first: float, reason: int) -> tuple[list[int], list[bool]]:
+        c = TrainedClassifier(1.0)
+
+        def fixed(half, sub, now):
+            n = len(sub)
+            p = np.tile(probs[now], (n, 1))
+            return p, np.full(n, "", object), np.zeros(n, bool), np.full(n, reason)
+
+        c._probabilities = fixed
+        got, held = [], []
+        for k, t in enumerate([first, 41.0, 42.0][(0 if first == 40.0 else 2) :]):
+            out = c(replace(_tracks([2], t, [_state(k)]), t_birth=np.array([0.0])), t)
+            got.append(int(out.target_class[0]))
+            held.append(bool(out.reasons[0] & DRONE_NOT_AIRCRAFT))
+        return got, held
+
+    assert labels(40.0, 0) == ([C.UNKNOWN, C.DRONE, C.UNKNOWN], [False, False, True])
+    assert labels(40.0, TRANSPONDER) == ([C.UNKNOWN, C.DRONE, C.AIRCRAFT], [False] * 3)
+    assert labels(42.0, 0) == ([C.AIRCRAFT], [False])  # never drone: not held
