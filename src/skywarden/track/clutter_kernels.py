@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from skywarden.track import clutter_cells
 from skywarden.track.clutter_cells import OFFSET, PolarCells
 from skywarden.track.clutter_map import _MIN_COUNT, ClutterMap
+from skywarden.track.compiled_kernel import kernel
 from skywarden.units import FloatArray, IntArray
 
 FIELD = (1 << 21) - 1  # clutter_cells' 21-bit index field
 
 
-@numba.njit(cache=True)
+@kernel()
 def _height_stats(
     sensors: IntArray, moments: FloatArray, s: int
 ) -> tuple[float, float]:  # pragma: no cover - compiled
@@ -44,7 +44,7 @@ def _height_stats(
     return mean, max(s2 / w - mean**2, 0.0)
 
 
-@numba.njit(cache=True)
+@kernel()
 def densities(
     map_keys: IntArray,
     map_count: FloatArray,
@@ -82,7 +82,7 @@ def densities(
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _record(
     map_keys: IntArray,
     map_count: FloatArray,
@@ -123,7 +123,7 @@ def _record(
     return out_keys, out_count, out_sensors, out_moments
 
 
-@numba.njit(cache=True)
+@kernel()
 def _merge_sorted(
     keys: IntArray, values: FloatArray, new_keys: IntArray, new_values: FloatArray
 ) -> tuple[IntArray, FloatArray]:  # pragma: no cover - compiled
@@ -146,7 +146,7 @@ def _merge_sorted(
     return out_k[:k].copy(), out_v[:k].copy()
 
 
-@numba.njit(cache=True)
+@kernel()
 def _merge_sorted_rows(
     keys: IntArray, values: FloatArray, new_keys: IntArray, new_values: FloatArray
 ) -> tuple[IntArray, FloatArray]:  # pragma: no cover - compiled
@@ -171,7 +171,7 @@ def _merge_sorted_rows(
     return out_k[:k].copy(), out_v[:k].copy()
 
 
-@numba.njit(cache=True)
+@kernel()
 def _forget(
     keys: IntArray, count: FloatArray, moments: FloatArray, gamma: float
 ) -> tuple[IntArray, FloatArray, FloatArray]:  # pragma: no cover - compiled
@@ -212,7 +212,7 @@ def record(
     return ClutterMap(keys_, count, sensors, moments, scans, cmap.polar)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _grid_keys(z: FloatArray, sensor: IntArray, cell_m: float) -> IntArray:  # pragma: no cover
     """clutter_cells.cell_keys on the ENU grid (flag 0): sensor << 43 | a << 21 | b with
     a, b the east, north cell indices + OFFSET clipped to the 21-bit field; a position

@@ -37,15 +37,15 @@ import math
 import sys
 import time
 
-import numba
 import numpy as np
 
+from skywarden.track.compiled_kernel import kernel
 from skywarden.units import FloatArray, IntArray
 
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _mirror(A: FloatArray) -> None:  # pragma: no cover - compiled
     """Copy the upper triangle of the 6 x 6 A onto its lower one."""
     for i in range(6):
@@ -53,7 +53,7 @@ def _mirror(A: FloatArray) -> None:  # pragma: no cover - compiled
             A[j, i] = A[i, j]
 
 
-@numba.njit(cache=True)
+@kernel()
 def _predict_into(
     x: FloatArray,
     P: FloatArray,
@@ -85,7 +85,7 @@ def _predict_into(
     _mirror(P_out)
 
 
-@numba.njit(cache=True)
+@kernel()
 def imm_predict(
     xm: FloatArray,
     Pm: FloatArray,
@@ -163,7 +163,7 @@ def imm_predict(
         _combine_into(xm_out[n], Pm_out[n], c, x_out[n], P_out[n])
 
 
-@numba.njit(cache=True)
+@kernel()
 def _combine_into(
     xm: FloatArray, Pm: FloatArray, w: FloatArray, x: FloatArray, P: FloatArray
 ) -> None:  # pragma: no cover - compiled
@@ -183,7 +183,7 @@ def _combine_into(
     _mirror(P)
 
 
-@numba.njit(cache=True)
+@kernel()
 def single_predict(
     x: FloatArray,
     P: FloatArray,
@@ -200,7 +200,7 @@ def single_predict(
         _predict_into(x[n], P[n], F, Q, FP, x_out[n], P_out[n])
 
 
-@numba.njit(cache=True)
+@kernel()
 def _joseph_upper(
     P: FloatArray, K: FloatArray, R: FloatArray, Pn: FloatArray
 ) -> None:  # pragma: no cover - compiled
@@ -225,7 +225,7 @@ def _joseph_upper(
             Pn[i, j] = s
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline="always")
 def _kalman_update(
     x: FloatArray,
     P: FloatArray,
@@ -282,7 +282,7 @@ def _kalman_update(
     return -0.5 * (d2 + math.log(det) + 3.0 * LOG_2PI)
 
 
-@numba.njit(cache=True)
+@kernel()
 def imm_update(
     rows: IntArray,
     trk_det: IntArray,
@@ -329,7 +329,7 @@ def imm_update(
         _combine_into(xm[n], Pm[n], mu[n], x[n], P[n])
 
 
-@numba.njit(cache=True)
+@kernel()
 def single_update(
     rows: IntArray, trk_det: IntArray, z: FloatArray, R: FloatArray, x: FloatArray, P: FloatArray
 ) -> None:  # pragma: no cover - compiled
@@ -341,7 +341,7 @@ def single_update(
         _kalman_update(x[n], P[n], z[d], R[d], x[n], P[n], Si, K, Pn)
 
 
-@numba.njit(cache=True)
+@kernel()
 def pair_update(
     cand_t: FloatArray,
     cand_z: FloatArray,
@@ -378,7 +378,7 @@ def pair_update(
         _kalman_update(x, P, z[p], R[p], x_out[p], P_out[p], Si, K, Pn)
 
 
-@numba.njit(cache=True)
+@kernel()
 def prior_position_covariances(
     cand_R: FloatArray, cand_t: FloatArray, t: float, q: float, speed_var: FloatArray
 ) -> FloatArray:  # pragma: no cover - compiled
@@ -403,9 +403,11 @@ def warm(n_models: int = 3) -> float:
     xm, Pm = np.zeros((2, m, 6)), np.tile(np.eye(6), (2, m, 1, 1))
     mu = np.full((2, m), 1.0 / m)
     rows = np.arange(2, dtype=np.int64)
-    F, Q = np.tile(np.eye(6), (m, 1, 1)), np.tile(np.eye(6), (m, 1, 1))
+    F, Q, Pi = np.tile(np.eye(6), (m, 1, 1)), np.tile(np.eye(6), (m, 1, 1)), np.eye(m)
+    for a in (F, Q, Pi):  # read-only, as the tracker's cached matrices (mode_stack, imm)
+        a.setflags(write=False)
     xm2, Pm2, c, x2, P2 = (np.empty_like(a) for a in (xm, Pm, mu, x, P))
-    imm_predict(xm, Pm, mu, rows, np.eye(m), F, Q, xm2, Pm2, c, x2, P2)
+    imm_predict(xm, Pm, mu, rows, Pi, F, Q, xm2, Pm2, c, x2, P2)
     single_predict(x, P, rows, F[0], Q[0], x2, P2)
     z, R, trk_det = np.zeros((2, 3)), np.tile(np.eye(3), (2, 1, 1)), np.array([0, -1])
     imm_update(rows, trk_det, z, R, xm2, Pm2, c, mu, x2, P2)

@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from skywarden.track import score as track_score
+from skywarden.track.compiled_kernel import kernel
 from skywarden.track.lifecycle import MIN_COAST_SCANS
 from skywarden.track.params import TrackerParams
 from skywarden.track.tracks import COASTING, CONFIRMED, HELD, TENTATIVE, Tracks
 from skywarden.units import BoolArray
 
 
-@numba.njit(cache=True)
+@kernel()
 def _popcount(v: np.uint32) -> int:  # pragma: no cover - compiled
     count = 0
     while v:
@@ -40,7 +40,7 @@ def _popcount(v: np.uint32) -> int:  # pragma: no cover - compiled
     return count
 
 
-@numba.njit(cache=True)
+@kernel()
 def _close(
     pending_hit,
     history,
@@ -90,7 +90,7 @@ def _close(
         odds = math.inf
         if m > 0:
             odds = m * log_miss - math.log(max(t - tu, 1e-3) / lifetime_s)
-        st = status[i]
+        st = status[i]  # int8, as every status below (pycc's typing does not unify them)
         tentative = st == TENTATIVE
         if tentative:
             if by_score:
@@ -98,12 +98,12 @@ def _close(
             else:
                 confirm = _popcount(h & window) >= confirm_m
             if confirm:
-                st = CONFIRMED
+                st = np.int8(CONFIRMED)
                 newly[i] = True
         elif hit:
-            st = CONFIRMED
+            st = np.int8(CONFIRMED)
         else:
-            st = COASTING if (not by_score or odds >= 0.0) else HELD
+            st = np.int8(COASTING if (not by_score or odds >= 0.0) else HELD)
         status_out[i] = st
         # survivors (on the closed columns)
         tentative = st == TENTATIVE
