@@ -54,6 +54,18 @@ def _mirror(A: FloatArray) -> None:  # pragma: no cover - compiled
 
 
 @kernel()
+def _block_form(F: FloatArray) -> bool:  # pragma: no cover - compiled
+    """True when every F (M, 6, 6) is [[I, A], [0, C]] (3 x 3 blocks): position carried
+    over plus velocity terms, as every motion model of the tracker (CV, coordinated turns)."""
+    for j in range(F.shape[0]):
+        for a in range(3):
+            for b in range(3):
+                if F[j, a, b] != (1.0 if a == b else 0.0) or F[j, a + 3, b] != 0.0:
+                    return False
+    return True
+
+
+@kernel(inline="always")
 def _predict_into(
     x: FloatArray,
     P: FloatArray,
@@ -62,10 +74,37 @@ def _predict_into(
     FP: FloatArray,
     x_out: FloatArray,
     P_out: FloatArray,
+    block: bool,
 ) -> None:  # pragma: no cover - compiled
     """x_out = F x, P_out = F P F^T + Q (upper triangle computed, mirrored); FP (6, 6)
-    scratch (a fixed-size dense loop: faster here than skipping F's zeros, which defeats
-    the compiler's unrolling, or than allocating FP per call)."""
+    scratch. Inlined into its callers (numba IR: the hand-inlined copy it replaces was 12 %
+    faster than a call).
+
+    ``block`` (F is [[I, A], [0, C]], :func:`_block_form`): only F's nonzero products are
+    summed, the position rows starting from P's own row, in the dense loop's order (its
+    other terms are the exact zeros 0 * P, and 1 * P): the same numbers for finite inputs
+    with less than half the multiplications (a NaN or inf in a velocity element then does
+    not reach the position rows through 0 * inf). Otherwise the dense 6 x 6 loops, fixed
+    size (faster than testing F's elements one by one, which defeats the unrolling)."""
+    if block:
+        for i in range(6):
+            s = x[i] if i < 3 else 0.0
+            for k in range(3, 6):
+                s += F[i, k] * x[k]
+            x_out[i] = s
+            for j in range(6):
+                s = P[i, j] if i < 3 else 0.0
+                for k in range(3, 6):
+                    s += F[i, k] * P[k, j]
+                FP[i, j] = s
+        for i in range(6):
+            for j in range(i, 6):
+                s = FP[i, j] if j < 3 else 0.0
+                for k in range(3, 6):
+                    s += FP[i, k] * F[j, k]
+                P_out[i, j] = s + Q[i, j]
+        _mirror(P_out)
+        return
     for i in range(6):
         s = 0.0
         for k in range(6):
@@ -110,6 +149,7 @@ def imm_predict(
     xm_j - x (written whole; the step reads its position block).
     """
     m = mu.shape[1]
+    block = _block_form(F)
     c = np.empty(m)
     x0 = np.empty(6)
     P0 = np.empty((6, 6))
@@ -141,25 +181,7 @@ def imm_predict(
                     for b in range(a, 6):
                         P0[a, b] += w * Pi_[a, b] + wa * e[b]
             _mirror(P0)
-            # the predict of _predict_into, written out here: 12 % faster than the call
-            Fj, Qj, xo, Po = F[j], Q[j], xm_out[n, j], Pm_out[n, j]
-            for a in range(6):
-                s = 0.0
-                for k in range(6):
-                    s += Fj[a, k] * x0[k]
-                xo[a] = s
-                for b in range(6):
-                    s = 0.0
-                    for k in range(6):
-                        s += Fj[a, k] * P0[k, b]
-                    FP[a, b] = s
-            for a in range(6):
-                for b in range(a, 6):
-                    s = 0.0
-                    for k in range(6):
-                        s += FP[a, k] * Fj[b, k]
-                    Po[a, b] = s + Qj[a, b]
-            _mirror(Po)
+            _predict_into(x0, P0, F[j], Q[j], FP, xm_out[n, j], Pm_out[n, j], block)
         _combine_into(xm_out[n], Pm_out[n], c, x_out[n], P_out[n])
 
 
@@ -195,9 +217,10 @@ def single_predict(
 ) -> None:  # pragma: no cover - compiled
     """x_out[n] = F x[n], P_out[n] = F P[n] F^T + Q for n in rows (F, Q (6, 6))."""
     FP = np.empty((6, 6))
+    block = _block_form(F.reshape(1, 6, 6))
     for r in range(rows.shape[0]):
         n = rows[r]
-        _predict_into(x[n], P[n], F, Q, FP, x_out[n], P_out[n])
+        _predict_into(x[n], P[n], F, Q, FP, x_out[n], P_out[n], block)
 
 
 @kernel()
