@@ -105,7 +105,9 @@ def test_the_built_kernels_give_the_jit_kernels_tracks(run, tmp_path) -> None:
 def test_the_built_module_exports_every_kernel_the_tracker_calls() -> None:
     """Every JIT kernel that Python calls after warm (with the one signature warm gives it;
     listed in a fresh process, as the build does) is exported, under
-    compiled_kernel.export_name; no export is left over."""
+    compiled_kernel.export_name. (A helper that numba compiled afresh for a kernel that
+    calls it also carries a signature, so the build may export it too: harmless, never
+    called.)"""
     _built()
     module = importlib.import_module(compiled_kernel.aot_module_name())
     listing = subprocess.run(
@@ -118,7 +120,9 @@ def test_the_built_module_exports_every_kernel_the_tracker_calls() -> None:
     entries = listing.stdout.split()
     assert len(entries) >= 14, sorted(entries)
     exported = {n for n in dir(module) if "__" in n and not n.startswith("_")}
-    assert exported == set(entries)
+    assert set(entries) <= exported
+    modules = {n.split("__", 1)[0] for n in exported}
+    assert modules == set(compiled_kernel.KERNEL_MODULES)
 
 
 def test_the_module_name_follows_the_source(tmp_path, monkeypatch) -> None:

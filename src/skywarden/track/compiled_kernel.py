@@ -42,6 +42,7 @@ KERNEL_MODULES = (
     "imm_kernels",
     "gate_kernels",
     "association_kernels",
+    "association_pass_kernels",
     "clutter_kernels",
     "lifecycle_kernels",
 )

@@ -440,12 +440,14 @@ def warm(n_models: int = 3) -> float:
     # the other kernel modules warm with these
     from skywarden.track import (
         association_kernels,
+        association_pass_kernels,
         clutter_kernels,
         gate_kernels,
         lifecycle_kernels,
     )
 
     association_kernels.warm()
+    association_pass_kernels.warm()
     gate_kernels.warm()
     clutter_kernels.warm()
     lifecycle_kernels.warm()

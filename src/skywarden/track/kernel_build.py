@@ -37,7 +37,8 @@ def entry_points() -> dict[str, tuple[object, object]]:
         module = importlib.import_module(f"skywarden.track.{short}")
         for value in vars(module).values():
             if not isinstance(value, CPUDispatcher) or not value.signatures:
-                continue  # a helper that only kernels call (compiled into them)
+                continue  # a helper that only kernels call (compiled into them); one that
+                # numba compiled afresh in this process also has a signature: exported too
             if len(value.signatures) != 1:
                 raise SkywardenError(
                     f"{short}.{value.py_func.__name__} is called from Python with "

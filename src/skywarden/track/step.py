@@ -46,6 +46,7 @@ from skywarden.track.tracks import (
     concat_tracks,
     empty_tracks,
     no_tracks,
+    with_fields,
 )
 from skywarden.units import BoolArray, FloatArray, IntArray
 
@@ -143,7 +144,7 @@ def step(
     rcs[upd] = dets.rcs_dbsm[taken]
     det_evidence = np.zeros(len(tracks), np.int32)
     det_evidence[upd] = dets.evidence[taken]
-    moved = replace(
+    moved = with_fields(
         tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, identity=identity,
         pending_hit=tracks.pending_hit | upd, rcs_dbsm=rcs,
         score=np.where(upd, tracks.score + gain, tracks.score),
@@ -169,7 +170,7 @@ def step(
         if keep.all():
             keep = None
     survived = joined if keep is None else joined.take(keep)
-    result = replace(survived, candidates=candidates, **learnt)
+    result = with_fields(survived, candidates=candidates, **learnt)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
@@ -261,7 +262,7 @@ def _confirm_at_hit(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tr
         return tracks, early
     status = tracks.status.copy()
     status[early] = CONFIRMED
-    tracks = replace(tracks, status=status, t_update=np.where(early, t, tracks.t_update))
+    tracks = with_fields(tracks, status=status, t_update=np.where(early, t, tracks.t_update))
     start_modes(tracks, early)
     return tracks, early
 
@@ -438,6 +439,13 @@ def _associate(
     # without identities on tracks nothing is bound and every pair is compatible: the
     # confirmed pass then takes its pairs as gated (radar-only input, the usual case)
     track_identities = bool((tracks.identity != NO_IDENTITY).any())
+    if not track_identities and params.compiled_kernels and len(gated):
+        from skywarden.track.association_pass_kernels import associate_without_identities
+
+        cost = net_cost(gated, pd, lam[gated.detection])  # both passes' costs at once
+        done = associate_without_identities(gated, cost, tracks.status, n, d)
+        if done is not None:
+            return done[0], done[1], done[2], 0, done[3]
     conflicts = 0
     if track_identities:
         conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
