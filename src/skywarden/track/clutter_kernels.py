@@ -200,16 +200,42 @@ def record(
     heights u (D,) m and sensor indices (D,) int64; at the end of a scan it counts the scan
     and forgets by 1 - 1/memory_scans: :func:`skywarden.track.clutter_map.record`."""
     keys_, count, sensors, moments = cmap.keys, cmap.count, cmap.sensors, cmap.height_moments
-    if use.any():
-        keys_, count, sensors, moments = _record(
-            keys_, count, sensors, moments, keys, np.ascontiguousarray(u), sensor, use
-        )
-    scans = cmap.scans
+    add = bool(use.any())
+    scans, gamma = cmap.scans, 1.0
     if end_of_scan:
         gamma = 1.0 - 1.0 / memory_scans
         scans = gamma * (scans + 1.0)
-        keys_, count, moments = _forget(keys_, count, moments, gamma)
+    if add or end_of_scan:
+        keys_, count, sensors, moments = _record_and_forget(
+            keys_, count, sensors, moments, keys, np.ascontiguousarray(u), sensor, use, add,
+            end_of_scan, gamma,
+        )  # fmt: skip
     return ClutterMap(keys_, count, sensors, moments, scans, cmap.polar)
+
+
+@kernel()
+def _record_and_forget(
+    map_keys: IntArray,
+    map_count: FloatArray,
+    sensors: IntArray,
+    moments: FloatArray,
+    keys: IntArray,
+    u: FloatArray,
+    sensor: IntArray,
+    use: np.ndarray,
+    add: bool,
+    forget: bool,
+    gamma: float,
+) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:  # pragma: no cover - compiled
+    """:func:`_record` (when ``add``) then :func:`_forget` (when ``forget``) in one call: one
+    call and four returned arrays instead of two calls and seven."""
+    if add:
+        map_keys, map_count, sensors, moments = _record(
+            map_keys, map_count, sensors, moments, keys, u, sensor, use
+        )
+    if forget:
+        map_keys, map_count, moments = _forget(map_keys, map_count, moments, gamma)
+    return map_keys, map_count, sensors, moments
 
 
 @kernel()

@@ -43,6 +43,7 @@ KERNEL_MODULES = (
     "gate_kernels",
     "association_kernels",
     "association_pass_kernels",
+    "candidate_kernels",
     "clutter_kernels",
     "lifecycle_kernels",
 )
@@ -92,18 +93,35 @@ def aot_module() -> ModuleType | None:
 def kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     """Decorator for a compiled kernel: its export from the AOT module when that is loaded
     (:func:`aot_module`), else ``numba.njit(cache=True, **options)`` (numba imported here,
-    lazily). With the AOT module loaded, a kernel it does not export (a helper that only
-    kernels call, compiled into them) stays a plain Python function that nothing calls."""
+    lazily). With the AOT module loaded, a kernel it does not export is a helper that only
+    kernels call (compiled into them): calling it from Python raises SkywardenError (a
+    kernel missing from the build is an error, never a silent fall to pure Python)."""
 
     def decorate(func: Callable[..., Any]) -> Any:
         aot = aot_module()
         if aot is not None:
-            return getattr(aot, export_name(func), func)
+            exported = getattr(aot, export_name(func), None)
+            return _not_built(func) if exported is None else exported
         import numba
 
         return numba.njit(cache=True, **options)(func)
 
     return decorate
+
+
+def _not_built(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Stands for a kernel the AOT module does not export (see :func:`kernel`)."""
+
+    def not_built(*args: Any, **kwargs: Any) -> Any:
+        from skywarden.errors import SkywardenError
+
+        raise SkywardenError(
+            f"tracker kernel {export_name(func)} is not in the module built ahead of time: "
+            f"rebuild it (python -m skywarden.track.kernel_build --force) or set {AOT_ENV}=0"
+        )
+
+    not_built.__name__ = func.__name__
+    return not_built
 
 
 def using_aot() -> bool:

@@ -441,6 +441,7 @@ def warm(n_models: int = 3) -> float:
     from skywarden.track import (
         association_kernels,
         association_pass_kernels,
+        candidate_kernels,
         clutter_kernels,
         gate_kernels,
         lifecycle_kernels,
@@ -448,6 +449,7 @@ def warm(n_models: int = 3) -> float:
 
     association_kernels.warm()
     association_pass_kernels.warm()
+    candidate_kernels.warm()
     gate_kernels.warm()
     clutter_kernels.warm()
     lifecycle_kernels.warm()

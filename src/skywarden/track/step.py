@@ -321,15 +321,20 @@ def _initiate(
     left = np.zeros(len(dets), bool)  # pool minus the paired ones, in order (no sort)
     left[pool] = True
     left[d_idx] = False
-    rest = np.flatnonzero(left)
-    # all detections of a batch are taken at t (also when a source stamps them later)
-    new = Candidates(
-        np.full(rest.size, t),
-        dets.z.take(rest, 0),
-        dets.R.take(rest, 0),
-        np.full(rest.size, -1, np.int32),
-    )
-    candidates = next_candidates(cands, paired, new, params, end_of_scan)
+    # the rest become candidates, all taken at t (also when a source stamps them later)
+    if params.compiled_kernels:
+        from skywarden.track import candidate_kernels
+
+        candidates = candidate_kernels.next_candidates(
+            cands, paired, dets, left, t, params, end_of_scan
+        )
+    else:
+        rest = np.flatnonzero(left)
+        new = Candidates(
+            np.full(rest.size, t), dets.z.take(rest, 0), dets.R.take(rest, 0),
+            np.full(rest.size, -1, np.int32),
+        )  # fmt: skip
+        candidates = next_candidates(cands, paired, new, params, end_of_scan)
     if n1 == 0 and d_idx.size == 0:
         return no_tracks(len(params.models), t, moved.next_id), det_born, candidates
     # columns (x, P, t_birth, history, age, identity, rcs, score, evidence) of the tracks
