@@ -8,7 +8,7 @@ signature of the tracker's calls), then compiles each entry point with that sign
 one extension module with numba's ``pycc`` (for this machine's CPU, as the JIT does), named
 after the source digest, next to the kernel modules. Modules built from older source are
 removed. Needs numba and a C compiler; without them the tracker keeps the JIT path.
-Takes about a minute of CPU.
+Takes ~20 s of CPU on the development machine (numba's JIT cache warm).
 """
 
 from __future__ import annotations

@@ -434,13 +434,6 @@ def _associate(
     number of identity conflicts, and each assigned track's score gain (N,) (0 elsewhere).
     """
     n, d = len(tracks), len(dets)
-    trk_det = np.full(n, -1, np.int64)
-    det_trk = np.full(d, -1, np.int64)
-    blocked = np.zeros(d, bool)
-    gain = np.zeros(n)
-    if d == 0:
-        return trk_det, det_trk, blocked, 0, gain
-    threshold = params.gate_threshold
     # without identities on tracks nothing is bound and every pair is compatible: the
     # confirmed pass then takes its pairs as gated (radar-only input, the usual case)
     track_identities = bool((tracks.identity != NO_IDENTITY).any())
@@ -451,6 +444,13 @@ def _associate(
         done = associate_without_identities(gated, cost, tracks.status, n, d)
         if done is not None:
             return done[0], done[1], done[2], 0, done[3]
+    trk_det = np.full(n, -1, np.int64)
+    det_trk = np.full(d, -1, np.int64)
+    blocked = np.zeros(d, bool)
+    gain = np.zeros(n)
+    if d == 0:
+        return trk_det, det_trk, blocked, 0, gain
+    threshold = params.gate_threshold
     conflicts = 0
     if track_identities:
         conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)
