@@ -45,6 +45,7 @@ KERNEL_MODULES = (
     "association_pass_kernels",
     "candidate_kernels",
     "clutter_kernels",
+    "hit_kernels",
     "lifecycle_kernels",
 )
 """The modules whose :func:`kernel` functions the AOT module holds (in skywarden.track)."""

@@ -444,6 +444,7 @@ def warm(n_models: int = 3) -> float:
         candidate_kernels,
         clutter_kernels,
         gate_kernels,
+        hit_kernels,
         lifecycle_kernels,
     )
 
@@ -451,6 +452,7 @@ def warm(n_models: int = 3) -> float:
     association_pass_kernels.warm()
     candidate_kernels.warm()
     gate_kernels.warm()
+    hit_kernels.warm()
     clutter_kernels.warm()
     lifecycle_kernels.warm()
     return time.perf_counter() - start

@@ -21,7 +21,6 @@ import numpy as np
 
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
-from skywarden.evidence import merge_track_evidence
 from skywarden.track import kalman, kernel_stages
 from skywarden.track import score as track_score
 from skywarden.track.associate import net_cost
@@ -129,27 +128,16 @@ def step(
         tracks, x, P, dets, params, track_pairs, pd, lam
     )
 
-    upd = trk_det >= 0
     mu = update_tracks(
         tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P,
         compiled=params.compiled_kernels,
     )  # fmt: skip
-    taken = trk_det[upd]  # the detection of each updated track
-    identity = tracks.identity  # unchanged unless a detection brings one
-    if (dets.identity != NO_IDENTITY).any():
-        det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
-        det_id[upd] = dets.identity[taken]
-        identity = np.where(identity == NO_IDENTITY, det_id, identity)
-    rcs = tracks.rcs_dbsm.copy()
-    rcs[upd] = dets.rcs_dbsm[taken]
-    det_evidence = np.zeros(len(tracks), np.int32)
-    det_evidence[upd] = dets.evidence[taken]
-    moved = with_fields(
-        tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, identity=identity,
-        pending_hit=tracks.pending_hit | upd, rcs_dbsm=rcs,
-        score=np.where(upd, tracks.score + gain, tracks.score),
-        evidence=merge_track_evidence(tracks.evidence, det_evidence),
-    )  # fmt: skip
+    if params.compiled_kernels:  # identity, RCS, evidence, hit flag and score of the hits
+        from skywarden.track.hit_kernels import hit_columns
+    else:
+        from skywarden.track.hits import hit_columns
+    hit = hit_columns(tracks, dets, trk_det, gain)
+    moved = with_fields(tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, **hit)
     confirmed: list[IntArray] = []
     if not end_of_scan:  # confirm now what the scan's close would: alerts need not wait
         moved, early = _confirm_at_hit(moved, t, params)
