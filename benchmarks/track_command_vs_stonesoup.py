@@ -139,9 +139,13 @@ def loop_per_scan(
     per further scan is a difference of two whole-process times, so its fixed start-up's
     run-to-run jitter (tens of ms under load) lands in it divided by the scans; this figure
     has none of that (nor the CSV reading and writing, ~0.02 ms per scan). ``kernels``:
-    ``"numpy"`` or ``"compiled"`` (a tree with ``TrackerParams.compiled_kernels``) or
-    ``"default"`` (the tree's default parameters)."""
+    ``"numpy"`` or ``"compiled"`` (a tree with ``TrackerParams.compiled_kernels``; the
+    kernels built ahead of time where they were built, track/compiled_kernel.py),
+    ``"compiled-jit"`` (numba's JIT kernels) or ``"default"`` (the tree's default
+    parameters)."""
     env = dict(os.environ, PYTHONPATH=str(src))
+    if kernels == "compiled-jit":  # numba's JIT even where the kernels were built ahead of time
+        env["SKYWARDEN_TRACKER_AOT"], kernels = "0", "compiled"
     out = subprocess.run(
         [sys.executable, "-c", LOOP_SNIPPET, str(dets), str(max(repeat, 3)), kernels],
         env=env, check=True, capture_output=True, text=True,
@@ -308,8 +312,9 @@ def compare(
 
 def _loop_paths(tree: str) -> tuple[str, ...]:
     """The tracker-loop paths timed for a tree: this tree's NumPy and compiled paths (its
-    command, with no options, picks one by kernel_choice), another tree's default."""
-    return ("numpy", "compiled") if tree == "this tree" else ("default",)
+    command, with no options, picks one by kernel_choice; compiled: built ahead of time
+    where built, and numba's JIT), another tree's default."""
+    return ("numpy", "compiled", "compiled-jit") if tree == "this tree" else ("default",)
 
 
 def main() -> None:

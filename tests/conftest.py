@@ -19,6 +19,13 @@ settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "fixed")
 )
 
+# In-process tests use numba's JIT kernels, not the module built ahead of time
+# (skywarden.track.compiled_kernel): the kernel tests compare each kernel with its NumPy
+# oracle on arbitrary arrays, which the JIT dispatcher type-checks and the exported functions
+# do not, and the no-compile test inspects the dispatchers. tests/track/test_kernel_build.py
+# runs the built module in subprocesses and checks it gives the JIT's tracks.
+os.environ["SKYWARDEN_TRACKER_AOT"] = "0"
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

@@ -44,8 +44,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--kernels",
         choices=["auto", "numpy", "compiled"],
         default="auto",
-        help="tracker path: NumPy, or compiled kernels (numba, ~0.5 s to load); auto (default)"
-        " compiles only a run long enough to repay the load",
+        help="tracker path: NumPy, or compiled kernels (~10 ms to load when built ahead of"
+        " time by ./quickstart, else numba's JIT, ~0.5 s); auto (default) takes them only for"
+        " a run long enough to repay the load",
     )
     trk.add_argument(
         "--classify",

@@ -24,16 +24,16 @@ then reports that it did not solve the problem and the NumPy reference is used.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from skywarden.track import associate
 from skywarden.track.clusters import SMALL_CLUSTER_CELLS
+from skywarden.track.compiled_kernel import kernel
 from skywarden.track.gate import GatedPairs
 from skywarden.units import FloatArray, IntArray
 
 
-@numba.njit(cache=True)
+@kernel()
 def _find(parent: IntArray, a: int) -> int:  # pragma: no cover - compiled
     while parent[a] != a:
         parent[a] = parent[parent[a]]
@@ -41,7 +41,7 @@ def _find(parent: IntArray, a: int) -> int:  # pragma: no cover - compiled
     return a
 
 
-@numba.njit(cache=True)
+@kernel()
 def _hungarian(C: FloatArray, n: int, m: int, transpose: bool) -> IntArray:  # pragma: no cover
     """clusters._hungarian on the (n <= m) matrix C (or C^T when ``transpose``): p (m + 1,)
     with p[j] the 1-based row matched to column j (0 = none)."""
@@ -86,7 +86,7 @@ def _hungarian(C: FloatArray, n: int, m: int, transpose: bool) -> IntArray:  # p
     return p
 
 
-@numba.njit(cache=True)
+@kernel()
 def _assigned(
     track: IntArray,
     detection: IntArray,

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from skywarden.track import clutter_cells
 from skywarden.track.clutter_cells import OFFSET, PolarCells
 from skywarden.track.clutter_map import _MIN_COUNT, ClutterMap
+from skywarden.track.compiled_kernel import kernel
 from skywarden.units import FloatArray, IntArray
 
 FIELD = (1 << 21) - 1  # clutter_cells' 21-bit index field
 
 
-@numba.njit(cache=True)
+@kernel()
 def _height_stats(
     sensors: IntArray, moments: FloatArray, s: int
 ) -> tuple[float, float]:  # pragma: no cover - compiled
@@ -44,7 +44,7 @@ def _height_stats(
     return mean, max(s2 / w - mean**2, 0.0)
 
 
-@numba.njit(cache=True)
+@kernel()
 def densities(
     map_keys: IntArray,
     map_count: FloatArray,
@@ -82,7 +82,7 @@ def densities(
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _record(
     map_keys: IntArray,
     map_count: FloatArray,
@@ -123,7 +123,7 @@ def _record(
     return out_keys, out_count, out_sensors, out_moments
 
 
-@numba.njit(cache=True)
+@kernel()
 def _merge_sorted(
     keys: IntArray, values: FloatArray, new_keys: IntArray, new_values: FloatArray
 ) -> tuple[IntArray, FloatArray]:  # pragma: no cover - compiled
@@ -146,7 +146,7 @@ def _merge_sorted(
     return out_k[:k].copy(), out_v[:k].copy()
 
 
-@numba.njit(cache=True)
+@kernel()
 def _merge_sorted_rows(
     keys: IntArray, values: FloatArray, new_keys: IntArray, new_values: FloatArray
 ) -> tuple[IntArray, FloatArray]:  # pragma: no cover - compiled
@@ -171,7 +171,7 @@ def _merge_sorted_rows(
     return out_k[:k].copy(), out_v[:k].copy()
 
 
-@numba.njit(cache=True)
+@kernel()
 def _forget(
     keys: IntArray, count: FloatArray, moments: FloatArray, gamma: float
 ) -> tuple[IntArray, FloatArray, FloatArray]:  # pragma: no cover - compiled
@@ -200,19 +200,45 @@ def record(
     heights u (D,) m and sensor indices (D,) int64; at the end of a scan it counts the scan
     and forgets by 1 - 1/memory_scans: :func:`skywarden.track.clutter_map.record`."""
     keys_, count, sensors, moments = cmap.keys, cmap.count, cmap.sensors, cmap.height_moments
-    if use.any():
-        keys_, count, sensors, moments = _record(
-            keys_, count, sensors, moments, keys, np.ascontiguousarray(u), sensor, use
-        )
-    scans = cmap.scans
+    add = bool(use.any())
+    scans, gamma = cmap.scans, 1.0
     if end_of_scan:
         gamma = 1.0 - 1.0 / memory_scans
         scans = gamma * (scans + 1.0)
-        keys_, count, moments = _forget(keys_, count, moments, gamma)
+    if add or end_of_scan:
+        keys_, count, sensors, moments = _record_and_forget(
+            keys_, count, sensors, moments, keys, np.ascontiguousarray(u), sensor, use, add,
+            end_of_scan, gamma,
+        )  # fmt: skip
     return ClutterMap(keys_, count, sensors, moments, scans, cmap.polar)
 
 
-@numba.njit(cache=True)
+@kernel()
+def _record_and_forget(
+    map_keys: IntArray,
+    map_count: FloatArray,
+    sensors: IntArray,
+    moments: FloatArray,
+    keys: IntArray,
+    u: FloatArray,
+    sensor: IntArray,
+    use: np.ndarray,
+    add: bool,
+    forget: bool,
+    gamma: float,
+) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:  # pragma: no cover - compiled
+    """:func:`_record` (when ``add``) then :func:`_forget` (when ``forget``) in one call: one
+    call and four returned arrays instead of two calls and seven."""
+    if add:
+        map_keys, map_count, sensors, moments = _record(
+            map_keys, map_count, sensors, moments, keys, u, sensor, use
+        )
+    if forget:
+        map_keys, map_count, moments = _forget(map_keys, map_count, moments, gamma)
+    return map_keys, map_count, sensors, moments
+
+
+@kernel()
 def _grid_keys(z: FloatArray, sensor: IntArray, cell_m: float) -> IntArray:  # pragma: no cover
     """clutter_cells.cell_keys on the ENU grid (flag 0): sensor << 43 | a << 21 | b with
     a, b the east, north cell indices + OFFSET clipped to the 21-bit field; a position

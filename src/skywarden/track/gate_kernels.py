@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from skywarden.track.compiled_kernel import kernel
 from skywarden.track.gate import GatedPairs
 from skywarden.track.neighbours import STRIP_READS_PER_ROW, pairs_within
 from skywarden.units import FloatArray, IntArray
@@ -27,7 +27,7 @@ from skywarden.units import FloatArray, IntArray
 _RADIUS_CAP = 1e12  # metres, as neighbours: an infinite radius reaches every detection
 
 
-@numba.njit(cache=True)
+@kernel()
 def _centre(
     i: int, x: FloatArray, P: FloatArray, cand_pos: FloatArray, cand_P: FloatArray
 ) -> tuple[float, float, float, float, float, float, float, float, float]:  # pragma: no cover
@@ -42,7 +42,7 @@ def _centre(
             cand_P[k, 0, 2], cand_P[k, 1, 1], cand_P[k, 1, 2], cand_P[k, 2, 2])  # fmt: skip
 
 
-@numba.njit(cache=True)
+@kernel()
 def _radii(
     x: FloatArray,
     P: FloatArray,
@@ -65,7 +65,7 @@ def _radii(
     return r
 
 
-@numba.njit(cache=True)
+@kernel()
 def _chi_square(
     c: tuple[float, float, float, float, float, float, float, float, float],
     z: FloatArray,
@@ -86,7 +86,7 @@ def _chi_square(
     return d2 / det, det
 
 
-@numba.njit(cache=True)
+@kernel()
 def _strip_gate(
     x: FloatArray,
     P: FloatArray,
@@ -145,14 +145,14 @@ def _strip_gate(
     return ti[:k].copy(), dj[:k].copy(), d2s[:k].copy(), dets[:k].copy(), True
 
 
-@numba.njit(cache=True)
+@kernel()
 def _grown(a: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - compiled
     out = np.empty(cap, a.dtype)
     out[: a.shape[0]] = a
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _test_pairs(
     ti: IntArray,
     dj: IntArray,

@@ -19,6 +19,14 @@ NumPy; ~1,500 scans of 190 detections reach 2 s. Measured through the whole comm
 dense scenario, CPU user + system, least of 3, load ~4.3): 600 scans (expected 0.77 s)
 NumPy 1.07 s, compiled 1.31 s; 2,000 scans (expected 2.6 s) NumPy 3.07 s, compiled 2.41 s:
 the break-even is near 1,000 scans (expected ~1.3 s).
+
+With the kernels built ahead of time (:mod:`skywarden.track.compiled_kernel`, built by
+``./quickstart``) the load is ~10 ms instead of ~0.5 s (numba is not imported): importing
+the kernel modules and the extension module. Measured through the whole command
+(manoeuvring scenario, CPU, least of 7, ``taskset -c 1``, load ~2.1): 1 scan NumPy 192 ms,
+compiled 202 ms; 10 scans 202 / 207 ms; 100 scans 290 / 251 ms: the break-even is near 20
+scans (expected NumPy time ~0.02 s), so with that module the kernels are chosen from
+:data:`AOT_COMPILED_ABOVE_S` = 0.04 s (again about twice the break-even).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from dataclasses import dataclass
 NUMPY_S_PER_SCAN = 0.85e-3
 NUMPY_S_PER_DETECTION = 2.3e-6
 COMPILED_ABOVE_S = 2.0
+AOT_COMPILED_ABOVE_S = 0.04
 KERNEL_CHOICES = ("auto", "numpy", "compiled")
 
 
@@ -53,18 +62,24 @@ def expected_numpy_seconds(n_scans: int, n_detections: int) -> float:
 def choose_kernels(n_scans: int, n_detections: int, requested: str = "auto") -> KernelChoice:
     """The path for a run of n_scans scans and n_detections detections: ``requested``
     ``"numpy"`` or ``"compiled"`` as asked; ``"auto"`` compiled only when the expected NumPy
-    time is at least :data:`COMPILED_ABOVE_S`."""
+    time is at least :data:`AOT_COMPILED_ABOVE_S` (kernels built ahead of time) or
+    :data:`COMPILED_ABOVE_S` (numba's JIT)."""
     if requested not in KERNEL_CHOICES:
         from skywarden.errors import ConfigError
 
         raise ConfigError(f"kernels: one of {', '.join(KERNEL_CHOICES)}, not {requested!r}")
     if requested != "auto":
         return KernelChoice(requested == "compiled", f"--kernels {requested}")
+    from skywarden.track.compiled_kernel import aot_module
+
     expected = expected_numpy_seconds(n_scans, n_detections)
-    compiled = expected >= COMPILED_ABOVE_S
+    aot = aot_module() is not None
+    above, load = (AOT_COMPILED_ABOVE_S, "~10 ms") if aot else (COMPILED_ABOVE_S, "~0.5 s")
+    compiled = expected >= above
     reason = (
         f"auto: expected {expected:.2g} s of NumPy tracking "
-        f"{'>=' if compiled else '<'} {COMPILED_ABOVE_S:g} s, "
-        f"{'worth' if compiled else 'not worth'} the kernels' ~0.5 s load"
+        f"{'>=' if compiled else '<'} {above:g} s, "
+        f"{'worth' if compiled else 'not worth'} the kernels' {load} load "
+        f"({'built ahead of time' if aot else 'numba JIT cache'})"
     )
     return KernelChoice(compiled, reason)

@@ -21,7 +21,6 @@ import numpy as np
 
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
-from skywarden.evidence import merge_track_evidence
 from skywarden.track import kalman, kernel_stages
 from skywarden.track import score as track_score
 from skywarden.track.associate import net_cost
@@ -46,6 +45,7 @@ from skywarden.track.tracks import (
     concat_tracks,
     empty_tracks,
     no_tracks,
+    with_fields,
 )
 from skywarden.units import BoolArray, FloatArray, IntArray
 
@@ -128,27 +128,16 @@ def step(
         tracks, x, P, dets, params, track_pairs, pd, lam
     )
 
-    upd = trk_det >= 0
     mu = update_tracks(
         tracks.status != TENTATIVE, trk_det, dets, xm, Pm, c, x, P,
         compiled=params.compiled_kernels,
     )  # fmt: skip
-    taken = trk_det[upd]  # the detection of each updated track
-    identity = tracks.identity  # unchanged unless a detection brings one
-    if (dets.identity != NO_IDENTITY).any():
-        det_id = np.full(len(tracks), NO_IDENTITY, np.int64)
-        det_id[upd] = dets.identity[taken]
-        identity = np.where(identity == NO_IDENTITY, det_id, identity)
-    rcs = tracks.rcs_dbsm.copy()
-    rcs[upd] = dets.rcs_dbsm[taken]
-    det_evidence = np.zeros(len(tracks), np.int32)
-    det_evidence[upd] = dets.evidence[taken]
-    moved = replace(
-        tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, identity=identity,
-        pending_hit=tracks.pending_hit | upd, rcs_dbsm=rcs,
-        score=np.where(upd, tracks.score + gain, tracks.score),
-        evidence=merge_track_evidence(tracks.evidence, det_evidence),
-    )  # fmt: skip
+    if params.compiled_kernels:  # identity, RCS, evidence, hit flag and score of the hits
+        from skywarden.track.hit_kernels import hit_columns
+    else:
+        from skywarden.track.hits import hit_columns
+    hit = hit_columns(tracks, dets, trk_det, gain)
+    moved = with_fields(tracks, t=t, x=x, P=P, xm=xm, Pm=Pm, mu=mu, **hit)
     confirmed: list[IntArray] = []
     if not end_of_scan:  # confirm now what the scan's close would: alerts need not wait
         moved, early = _confirm_at_hit(moved, t, params)
@@ -169,7 +158,7 @@ def step(
         if keep.all():
             keep = None
     survived = joined if keep is None else joined.take(keep)
-    result = replace(survived, candidates=candidates, **learnt)
+    result = with_fields(survived, candidates=candidates, **learnt)
 
     det_track_sorted = np.full(len(dets), -1, np.int64)
     used = det_trk >= 0
@@ -261,7 +250,7 @@ def _confirm_at_hit(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tr
         return tracks, early
     status = tracks.status.copy()
     status[early] = CONFIRMED
-    tracks = replace(tracks, status=status, t_update=np.where(early, t, tracks.t_update))
+    tracks = with_fields(tracks, status=status, t_update=np.where(early, t, tracks.t_update))
     start_modes(tracks, early)
     return tracks, early
 
@@ -320,15 +309,20 @@ def _initiate(
     left = np.zeros(len(dets), bool)  # pool minus the paired ones, in order (no sort)
     left[pool] = True
     left[d_idx] = False
-    rest = np.flatnonzero(left)
-    # all detections of a batch are taken at t (also when a source stamps them later)
-    new = Candidates(
-        np.full(rest.size, t),
-        dets.z.take(rest, 0),
-        dets.R.take(rest, 0),
-        np.full(rest.size, -1, np.int32),
-    )
-    candidates = next_candidates(cands, paired, new, params, end_of_scan)
+    # the rest become candidates, all taken at t (also when a source stamps them later)
+    if params.compiled_kernels:
+        from skywarden.track import candidate_kernels
+
+        candidates = candidate_kernels.next_candidates(
+            cands, paired, dets, left, t, params, end_of_scan
+        )
+    else:
+        rest = np.flatnonzero(left)
+        new = Candidates(
+            np.full(rest.size, t), dets.z.take(rest, 0), dets.R.take(rest, 0),
+            np.full(rest.size, -1, np.int32),
+        )  # fmt: skip
+        candidates = next_candidates(cands, paired, new, params, end_of_scan)
     if n1 == 0 and d_idx.size == 0:
         return no_tracks(len(params.models), t, moved.next_id), det_born, candidates
     # columns (x, P, t_birth, history, age, identity, rcs, score, evidence) of the tracks
@@ -428,6 +422,16 @@ def _associate(
     number of identity conflicts, and each assigned track's score gain (N,) (0 elsewhere).
     """
     n, d = len(tracks), len(dets)
+    # without identities on tracks nothing is bound and every pair is compatible: the
+    # confirmed pass then takes its pairs as gated (radar-only input, the usual case)
+    track_identities = bool((tracks.identity != NO_IDENTITY).any())
+    if not track_identities and params.compiled_kernels and len(gated):
+        from skywarden.track.association_pass_kernels import associate_without_identities
+
+        cost = net_cost(gated, pd, lam[gated.detection])  # both passes' costs at once
+        done = associate_without_identities(gated, cost, tracks.status, n, d)
+        if done is not None:
+            return done[0], done[1], done[2], 0, done[3]
     trk_det = np.full(n, -1, np.int64)
     det_trk = np.full(d, -1, np.int64)
     blocked = np.zeros(d, bool)
@@ -435,9 +439,6 @@ def _associate(
     if d == 0:
         return trk_det, det_trk, blocked, 0, gain
     threshold = params.gate_threshold
-    # without identities on tracks nothing is bound and every pair is compatible: the
-    # confirmed pass then takes its pairs as gated (radar-only input, the usual case)
-    track_identities = bool((tracks.identity != NO_IDENTITY).any())
     conflicts = 0
     if track_identities:
         conflicts = _bind_identities(tracks, x, P, dets, threshold, trk_det, det_trk, blocked)

@@ -6,7 +6,7 @@ boolean mask applied to all of them. States are in the site ENU frame (metres, m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from functools import lru_cache
 
@@ -135,7 +135,7 @@ class Tracks:
             changes = {name: getattr(self, name).compress(index, axis=0) for name in _ARRAY_FIELDS}
         else:
             changes = {name: select_rows(getattr(self, name), index) for name in _ARRAY_FIELDS}
-        return replace(self, **changes)
+        return with_fields(self, **changes)
 
     @property
     def confirmed(self) -> np.ndarray:
@@ -150,6 +150,21 @@ def _is_array(name: str) -> bool:
 # the per-track array fields, listed once (dataclasses.fields() walks the class every call:
 # a step selects or copies every one of them a few times)
 _ARRAY_FIELDS = tuple(f.name for f in fields(Tracks) if _is_array(f.name))
+_FIELDS = tuple(f.name for f in fields(Tracks))
+_FIELD_SET = frozenset(_FIELDS)
+
+
+def with_fields(tracks: Tracks, **changes: object) -> Tracks:
+    """``dataclasses.replace(tracks, **changes)`` in half the time (~2.9 against 5.4 us: no
+    walk of the class's fields, no keyword call of ``__init__``; Tracks has no
+    ``__post_init__`` to skip). A step makes several; an unknown name is a TypeError, as
+    with replace."""
+    if not changes.keys() <= _FIELD_SET:
+        raise TypeError(f"Tracks has no field {sorted(changes.keys() - _FIELD_SET)}")
+    new = object.__new__(Tracks)
+    for name in _FIELDS:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(tracks, name))
+    return new
 
 
 def rows_by_id(old: IntArray, new: IntArray) -> IntArray:
@@ -195,7 +210,7 @@ def no_tracks(n_models: int, t: float, next_id: int) -> Tracks:
     """:func:`empty_tracks`, its zero-length arrays shared by every call with the same
     number of models (nothing can be written into an array of no rows): most steps start no
     track, and making the 19 arrays anew cost more than the rest of that step's initiation."""
-    return replace(_empty_template(n_models), t=t, next_id=next_id)
+    return with_fields(_empty_template(n_models), t=t, next_id=next_id)
 
 
 @lru_cache(maxsize=8)
@@ -206,4 +221,4 @@ def _empty_template(n_models: int) -> Tracks:
 def concat_tracks(a: Tracks, b: Tracks) -> Tracks:
     """Tracks of a followed by tracks of b (b's time and next_id are kept)."""
     changes = {name: np.concatenate([getattr(a, name), getattr(b, name)]) for name in _ARRAY_FIELDS}
-    return replace(b, **changes)
+    return with_fields(b, **changes)
