@@ -65,6 +65,7 @@ def _fake(seed: int) -> dict:
             ("drone", "munition", {"drone": 90, "unknown": 10}),
             ("drone", "hover", {"drone": 50, "bird": 50}),
             ("bird", "gull", {"bird": 99, "drone": 1}),
+            ("bird", "thermal", {"bird": 5, "unknown": 5}),
         ],
     }
 
@@ -84,8 +85,12 @@ def test_summarise_counts_and_rates():
     assert t["non_drone_scans_labelled_drone"] == 2
     assert (t["drones"], t["drones_drone_or_unknown_on_95pct_of_scans"]) == (4, 2)
     assert math.isclose(t["drone_scan_fraction_drone"], 280 / 400)
+    # a bird is 'bird' on most of its scans only above half (the thermal's 5 of 10 is not)
+    assert (t["birds"], t["birds_bird_on_most_scans"], t["birds_drone_on_any_scan"]) == (4, 2, 2)
     text = markdown(r)
     assert "| munition | 4 | 2 (0.500) |" in text and "| drone/hover | 100 | 0 | 100 | 0 |" in text
+    birds = "birds labelled bird on most of their scans: 2 of 4; labelled drone on any scan: 2"
+    assert birds in text
 
 
 def test_tradeoff_png(tmp_path):

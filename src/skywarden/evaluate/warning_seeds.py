@@ -18,8 +18,9 @@ class** (a drone's simulator kind: ``hover``, ``loiter``, ``patrol``, ``cv``, ``
 * **class confusion after 10 s**: per scan, every confirmed track associated with a truth
   target (one-to-one within 50 m) from 10 s after it was first shown: truth class (drones by
   kind) x label. From it, the issue's per-scan targets: non-drones labelled drone (count),
-  drones labelled drone or unknown on at least 95 % of their scans (fraction of drones), and
-  drone scans labelled drone (fraction).
+  drones labelled drone or unknown on at least 95 % of their scans (fraction of drones),
+  drone scans labelled drone (fraction), and the birds (truth targets with a scan from 10 s)
+  labelled bird on more than half of their scans, and labelled drone on any.
 
 :func:`tradeoff_png` plots, for several ``decision_confidence`` values, the drones alerted
 before entry against false alerts per hour and drone scans labelled bird or aircraft.
@@ -191,9 +192,14 @@ def scan_targets(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The issue's per-scan targets from CONFUSION_AGE_S of track age (module docstring)."""
     non_drone_as_drone = 0
     drone_scans = drone_as_drone = drones = drones_ok = 0
+    birds = birds_mostly_bird = birds_ever_drone = 0
     for r in results:
         for cls, _, counts in r["targets"]:
             n = sum(counts.values())
+            if cls == "bird" and n:
+                birds += 1
+                birds_mostly_bird += counts.get("bird", 0) > 0.5 * n
+                birds_ever_drone += counts.get("drone", 0) > 0
             if cls != "drone":
                 non_drone_as_drone += counts.get("drone", 0)
                 continue
@@ -207,6 +213,9 @@ def scan_targets(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "drones_drone_or_unknown_on_95pct_of_scans": drones_ok,
         "drone_scans": drone_scans,
         "drone_scan_fraction_drone": drone_as_drone / drone_scans if drone_scans else None,
+        "birds": birds,
+        "birds_bird_on_most_scans": birds_mostly_bird,
+        "birds_drone_on_any_scan": birds_ever_drone,
     }
 
 
@@ -247,6 +256,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"- drones labelled drone or unknown on >= 95 % of their scans: "
         f"{st['drones_drone_or_unknown_on_95pct_of_scans']} of {st['drones']}",
         f"- drone scans labelled drone: {'-' if frac is None else f'{frac:.3f}'}",
+        f"- birds labelled bird on most of their scans: {st['birds_bird_on_most_scans']} of "
+        f"{st['birds']}; labelled drone on any scan: {st['birds_drone_on_any_scan']}",
         "",
     ]
     return "\n".join(lines)
