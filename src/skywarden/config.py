@@ -118,11 +118,15 @@ def tracker_params_to_dict(params: TrackerParams) -> dict[str, Any]:
 
 
 def _typed(key: str, value: Any) -> float | int | str | bool:
-    """A tracker option's value: confirmation is a name, learn and compiled_kernels
-    booleans, the rest numbers."""
+    """A tracker option's value: confirmation and mode_topology are names, learn and
+    compiled_kernels booleans, the rest numbers."""
     if key == "confirmation":
         if not isinstance(value, str):
             raise ConfigError(f"confirmation must be 'score' or 'm_of_n', not {value!r}")
+        return value
+    if key == "mode_topology":
+        if not isinstance(value, str):
+            raise ConfigError(f"mode_topology must be 'quiet_from_cv' or 'uniform', not {value!r}")
         return value
     if key in ("learn", "compiled_kernels"):
         if not isinstance(value, bool):

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skywarden.track import imm
-from skywarden.track.params import MotionModel
+from skywarden.track.params import MotionModel, default_models
 from tests import oracle
 from tests.track.strategies import random_spd
 
@@ -71,3 +71,39 @@ def test_combine_position_is_combine_on_the_position_block() -> None:
     x_pos, P_pos = imm.combine_position(xm, Pm, mu)
     np.testing.assert_array_equal(x_pos, x)
     np.testing.assert_allclose(P_pos, P[:, :3, :3], rtol=1e-12)
+
+
+def test_quiet_mode_is_entered_from_the_nominal_cv_mode_only() -> None:
+    """Default models (CV 1, turn left, turn right, quiet CV 0.1): nothing flows from a turn
+    mode into the quiet mode; the quiet mode still leaves to every mode, each mode leaves
+    with the same probability, and "uniform" links every mode to every other."""
+    models = default_models()
+    links = imm.mode_links(models, "quiet_from_cv")
+    Pi = imm.transition_matrix(4, 0.05, 1.0, links)
+    assert Pi[1, 3] == Pi[2, 3] == 0.0
+    assert Pi[0, 3] > 0.0
+    assert (Pi[3, :3] > 0.0).all()
+    np.testing.assert_allclose(np.diag(Pi), 0.95)
+    np.testing.assert_allclose(Pi[1], [0.025, 0.95, 0.025, 0.0])
+    uniform = imm.transition_matrix(4, 0.05, 1.0, imm.mode_links(models, "uniform"))
+    assert np.array_equal(uniform, imm.transition_matrix(4, 0.05, 1.0))
+    assert np.array_equal(imm.mode_links(MODELS, "quiet_from_cv"), ~np.eye(len(MODELS), dtype=bool))
+    with pytest.raises(ValueError, match="topology"):
+        imm.mode_links(models, "ring")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 0.1, -0.2]), st.floats(0.05, 5.0)), min_size=1, max_size=6
+    ),
+    st.floats(0.0, 0.5),
+    st.floats(0.0, 10.0),
+    st.sampled_from(["uniform", "quiet_from_cv"]),
+)
+def test_transition_matrix_is_stochastic_for_any_models(rows, rate, dt, topology) -> None:
+    models = tuple(MotionModel(w, a) for w, a in rows)
+    Pi = imm.transition_matrix(len(models), rate, dt, imm.mode_links(models, topology))
+    assert (Pi >= 0.0).all()
+    np.testing.assert_allclose(Pi.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.diag(Pi), imm.transition_matrix(len(models), rate, dt).diagonal())

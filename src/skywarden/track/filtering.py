@@ -56,7 +56,9 @@ def predict_tracks(
         xm, Pm = np.empty_like(tracks.xm), np.empty_like(tracks.Pm)
     c = tracks.mu.copy()
     x, P = np.empty_like(tracks.x), np.empty_like(tracks.P)
-    mats = mode_stack.scan_matrices(float(dt), params.models, params.mode_switch_rate)
+    mats = mode_stack.scan_matrices(
+        float(dt), params.models, params.mode_switch_rate, params.mode_topology
+    )
     if params.compiled_kernels:
         from skywarden.track import imm_kernels
 

@@ -13,12 +13,35 @@ import numpy as np
 
 from skywarden.track import constant_velocity, coordinated_turn, kalman
 from skywarden.track.params import MotionModel
-from skywarden.units import FloatArray
+from skywarden.units import BoolArray, FloatArray
 
 SWITCH_INTERVAL_CAP_S = 1.0  # updates further apart than this get one switch chance each
 
 
-def transition_matrix(n_models: int, switch_rate: float, dt: float) -> FloatArray:
+def mode_links(models: tuple[MotionModel, ...], topology: str) -> BoolArray:
+    """(M, M) True where mode i may switch to mode j (i != j) under ``topology``.
+
+    ``"uniform"``: every mode to every other. ``"quiet_from_cv"`` (the default, see
+    TrackerParams.mode_topology): the same, except that a quiet mode (constant velocity,
+    accel_sigma below the first, nominal model's) is entered only from the nominal mode, so
+    the IMM's mixing never pours a turn mode's estimate straight into the quiet one; a quiet
+    mode may still leave to any mode (a straight-flying target that starts to turn).
+    """
+    m = len(models)
+    links = ~np.eye(m, dtype=bool)
+    if topology == "quiet_from_cv":
+        nominal = models[0]
+        for j, model in enumerate(models[1:], start=1):
+            if model.turn_rate == 0.0 and model.accel_sigma < nominal.accel_sigma:
+                links[1:, j] = False
+    elif topology != "uniform":
+        raise ValueError(f"unknown mode topology {topology!r}")
+    return links
+
+
+def transition_matrix(
+    n_models: int, switch_rate: float, dt: float, links: BoolArray | None = None
+) -> FloatArray:
     """Mode transition matrix (M, M) over dt seconds for a per-second switch probability.
 
     The probability of leaving a mode grows with dt up to ``SWITCH_INTERVAL_CAP_S``; updates
@@ -27,11 +50,16 @@ def transition_matrix(n_models: int, switch_rate: float, dt: float) -> FloatArra
     out of the quiet CV mode at every scan, and straight-flying targets were estimated as if
     manoeuvring: on the 4 s-scan benchmark scenario GOSPA went 100.3 -> 89.2 m with the cap
     (Stone Soup's GNN: 89.8), and nothing changes for scans 1 s apart or closer.
+
+    A mode that leaves goes to the modes it links to (``links``, :func:`mode_links`; None:
+    every other mode) in equal parts, so every mode leaves with the same probability.
     """
     if n_models == 1:
         return np.ones((1, 1))
     leave = 1.0 - (1.0 - switch_rate) ** min(max(dt, 0.0), SWITCH_INTERVAL_CAP_S)
-    Pi = np.full((n_models, n_models), leave / (n_models - 1))
+    if links is None:
+        links = ~np.eye(n_models, dtype=bool)
+    Pi = leave * links / np.count_nonzero(links, axis=1, keepdims=True)
     np.fill_diagonal(Pi, 1.0 - leave)
     return Pi
 

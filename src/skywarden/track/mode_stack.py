@@ -47,14 +47,17 @@ class ScanMatrices:
 
 
 @lru_cache(maxsize=64)
-def scan_matrices(dt: float, models: tuple[MotionModel, ...], switch_rate: float) -> ScanMatrices:
-    """:class:`ScanMatrices` for dt seconds (a float; cached: a recording repeats a few)."""
+def scan_matrices(
+    dt: float, models: tuple[MotionModel, ...], switch_rate: float, topology: str = "uniform"
+) -> ScanMatrices:
+    """:class:`ScanMatrices` for dt seconds (a float; cached: a recording repeats a few);
+    ``topology``: :func:`imm.mode_links`'s."""
     pairs = [imm.model_matrices(dt, m.turn_rate, m.accel_sigma) for m in models]
     F = np.stack([f for f, _ in pairs])
     kron = np.stack([kalman.kron_upper(f) for f, _ in pairs])
     Q = np.stack([q for _, q in pairs])
     Q_upper = np.stack([q.reshape(36)[kalman.UPPER6] for _, q in pairs])[:, None, :]
-    Pi = imm.transition_matrix(len(models), switch_rate, dt)
+    Pi = imm.transition_matrix(len(models), switch_rate, dt, imm.mode_links(models, topology))
     for a in (F, Q, kron, Q_upper, Pi):
         a.setflags(write=False)
     return ScanMatrices(Pi, F.transpose(0, 2, 1), kron, Q_upper, F, Q)

@@ -38,6 +38,16 @@ class TrackerParams:
         mode_switch_rate: probability per second of leaving the current mode (for updates
             more than 1 s apart, the probability of leaving it between two updates: see
             :func:`skywarden.track.imm.transition_matrix`).
+        mode_topology: which modes a mode may switch to (:func:`skywarden.track.imm.mode_links`):
+            ``"quiet_from_cv"`` (default): any, except that the quiet CV mode is entered only
+            from the nominal CV mode (the first model), so the IMM's mixing never pours a
+            turn mode's estimate (spread by its 0.15 rad/s turn and 2 m/s^2 noise) straight
+            into the quiet one, which estimates straight-flying targets; a target may still
+            leave the quiet mode for a turn at once. On the dense planar scenario (1,000
+            scans, seed 0) the position error of straight-flying targets fell from 6.4 to
+            5.7 m^2 per axis and GOSPA from 40.7 to 39.0 m (Stone Soup's matched CV: 39.9),
+            with the swarm scenarios' identity switches and breaks unchanged.
+            ``"uniform"``: every mode to every other alike (before issue 12).
         pd: probability of detection of a target by a scan.
         clutter_density: false detections per cubic metre per scan.
         gate_probability: probability that a true detection falls inside the gate.
@@ -68,6 +78,7 @@ class TrackerParams:
 
     models: tuple[MotionModel, ...] = field(default_factory=default_models)
     mode_switch_rate: float = 0.05
+    mode_topology: str = "quiet_from_cv"
     pd: float = 0.9
     clutter_density: float = 1e-9
     gate_probability: float = 0.9999
@@ -93,6 +104,10 @@ class TrackerParams:
         checks = [
             (len(self.models) >= 1, "models: at least one motion model"),
             (0.0 <= self.mode_switch_rate < 1.0, "mode_switch_rate must be in [0, 1)"),
+            (
+                self.mode_topology in ("uniform", "quiet_from_cv"),
+                "mode_topology: 'quiet_from_cv' or 'uniform'",
+            ),
             (0.0 < self.pd < 1.0, "pd (detection probability) must be in (0, 1)"),
             (self.clutter_density > 0.0, "clutter_density must be > 0 (false detections per m^3)"),
             (0.5 < self.gate_probability < 1.0, "gate_probability must be in (0.5, 1)"),
