@@ -55,16 +55,15 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from skywarden.evaluate.gospa import gospa_over_time  # noqa: E402
+from skywarden.evaluate.stonesoup_gnn import run_stonesoup  # noqa: E402
 from skywarden.simulate.planar import HELD_OUT_LIKE, PlanarSettings, planar_scenario  # noqa: E402
 from skywarden.tables import (  # noqa: E402
     DetectionTable,
     TrackTable,
     Truth,
     read_tracks,
-    scans,
     write_detections,
 )
-from skywarden.track.chi_square import chi2_quantile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -152,82 +151,6 @@ def loop_per_scan(
     )  # fmt: skip
     wall, cpu = (float(v) for v in out.stdout.split()[-2:])
     return wall, cpu
-
-
-def run_stonesoup(table: DetectionTable, sigma: float, accel_sigma: float):
-    """Stone Soup GNN tracker over the detections; (wall and CPU seconds of the loop,
-    TrackTable)."""
-    from stonesoup.dataassociator.tree import DetectionKDTreeGNN2D
-    from stonesoup.deleter.time import UpdateTimeStepsDeleter
-    from stonesoup.hypothesiser.distance import DistanceHypothesiser
-    from stonesoup.initiator.simple import MultiMeasurementInitiator
-    from stonesoup.measures import Mahalanobis
-    from stonesoup.models.measurement.linear import LinearGaussian
-    from stonesoup.models.transition.linear import (
-        CombinedLinearGaussianTransitionModel,
-        ConstantVelocity,
-    )
-    from stonesoup.predictor.kalman import KalmanPredictor
-    from stonesoup.tracker.simple import MultiTargetTracker
-    from stonesoup.types.detection import Detection
-    from stonesoup.types.state import GaussianState
-    from stonesoup.updater.kalman import KalmanUpdater
-
-    transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(accel_sigma**2)] * 3)
-    measurement = LinearGaussian(ndim_state=6, mapping=(0, 2, 4), noise_covar=np.eye(3) * sigma**2)
-    predictor = KalmanPredictor(transition)
-    updater = KalmanUpdater(measurement)
-    gate = float(np.sqrt(chi2_quantile(0.9999, 3)))
-    hypothesiser = DistanceHypothesiser(predictor, updater, Mahalanobis(), missed_distance=gate)
-    associator = DetectionKDTreeGNN2D(
-        hypothesiser=hypothesiser, predictor=predictor, updater=updater, max_distance=10 * sigma
-    )
-    init_associator = DetectionKDTreeGNN2D(
-        hypothesiser=hypothesiser, predictor=predictor, updater=updater, max_distance=200.0
-    )
-    prior = GaussianState(np.zeros((6, 1)), np.diag([0.0, 40.0**2, 0.0, 40.0**2, 0.0, 10.0**2]))
-    initiator = MultiMeasurementInitiator(
-        prior_state=prior,
-        measurement_model=measurement,
-        deleter=UpdateTimeStepsDeleter(time_steps_since_update=2),
-        data_associator=init_associator,
-        updater=updater,
-        min_points=3,
-    )
-    batches = []
-    for t, rows in scans(table):
-        stamp = EPOCH + datetime.timedelta(seconds=t)
-        dets = {
-            Detection(z.reshape(3, 1), timestamp=stamp, measurement_model=measurement)
-            for z in table.pos[rows]
-        }
-        batches.append((t, stamp, dets))
-    tracker = MultiTargetTracker(
-        initiator=initiator,
-        deleter=UpdateTimeStepsDeleter(time_steps_since_update=6),
-        detector=[(stamp, dets) for _, stamp, dets in batches],
-        data_associator=associator,
-        updater=updater,
-    )
-    ids: dict[int, int] = {}
-    out_t, out_id, out_x = [], [], []
-    start, start_cpu = time.perf_counter(), time.process_time()
-    for (t, _, _), (_, tracks) in zip(batches, tracker, strict=True):
-        for track in tracks:
-            sv = np.asarray(track.state_vector, dtype=float).ravel()
-            out_t.append(t)
-            out_id.append(ids.setdefault(id(track), len(ids)))
-            out_x.append(sv[[0, 2, 4, 1, 3, 5]])
-    seconds = (time.perf_counter() - start, time.process_time() - start_cpu)
-    x = np.array(out_x).reshape(-1, 6)
-    order = np.argsort(np.array(out_t), kind="stable")
-    table_out = TrackTable(
-        t=np.array(out_t)[order],
-        id=np.array(out_id, np.int64)[order],
-        pos=x[order, :3],
-        vel=x[order, 3:],
-    )
-    return seconds, table_out
 
 
 def gospa_parts(truth: Truth, tracks: TrackTable) -> tuple[float, float, float, float]:

@@ -35,13 +35,14 @@ import numpy as np
 from skywarden.cli.track import detection_scans
 from skywarden.config import tracker_params
 from skywarden.evaluate.gospa import NO_MATCH, GospaSeries, gospa_over_time
+from skywarden.evaluate.stonesoup_gnn import run_stonesoup
 from skywarden.simulate.planar import HELD_OUT_LIKE, PlanarScenario, planar_scenario
 from skywarden.tables import TrackTable, read_detections, write_detections
 from skywarden.track.params import MotionModel
 from skywarden.track.run import run_tracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from track_command_vs_stonesoup import SWEEP, run_stonesoup  # noqa: E402
+from track_command_vs_stonesoup import SWEEP  # noqa: E402
 
 
 def overrides(pairs: list[str]) -> dict[str, object]:
