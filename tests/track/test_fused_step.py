@@ -112,3 +112,24 @@ def test_spread_out_gating_is_handed_back_to_the_grid(monkeypatch) -> None:
         z = np.column_stack([1e-3 * np.arange(400) + 3.0 * k, north + 20.0 * k, np.zeros(400)])
         scans.append((float(k), make_detections(float(k), z, 5.0)))
     assert _stepped_both_ways(scans, params, monkeypatch) == len(scans)
+
+
+def test_a_scan_the_fused_kernel_cannot_solve_goes_to_the_stages(monkeypatch) -> None:
+    """With the small Hungarian method's limit at one cell, every cluster of two or more
+    pairs is 'too big' for the fused kernel: it hands those scans back (None) and the step
+    takes the stages from the same inputs, with the real limit: the same tracks."""
+    from skywarden.track import fused_kernels
+
+    handed_back = []
+    step_radar_only = fused_step.step_radar_only
+
+    def counted(*args):
+        done = step_radar_only(*args)
+        handed_back.append(done is None)
+        return done
+
+    monkeypatch.setattr(fused_kernels, "SMALL_CLUSTER_CELLS", 1)
+    monkeypatch.setattr(fused_step, "step_radar_only", counted)
+    scans = _planar("heavy", 12, 6)
+    _stepped_both_ways(scans, TrackerParams(), monkeypatch)
+    assert any(handed_back) and not all(handed_back)

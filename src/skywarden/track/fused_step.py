@@ -48,29 +48,35 @@ def applies(tracks: Tracks, dets: Detections, params: TrackerParams, end_of_scan
     return bool(fused_kernels.radar_only(c(tracks.identity), c(dets.identity), c(dets.v)))
 
 
-_cached: list = [None, None, {}]  # [params, their _settings, {dt: predict matrices}]
+_last: tuple = (None, None, {})
+"""(params, their :func:`_settings_of`, {dt: :func:`_predict_matrices`}) of the latest
+parameters; replaced whole (one assignment), so threads tracking with other parameters
+never read one's settings with another's parameters."""
 
 
 def _settings(params: TrackerParams) -> tuple:
-    """:func:`_settings_of` for these parameters, kept while the same object comes (a
-    TrackerParams hashes its ~30 fields: an lru_cache's lookup cost more than the rest)."""
-    if params is not _cached[0]:
-        _cached[:] = [params, _settings_of(params), {}]
-    return _cached[1]
+    """:func:`_settings_of` these parameters and their predict matrices by dt, kept while the
+    same object comes (a TrackerParams hashes its ~30 fields: an lru_cache's lookup cost
+    more than the rest of the Python of a step)."""
+    global _last
+    last = _last
+    if last[0] is not params:
+        last = (params, _settings_of(params), {})
+        _last = last
+    return last[1], last[2]
 
 
-def _predict_matrices(params: TrackerParams, dt: float) -> tuple:
+def _predict_matrices(params: TrackerParams, by_dt: dict, dt: float) -> tuple:
     """(mode_stack.scan_matrices, and the tentative tracks' single model's F, Q) over dt s,
-    as filtering.predict_tracks finds them (kept per dt for the same parameters)."""
-    _settings(params)
-    found = _cached[2].get(dt)
+    as filtering.predict_tracks finds them; kept in ``by_dt`` (these parameters')."""
+    found = by_dt.get(dt)
     if found is None:
         single = initiation_model(params)
         mats = mode_stack.scan_matrices(dt, params.models, params.mode_switch_rate)
         found = (mats, *imm.model_matrices(dt, single.turn_rate, single.accel_sigma))
-        if len(_cached[2]) > 64:  # a recording repeats a few dt; a live feed many
-            _cached[2].clear()
-        _cached[2][dt] = found
+        if len(by_dt) > 64:  # a recording repeats a few dt; a live feed many
+            by_dt.clear()
+        by_dt[dt] = found
     return found
 
 
@@ -103,9 +109,9 @@ def step_radar_only(
     where a kernel cannot finish (the caller takes the stages)."""
     from skywarden.track import fused_kernels as kernels
 
-    q, speed_var, grid_area, close = _settings(params)
+    (q, speed_var, grid_area, close), by_dt = _settings(params)
     n = len(tracks)
-    mats, F1, Q1 = _predict_matrices(params, float(t - tracks.t) if n else 0.0)
+    mats, F1, Q1 = _predict_matrices(params, by_dt, float(t - tracks.t) if n else 0.0)
     cands, cmap = tracks.candidates, tracks.clutter
     c = np.ascontiguousarray
     z, R, sensor = c(dets.z), c(dets.R), dets.sensor.astype(np.int64)
@@ -141,7 +147,7 @@ def step_radar_only(
     # every pair's net cost in one NumPy call (elementwise: each pair's cost is the one the
     # stages compute for it in their own subsets)
     cost = net_cost(GatedPairs(ti, dj, d2, det_S), pd, lam[dj])
-    split = int(np.searchsorted(ti, n))
+    split = int(ti.searchsorted(n))  # the method: np.searchsorted's dispatch cost 10x more
     gamma = 1.0 - 1.0 / params.clutter_memory_scans
     out = kernels.associate_and_manage(
         ti[:split], dj[:split], cost[:split], ti[split:] - n, dj[split:], cost[split:],
