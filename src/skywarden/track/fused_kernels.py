@@ -349,24 +349,17 @@ def associate_and_manage(
             if pending_h[i]:
                 rate_hits += 1
 
-    # the tracks joined with the new ones, then the scan's close over both
+    # the tracks joined with the new ones (the same arrays when none started: the usual
+    # scan copies nothing), then the scan's close over both
     nj = n + nb
-    j_id = np.empty(nj, np.int64)
-    j_x, j_P = np.empty((nj, 6)), np.empty((nj, 6, 6))
-    j_xm, j_Pm, j_mu = np.empty((nj, m, 6)), np.empty((nj, m, 6, 6)), np.empty((nj, m))
-    j_status, j_history = np.empty(nj, status.dtype), np.empty(nj, history.dtype)
-    j_age, j_misses, j_hits = (
-        np.empty(nj, age.dtype), np.empty(nj, misses.dtype), np.empty(nj, hits.dtype)
-    )  # fmt: skip
-    j_t_birth, j_t_update = np.empty(nj), np.empty(nj)
-    j_identity, j_pending = np.empty(nj, identity.dtype), np.empty(nj, pending_hit.dtype)
-    j_rcs, j_score, j_evidence = np.empty(nj), np.empty(nj), np.empty(nj, evidence.dtype)
-    j_id[:n] = track_id
-    j_x[:n], j_P[:n], j_xm[:n], j_Pm[:n], j_mu[:n] = x, P, xm, Pm, mu
-    j_status[:n], j_history[:n], j_age[:n], j_misses[:n] = status, history, age, misses
-    j_hits[:n], j_t_birth[:n], j_t_update[:n] = hits, t_birth, t_update
-    j_identity[:n], j_pending[:n], j_rcs[:n] = identity_h, pending_h, rcs_h
-    j_score[:n], j_evidence[:n] = score_h, evidence_h
+    j_id, j_x, j_P = _with_rows(track_id, nb), _with_rows(x, nb), _with_rows(P, nb)
+    j_xm, j_Pm, j_mu = _with_rows(xm, nb), _with_rows(Pm, nb), _with_rows(mu, nb)
+    j_status, j_history = _with_rows(status, nb), _with_rows(history, nb)
+    j_age, j_misses, j_hits = _with_rows(age, nb), _with_rows(misses, nb), _with_rows(hits, nb)
+    j_t_birth, j_t_update = _with_rows(t_birth, nb), _with_rows(t_update, nb)
+    j_identity, j_pending = _with_rows(identity_h, nb), _with_rows(pending_h, nb)
+    j_rcs, j_score = _with_rows(rcs_h, nb), _with_rows(score_h, nb)
+    j_evidence = _with_rows(evidence_h, nb)
     uniform = 1.0 / m
     for p in range(nb):  # lifecycle.start_tracks of the pairs (candidate + detection)
         r = n + p
@@ -445,6 +438,17 @@ def associate_and_manage(
         map_keys, map_count, map_sensors, map_moments,
         nb, det_track, confirmed, deleted, trials, rate_hits,
     )  # fmt: skip
+
+
+@kernel()
+def _with_rows(a, extra):  # pragma: no cover - compiled
+    """``a`` itself when ``extra`` is 0, else a new array of ``a``'s rows then ``extra``
+    rows (not set) of the same shape and type."""
+    if extra == 0:
+        return a
+    out = np.empty((a.shape[0] + extra,) + a.shape[1:], a.dtype)
+    out[: a.shape[0]] = a
+    return out
 
 
 @kernel()
