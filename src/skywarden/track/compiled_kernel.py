@@ -1,7 +1,8 @@
 """The decorator of the tracker's compiled kernels: an ahead-of-time built extension module
 when one matches the kernels' source, else numba's JIT (``njit(cache=True)``).
 
-The kernel modules (:mod:`skywarden.track.imm_kernels` and its four siblings) mark each
+The kernel modules (:mod:`skywarden.track.imm_kernels` and its siblings in
+:data:`KERNEL_MODULES`, :mod:`skywarden.track.fused_kernels` last) mark each
 compiled function with :func:`kernel` instead of ``numba.njit``. What a process pays to use
 them, measured on the development machine (one core, ``taskset -c 1``, CPU seconds):
 
@@ -47,6 +48,7 @@ KERNEL_MODULES = (
     "clutter_kernels",
     "hit_kernels",
     "lifecycle_kernels",
+    "fused_kernels",
 )
 """The modules whose :func:`kernel` functions the AOT module holds (in skywarden.track)."""
 AOT_ENV = "SKYWARDEN_TRACKER_AOT"

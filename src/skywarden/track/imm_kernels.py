@@ -443,6 +443,7 @@ def warm(n_models: int = 3) -> float:
         association_pass_kernels,
         candidate_kernels,
         clutter_kernels,
+        fused_kernels,
         gate_kernels,
         hit_kernels,
         lifecycle_kernels,
@@ -455,6 +456,7 @@ def warm(n_models: int = 3) -> float:
     hit_kernels.warm()
     clutter_kernels.warm()
     lifecycle_kernels.warm()
+    fused_kernels.warm()  # last: it calls the others' kernels, warmed with the same types
     return time.perf_counter() - start
 
 

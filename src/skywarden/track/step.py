@@ -10,6 +10,10 @@ reads like the textbook loop:
     confirm (M of N), delete stale tracks; unused detections pair with candidates from
     earlier scans to start tracks, or become candidates
 The result does not depend on the order of the detections in the batch.
+
+Radar-only whole scans on the compiled path (no cooperative identity, no reported velocity:
+a plain detections CSV) take :mod:`skywarden.track.fused_step` instead of the stages below:
+two compiled calls per scan composed of the same kernels, the same tracks to the last bit.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
-from skywarden.track import kalman, kernel_stages
+from skywarden.track import fused_step, kalman, kernel_stages
 from skywarden.track import score as track_score
 from skywarden.track.associate import net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
@@ -118,6 +122,14 @@ def step(
     else:
         order = canonical_order(detections)
         dets = detections.take(order)
+    if fused_step.applies(tracks, dets, params, end_of_scan):  # radar only: two calls
+        fused = fused_step.step_radar_only(tracks, dets, t, params)
+        if fused is not None:
+            result, born_ids, newly_confirmed, deleted, det_track = fused
+            if order is not None:  # each detection's track, in the caller's order
+                det_track = _unsorted(det_track, order)
+            events = StepEvents(born_ids, newly_confirmed, deleted, det_track, 0)
+            return result, events
     keys = None  # the detections' clutter cells, found once for the density and the map
     if params.learn:
         keys = kernel_stages.cell_keys(dets, params, tracks.clutter.polar)
@@ -164,11 +176,7 @@ def step(
     used = det_trk >= 0
     det_track_sorted[used] = tracks.id[det_trk[used]]
     det_track_sorted[det_born >= 0] = born.id[det_born[det_born >= 0]]
-    if order is None:
-        detection_track = det_track_sorted
-    else:
-        detection_track = np.empty_like(det_track_sorted)
-        detection_track[order] = det_track_sorted
+    detection_track = det_track_sorted if order is None else _unsorted(det_track_sorted, order)
     events = StepEvents(
         born=born.id,
         confirmed=np.concatenate(confirmed) if confirmed else np.zeros(0, np.int64),
@@ -177,6 +185,13 @@ def step(
         identity_conflicts=conflicts,
     )
     return result, events
+
+
+def _unsorted(values: np.ndarray, order: IntArray) -> np.ndarray:
+    """Values (D,) of the detections in canonical order, back in the caller's order."""
+    out = np.empty_like(values)
+    out[order] = values
+    return out
 
 
 def in_canonical_order(detections: Detections) -> bool:
