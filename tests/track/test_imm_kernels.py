@@ -45,7 +45,7 @@ def test_imm_predict_equals_mix_predict_combine(seed, n, dt, models) -> None:
     rng = np.random.default_rng(seed)
     m = len(models)
     xm, Pm, mu = _modes(rng, n, m)
-    mats = mode_stack.scan_matrices(float(dt), models, 0.05)
+    mats = mode_stack.scan_matrices(float(dt), models, 0.05, "uniform")
     x0, P0, c_want = imm.mix(xm, Pm, mu, mats.Pi)
     xm_want, Pm_want = mode_stack.predict_modes(
         x0, P0, mats, (np.empty_like(x0), np.empty_like(P0))

@@ -31,7 +31,7 @@ def _stack(n: int, m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def test_predict_modes_equals_predict_models_bit_for_bit(n, dt, seed, models) -> None:
     x0, P0 = _stack(n, len(models), seed)
     want_x, want_P = imm.predict_models(x0, P0, dt, models)
-    mats = mode_stack.scan_matrices(float(dt), models, 0.05)
+    mats = mode_stack.scan_matrices(float(dt), models, 0.05, "uniform")
     got_x, got_P = mode_stack.predict_modes(x0, P0, mats, (np.empty_like(x0), np.empty_like(P0)))
     assert np.array_equal(got_x, want_x)
     assert np.array_equal(got_P, want_P)
@@ -39,7 +39,7 @@ def test_predict_modes_equals_predict_models_bit_for_bit(n, dt, seed, models) ->
 
 def test_predict_modes_writes_rows_of_a_bigger_stack_only() -> None:
     x0, P0 = _stack(50, 3)
-    mats = mode_stack.scan_matrices(1.5, MODELS, 0.05)
+    mats = mode_stack.scan_matrices(1.5, MODELS, 0.05, "uniform")
     want_x, want_P = imm.predict_models(x0, P0, 1.5, MODELS)
     xm, Pm = np.full((80, 3, 6), np.nan), np.full((80, 3, 6, 6), np.nan)
     mode_stack.predict_modes(x0, P0, mats, (xm[10:60], Pm[10:60]))
@@ -48,7 +48,7 @@ def test_predict_modes_writes_rows_of_a_bigger_stack_only() -> None:
 
 
 def test_scan_matrices_hold_the_transition_matrix_and_are_read_only() -> None:
-    mats = mode_stack.scan_matrices(2.0, MODELS, 0.05)
+    mats = mode_stack.scan_matrices(2.0, MODELS, 0.05, "uniform")
     assert np.array_equal(mats.Pi, imm.transition_matrix(3, 0.05, 2.0))
     assert mats.F_T.shape == (3, 6, 6) and mats.kron_upper.shape == (3, 36, 21)
     with pytest.raises(ValueError):
@@ -57,7 +57,7 @@ def test_scan_matrices_hold_the_transition_matrix_and_are_read_only() -> None:
 
 def test_out_rows_that_are_not_one_block_are_refused() -> None:
     x0, P0 = _stack(4, 3)
-    mats = mode_stack.scan_matrices(1.0, MODELS, 0.05)
+    mats = mode_stack.scan_matrices(1.0, MODELS, 0.05, "uniform")
     bad = np.empty((4, 3, 6, 12))[..., :6]  # each 6 x 6 is not 36 numbers in a row
     with pytest.raises(AttributeError):
         mode_stack.predict_modes(x0, P0, mats, (np.empty((4, 3, 6)), bad))

@@ -72,7 +72,9 @@ def _predict_matrices(params: TrackerParams, by_dt: dict, dt: float) -> tuple:
     found = by_dt.get(dt)
     if found is None:
         single = initiation_model(params)
-        mats = mode_stack.scan_matrices(dt, params.models, params.mode_switch_rate)
+        mats = mode_stack.scan_matrices(
+            dt, params.models, params.mode_switch_rate, params.mode_topology
+        )
         found = (mats, *imm.model_matrices(dt, single.turn_rate, single.accel_sigma))
         if len(by_dt) > 64:  # a recording repeats a few dt; a live feed many
             by_dt.clear()

@@ -48,10 +48,11 @@ class ScanMatrices:
 
 @lru_cache(maxsize=64)
 def scan_matrices(
-    dt: float, models: tuple[MotionModel, ...], switch_rate: float, topology: str = "uniform"
+    dt: float, models: tuple[MotionModel, ...], switch_rate: float, topology: str
 ) -> ScanMatrices:
     """:class:`ScanMatrices` for dt seconds (a float; cached: a recording repeats a few);
-    ``topology``: :func:`imm.mode_links`'s."""
+    ``topology``: :func:`imm.mode_links`'s (no default: every caller passes the
+    parameters' own, so no path silently runs another mode chain)."""
     pairs = [imm.model_matrices(dt, m.turn_rate, m.accel_sigma) for m in models]
     F = np.stack([f for f, _ in pairs])
     kron = np.stack([kalman.kron_upper(f) for f, _ in pairs])
