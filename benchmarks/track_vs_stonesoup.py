@@ -3,7 +3,8 @@
 Scenario ``bench``: 100 constant-velocity targets with births and deaths, Pd 0.9, 100 clutter
 points per scan, sigma 5 m, 100 scans. Both trackers use a constant-velocity Kalman filter with
 the same process noise, chi-square gating, global-nearest-neighbour 2-D assignment and
-3-scan confirmation; Stone Soup gates with its KD-tree associator (DetectionKDTreeGNN2D).
+3-scan confirmation; Stone Soup gates with its KD-tree associator (DetectionKDTreeGNN2D):
+the peer of :mod:`skywarden.evaluate.stonesoup_gnn`, as in track_command_vs_stonesoup.py.
 Prints time per scan, the speed ratio and both GOSPA values (c = 50 m, p = 2, alpha = 2).
 Then a scale run: skywarden's time per scan at 1k / 10k / 100k targets, with the allocator
 policy every ``skywarden`` command sets (:mod:`skywarden.allocator`: big freed blocks are
@@ -22,23 +23,22 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from scipy.stats import chi2  # noqa: E402
 
 from skywarden.detections import make_detections  # noqa: E402
 from skywarden.evaluate.gospa import gospa_over_time  # noqa: E402
+from skywarden.evaluate.stonesoup_gnn import (  # noqa: E402
+    CONFIRM_POINTS,
+    GATE_PROBABILITY,
+    MAX_MISSES,
+    run_stonesoup,
+)
 from skywarden.simulate import build_scenario  # noqa: E402
-from skywarden.tables import TrackTable, Truth  # noqa: E402
+from skywarden.tables import DetectionTable, TrackTable, Truth  # noqa: E402
 from skywarden.track.params import MotionModel, TrackerParams  # noqa: E402
 from skywarden.track.step import new_tracks, step  # noqa: E402
-
-GATE_PROBABILITY = 0.9999
-CONFIRM_POINTS = 3
-MAX_MISSES = 5
-EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def truth_table(scenario) -> Truth:
@@ -111,83 +111,9 @@ def run_skywarden(scenario, params: TrackerParams, cpu: list[float] | None = Non
     return np.array(times), table
 
 
-def run_stonesoup(scenario, accel_sigma: float):
-    """Stone Soup MultiTargetTracker: Kalman CV, Mahalanobis hypothesiser, KD-tree GNN 2-D."""
-    from stonesoup.dataassociator.tree import DetectionKDTreeGNN2D
-    from stonesoup.deleter.time import UpdateTimeStepsDeleter
-    from stonesoup.hypothesiser.distance import DistanceHypothesiser
-    from stonesoup.initiator.simple import MultiMeasurementInitiator
-    from stonesoup.measures import Mahalanobis
-    from stonesoup.models.measurement.linear import LinearGaussian
-    from stonesoup.models.transition.linear import (
-        CombinedLinearGaussianTransitionModel,
-        ConstantVelocity,
-    )
-    from stonesoup.predictor.kalman import KalmanPredictor
-    from stonesoup.tracker.simple import MultiTargetTracker
-    from stonesoup.types.detection import Detection
-    from stonesoup.types.state import GaussianState
-    from stonesoup.updater.kalman import KalmanUpdater
-
-    sigma = float(np.median(scenario.det_sigma))
-    transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(accel_sigma**2)] * 3)
-    measurement = LinearGaussian(ndim_state=6, mapping=(0, 2, 4), noise_covar=np.eye(3) * sigma**2)
-    predictor = KalmanPredictor(transition)
-    updater = KalmanUpdater(measurement)
-    gate = float(np.sqrt(chi2.ppf(GATE_PROBABILITY, 3)))
-    hypothesiser = DistanceHypothesiser(predictor, updater, Mahalanobis(), missed_distance=gate)
-    associator = DetectionKDTreeGNN2D(
-        hypothesiser=hypothesiser, predictor=predictor, updater=updater, max_distance=10 * sigma
-    )
-    init_associator = DetectionKDTreeGNN2D(
-        hypothesiser=hypothesiser, predictor=predictor, updater=updater, max_distance=200.0
-    )
-    prior = GaussianState(np.zeros((6, 1)), np.diag([0.0, 40.0**2, 0.0, 40.0**2, 0.0, 10.0**2]))
-    initiator = MultiMeasurementInitiator(
-        prior_state=prior,
-        measurement_model=measurement,
-        deleter=UpdateTimeStepsDeleter(time_steps_since_update=2),
-        data_associator=init_associator,
-        updater=updater,
-        min_points=CONFIRM_POINTS,
-    )
-    deleter = UpdateTimeStepsDeleter(time_steps_since_update=MAX_MISSES + 1)
-    scans = []
-    for t, rows in scan_batches(scenario):
-        stamp = EPOCH + datetime.timedelta(seconds=t)
-        dets = {
-            Detection(z.reshape(3, 1), timestamp=stamp, measurement_model=measurement)
-            for z in scenario.det_z[rows]
-        }
-        scans.append((stamp, dets))
-    tracker = MultiTargetTracker(
-        initiator=initiator,
-        deleter=deleter,
-        detector=scans,
-        data_associator=associator,
-        updater=updater,
-    )
-    ids: dict[int, int] = {}
-    times, out_t, out_id, out_x = [], [], [], []
-    it = iter(tracker)
-    for t, _ in scan_batches(scenario):
-        t0 = time.perf_counter()
-        _, tracks = next(it)
-        times.append(time.perf_counter() - t0)
-        for track in tracks:
-            sv = np.asarray(track.state_vector, dtype=float).ravel()
-            out_t.append(t)
-            out_id.append(ids.setdefault(id(track), len(ids)))
-            out_x.append(sv[[0, 2, 4, 1, 3, 5]])
-    x = np.array(out_x).reshape(-1, 6)
-    order = np.argsort(np.array(out_t), kind="stable")
-    table = TrackTable(
-        t=np.array(out_t)[order],
-        id=np.array(out_id, np.int64)[order],
-        pos=x[order, :3],
-        vel=x[order, 3:],
-    )
-    return np.array(times), table
+def detection_table(scenario) -> DetectionTable:
+    """The scenario's detections as the table Stone Soup's peer reads (sorted by time)."""
+    return DetectionTable(t=scenario.det_t, pos=scenario.det_z, sigma=scenario.det_sigma)
 
 
 def mean_gospa(truth: Truth, tracks: TrackTable) -> tuple[float, float, float, float]:
@@ -217,7 +143,9 @@ def compare(seed: int, skip_stonesoup: bool) -> None:
         ("skywarden (IMM CV+CT)", imm_times, mean_gospa(truth, imm_tracks)),
     ]
     if not skip_stonesoup:
-        ss_times, ss_tracks = run_stonesoup(scenario, accel)
+        sigma = float(np.median(scenario.det_sigma))
+        (ss_wall, _), ss_tracks = run_stonesoup(detection_table(scenario), sigma, accel)
+        ss_times = np.array([ss_wall / scenario.times.size])  # its mean over the scans
         rows.append(("Stone Soup GNN (CV)", ss_times, mean_gospa(truth, ss_tracks)))
     print(
         f"\n{'tracker':<24}{'ms/scan':>10}{'GOSPA m':>10}{'loc m^2':>10}{'missed':>8}{'false':>8}"

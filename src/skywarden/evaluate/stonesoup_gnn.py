@@ -4,8 +4,8 @@ against (issue 12), on the same detections, in this process.
 Kalman CV in each axis with the scenario's own measurement sigma and a given white
 acceleration, Mahalanobis hypothesiser gated at the 0.9999 chi-square quantile,
 DetectionKDTreeGNN2D association, 3-point initiation (MultiMeasurementInitiator), deletion
-after 5 missed scans. Used by ``benchmarks/track_command_vs_stonesoup.py`` and
-``tests/track/test_defaults_vs_stonesoup.py``.
+after 5 missed scans. Used by ``benchmarks/track_command_vs_stonesoup.py``,
+``benchmarks/track_vs_stonesoup.py`` and ``tests/track/test_defaults_vs_stonesoup.py``.
 
 Stone Soup is a development dependency (test and benchmark peer), never a runtime one: it is
 imported inside :func:`run_stonesoup`, only when that is called.
@@ -23,6 +23,12 @@ from skywarden.track.chi_square import chi2_quantile
 
 EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 """Stone Soup wants datetimes: scan time t seconds is EPOCH + t."""
+GATE_PROBABILITY = 0.9999
+"""Chi-square probability of its Mahalanobis gate (3 degrees of freedom)."""
+CONFIRM_POINTS = 3
+"""Detections its initiator needs (MultiMeasurementInitiator ``min_points``)."""
+MAX_MISSES = 5
+"""Scans a track may go without an update; it is deleted at the next."""
 
 
 def run_stonesoup(
@@ -51,7 +57,7 @@ def run_stonesoup(
     measurement = LinearGaussian(ndim_state=6, mapping=(0, 2, 4), noise_covar=np.eye(3) * sigma**2)
     predictor = KalmanPredictor(transition)
     updater = KalmanUpdater(measurement)
-    gate = float(np.sqrt(chi2_quantile(0.9999, 3)))
+    gate = float(np.sqrt(chi2_quantile(GATE_PROBABILITY, 3)))
     hypothesiser = DistanceHypothesiser(predictor, updater, Mahalanobis(), missed_distance=gate)
     associator = DetectionKDTreeGNN2D(
         hypothesiser=hypothesiser, predictor=predictor, updater=updater, max_distance=10 * sigma
@@ -66,7 +72,7 @@ def run_stonesoup(
         deleter=UpdateTimeStepsDeleter(time_steps_since_update=2),
         data_associator=init_associator,
         updater=updater,
-        min_points=3,
+        min_points=CONFIRM_POINTS,
     )
     batches = []
     for t, rows in scans(table):
@@ -78,7 +84,7 @@ def run_stonesoup(
         batches.append((t, stamp, dets))
     tracker = MultiTargetTracker(
         initiator=initiator,
-        deleter=UpdateTimeStepsDeleter(time_steps_since_update=6),
+        deleter=UpdateTimeStepsDeleter(time_steps_since_update=MAX_MISSES + 1),
         detector=[(stamp, dets) for _, stamp, dets in batches],
         data_associator=associator,
         updater=updater,
