@@ -29,16 +29,11 @@ from skywarden.sources.asterix.detections import (
     radar_site_from_cat034,
 )
 from skywarden.sources.asterix.records import resolve_time_of_day
-from skywarden.sources.modes.beast import decode_beast, encode_beast
-from skywarden.sources.modes.messages import decode_messages
-from skywarden.sources.modes.sbs import SbsDecoder, decode_sbs, sbs_to_detections
-from skywarden.sources.modes.state import ModeSState, modes_to_detections
-from skywarden.sources.modes.surface import surface_detections
 from skywarden.sources.recordings.pcap import Frame, iter_frames, udp_datagrams
-from skywarden.sources.remote_id.messages import BasicId
-from skywarden.sources.remote_id.reports import RemoteIdAssembler, remote_id_to_detections
-from skywarden.sources.remote_id.transports import iter_frame_messages
 from skywarden.units import FloatArray
+
+# The Mode S and Remote ID decoders are imported by their readers, when a file of that
+# format is read: inspecting a small ASTERIX capture does not load them (start-up, issue 12).
 
 SECONDS_PER_DAY = 86400.0
 # Radars whose position is public knowledge but absent from their recordings (no CAT034):
@@ -313,6 +308,10 @@ def read_remote_id(data: bytes) -> Decoded:
     accuracy is taken as :data:`REMOTE_ID_UNDECLARED_SIGMA_M`. The reasons why a
     Location gave no report are counted with the rejects (prefix ``location_``).
     """
+    from skywarden.sources.remote_id.messages import BasicId
+    from skywarden.sources.remote_id.reports import RemoteIdAssembler, remote_id_to_detections
+    from skywarden.sources.remote_id.transports import iter_frame_messages
+
     out = Decoded()
     frames = _frames(data, out.rejects)
     seen: Counter[str] = Counter()
@@ -361,6 +360,11 @@ def beast_start_time(name: str, date_t: float | None) -> tuple[float, str | None
 
 def read_beast(data: bytes, name: str, date_t: float | None) -> Decoded:
     """Mode-S Beast binary: frames -> Mode S messages -> ADS-B positions (CPR resolved)."""
+    from skywarden.sources.modes.beast import decode_beast, encode_beast
+    from skywarden.sources.modes.messages import decode_messages
+    from skywarden.sources.modes.state import ModeSState, modes_to_detections
+    from skywarden.sources.modes.surface import surface_detections
+
     out = Decoded()
     frames, rejects = decode_beast(data)
     out.rejects.update(rejects)
@@ -402,6 +406,8 @@ def read_beast(data: bytes, name: str, date_t: float | None) -> Decoded:
 
 def read_sbs(data: bytes) -> Decoded:
     """SBS / BaseStation text: MSG,2 / MSG,3 lines with a position give detections."""
+    from skywarden.sources.modes.sbs import decode_sbs, sbs_to_detections
+
     out = Decoded()
     records, rejects = decode_sbs(data)
     out.rejects.update(rejects)
@@ -424,6 +430,8 @@ def read_sbs(data: bytes) -> Decoded:
 
 def _sbs_chunks(data: bytes) -> Iterator[tuple[float, bytes]]:
     """Each line with its own time (lines without one: the time of the line before)."""
+    from skywarden.sources.modes.sbs import SbsDecoder
+
     lines = data.splitlines(keepends=True)
     t = np.full(len(lines), np.nan)
     for i, line in enumerate(lines):
