@@ -5,6 +5,7 @@ the tracks are the same to the last bit as :func:`skywarden.track.step.step`'s c
     predict_and_gate   clutter cells of the detections (grid) and their learnt densities,
                        IMM predict of the confirmed tracks and single-model predict of the
                        tentative ones, the candidates' prior covariances, the strip gate
+                       (the grid's where the strips would read too many points)
     associate_and_manage
                        the two GNN passes, the IMM / Kalman updates, the hit columns,
                        candidate pairing (GNN), next candidates, tracks started by pairs,
@@ -15,8 +16,8 @@ Between the two calls the caller computes the pairs' net costs with NumPy (``np.
 not libm's ``log`` to the last bit: the compiled path's costs are NumPy's, so these are).
 :mod:`skywarden.track.fused_step` decides when this path applies (no cooperative identity,
 no reported velocity, whole scans, learnt clutter) and falls back to the step's stages when
-a kernel reports that it cannot finish (spread-out gating, a cluster too big for the small
-Hungarian method): the inputs are never written, so the fallback starts from them.
+a kernel reports that it cannot finish (a cluster too big for the small Hungarian method):
+the inputs are never written, so the fallback starts from them.
 
 Shapes as in :mod:`skywarden.track.imm_kernels`: tracks' x (N, 6), P (N, 6, 6), xm
 (N, M, 6), Pm (N, M, 6, 6), mu / c (N, M); detections z (D, 3), R (D, 3, 3) in east order;
@@ -32,7 +33,7 @@ from skywarden.track.association_pass_kernels import _two_passes
 from skywarden.track.candidate_kernels import _next
 from skywarden.track.clutter_kernels import _grid_keys, _record_and_forget, densities
 from skywarden.track.compiled_kernel import kernel
-from skywarden.track.gate_kernels import _strip_gate, gate_tracks_and_candidates
+from skywarden.track.gate_kernels import _gate
 from skywarden.track.hit_kernels import _hits
 from skywarden.track.imm_kernels import (
     imm_predict,
@@ -49,7 +50,6 @@ __all__ = [  # the fused step's (skywarden.track.fused_step) names, imported wit
     "SMALL_CLUSTER_CELLS",
     "STRIP_READS_PER_ROW",
     "associate_and_manage",
-    "gate_tracks_and_candidates",
     "predict_and_gate",
     "radar_only",
 ]
@@ -100,8 +100,8 @@ def predict_and_gate(
     Returns (keys (D,): the detections' grid cells when ``grid``, else ``keys`` as given;
     lam (D,): their clutter densities when the map has seen scans > 0, else empty (the
     caller's NumPy density); xm, Pm, c, x, P predicted (new arrays); cand_P (K, 3, 3); the
-    gated (centre, detection, d2, det S) pairs, centres >= N being candidates N + k; ok:
-    False when the strip gate declined (spread out: the caller gates on the grid))."""
+    gated (centre, detection, d2, det S) pairs, centres >= N being candidates N + k, found
+    by the east strips or, where those decline (spread out), the grid: the same pairs)."""
     n = x.shape[0]
     if grid:
         keys = _grid_keys(z, sensor, cell_m)
@@ -155,12 +155,11 @@ def predict_and_gate(
             ti.copy(),
             d2,
             d2.copy(),
-            True,
         )
-    ti, dj, d2, det_S, ok = _strip_gate(
+    ti, dj, d2, det_S = _gate(
         x_out, P_out, cand_z, cand_P, z, R, threshold, reads_per_row * (total + d)
     )
-    return keys, lam, xm_out, Pm_out, c, x_out, P_out, cand_P, ti, dj, d2, det_S, ok
+    return keys, lam, xm_out, Pm_out, c, x_out, P_out, cand_P, ti, dj, d2, det_S
 
 
 @kernel()

@@ -10,7 +10,10 @@ sorts them), so each centre's candidates are one run found by two binary searche
 point of the run passes the same exact 3-D radius test, then the chi-square test, as in
 :mod:`skywarden.track.gate` (the same pairs, in the same order: by centre, then detection).
 Where the strips would read many more points than a grid (large, spread-out problems:
-``STRIP_READS_PER_ROW``), the NumPy grid finds the pairs and one compiled call tests them.
+``STRIP_READS_PER_ROW``, e.g. 10^4 targets over a wide area), :func:`_grid_pairs` finds the
+same pairs through a uniform horizontal grid of the detections, also in one compiled call
+(it replaced the NumPy grid of :func:`skywarden.track.neighbours.pairs_within` and a
+compiled test of its pairs: ~40 NumPy calls and their temporaries at 10^5 centres).
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ import numpy as np
 
 from skywarden.track.compiled_kernel import kernel
 from skywarden.track.gate import GatedPairs
-from skywarden.track.neighbours import STRIP_READS_PER_ROW, pairs_within
+from skywarden.track.neighbours import (
+    _COLUMN_COST,
+    _COST_SAMPLE,
+    MAX_HALF_SPAN,
+    STRIP_READS_PER_ROW,
+)
 from skywarden.units import FloatArray, IntArray
 
 _RADIUS_CAP = 1e12  # metres, as neighbours: an infinite radius reaches every detection
 
 
-@kernel()
+@kernel(inline="always")
 def _centre(
     i: int, x: FloatArray, P: FloatArray, cand_pos: FloatArray, cand_P: FloatArray
 ) -> tuple[float, float, float, float, float, float, float, float, float]:  # pragma: no cover
@@ -65,7 +73,7 @@ def _radii(
     return r
 
 
-@kernel()
+@kernel(inline="always")
 def _chi_square(
     c: tuple[float, float, float, float, float, float, float, float, float],
     z: FloatArray,
@@ -87,7 +95,7 @@ def _chi_square(
 
 
 @kernel()
-def _strip_gate(
+def _gate(
     x: FloatArray,
     P: FloatArray,
     cand_pos: FloatArray,
@@ -96,16 +104,51 @@ def _strip_gate(
     R: FloatArray,
     threshold: float,
     max_reads: float,
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:  # pragma: no cover - compiled
+    """Gated pairs (centre, detection, d2, det S), by centre then detection: through east
+    strips (:func:`_strip_pairs`) unless they would read more than ``max_reads`` points or
+    the detections are not in east order, else through the grid (:func:`_grid_pairs`);
+    the same pairs either way. The radii are computed once for both."""
+    r = _radii(x, P, cand_pos, cand_P, R, threshold)
+    ti, dj, d2, det_S, ok = _strip_pairs(x, P, cand_pos, cand_P, z, R, threshold, r, max_reads)
+    if ok:
+        return ti, dj, d2, det_S
+    return _grid_pairs(x, P, cand_pos, cand_P, z, R, threshold, r)
+
+
+@kernel()
+def _strip_pairs(
+    x: FloatArray,
+    P: FloatArray,
+    cand_pos: FloatArray,
+    cand_P: FloatArray,
+    z: FloatArray,
+    R: FloatArray,
+    threshold: float,
+    r: FloatArray,
+    max_reads: float,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, bool]:  # pragma: no cover - compiled
     """Gated pairs (centre, detection, d2, det S) through east strips of the detections
-    (z in non-decreasing east order), or ok = False (nothing done) when the strips would read
-    more than ``max_reads`` points or z is not in east order."""
+    (z in non-decreasing east order) for search radii r (:func:`_radii`), or ok = False
+    (nothing done) when the strips would read more than ``max_reads`` points (decided on
+    an even sample of ~256 centres first when that says twice as many: large spread-out
+    problems skip most of the binary searches) or z is not in east order."""
     total, d = x.shape[0] + cand_pos.shape[0], z.shape[0]
     empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
     for j in range(1, d):
         if not z[j, 0] >= z[j - 1, 0]:
             return empty_i, empty_i, empty_f, empty_f, False
-    r = _radii(x, P, cand_pos, cand_P, R, threshold)
+    stride = max(1, total // 256)
+    if stride > 1:
+        sampled = 0.0
+        for i in range(0, total, stride):
+            if r[i] >= 0.0:
+                east = x[i, 0] if i < x.shape[0] else cand_pos[i - x.shape[0], 0]
+                width = r[i] + 1e-12 * (abs(east) + r[i])
+                lo = np.searchsorted(z[:, 0], east - width, side="left")
+                sampled += max(np.searchsorted(z[:, 0], east + width, side="right") - lo, 0)
+        if sampled * stride > 2.0 * max_reads:
+            return empty_i, empty_i, empty_f, empty_f, False
     start = np.empty(total, np.int64)
     stop = np.empty(total, np.int64)
     reads = 0.0
@@ -118,8 +161,8 @@ def _strip_gate(
         start[i] = np.searchsorted(z[:, 0], east - width, side="left")
         stop[i] = max(np.searchsorted(z[:, 0], east + width, side="right"), start[i])
         reads += stop[i] - start[i]
-    if reads > max_reads:
-        return empty_i, empty_i, empty_f, empty_f, False
+        if reads > max_reads:  # the total only grows: decline as soon as it is over
+            return empty_i, empty_i, empty_f, empty_f, False
     cap = 64 + 2 * total
     ti, dj = np.empty(cap, np.int64), np.empty(cap, np.int64)
     d2s, dets = np.empty(cap), np.empty(cap)
@@ -153,9 +196,44 @@ def _grown(a: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - compile
 
 
 @kernel()
-def _test_pairs(
-    ti: IntArray,
-    dj: IntArray,
+def _grid_side(r: FloatArray, density: float) -> float:  # pragma: no cover - compiled
+    """Grid side (m) for the search radii r (>= 0 where a centre reaches; at least one):
+    neighbours._cell_side's choice, on at most ``_COST_SAMPLE`` of the radii (an even
+    sample), with the median taken as the upper middle of the sorted sample. The side only
+    sets how fast the search is, never which pairs it finds."""
+    n_reach = 0
+    r_max = 0.0
+    for i in range(r.shape[0]):
+        if r[i] >= 0.0:
+            n_reach += 1
+            r_max = max(r_max, r[i])
+    stride = max(1, n_reach // _COST_SAMPLE)
+    sample = np.empty((n_reach + stride - 1) // stride)
+    k = seen = 0
+    for i in range(r.shape[0]):
+        if r[i] >= 0.0:
+            if seen % stride == 0:
+                sample[k] = r[i]
+                k += 1
+            seen += 1
+    sample = np.sort(sample[:k])
+    floor = max(r_max / MAX_HALF_SPAN, 1e-9)
+    h = max(sample[k // 2], floor)
+    best_h, best_cost = h, np.inf
+    while True:
+        cost = 0.0
+        for a in range(k):
+            cols = 2.0 * math.ceil(sample[a] / h) + 1.0
+            cost += cols * (_COLUMN_COST + cols * (density * h * h))
+        if cost < best_cost:
+            best_h, best_cost = h, cost
+        if not h < r_max:
+            return best_h
+        h = min(2.0 * h, r_max)
+
+
+@kernel()
+def _grid_pairs(
     x: FloatArray,
     P: FloatArray,
     cand_pos: FloatArray,
@@ -163,18 +241,102 @@ def _test_pairs(
     z: FloatArray,
     R: FloatArray,
     threshold: float,
+    r: FloatArray,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:  # pragma: no cover - compiled
-    """The chi-square test of given (centre, detection) pairs: those inside the gate."""
-    cap = ti.shape[0]
-    to, do = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    """Gated pairs (centre, detection, d2, det S) through a uniform horizontal grid of the
+    detections (any order), for problems too spread out for the east strips: the same pairs
+    in the same order (by centre, then detection) with the same d2 and det S as
+    :func:`_strip_pairs` (each point of a centre's cells passes the same exact 3-D radius
+    test, then the same chi-square test). The detections are counted into cells of side h
+    (:func:`_grid_side`; at most ~4 (N + D) cells), copied in cell order so that a cell's
+    points are contiguous; each centre reads the cells its radius (widened by a relative
+    1e-12, as the strips) can reach, and its pairs are sorted by detection."""
+    total, d = x.shape[0] + cand_pos.shape[0], z.shape[0]
+    empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
+    reach = False
+    for i in range(total):
+        if r[i] >= 0.0:
+            reach = True
+            break
+    lo_e = lo_n = np.inf
+    hi_e = hi_n = -np.inf
+    for j in range(d):  # extent of the finite detections (others are in no cell)
+        e, nn = z[j, 0], z[j, 1]
+        if math.isfinite(e) and math.isfinite(nn):
+            lo_e, hi_e = min(lo_e, e), max(hi_e, e)
+            lo_n, hi_n = min(lo_n, nn), max(hi_n, nn)
+    if not reach or not lo_e <= hi_e:
+        return empty_i, empty_i.copy(), empty_f, empty_f.copy()
+    span_e, span_n = hi_e - lo_e, hi_n - lo_n
+    h = _grid_side(r, d / max(span_e * span_n, 1.0))
+    max_cells = 4 * (total + d) + 1024
+    while (span_e / h + 1.0) * (span_n / h + 1.0) > max_cells:
+        h *= 2.0
+    nx, ny = int(span_e / h) + 1, int(span_n / h) + 1
+    cell = np.empty(d, np.int64)
+    start = np.zeros(nx * ny + 1, np.int64)
+    for j in range(d):
+        e, nn = z[j, 0], z[j, 1]
+        if math.isfinite(e) and math.isfinite(nn):
+            ix = min(int((e - lo_e) / h), nx - 1)
+            iy = min(int((nn - lo_n) / h), ny - 1)
+            cell[j] = ix * ny + iy
+            start[cell[j] + 1] += 1
+        else:
+            cell[j] = -1
+    for k in range(nx * ny):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    order = np.empty(start[nx * ny], np.int64)  # detection indices by cell, then index
+    for j in range(d):
+        if cell[j] >= 0:
+            order[fill[cell[j]]] = j
+            fill[cell[j]] += 1
+    zc, Rc = np.empty((order.shape[0], 3)), np.empty((order.shape[0], 3, 3))
+    for p in range(order.shape[0]):  # element by element: no array view per row
+        j = order[p]
+        for a in range(3):
+            zc[p, a] = z[j, a]
+            for b in range(3):
+                Rc[p, a, b] = R[j, a, b]
+    cap = 64 + 2 * total
+    ti, dj = np.empty(cap, np.int64), np.empty(cap, np.int64)
     d2s, dets = np.empty(cap), np.empty(cap)
     k = 0
-    for p in range(cap):
-        d2, det = _chi_square(_centre(ti[p], x, P, cand_pos, cand_P), z, R, dj[p])
-        if d2 < threshold:
-            to[k], do[k], d2s[k], dets[k] = ti[p], dj[p], d2, det
-            k += 1
-    return to[:k].copy(), do[:k].copy(), d2s[:k].copy(), dets[:k].copy()
+    for i in range(total):
+        if r[i] < 0.0:
+            continue
+        c = _centre(i, x, P, cand_pos, cand_P)
+        width = r[i] + 1e-12 * (max(abs(c[0]), abs(c[1])) + r[i])
+        x0, x1 = (c[0] - width - lo_e) / h, (c[0] + width - lo_e) / h
+        y0, y1 = (c[1] - width - lo_n) / h, (c[1] + width - lo_n) / h
+        if not (x1 >= 0.0 and x0 < nx and y1 >= 0.0 and y0 < ny):
+            continue  # outside the detections' cells (or not finite)
+        ix0, ix1 = int(max(x0, 0.0)), int(min(x1, nx - 1.0))
+        iy0, iy1 = int(max(y0, 0.0)), int(min(y1, ny - 1.0))
+        r2 = r[i] * r[i]
+        first = k
+        for ix in range(ix0, ix1 + 1):
+            for p in range(start[ix * ny + iy0], start[ix * ny + iy1 + 1]):
+                dx, dy, dz = zc[p, 0] - c[0], zc[p, 1] - c[1], zc[p, 2] - c[2]
+                if not (dx * dx + dy * dy) + dz * dz <= r2:
+                    continue
+                d2, det = _chi_square(c, zc, Rc, p)
+                if not d2 < threshold:
+                    continue
+                if k == cap:
+                    cap *= 2
+                    ti, dj = _grown(ti, cap), _grown(dj, cap)
+                    d2s, dets = _grown(d2s, cap), _grown(dets, cap)
+                # insertion by detection index among this centre's pairs so far
+                j = order[p]
+                q = k
+                while q > first and dj[q - 1] > j:
+                    dj[q], d2s[q], dets[q] = dj[q - 1], d2s[q - 1], dets[q - 1]
+                    q -= 1
+                ti[k], dj[q], d2s[q], dets[q] = i, j, d2, det
+                k += 1
+    return ti[:k].copy(), dj[:k].copy(), d2s[:k].copy(), dets[:k].copy()
 
 
 def gate_tracks_and_candidates(
@@ -196,12 +358,8 @@ def gate_tracks_and_candidates(
         np.ascontiguousarray(cand_P), np.ascontiguousarray(z), np.ascontiguousarray(R),
     )  # fmt: skip
     n, total, d = x.shape[0], x.shape[0] + cand_pos.shape[0], z.shape[0]
-    ti, dj, d2, det_S, ok = _strip_gate(*args, float(threshold), STRIP_READS_PER_ROW * (total + d))
-    if not ok:  # spread out: the grid finds the pairs in the radii, one call tests them
-        centres = np.concatenate([x[:, :3], cand_pos])
-        radii = _radii(*args[:4], args[5], float(threshold))
-        ci, cj = pairs_within(centres, np.where(radii < 0.0, np.nan, radii), z)
-        ti, dj, d2, det_S = _test_pairs(ci, cj, *args, float(threshold))
+    max_reads = STRIP_READS_PER_ROW * (total + d)
+    ti, dj, d2, det_S = _gate(*args, float(threshold), max_reads)
     split = int(np.searchsorted(ti, n))
     return (
         GatedPairs(ti[:split], dj[:split], d2[:split], det_S[:split]),
@@ -214,7 +372,4 @@ def warm() -> None:
     x, P = np.zeros((2, 6)), np.tile(np.eye(6), (2, 1, 1))
     cand_pos, cand_P = np.zeros((1, 3)), np.eye(3)[None]
     z, R = np.zeros((2, 3)), np.tile(np.eye(3), (2, 1, 1))
-    ti = np.zeros(1, np.int64)
-    _test_pairs(ti, ti, x, P, cand_pos, cand_P, z, R, 10.0)
-    _strip_gate(x, P, cand_pos, cand_P, z, R, 10.0, 100.0)
-    _radii(x, P, cand_pos, cand_P, R, 10.0)  # the grid path's (large, spread-out problems)
+    _gate(x, P, cand_pos, cand_P, z, R, 10.0, 100.0)
