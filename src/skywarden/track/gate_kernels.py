@@ -35,56 +35,71 @@ from skywarden.units import FloatArray, IntArray
 _RADIUS_CAP = 1e12  # metres, as neighbours: an infinite radius reaches every detection
 
 
-@kernel(inline="always")
-def _centre(
-    i: int, x: FloatArray, P: FloatArray, cand_pos: FloatArray, cand_P: FloatArray
-) -> tuple[float, float, float, float, float, float, float, float, float]:  # pragma: no cover
-    """Position and position-covariance upper triangle (00 01 02 11 12 22) of centre i: the
-    tracks' rows first, then the candidates'."""
-    n = x.shape[0]
-    if i < n:
-        return (x[i, 0], x[i, 1], x[i, 2], P[i, 0, 0], P[i, 0, 1], P[i, 0, 2],
-                P[i, 1, 1], P[i, 1, 2], P[i, 2, 2])  # fmt: skip
-    k = i - n
-    return (cand_pos[k, 0], cand_pos[k, 1], cand_pos[k, 2], cand_P[k, 0, 0], cand_P[k, 0, 1],
-            cand_P[k, 0, 2], cand_P[k, 1, 1], cand_P[k, 1, 2], cand_P[k, 2, 2])  # fmt: skip
+@kernel()
+def _centres(
+    x: FloatArray, P: FloatArray, cand_pos: FloatArray, cand_P: FloatArray
+) -> FloatArray:  # pragma: no cover - compiled
+    """(N + K, 9): each centre's position and position-covariance upper triangle (00 01 02
+    11 12 22), the tracks' rows first, then the candidates'. Gathered once, so that the
+    loops below read plain rows (a helper called with the four arrays per centre cost a
+    reference count up and down per array, even inlined)."""
+    n, k = x.shape[0], cand_pos.shape[0]
+    out = np.empty((n + k, 9))
+    for i in range(n):
+        out[i, 0], out[i, 1], out[i, 2] = x[i, 0], x[i, 1], x[i, 2]
+        out[i, 3], out[i, 4], out[i, 5] = P[i, 0, 0], P[i, 0, 1], P[i, 0, 2]
+        out[i, 6], out[i, 7], out[i, 8] = P[i, 1, 1], P[i, 1, 2], P[i, 2, 2]
+    for q in range(k):
+        i = n + q
+        out[i, 0], out[i, 1], out[i, 2] = cand_pos[q, 0], cand_pos[q, 1], cand_pos[q, 2]
+        out[i, 3], out[i, 4], out[i, 5] = cand_P[q, 0, 0], cand_P[q, 0, 1], cand_P[q, 0, 2]
+        out[i, 6], out[i, 7], out[i, 8] = cand_P[q, 1, 1], cand_P[q, 1, 2], cand_P[q, 2, 2]
+    return out
 
 
 @kernel()
-def _radii(
-    x: FloatArray,
-    P: FloatArray,
-    cand_pos: FloatArray,
-    cand_P: FloatArray,
-    R: FloatArray,
-    threshold: float,
-) -> FloatArray:  # pragma: no cover - compiled
-    """Each centre's search radius sqrt(threshold (tr P_pos + max_j tr R_j)) (which bounds
-    the largest eigenvalue of every S), capped; -1 where it is NaN (reaches nothing)."""
+def _radii(cen: FloatArray, R: FloatArray, threshold: float) -> FloatArray:  # pragma: no cover
+    """Each centre's (cen (N + K, 9), :func:`_centres`) search radius sqrt(threshold
+    (tr P_pos + max_j tr R_j)) (which bounds the largest eigenvalue of every S), capped; -1
+    where it is NaN (reaches nothing)."""
     trace_r = -np.inf
     for j in range(R.shape[0]):
         trace_r = max(trace_r, R[j, 0, 0] + R[j, 1, 1] + R[j, 2, 2])
-    total = x.shape[0] + cand_pos.shape[0]
+    total = cen.shape[0]
     r = np.empty(total)
     for i in range(total):
-        c = _centre(i, x, P, cand_pos, cand_P)
-        radius = math.sqrt(threshold * ((c[3] + c[6] + c[8]) + trace_r))
+        radius = math.sqrt(threshold * ((cen[i, 3] + cen[i, 6] + cen[i, 8]) + trace_r))
         r[i] = -1.0 if math.isnan(radius) else min(radius, _RADIUS_CAP)
     return r
 
 
 @kernel(inline="always")
-def _chi_square(
-    c: tuple[float, float, float, float, float, float, float, float, float],
-    z: FloatArray,
-    R: FloatArray,
-    j: int,
+def _chi_square_of(
+    c0: float,
+    c1: float,
+    c2: float,
+    p00: float,
+    p01: float,
+    p02: float,
+    p11: float,
+    p12: float,
+    p22: float,
+    z0: float,
+    z1: float,
+    z2: float,
+    r00: float,
+    r01: float,
+    r02: float,
+    r11: float,
+    r12: float,
+    r22: float,
 ) -> tuple[float, float]:  # pragma: no cover - compiled
-    """d2 = y^T S^-1 y and det S of centre c and detection j, from the six cofactors of S,
-    the same expression as :func:`skywarden.track.gate.mahalanobis_upper`."""
-    y0, y1, y2 = z[j, 0] - c[0], z[j, 1] - c[1], z[j, 2] - c[2]
-    a, b, cc = c[3] + R[j, 0, 0], c[4] + R[j, 0, 1], c[5] + R[j, 0, 2]
-    d, e, f = c[6] + R[j, 1, 1], c[7] + R[j, 1, 2], c[8] + R[j, 2, 2]
+    """d2 and det S of a centre (position c, position covariance upper triangle p) and a
+    detection (z, R upper triangle), from the six cofactors of S: scalars only (no array
+    reference counts), the expression of :func:`skywarden.track.gate.mahalanobis_upper`."""
+    y0, y1, y2 = z0 - c0, z1 - c1, z2 - c2
+    a, b, cc = p00 + r00, p01 + r01, p02 + r02
+    d, e, f = p11 + r11, p12 + r12, p22 + r22
     c00, c01, c02 = d * f - e * e, cc * e - b * f, b * e - cc * d
     det = a * c00 + b * c01 + cc * c02
     cross = y1 * c01 + y2 * c02
@@ -109,19 +124,17 @@ def _gate(
     strips (:func:`_strip_pairs`) unless they would read more than ``max_reads`` points or
     the detections are not in east order, else through the grid (:func:`_grid_pairs`);
     the same pairs either way. The radii are computed once for both."""
-    r = _radii(x, P, cand_pos, cand_P, R, threshold)
-    ti, dj, d2, det_S, ok = _strip_pairs(x, P, cand_pos, cand_P, z, R, threshold, r, max_reads)
+    cen = _centres(x, P, cand_pos, cand_P)
+    r = _radii(cen, R, threshold)
+    ti, dj, d2, det_S, ok = _strip_pairs(cen, z, R, threshold, r, max_reads)
     if ok:
         return ti, dj, d2, det_S
-    return _grid_pairs(x, P, cand_pos, cand_P, z, R, threshold, r)
+    return _grid_pairs(cen, z, R, threshold, r)
 
 
 @kernel()
 def _strip_pairs(
-    x: FloatArray,
-    P: FloatArray,
-    cand_pos: FloatArray,
-    cand_P: FloatArray,
+    cen: FloatArray,
     z: FloatArray,
     R: FloatArray,
     threshold: float,
@@ -130,10 +143,11 @@ def _strip_pairs(
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, bool]:  # pragma: no cover - compiled
     """Gated pairs (centre, detection, d2, det S) through east strips of the detections
     (z in non-decreasing east order) for search radii r (:func:`_radii`), or ok = False
-    (nothing done) when the strips would read more than ``max_reads`` points (decided on
-    an even sample of ~256 centres first when that says twice as many: large spread-out
-    problems skip most of the binary searches) or z is not in east order."""
-    total, d = x.shape[0] + cand_pos.shape[0], z.shape[0]
+    (nothing done) when the strips would read more than ``max_reads`` points (estimated
+    first on an even sample of ~256 centres: large spread-out problems skip the binary
+    searches of every centre; either way the pairs are the same) or z is not in east
+    order."""
+    total, d = cen.shape[0], z.shape[0]
     empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
     for j in range(1, d):
         if not z[j, 0] >= z[j - 1, 0]:
@@ -143,11 +157,11 @@ def _strip_pairs(
         sampled = 0.0
         for i in range(0, total, stride):
             if r[i] >= 0.0:
-                east = x[i, 0] if i < x.shape[0] else cand_pos[i - x.shape[0], 0]
+                east = cen[i, 0]
                 width = r[i] + 1e-12 * (abs(east) + r[i])
                 lo = np.searchsorted(z[:, 0], east - width, side="left")
                 sampled += max(np.searchsorted(z[:, 0], east + width, side="right") - lo, 0)
-        if sampled * stride > 2.0 * max_reads:
+        if sampled * stride > max_reads:
             return empty_i, empty_i, empty_f, empty_f, False
     start = np.empty(total, np.int64)
     stop = np.empty(total, np.int64)
@@ -156,7 +170,7 @@ def _strip_pairs(
         if r[i] < 0.0:
             start[i] = stop[i] = 0
             continue
-        east = x[i, 0] if i < x.shape[0] else cand_pos[i - x.shape[0], 0]
+        east = cen[i, 0]
         width = r[i] + 1e-12 * (abs(east) + r[i])
         start[i] = np.searchsorted(z[:, 0], east - width, side="left")
         stop[i] = max(np.searchsorted(z[:, 0], east + width, side="right"), start[i])
@@ -170,13 +184,17 @@ def _strip_pairs(
     for i in range(total):
         if start[i] == stop[i]:
             continue
-        c = _centre(i, x, P, cand_pos, cand_P)
+        c0, c1, c2 = cen[i, 0], cen[i, 1], cen[i, 2]
         r2 = r[i] * r[i]
         for j in range(start[i], stop[i]):
-            dx, dy, dz = z[j, 0] - c[0], z[j, 1] - c[1], z[j, 2] - c[2]
+            dx, dy, dz = z[j, 0] - c0, z[j, 1] - c1, z[j, 2] - c2
             if not (dx * dx + dy * dy) + dz * dz <= r2:
                 continue
-            d2, det = _chi_square(c, z, R, j)
+            d2, det = _chi_square_of(
+                c0, c1, c2, cen[i, 3], cen[i, 4], cen[i, 5], cen[i, 6], cen[i, 7], cen[i, 8],
+                z[j, 0], z[j, 1], z[j, 2], R[j, 0, 0], R[j, 0, 1], R[j, 0, 2], R[j, 1, 1],
+                R[j, 1, 2], R[j, 2, 2],
+            )  # fmt: skip
             if not d2 < threshold:
                 continue
             if k == cap:
@@ -234,10 +252,7 @@ def _grid_side(r: FloatArray, density: float) -> float:  # pragma: no cover - co
 
 @kernel()
 def _grid_pairs(
-    x: FloatArray,
-    P: FloatArray,
-    cand_pos: FloatArray,
-    cand_P: FloatArray,
+    cen: FloatArray,
     z: FloatArray,
     R: FloatArray,
     threshold: float,
@@ -251,7 +266,7 @@ def _grid_pairs(
     (:func:`_grid_side`; at most ~4 (N + D) cells), copied in cell order so that a cell's
     points are contiguous; each centre reads the cells its radius (widened by a relative
     1e-12, as the strips) can reach, and its pairs are sorted by detection."""
-    total, d = x.shape[0] + cand_pos.shape[0], z.shape[0]
+    total, d = cen.shape[0], z.shape[0]
     empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
     reach = False
     for i in range(total):
@@ -306,10 +321,10 @@ def _grid_pairs(
     for i in range(total):
         if r[i] < 0.0:
             continue
-        c = _centre(i, x, P, cand_pos, cand_P)
-        width = r[i] + 1e-12 * (max(abs(c[0]), abs(c[1])) + r[i])
-        x0, x1 = (c[0] - width - lo_e) / h, (c[0] + width - lo_e) / h
-        y0, y1 = (c[1] - width - lo_n) / h, (c[1] + width - lo_n) / h
+        c0, c1, c2 = cen[i, 0], cen[i, 1], cen[i, 2]
+        width = r[i] + 1e-12 * (max(abs(c0), abs(c1)) + r[i])
+        x0, x1 = (c0 - width - lo_e) / h, (c0 + width - lo_e) / h
+        y0, y1 = (c1 - width - lo_n) / h, (c1 + width - lo_n) / h
         if not (x1 >= 0.0 and x0 < nx and y1 >= 0.0 and y0 < ny):
             continue  # outside the detections' cells (or not finite)
         ix0, ix1 = int(max(x0, 0.0)), int(min(x1, nx - 1.0))
@@ -318,10 +333,14 @@ def _grid_pairs(
         first = k
         for ix in range(ix0, ix1 + 1):
             for p in range(start[ix * ny + iy0], start[ix * ny + iy1 + 1]):
-                dx, dy, dz = zc[p, 0] - c[0], zc[p, 1] - c[1], zc[p, 2] - c[2]
+                dx, dy, dz = zc[p, 0] - c0, zc[p, 1] - c1, zc[p, 2] - c2
                 if not (dx * dx + dy * dy) + dz * dz <= r2:
                     continue
-                d2, det = _chi_square(c, zc, Rc, p)
+                d2, det = _chi_square_of(
+                    c0, c1, c2, cen[i, 3], cen[i, 4], cen[i, 5], cen[i, 6], cen[i, 7],
+                    cen[i, 8], zc[p, 0], zc[p, 1], zc[p, 2], Rc[p, 0, 0], Rc[p, 0, 1],
+                    Rc[p, 0, 2], Rc[p, 1, 1], Rc[p, 1, 2], Rc[p, 2, 2],
+                )  # fmt: skip
                 if not d2 < threshold:
                     continue
                 if k == cap:
