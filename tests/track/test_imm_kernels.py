@@ -192,7 +192,8 @@ def test_after_warm_a_tracker_run_compiles_nothing() -> None:
     after = {name: len(k.signatures) for name, k in kernels.items()}
     assert after == before
     called = [name for name, count in before.items() if count]
-    assert len(called) >= 14, called
+    # 12: the gate's strip, grid-test and radii kernels that Python called are one (_gate)
+    assert len(called) >= 12, called
 
 
 @settings(max_examples=30, deadline=None)

@@ -5,6 +5,7 @@ the tracks are the same to the last bit as :func:`skywarden.track.step.step`'s c
     predict_and_gate   clutter cells of the detections (grid) and their learnt densities,
                        IMM predict of the confirmed tracks and single-model predict of the
                        tentative ones, the candidates' prior covariances, the strip gate
+                       (the grid's where the strips would read too many points)
     associate_and_manage
                        the two GNN passes, the IMM / Kalman updates, the hit columns,
                        candidate pairing (GNN), next candidates, tracks started by pairs,
@@ -15,8 +16,8 @@ Between the two calls the caller computes the pairs' net costs with NumPy (``np.
 not libm's ``log`` to the last bit: the compiled path's costs are NumPy's, so these are).
 :mod:`skywarden.track.fused_step` decides when this path applies (no cooperative identity,
 no reported velocity, whole scans, learnt clutter) and falls back to the step's stages when
-a kernel reports that it cannot finish (spread-out gating, a cluster too big for the small
-Hungarian method): the inputs are never written, so the fallback starts from them.
+a kernel reports that it cannot finish (a cluster too big for the small Hungarian method):
+the inputs are never written, so the fallback starts from them.
 
 Shapes as in :mod:`skywarden.track.imm_kernels`: tracks' x (N, 6), P (N, 6, 6), xm
 (N, M, 6), Pm (N, M, 6, 6), mu / c (N, M); detections z (D, 3), R (D, 3, 3) in east order;
@@ -32,7 +33,7 @@ from skywarden.track.association_pass_kernels import _two_passes
 from skywarden.track.candidate_kernels import _next
 from skywarden.track.clutter_kernels import _grid_keys, _record_and_forget, densities
 from skywarden.track.compiled_kernel import kernel
-from skywarden.track.gate_kernels import _strip_gate, gate_tracks_and_candidates
+from skywarden.track.gate_kernels import _gate
 from skywarden.track.hit_kernels import _hits
 from skywarden.track.imm_kernels import (
     imm_predict,
@@ -49,7 +50,6 @@ __all__ = [  # the fused step's (skywarden.track.fused_step) names, imported wit
     "SMALL_CLUSTER_CELLS",
     "STRIP_READS_PER_ROW",
     "associate_and_manage",
-    "gate_tracks_and_candidates",
     "predict_and_gate",
     "radar_only",
 ]
@@ -100,8 +100,8 @@ def predict_and_gate(
     Returns (keys (D,): the detections' grid cells when ``grid``, else ``keys`` as given;
     lam (D,): their clutter densities when the map has seen scans > 0, else empty (the
     caller's NumPy density); xm, Pm, c, x, P predicted (new arrays); cand_P (K, 3, 3); the
-    gated (centre, detection, d2, det S) pairs, centres >= N being candidates N + k; ok:
-    False when the strip gate declined (spread out: the caller gates on the grid))."""
+    gated (centre, detection, d2, det S) pairs, centres >= N being candidates N + k, found
+    by the east strips or, where those decline (spread out), the grid: the same pairs)."""
     n = x.shape[0]
     if grid:
         keys = _grid_keys(z, sensor, cell_m)
@@ -155,12 +155,11 @@ def predict_and_gate(
             ti.copy(),
             d2,
             d2.copy(),
-            True,
         )
-    ti, dj, d2, det_S, ok = _strip_gate(
+    ti, dj, d2, det_S = _gate(
         x_out, P_out, cand_z, cand_P, z, R, threshold, reads_per_row * (total + d)
     )
-    return keys, lam, xm_out, Pm_out, c, x_out, P_out, cand_P, ti, dj, d2, det_S, ok
+    return keys, lam, xm_out, Pm_out, c, x_out, P_out, cand_P, ti, dj, d2, det_S
 
 
 @kernel()
@@ -349,11 +348,12 @@ def associate_and_manage(
             if pending_h[i]:
                 rate_hits += 1
 
-    # the tracks joined with the new ones (the same arrays when none started: the usual
-    # scan copies nothing), then the scan's close over both
+    # the tracks' columns joined with the new ones (the same arrays when none started),
+    # then the scan's close over both; the state arrays (x, P, xm, Pm, mu: ~95 % of the
+    # bytes) stay apart, old rows and new, and are joined once, with the survivors only
+    # (_kept_rows), instead of copied to join and again to drop the deleted
     nj = n + nb
-    j_id, j_x, j_P = _with_rows(track_id, nb), _with_rows(x, nb), _with_rows(P, nb)
-    j_xm, j_Pm, j_mu = _with_rows(xm, nb), _with_rows(Pm, nb), _with_rows(mu, nb)
+    j_id = _with_rows(track_id, nb)
     j_status, j_history = _with_rows(status, nb), _with_rows(history, nb)
     j_age, j_misses, j_hits = _with_rows(age, nb), _with_rows(misses, nb), _with_rows(hits, nb)
     j_t_birth, j_t_update = _with_rows(t_birth, nb), _with_rows(t_update, nb)
@@ -361,14 +361,14 @@ def associate_and_manage(
     j_rcs, j_score = _with_rows(rcs_h, nb), _with_rows(score_h, nb)
     j_evidence = _with_rows(evidence_h, nb)
     uniform = 1.0 / m
+    xm_b, Pm_b, mu_b = np.empty((nb, m, 6)), np.empty((nb, m, 6, 6)), np.empty((nb, m))
     for p in range(nb):  # lifecycle.start_tracks of the pairs (candidate + detection)
         r = n + p
         j_id[r] = next_id + p
-        j_x[r], j_P[r] = x_b[p], P_b[p]
         for mode in range(m):
-            j_xm[r, mode] = x_b[p]
-            j_Pm[r, mode] = P_b[p]
-            j_mu[r, mode] = uniform
+            xm_b[p, mode] = x_b[p]
+            Pm_b[p, mode] = P_b[p]
+            mu_b[p, mode] = uniform
         cand = c_idx[p]
         cand_miss = np.uint32(cand_misses[cand])
         # NumPy's 1 << misses: 0 when the bit is shifted out (LLVM's shift is undefined there)
@@ -390,7 +390,8 @@ def associate_and_manage(
     status_c, tu_c, score_c = np.empty_like(j_status), np.empty_like(j_t_update), np.empty(nj)
     newly, keep = np.empty(nj, np.bool_), np.empty(nj, np.bool_)
     _close(
-        j_pending, j_history, j_age, j_misses, j_hits, j_status, j_t_update, j_score, j_P, t,
+        j_pending, j_history, j_age, j_misses, j_hits, j_status, j_t_update, j_score,
+        _position_variances(P, P_b), t,
         log_miss, by_score, confirm_score, confirm_m, window, lifetime_s, max_age,
         tentative_max_misses, drop_score, log_delete, max_coast_s, max_pos_var,
         h_c, age_c, miss_c, hits_c, status_c, tu_c, score_c, newly, keep,
@@ -401,9 +402,11 @@ def associate_and_manage(
         if newly[r]:  # filtering.start_modes: every mode from the single estimate
             n_newly += 1
             for mode in range(m):
-                j_xm[r, mode] = j_x[r]
-                j_Pm[r, mode] = j_P[r]
-                j_mu[r, mode] = uniform
+                if r < n:
+                    xm[r, mode], Pm[r, mode], mu[r, mode] = x[r], P[r], uniform
+                else:
+                    p = r - n
+                    xm_b[p, mode], Pm_b[p, mode], mu_b[p, mode] = x_b[p], P_b[p], uniform
         if keep[r]:
             n_keep += 1
     confirmed = np.empty(n_newly, np.int64)
@@ -423,14 +426,18 @@ def associate_and_manage(
     for p in range(nb):
         det_track[d_idx[p]] = next_id + p
     if n_keep < nj:
-        j_id, j_x, j_P, j_xm, j_Pm, j_mu = (
-            j_id[keep], j_x[keep], j_P[keep], j_xm[keep], j_Pm[keep], j_mu[keep]
-        )  # fmt: skip
+        j_id = j_id[keep]
         status_c, h_c, age_c, miss_c, hits_c = (
             status_c[keep], h_c[keep], age_c[keep], miss_c[keep], hits_c[keep]
         )  # fmt: skip
         j_t_birth, tu_c, j_identity = j_t_birth[keep], tu_c[keep], j_identity[keep]
         j_rcs, score_c, j_evidence = j_rcs[keep], score_c[keep], j_evidence[keep]
+    if nb == 0 and n_keep == nj:  # the usual scan: nothing to join or drop
+        j_x, j_P, j_xm, j_Pm, j_mu = x, P, xm, Pm, mu
+    else:
+        j_x, j_P = _kept_rows(x, x_b, keep, n_keep), _kept_rows(P, P_b, keep, n_keep)
+        j_xm, j_Pm = _kept_rows(xm, xm_b, keep, n_keep), _kept_rows(Pm, Pm_b, keep, n_keep)
+        j_mu = _kept_rows(mu, mu_b, keep, n_keep)
     return (
         True, j_id, j_x, j_P, j_xm, j_Pm, j_mu, status_c, h_c, age_c, miss_c, hits_c,
         j_t_birth, tu_c, j_identity, j_rcs, score_c, j_evidence,
@@ -448,6 +455,50 @@ def _with_rows(a, extra):  # pragma: no cover - compiled
         return a
     out = np.empty((a.shape[0] + extra,) + a.shape[1:], a.dtype)
     out[: a.shape[0]] = a
+    return out
+
+
+@kernel()
+def _kept_rows(old, new, keep, n_keep):  # pragma: no cover - compiled
+    """A new array of the rows of ``old`` (N, ...) then ``new`` (B, ...) (C-contiguous, the
+    same row shape) where ``keep`` (N + B,) is True (``n_keep`` of them): one copy of each
+    kept row, element by element (no view per row)."""
+    n, b = old.shape[0], new.shape[0]
+    row = 1
+    for size in old.shape[1:]:
+        row *= size
+    out = np.empty((n_keep,) + old.shape[1:], old.dtype)
+    flat, o, w = out.reshape((n_keep, row)), old.reshape((n, row)), new.reshape((b, row))
+    k = 0
+    for r in range(n):
+        if keep[r]:
+            for e in range(row):
+                flat[k, e] = o[r, e]
+            k += 1
+    for r in range(b):
+        if keep[n + r]:
+            for e in range(row):
+                flat[k, e] = w[r, e]
+            k += 1
+    return out
+
+
+@kernel()
+def _position_variances(P, P_b):  # pragma: no cover - compiled
+    """(N + B, 3, 3) holding the position variances (the diagonal) of the tracks' P (N, 6, 6)
+    then the new tracks' P_b (B, 6, 6), the only elements the scan's close reads of P
+    (lifecycle_kernels._close: the position-sigma limit), with the off-diagonal elements
+    copied too; the type of P (float64, 3-D, C), so _close keeps its one signature."""
+    n, b = P.shape[0], P_b.shape[0]
+    out = np.empty((n + b, 3, 3))
+    for i in range(n):
+        for a in range(3):
+            for c in range(3):
+                out[i, a, c] = P[i, a, c]
+    for i in range(b):
+        for a in range(3):
+            for c in range(3):
+                out[n + i, a, c] = P_b[i, a, c]
     return out
 
 

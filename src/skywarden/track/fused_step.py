@@ -5,9 +5,9 @@ of :func:`skywarden.track.step.step`'s compiled path; the same tracks, to the la
 The common case (:func:`applies`): compiled kernels, learnt clutter and Pd, an IMM of two or
 more modes, a whole scan (``end_of_scan``), a non-empty batch, and no cooperative identity
 on any track or detection and no reported velocity (radar plots, a plain detections CSV).
-Anything else takes the step's stages, as does a scan whose gating is spread out (the grid
-instead of the strips) or whose association needs scipy (:func:`step_radar_only` returns
-None: nothing was written, the stages start from the same inputs).
+Anything else takes the step's stages, as does a scan whose association needs scipy
+(:func:`step_radar_only` returns None: nothing was written, the stages start from the same
+inputs). Spread-out gating (the grid instead of the strips) stays in the first call.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def step_radar_only(
         area = clutter_cells.cell_area(keys, cell_m, cmap.polar)
     cand_t, cand_z, cand_R = c(cands.t), c(cands.z), c(cands.R)
     threshold = float(params.gate_threshold)
-    keys, lam, xm, Pm, mode_c, x, P, cand_P, ti, dj, d2, det_S, ok = kernels.predict_and_gate(
+    keys, lam, xm, Pm, mode_c, x, P, cand_P, ti, dj, d2, det_S = kernels.predict_and_gate(
         tracks.xm, tracks.Pm, tracks.mu, tracks.x, tracks.P, tracks.status, mats.Pi, mats.F,
         mats.Q, F1, Q1, cand_t, cand_z, cand_R, float(t), q, speed_var, z, R, threshold,
         kernels.STRIP_READS_PER_ROW, grid, keys, sensor, cell_m, cmap.keys, cmap.count,
@@ -137,14 +137,6 @@ def step_radar_only(
     )  # fmt: skip
     if cmap.scans <= 0.0:  # no scan learnt yet: the prior, through NumPy as the step
         lam = kernel_stages.clutter_density(cmap, dets, params, keys)
-    if not ok:  # spread out: the grid, as gate_kernels does
-        track_pairs, cand_pairs = kernels.gate_tracks_and_candidates(
-            x, P, cand_z, cand_P, z, R, threshold
-        )
-        ti = np.concatenate([track_pairs.track, cand_pairs.track + n])
-        dj = np.concatenate([track_pairs.detection, cand_pairs.detection])
-        d2 = np.concatenate([track_pairs.d2, cand_pairs.d2])
-        det_S = np.concatenate([track_pairs.det_S, cand_pairs.det_S])
     pd = tracks.detection_rate.pd(params.pd)
     # every pair's net cost in one NumPy call (elementwise: each pair's cost is the one the
     # stages compute for it in their own subsets)

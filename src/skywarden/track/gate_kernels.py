@@ -10,7 +10,10 @@ sorts them), so each centre's candidates are one run found by two binary searche
 point of the run passes the same exact 3-D radius test, then the chi-square test, as in
 :mod:`skywarden.track.gate` (the same pairs, in the same order: by centre, then detection).
 Where the strips would read many more points than a grid (large, spread-out problems:
-``STRIP_READS_PER_ROW``), the NumPy grid finds the pairs and one compiled call tests them.
+``STRIP_READS_PER_ROW``, e.g. 10^4 targets over a wide area), :func:`_grid_pairs` finds the
+same pairs through a uniform horizontal grid of the detections, also in one compiled call
+(it replaced the NumPy grid of :func:`skywarden.track.neighbours.pairs_within` and a
+compiled test of its pairs: ~40 NumPy calls and their temporaries at 10^5 centres).
 """
 
 from __future__ import annotations
@@ -21,62 +24,82 @@ import numpy as np
 
 from skywarden.track.compiled_kernel import kernel
 from skywarden.track.gate import GatedPairs
-from skywarden.track.neighbours import STRIP_READS_PER_ROW, pairs_within
+from skywarden.track.neighbours import (
+    _COLUMN_COST,
+    _COST_SAMPLE,
+    MAX_HALF_SPAN,
+    STRIP_READS_PER_ROW,
+)
 from skywarden.units import FloatArray, IntArray
 
 _RADIUS_CAP = 1e12  # metres, as neighbours: an infinite radius reaches every detection
 
 
 @kernel()
-def _centre(
-    i: int, x: FloatArray, P: FloatArray, cand_pos: FloatArray, cand_P: FloatArray
-) -> tuple[float, float, float, float, float, float, float, float, float]:  # pragma: no cover
-    """Position and position-covariance upper triangle (00 01 02 11 12 22) of centre i: the
-    tracks' rows first, then the candidates'."""
-    n = x.shape[0]
-    if i < n:
-        return (x[i, 0], x[i, 1], x[i, 2], P[i, 0, 0], P[i, 0, 1], P[i, 0, 2],
-                P[i, 1, 1], P[i, 1, 2], P[i, 2, 2])  # fmt: skip
-    k = i - n
-    return (cand_pos[k, 0], cand_pos[k, 1], cand_pos[k, 2], cand_P[k, 0, 0], cand_P[k, 0, 1],
-            cand_P[k, 0, 2], cand_P[k, 1, 1], cand_P[k, 1, 2], cand_P[k, 2, 2])  # fmt: skip
+def _centres(
+    x: FloatArray, P: FloatArray, cand_pos: FloatArray, cand_P: FloatArray
+) -> FloatArray:  # pragma: no cover - compiled
+    """(N + K, 9): each centre's position and position-covariance upper triangle (00 01 02
+    11 12 22), the tracks' rows first, then the candidates'. Gathered once, so that the
+    loops below read plain rows (a helper called with the four arrays per centre cost a
+    reference count up and down per array, even inlined)."""
+    n, k = x.shape[0], cand_pos.shape[0]
+    out = np.empty((n + k, 9))
+    for i in range(n):
+        out[i, 0], out[i, 1], out[i, 2] = x[i, 0], x[i, 1], x[i, 2]
+        out[i, 3], out[i, 4], out[i, 5] = P[i, 0, 0], P[i, 0, 1], P[i, 0, 2]
+        out[i, 6], out[i, 7], out[i, 8] = P[i, 1, 1], P[i, 1, 2], P[i, 2, 2]
+    for q in range(k):
+        i = n + q
+        out[i, 0], out[i, 1], out[i, 2] = cand_pos[q, 0], cand_pos[q, 1], cand_pos[q, 2]
+        out[i, 3], out[i, 4], out[i, 5] = cand_P[q, 0, 0], cand_P[q, 0, 1], cand_P[q, 0, 2]
+        out[i, 6], out[i, 7], out[i, 8] = cand_P[q, 1, 1], cand_P[q, 1, 2], cand_P[q, 2, 2]
+    return out
 
 
 @kernel()
-def _radii(
-    x: FloatArray,
-    P: FloatArray,
-    cand_pos: FloatArray,
-    cand_P: FloatArray,
-    R: FloatArray,
-    threshold: float,
-) -> FloatArray:  # pragma: no cover - compiled
-    """Each centre's search radius sqrt(threshold (tr P_pos + max_j tr R_j)) (which bounds
-    the largest eigenvalue of every S), capped; -1 where it is NaN (reaches nothing)."""
+def _radii(cen: FloatArray, R: FloatArray, threshold: float) -> FloatArray:  # pragma: no cover
+    """Each centre's (cen (N + K, 9), :func:`_centres`) search radius sqrt(threshold
+    (tr P_pos + max_j tr R_j)) (which bounds the largest eigenvalue of every S), capped; -1
+    where it is NaN (reaches nothing)."""
     trace_r = -np.inf
     for j in range(R.shape[0]):
         trace_r = max(trace_r, R[j, 0, 0] + R[j, 1, 1] + R[j, 2, 2])
-    total = x.shape[0] + cand_pos.shape[0]
+    total = cen.shape[0]
     r = np.empty(total)
     for i in range(total):
-        c = _centre(i, x, P, cand_pos, cand_P)
-        radius = math.sqrt(threshold * ((c[3] + c[6] + c[8]) + trace_r))
+        radius = math.sqrt(threshold * ((cen[i, 3] + cen[i, 6] + cen[i, 8]) + trace_r))
         r[i] = -1.0 if math.isnan(radius) else min(radius, _RADIUS_CAP)
     return r
 
 
-@kernel()
-def _chi_square(
-    c: tuple[float, float, float, float, float, float, float, float, float],
-    z: FloatArray,
-    R: FloatArray,
-    j: int,
+@kernel(inline="always")
+def _chi_square_of(
+    c0: float,
+    c1: float,
+    c2: float,
+    p00: float,
+    p01: float,
+    p02: float,
+    p11: float,
+    p12: float,
+    p22: float,
+    z0: float,
+    z1: float,
+    z2: float,
+    r00: float,
+    r01: float,
+    r02: float,
+    r11: float,
+    r12: float,
+    r22: float,
 ) -> tuple[float, float]:  # pragma: no cover - compiled
-    """d2 = y^T S^-1 y and det S of centre c and detection j, from the six cofactors of S,
-    the same expression as :func:`skywarden.track.gate.mahalanobis_upper`."""
-    y0, y1, y2 = z[j, 0] - c[0], z[j, 1] - c[1], z[j, 2] - c[2]
-    a, b, cc = c[3] + R[j, 0, 0], c[4] + R[j, 0, 1], c[5] + R[j, 0, 2]
-    d, e, f = c[6] + R[j, 1, 1], c[7] + R[j, 1, 2], c[8] + R[j, 2, 2]
+    """d2 and det S of a centre (position c, position covariance upper triangle p) and a
+    detection (z, R upper triangle), from the six cofactors of S: scalars only (no array
+    reference counts), the expression of :func:`skywarden.track.gate.mahalanobis_upper`."""
+    y0, y1, y2 = z0 - c0, z1 - c1, z2 - c2
+    a, b, cc = p00 + r00, p01 + r01, p02 + r02
+    d, e, f = p11 + r11, p12 + r12, p22 + r22
     c00, c01, c02 = d * f - e * e, cc * e - b * f, b * e - cc * d
     det = a * c00 + b * c01 + cc * c02
     cross = y1 * c01 + y2 * c02
@@ -87,7 +110,7 @@ def _chi_square(
 
 
 @kernel()
-def _strip_gate(
+def _gate(
     x: FloatArray,
     P: FloatArray,
     cand_pos: FloatArray,
@@ -96,16 +119,50 @@ def _strip_gate(
     R: FloatArray,
     threshold: float,
     max_reads: float,
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:  # pragma: no cover - compiled
+    """Gated pairs (centre, detection, d2, det S), by centre then detection: through east
+    strips (:func:`_strip_pairs`) unless they would read more than ``max_reads`` points or
+    the detections are not in east order, else through the grid (:func:`_grid_pairs`);
+    the same pairs either way. The radii are computed once for both."""
+    cen = _centres(x, P, cand_pos, cand_P)
+    r = _radii(cen, R, threshold)
+    ti, dj, d2, det_S, ok = _strip_pairs(cen, z, R, threshold, r, max_reads)
+    if ok:
+        return ti, dj, d2, det_S
+    return _grid_pairs(cen, z, R, threshold, r)
+
+
+@kernel()
+def _strip_pairs(
+    cen: FloatArray,
+    z: FloatArray,
+    R: FloatArray,
+    threshold: float,
+    r: FloatArray,
+    max_reads: float,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, bool]:  # pragma: no cover - compiled
     """Gated pairs (centre, detection, d2, det S) through east strips of the detections
-    (z in non-decreasing east order), or ok = False (nothing done) when the strips would read
-    more than ``max_reads`` points or z is not in east order."""
-    total, d = x.shape[0] + cand_pos.shape[0], z.shape[0]
+    (z in non-decreasing east order) for search radii r (:func:`_radii`), or ok = False
+    (nothing done) when the strips would read more than ``max_reads`` points (estimated
+    first on an even sample of ~256 centres: large spread-out problems skip the binary
+    searches of every centre; either way the pairs are the same) or z is not in east
+    order."""
+    total, d = cen.shape[0], z.shape[0]
     empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
     for j in range(1, d):
         if not z[j, 0] >= z[j - 1, 0]:
             return empty_i, empty_i, empty_f, empty_f, False
-    r = _radii(x, P, cand_pos, cand_P, R, threshold)
+    stride = max(1, total // 256)
+    if stride > 1:
+        sampled = 0.0
+        for i in range(0, total, stride):
+            if r[i] >= 0.0:
+                east = cen[i, 0]
+                width = r[i] + 1e-12 * (abs(east) + r[i])
+                lo = np.searchsorted(z[:, 0], east - width, side="left")
+                sampled += max(np.searchsorted(z[:, 0], east + width, side="right") - lo, 0)
+        if sampled * stride > max_reads:
+            return empty_i, empty_i, empty_f, empty_f, False
     start = np.empty(total, np.int64)
     stop = np.empty(total, np.int64)
     reads = 0.0
@@ -113,13 +170,13 @@ def _strip_gate(
         if r[i] < 0.0:
             start[i] = stop[i] = 0
             continue
-        east = x[i, 0] if i < x.shape[0] else cand_pos[i - x.shape[0], 0]
+        east = cen[i, 0]
         width = r[i] + 1e-12 * (abs(east) + r[i])
         start[i] = np.searchsorted(z[:, 0], east - width, side="left")
         stop[i] = max(np.searchsorted(z[:, 0], east + width, side="right"), start[i])
         reads += stop[i] - start[i]
-    if reads > max_reads:
-        return empty_i, empty_i, empty_f, empty_f, False
+        if reads > max_reads:  # the total only grows: decline as soon as it is over
+            return empty_i, empty_i, empty_f, empty_f, False
     cap = 64 + 2 * total
     ti, dj = np.empty(cap, np.int64), np.empty(cap, np.int64)
     d2s, dets = np.empty(cap), np.empty(cap)
@@ -127,13 +184,17 @@ def _strip_gate(
     for i in range(total):
         if start[i] == stop[i]:
             continue
-        c = _centre(i, x, P, cand_pos, cand_P)
+        c0, c1, c2 = cen[i, 0], cen[i, 1], cen[i, 2]
         r2 = r[i] * r[i]
         for j in range(start[i], stop[i]):
-            dx, dy, dz = z[j, 0] - c[0], z[j, 1] - c[1], z[j, 2] - c[2]
+            dx, dy, dz = z[j, 0] - c0, z[j, 1] - c1, z[j, 2] - c2
             if not (dx * dx + dy * dy) + dz * dz <= r2:
                 continue
-            d2, det = _chi_square(c, z, R, j)
+            d2, det = _chi_square_of(
+                c0, c1, c2, cen[i, 3], cen[i, 4], cen[i, 5], cen[i, 6], cen[i, 7], cen[i, 8],
+                z[j, 0], z[j, 1], z[j, 2], R[j, 0, 0], R[j, 0, 1], R[j, 0, 2], R[j, 1, 1],
+                R[j, 1, 2], R[j, 2, 2],
+            )  # fmt: skip
             if not d2 < threshold:
                 continue
             if k == cap:
@@ -153,28 +214,148 @@ def _grown(a: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - compile
 
 
 @kernel()
-def _test_pairs(
-    ti: IntArray,
-    dj: IntArray,
-    x: FloatArray,
-    P: FloatArray,
-    cand_pos: FloatArray,
-    cand_P: FloatArray,
+def _grid_side(r: FloatArray, density: float) -> float:  # pragma: no cover - compiled
+    """Grid side (m) for the search radii r (>= 0 where a centre reaches; at least one):
+    neighbours._cell_side's choice, on at most ``_COST_SAMPLE`` of the radii (an even
+    sample), with the median taken as the upper middle of the sorted sample. The side only
+    sets how fast the search is, never which pairs it finds."""
+    n_reach = 0
+    r_max = 0.0
+    for i in range(r.shape[0]):
+        if r[i] >= 0.0:
+            n_reach += 1
+            r_max = max(r_max, r[i])
+    stride = max(1, n_reach // _COST_SAMPLE)
+    sample = np.empty((n_reach + stride - 1) // stride)
+    k = seen = 0
+    for i in range(r.shape[0]):
+        if r[i] >= 0.0:
+            if seen % stride == 0:
+                sample[k] = r[i]
+                k += 1
+            seen += 1
+    sample = np.sort(sample[:k])
+    floor = max(r_max / MAX_HALF_SPAN, 1e-9)
+    h = max(sample[k // 2], floor)
+    best_h, best_cost = h, np.inf
+    while True:
+        cost = 0.0
+        for a in range(k):
+            cols = 2.0 * math.ceil(sample[a] / h) + 1.0
+            cost += cols * (_COLUMN_COST + cols * (density * h * h))
+        if cost < best_cost:
+            best_h, best_cost = h, cost
+        if not h < r_max:
+            return best_h
+        h = min(2.0 * h, r_max)
+
+
+@kernel()
+def _grid_pairs(
+    cen: FloatArray,
     z: FloatArray,
     R: FloatArray,
     threshold: float,
+    r: FloatArray,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:  # pragma: no cover - compiled
-    """The chi-square test of given (centre, detection) pairs: those inside the gate."""
-    cap = ti.shape[0]
-    to, do = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    """Gated pairs (centre, detection, d2, det S) through a uniform horizontal grid of the
+    detections (any order), for problems too spread out for the east strips: the same pairs
+    in the same order (by centre, then detection) with the same d2 and det S as
+    :func:`_strip_pairs` (each point of a centre's cells passes the same exact 3-D radius
+    test, then the same chi-square test). The detections are counted into cells of side h
+    (:func:`_grid_side`; at most ~4 (N + D) cells), copied in cell order so that a cell's
+    points are contiguous; each centre reads the cells its radius (widened by a relative
+    1e-12, as the strips) can reach, and its pairs are sorted by detection."""
+    total, d = cen.shape[0], z.shape[0]
+    empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
+    reach = False
+    for i in range(total):
+        if r[i] >= 0.0:
+            reach = True
+            break
+    lo_e = lo_n = np.inf
+    hi_e = hi_n = -np.inf
+    for j in range(d):  # extent of the finite detections (others are in no cell)
+        e, nn = z[j, 0], z[j, 1]
+        if math.isfinite(e) and math.isfinite(nn):
+            lo_e, hi_e = min(lo_e, e), max(hi_e, e)
+            lo_n, hi_n = min(lo_n, nn), max(hi_n, nn)
+    if not reach or not lo_e <= hi_e:
+        return empty_i, empty_i.copy(), empty_f, empty_f.copy()
+    span_e, span_n = hi_e - lo_e, hi_n - lo_n
+    h = _grid_side(r, d / max(span_e * span_n, 1.0))
+    max_cells = 4 * (total + d) + 1024
+    while (span_e / h + 1.0) * (span_n / h + 1.0) > max_cells:
+        h *= 2.0
+    nx, ny = int(span_e / h) + 1, int(span_n / h) + 1
+    cell = np.empty(d, np.int64)
+    start = np.zeros(nx * ny + 1, np.int64)
+    for j in range(d):
+        e, nn = z[j, 0], z[j, 1]
+        if math.isfinite(e) and math.isfinite(nn):
+            ix = min(int((e - lo_e) / h), nx - 1)
+            iy = min(int((nn - lo_n) / h), ny - 1)
+            cell[j] = ix * ny + iy
+            start[cell[j] + 1] += 1
+        else:
+            cell[j] = -1
+    for k in range(nx * ny):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    order = np.empty(start[nx * ny], np.int64)  # detection indices by cell, then index
+    for j in range(d):
+        if cell[j] >= 0:
+            order[fill[cell[j]]] = j
+            fill[cell[j]] += 1
+    zc, Rc = np.empty((order.shape[0], 3)), np.empty((order.shape[0], 3, 3))
+    for p in range(order.shape[0]):  # element by element: no array view per row
+        j = order[p]
+        for a in range(3):
+            zc[p, a] = z[j, a]
+            for b in range(3):
+                Rc[p, a, b] = R[j, a, b]
+    cap = 64 + 2 * total
+    ti, dj = np.empty(cap, np.int64), np.empty(cap, np.int64)
     d2s, dets = np.empty(cap), np.empty(cap)
     k = 0
-    for p in range(cap):
-        d2, det = _chi_square(_centre(ti[p], x, P, cand_pos, cand_P), z, R, dj[p])
-        if d2 < threshold:
-            to[k], do[k], d2s[k], dets[k] = ti[p], dj[p], d2, det
-            k += 1
-    return to[:k].copy(), do[:k].copy(), d2s[:k].copy(), dets[:k].copy()
+    for i in range(total):
+        if r[i] < 0.0:
+            continue
+        c0, c1, c2 = cen[i, 0], cen[i, 1], cen[i, 2]
+        width = r[i] + 1e-12 * (max(abs(c0), abs(c1)) + r[i])
+        x0, x1 = (c0 - width - lo_e) / h, (c0 + width - lo_e) / h
+        y0, y1 = (c1 - width - lo_n) / h, (c1 + width - lo_n) / h
+        if not (x1 >= 0.0 and x0 < nx and y1 >= 0.0 and y0 < ny):
+            continue  # outside the detections' cells (or not finite)
+        ix0, ix1 = int(max(x0, 0.0)), int(min(x1, nx - 1.0))
+        iy0, iy1 = int(max(y0, 0.0)), int(min(y1, ny - 1.0))
+        r2 = r[i] * r[i]
+        first = k
+        for ix in range(ix0, ix1 + 1):
+            for p in range(start[ix * ny + iy0], start[ix * ny + iy1 + 1]):
+                dx, dy, dz = zc[p, 0] - c0, zc[p, 1] - c1, zc[p, 2] - c2
+                if not (dx * dx + dy * dy) + dz * dz <= r2:
+                    continue
+                d2, det = _chi_square_of(
+                    c0, c1, c2, cen[i, 3], cen[i, 4], cen[i, 5], cen[i, 6], cen[i, 7],
+                    cen[i, 8], zc[p, 0], zc[p, 1], zc[p, 2], Rc[p, 0, 0], Rc[p, 0, 1],
+                    Rc[p, 0, 2], Rc[p, 1, 1], Rc[p, 1, 2], Rc[p, 2, 2],
+                )  # fmt: skip
+                if not d2 < threshold:
+                    continue
+                if k == cap:
+                    cap *= 2
+                    ti, dj = _grown(ti, cap), _grown(dj, cap)
+                    d2s, dets = _grown(d2s, cap), _grown(dets, cap)
+                # insertion by detection index among this centre's pairs so far
+                j = order[p]
+                q = k
+                while q > first and dj[q - 1] > j:
+                    dj[q], d2s[q], dets[q] = dj[q - 1], d2s[q - 1], dets[q - 1]
+                    q -= 1
+                ti[k], dj[q], d2s[q], dets[q] = i, j, d2, det
+                k += 1
+    return ti[:k].copy(), dj[:k].copy(), d2s[:k].copy(), dets[:k].copy()
 
 
 def gate_tracks_and_candidates(
@@ -196,12 +377,8 @@ def gate_tracks_and_candidates(
         np.ascontiguousarray(cand_P), np.ascontiguousarray(z), np.ascontiguousarray(R),
     )  # fmt: skip
     n, total, d = x.shape[0], x.shape[0] + cand_pos.shape[0], z.shape[0]
-    ti, dj, d2, det_S, ok = _strip_gate(*args, float(threshold), STRIP_READS_PER_ROW * (total + d))
-    if not ok:  # spread out: the grid finds the pairs in the radii, one call tests them
-        centres = np.concatenate([x[:, :3], cand_pos])
-        radii = _radii(*args[:4], args[5], float(threshold))
-        ci, cj = pairs_within(centres, np.where(radii < 0.0, np.nan, radii), z)
-        ti, dj, d2, det_S = _test_pairs(ci, cj, *args, float(threshold))
+    max_reads = STRIP_READS_PER_ROW * (total + d)
+    ti, dj, d2, det_S = _gate(*args, float(threshold), max_reads)
     split = int(np.searchsorted(ti, n))
     return (
         GatedPairs(ti[:split], dj[:split], d2[:split], det_S[:split]),
@@ -214,7 +391,4 @@ def warm() -> None:
     x, P = np.zeros((2, 6)), np.tile(np.eye(6), (2, 1, 1))
     cand_pos, cand_P = np.zeros((1, 3)), np.eye(3)[None]
     z, R = np.zeros((2, 3)), np.tile(np.eye(3), (2, 1, 1))
-    ti = np.zeros(1, np.int64)
-    _test_pairs(ti, ti, x, P, cand_pos, cand_P, z, R, 10.0)
-    _strip_gate(x, P, cand_pos, cand_P, z, R, 10.0, 100.0)
-    _radii(x, P, cand_pos, cand_P, R, 10.0)  # the grid path's (large, spread-out problems)
+    _gate(x, P, cand_pos, cand_P, z, R, 10.0, 100.0)

@@ -45,9 +45,10 @@ from skywarden.units import FloatArray, IntArray
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-@kernel()
+@kernel(inline="always")
 def _mirror(A: FloatArray) -> None:  # pragma: no cover - compiled
-    """Copy the upper triangle of the 6 x 6 A onto its lower one."""
+    """Copy the upper triangle of the 6 x 6 A onto its lower one (inlined: a call per
+    covariance cost a reference count up and down)."""
     for i in range(6):
         for j in range(i + 1, 6):
             A[j, i] = A[i, j]
@@ -69,16 +70,18 @@ def _block_form(F: FloatArray) -> bool:  # pragma: no cover - compiled
 def _predict_into(
     x: FloatArray,
     P: FloatArray,
-    F: FloatArray,
-    Q: FloatArray,
+    Fs: FloatArray,
+    Qs: FloatArray,
+    mode: int,
     FP: FloatArray,
     x_out: FloatArray,
     P_out: FloatArray,
     block: bool,
 ) -> None:  # pragma: no cover - compiled
-    """x_out = F x, P_out = F P F^T + Q (upper triangle computed, mirrored); FP (6, 6)
-    scratch. Inlined into its callers (numba IR: the hand-inlined copy it replaces was 12 %
-    faster than a call).
+    """x_out = F x, P_out = F P F^T + Q (upper triangle computed, mirrored) with F, Q =
+    Fs[mode], Qs[mode] ((M, 6, 6) stacks, read in place: a view per call cost a reference
+    count up and down); FP (6, 6) scratch. Inlined into its callers (numba IR: the
+    hand-inlined copy it replaces was 12 % faster than a call).
 
     ``block`` (F is [[I, A], [0, C]], :func:`_block_form`): only F's nonzero products are
     summed, the position rows starting from P's own row, in the dense loop's order (its
@@ -90,37 +93,37 @@ def _predict_into(
         for i in range(6):
             s = x[i] if i < 3 else 0.0
             for k in range(3, 6):
-                s += F[i, k] * x[k]
+                s += Fs[mode, i, k] * x[k]
             x_out[i] = s
             for j in range(6):
                 s = P[i, j] if i < 3 else 0.0
                 for k in range(3, 6):
-                    s += F[i, k] * P[k, j]
+                    s += Fs[mode, i, k] * P[k, j]
                 FP[i, j] = s
         for i in range(6):
             for j in range(i, 6):
                 s = FP[i, j] if j < 3 else 0.0
                 for k in range(3, 6):
-                    s += FP[i, k] * F[j, k]
-                P_out[i, j] = s + Q[i, j]
+                    s += FP[i, k] * Fs[mode, j, k]
+                P_out[i, j] = s + Qs[mode, i, j]
         _mirror(P_out)
         return
     for i in range(6):
         s = 0.0
         for k in range(6):
-            s += F[i, k] * x[k]
+            s += Fs[mode, i, k] * x[k]
         x_out[i] = s
         for j in range(6):
             s = 0.0
             for k in range(6):
-                s += F[i, k] * P[k, j]
+                s += Fs[mode, i, k] * P[k, j]
             FP[i, j] = s
     for i in range(6):
         for j in range(i, 6):
             s = 0.0
             for k in range(6):
-                s += FP[i, k] * F[j, k]
-            P_out[i, j] = s + Q[i, j]
+                s += FP[i, k] * Fs[mode, j, k]
+            P_out[i, j] = s + Qs[mode, i, j]
     _mirror(P_out)
 
 
@@ -155,6 +158,7 @@ def imm_predict(
     P0 = np.empty((6, 6))
     e = np.empty(6)
     FP = np.empty((6, 6))
+    xp, Pp = np.empty(6), np.empty((6, 6))
     for r in range(rows.shape[0]):
         n = rows[r]
         for j in range(m):
@@ -166,43 +170,51 @@ def imm_predict(
         for j in range(m):
             x0[:] = 0.0
             P0[:, :] = 0.0
+            # the modes read element by element: an array view per mode costs a reference
+            # count up and down (a tenth of this kernel at 10^4 tracks)
             for i in range(m):
                 w = mu[n, i] * Pi[i, j] / c[j]
-                xi = xm[n, i]
                 for a in range(6):
-                    x0[a] += w * xi[a]
+                    x0[a] += w * xm[n, i, a]
             for i in range(m):
                 w = mu[n, i] * Pi[i, j] / c[j]
-                xi, Pi_ = xm[n, i], Pm[n, i]  # views: the address arithmetic once per mode
                 for a in range(6):
-                    e[a] = xi[a] - x0[a]
+                    e[a] = xm[n, i, a] - x0[a]
                 for a in range(6):
                     wa = w * e[a]
                     for b in range(a, 6):
-                        P0[a, b] += w * Pi_[a, b] + wa * e[b]
+                        P0[a, b] += w * Pm[n, i, a, b] + wa * e[b]
             _mirror(P0)
-            _predict_into(x0, P0, F[j], Q[j], FP, xm_out[n, j], Pm_out[n, j], block)
-        _combine_into(xm_out[n], Pm_out[n], c, x_out[n], P_out[n])
+            _predict_into(x0, P0, F, Q, j, FP, xp, Pp, block)
+            for a in range(6):  # element by element, as everywhere here: no views
+                xm_out[n, j, a] = xp[a]
+                for b in range(6):
+                    Pm_out[n, j, a, b] = Pp[a, b]
+        _combine_row(xm_out, Pm_out, c_out, x_out, P_out, n)
 
 
-@kernel()
-def _combine_into(
-    xm: FloatArray, Pm: FloatArray, w: FloatArray, x: FloatArray, P: FloatArray
+@kernel(inline="always")
+def _combine_row(
+    xm: FloatArray, Pm: FloatArray, w: FloatArray, x: FloatArray, P: FloatArray, n: int
 ) -> None:  # pragma: no cover - compiled
-    """Moment-matched x (6,), P (6, 6) of the modes xm (M, 6), Pm (M, 6, 6) weighted w (M,)."""
-    m = w.shape[0]
+    """Moment-matched x[n] (6,), P[n] (6, 6) of the modes xm[n] (M, 6), Pm[n] (M, 6, 6)
+    weighted w[n] (M,) (stacks indexed in place, inlined: views of row n and a call per
+    row cost reference counts)."""
+    m = w.shape[1]
     for a in range(6):
         s = 0.0
         for j in range(m):
-            s += w[j] * xm[j, a]
-        x[a] = s
+            s += w[n, j] * xm[n, j, a]
+        x[n, a] = s
     for a in range(6):
         for b in range(a, 6):
             s = 0.0
             for j in range(m):
-                s += w[j] * (Pm[j, a, b] + (xm[j, a] - x[a]) * (xm[j, b] - x[b]))
-            P[a, b] = s
-    _mirror(P)
+                s += w[n, j] * (Pm[n, j, a, b] + (xm[n, j, a] - x[n, a]) * (xm[n, j, b] - x[n, b]))
+            P[n, a, b] = s
+    for a in range(6):
+        for b in range(a + 1, 6):
+            P[n, b, a] = P[n, a, b]
 
 
 @kernel()
@@ -217,10 +229,20 @@ def single_predict(
 ) -> None:  # pragma: no cover - compiled
     """x_out[n] = F x[n], P_out[n] = F P[n] F^T + Q for n in rows (F, Q (6, 6))."""
     FP = np.empty((6, 6))
-    block = _block_form(F.reshape(1, 6, 6))
+    Fs, Qs = F.reshape(1, 6, 6), Q.reshape(1, 6, 6)
+    block = _block_form(Fs)
+    xs, Ps, xp, Pp = np.empty(6), np.empty((6, 6)), np.empty(6), np.empty((6, 6))
     for r in range(rows.shape[0]):
         n = rows[r]
-        _predict_into(x[n], P[n], F, Q, FP, x_out[n], P_out[n], block)
+        for a in range(6):  # element by element: no views (reference counts)
+            xs[a] = x[n, a]
+            for b in range(6):
+                Ps[a, b] = P[n, a, b]
+        _predict_into(xs, Ps, Fs, Qs, 0, FP, xp, Pp, block)
+        for a in range(6):
+            x_out[n, a] = xp[a]
+            for b in range(6):
+                P_out[n, a, b] = Pp[a, b]
 
 
 @kernel()
@@ -326,12 +348,27 @@ def imm_update(
     m = c.shape[1]
     logw = np.empty(m)
     Si, K, Pn = np.empty((3, 3)), np.empty((6, 3)), np.empty((6, 6))
+    xs, Ps, zs, Rs = np.empty(6), np.empty((6, 6)), np.empty(3), np.empty((3, 3))
     for r in range(rows.shape[0]):
         n = rows[r]
         d = trk_det[n]
         if d >= 0:
+            # the mode and the detection copied element by element into scratch and the
+            # mode back: views per mode cost reference counts (a fifth of this kernel)
+            for a in range(3):
+                zs[a] = z[d, a]
+                for b in range(3):
+                    Rs[a, b] = R[d, a, b]
             for j in range(m):
-                ll = _kalman_update(xm[n, j], Pm[n, j], z[d], R[d], xm[n, j], Pm[n, j], Si, K, Pn)
+                for a in range(6):
+                    xs[a] = xm[n, j, a]
+                    for b in range(6):
+                        Ps[a, b] = Pm[n, j, a, b]
+                ll = _kalman_update(xs, Ps, zs, Rs, xs, Ps, Si, K, Pn)
+                for a in range(6):
+                    xm[n, j, a] = xs[a]
+                    for b in range(6):
+                        Pm[n, j, a, b] = Ps[a, b]
                 logw[j] = math.log(max(c[n, j], 1e-300)) + ll
             top = logw[0]
             for j in range(1, m):
@@ -349,7 +386,7 @@ def imm_update(
         else:
             for j in range(m):
                 mu[n, j] = c[n, j]
-        _combine_into(xm[n], Pm[n], mu[n], x[n], P[n])
+        _combine_row(xm, Pm, mu, x, P, n)
 
 
 @kernel()
