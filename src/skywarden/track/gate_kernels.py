@@ -25,8 +25,8 @@ import numpy as np
 from skywarden.track.compiled_kernel import kernel
 from skywarden.track.gate import GatedPairs
 from skywarden.track.neighbours import (
-    _COLUMN_COST,
-    _COST_SAMPLE,
+    GRID_COLUMN_COST,
+    GRID_COST_SAMPLE,
     MAX_HALF_SPAN,
     STRIP_READS_PER_ROW,
 )
@@ -216,7 +216,7 @@ def _grown(a: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - compile
 @kernel()
 def _grid_side(r: FloatArray, density: float) -> float:  # pragma: no cover - compiled
     """Grid side (m) for the search radii r (>= 0 where a centre reaches; at least one):
-    neighbours._cell_side's choice, on at most ``_COST_SAMPLE`` of the radii (an even
+    neighbours._cell_side's choice, on at most ``GRID_COST_SAMPLE`` of the radii (an even
     sample), with the median taken as the upper middle of the sorted sample. The side only
     sets how fast the search is, never which pairs it finds."""
     n_reach = 0
@@ -225,7 +225,7 @@ def _grid_side(r: FloatArray, density: float) -> float:  # pragma: no cover - co
         if r[i] >= 0.0:
             n_reach += 1
             r_max = max(r_max, r[i])
-    stride = max(1, n_reach // _COST_SAMPLE)
+    stride = max(1, n_reach // GRID_COST_SAMPLE)
     sample = np.empty((n_reach + stride - 1) // stride)
     k = seen = 0
     for i in range(r.shape[0]):
@@ -242,7 +242,7 @@ def _grid_side(r: FloatArray, density: float) -> float:  # pragma: no cover - co
         cost = 0.0
         for a in range(k):
             cols = 2.0 * math.ceil(sample[a] / h) + 1.0
-            cost += cols * (_COLUMN_COST + cols * (density * h * h))
+            cost += cols * (GRID_COLUMN_COST + cols * (density * h * h))
         if cost < best_cost:
             best_h, best_cost = h, cost
         if not h < r_max:

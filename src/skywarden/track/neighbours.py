@@ -39,8 +39,8 @@ MAX_HALF_SPAN = 32  # grid columns each side of a centre, at most (h >= max radi
 _RADIUS_CAP = 1e12  # metres: an infinite radius means "every point", which this still gives
 
 
-_COLUMN_COST = 3.0  # two binary searches per grid column, against one point read: measured
-_COST_SAMPLE = 2048  # radii the grid side is chosen on (an even sample of them)
+GRID_COLUMN_COST = 3.0  # two binary searches per grid column, against one point read: measured
+GRID_COST_SAMPLE = 2048  # radii the grid side is chosen on (an even sample of them)
 DENSE_MAX_PAIRS = 8192  # at most this many centre x point distances: all of them, no grid
 STRIP_MAX_ROWS = 4096  # centres + points up to this: east strips instead of the grid ...
 STRIP_READS_PER_ROW = 32.0  # ... when the strips hold at most this many points per row
@@ -50,16 +50,16 @@ def _cell_side(r: FloatArray, density: float) -> float:
     """Grid side h (same units as r) with the least expected work for radii r (> 0 values).
 
     Each centre reads 2k + 1 columns (k = ceil(r / h)) of 2k + 1 cells, each holding about
-    density * h^2 points: the work is ~ _COLUMN_COST * columns + points read. Sparse points
+    density * h^2 points: the work is ~ GRID_COLUMN_COST * columns + points read. Sparse points
     (few per gate) favour big cells, dense ones small; tried from the median radius up to
     the largest, doubling, and never below max radius / MAX_HALF_SPAN.
 
-    The costs are estimated on an even sample of at most ``_COST_SAMPLE`` radii, for all the
+    The costs are estimated on an even sample of at most ``GRID_COST_SAMPLE`` radii, for all the
     tried sides in one broadcast: h only sets how fast the search is, never which pairs it
     finds (so the median is the upper middle element, without np.median's overhead).
     """
     r_max = float(r.max())
-    r = r[:: max(1, r.size // _COST_SAMPLE)]
+    r = r[:: max(1, r.size // GRID_COST_SAMPLE)]
     floor = max(r_max / MAX_HALF_SPAN, 1e-9)
     h = max(float(np.partition(r, r.size // 2)[r.size // 2]), floor)
     sides = [h]
@@ -68,7 +68,7 @@ def _cell_side(r: FloatArray, density: float) -> float:
         sides.append(h)
     h_all = np.array(sides)[:, None]  # (H, 1)
     cols = 2.0 * np.ceil(r / h_all) + 1.0  # (H, n)
-    cost = (cols * (_COLUMN_COST + cols * (density * h_all * h_all))).sum(axis=1)
+    cost = (cols * (GRID_COLUMN_COST + cols * (density * h_all * h_all))).sum(axis=1)
     return sides[int(np.argmin(cost))]  # the first of equal costs, as the loop chose
 
 
