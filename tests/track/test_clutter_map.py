@@ -184,20 +184,3 @@ def test_height_statistics_of_one_sensor_equal_the_general_path() -> None:
     assert fast_mean[0] == pytest.approx(z[:, 2].mean()) and fast_var[0] > 0.0
     mixed_keys, mixed = clutter_map._height_sums(np.array([5, 2, 5]), np.array([1.0, 2.0, 3.0]))
     assert np.array_equal(mixed_keys, [2, 5]) and np.array_equal(mixed[:, :2], [[1, 2], [2, 4]])
-
-
-def test_take_back_removes_a_candidates_forgotten_count_from_its_cell() -> None:
-    gamma = 1.0 - 1.0 / 50.0
-    cmap = ClutterMap(
-        np.array([3, 7, 9], np.int64), np.array([2.0, 0.5, 1.0]), np.zeros(0, np.int64),
-        np.zeros((0, 3)), scans=4.0,
-    )  # fmt: skip
-    # two candidates in cell 7 (one scan old and two scans old), one in a cell the map lacks
-    out = clutter_map.take_back(
-        cmap, np.array([7, 7, 8], np.int64), np.array([0, 1, 0]), memory_scans=50.0
-    )
-    assert out.count[0] == 2.0 and out.count[2] == 1.0 and out.scans == 4.0
-    assert out.count[1] == 0.0  # 0.5 - gamma - gamma^2 < 0: clipped
-    one = clutter_map.take_back(cmap, np.array([9], np.int64), np.array([1]), memory_scans=50.0)
-    assert one.count[2] == pytest.approx(1.0 - gamma**2, rel=1e-15)
-    assert cmap.count.tolist() == [2.0, 0.5, 1.0]  # the given map is not written

@@ -96,20 +96,6 @@ def test_a_held_track_is_deleted_once_older_than_max_coast_s() -> None:
     assert len(tracks) == 0
 
 
-def test_a_new_targets_own_detections_do_not_raise_the_clutter_it_is_scored_against() -> None:
-    """One target and no clutter: the detections it starts and keeps its track with (the
-    candidate, the pair, the tentative hits) are not clutter, so the map learns none; were
-    they counted, its cell would read ~1 detection per scan within a few scans (the density
-    of a young map), several times the clutter of the benchmark scenarios."""
-    params = TrackerParams(models=(MotionModel(0.0, 1.0),))
-    tracks = new_tracks(params)
-    for k in range(6):
-        z = np.array([[100.0 + 20.0 * k, 0.0, 100.0]])
-        tracks, _ = step(tracks, make_detections(float(k), z, 3.0), float(k), params)
-    assert tracks.confirmed.tolist() == [True]
-    assert tracks.clutter.count.sum() == pytest.approx(0.0, abs=1e-12)
-
-
 def test_a_held_track_outlives_max_coast_s_for_two_missed_scans_and_keeps_its_id() -> None:
     """4 s scans, Pd 0.97: after two misses (8 s > max_coast_s) the target has more likely
     gone, so the track is held (not shown), but kept: its next hit shows it again, same id."""

@@ -1,10 +1,9 @@
 """Online clutter map: false-detection density per sensor and spatial cell, learnt as it runs.
 
 Users do not know their clutter density, so the tracker estimates it from the detections
-that no track explains (no track, confirmed or tentative, took them and they started none:
-see :func:`skywarden.track.step._learn`). Each sensor's detections fall in horizontal
-cells: range x azimuth around a radar (the map's ``polar`` layout, set by whoever knows
-where the radars are), an ENU grid (``clutter_cell_m`` square) for any other sensor; see
+that no confirmed track explains. Each sensor's detections fall in horizontal cells: range x
+azimuth around a radar (the map's ``polar`` layout, set by whoever knows where the radars
+are), an ENU grid (``clutter_cell_m`` square) for any other sensor; see
 :mod:`skywarden.track.clutter_cells`. Cells are keyed sparsely: only cells that saw a
 detection exist. Per cell the map keeps an exponentially forgotten count of unexplained
 detections; with the forgotten number of scans W it gives the horizontal density
@@ -25,7 +24,7 @@ Pure and vectorised: one sort / searchsorted per batch, no Python loop over cell
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -145,34 +144,6 @@ def record(
         if not keep.all():
             keys, count = keys.compress(keep), count.compress(keep)
     return ClutterMap(keys, count, sensors, moments, scans, cmap.polar)
-
-
-def take_back(
-    cmap: ClutterMap, keys: IntArray, misses: IntArray, *, memory_scans: float
-) -> ClutterMap:
-    """The map after taking back the detections of candidates that have just started a track
-    (K,): each was recorded as clutter in its own scan with count 1, and forgotten by gamma =
-    1 - 1/memory_scans at that scan's close and at each of its ``misses`` (K,) closes since,
-    so gamma^(misses + 1) is taken from the cell with key ``keys`` (K,): the cell of the
-    detection it paired with (the candidate's own cell unless the target crossed a cell
-    border between them; a candidate carries no sensor to find its own). Taken in order,
-    then every touched cell's count clipped at 0 (the compiled fused step does the same
-    arithmetic). A key with no cell takes nothing."""
-    if len(cmap) == 0 or keys.size == 0:
-        return cmap
-    gamma = 1.0 - 1.0 / memory_scans
-    weight = np.full(keys.size, gamma)
-    for k in range(int(misses.max())):  # gamma^(m + 1) as repeated products (bit-exact)
-        weight = np.where(misses > k, weight * gamma, weight)
-    pos = np.minimum(cmap.keys.searchsorted(keys), len(cmap) - 1)
-    found = cmap.keys.take(pos) == keys
-    if not found.any():
-        return cmap
-    pos, weight = pos[found], weight[found]
-    count = cmap.count.copy()
-    np.subtract.at(count, pos, weight)
-    count[pos] = np.maximum(count[pos], 0.0)
-    return replace(cmap, count=count)
 
 
 def summary(cmap: ClutterMap, cell_m: float) -> dict[str, object]:

@@ -327,31 +327,13 @@ def associate_and_manage(
             x_b, P_b,
         )  # fmt: skip
 
-    # the clutter map: the candidates that started tracks taken back from their partners'
-    # cells (clutter_map.take_back, the same arithmetic), then the detections that no track
-    # took, that started no track (step._learn) and that carry no identity recorded
-    if d_idx.shape[0] and map_keys.shape[0]:
-        map_count = map_count.copy()  # (an input: never written)
-        touched = np.full(d_idx.shape[0], -1, np.int64)
-        for p in range(d_idx.shape[0]):
-            key = keys[d_idx[p]]
-            at = min(np.searchsorted(map_keys, key), map_keys.shape[0] - 1)
-            if map_keys[at] == key:
-                weight = gamma
-                for _ in range(cand_misses[c_idx[p]]):
-                    weight = weight * gamma
-                map_count[at] -= weight
-                touched[p] = at
-        for p in range(d_idx.shape[0]):
-            if touched[p] >= 0:
-                map_count[touched[p]] = max(map_count[touched[p]], 0.0)
+    # the clutter map: detections that no confirmed track took and carry no identity
     unexplained = np.empty(d, np.bool_)
-    for j in range(d):
-        unexplained[j] = det_trk[j] < 0 and det_identity[j] == _NO_IDENTITY
-    for p in range(d_idx.shape[0]):
-        unexplained[d_idx[p]] = False
     n_unexplained = 0
     for j in range(d):
+        i = det_trk[j]
+        taken = i >= 0 and status[i] != _TENTATIVE
+        unexplained[j] = not taken and det_identity[j] == _NO_IDENTITY
         n_unexplained += unexplained[j]
     add = n_unexplained > 0  # (a flag set in the loop would type as the literal False)
     u = np.ascontiguousarray(z[:, 2])

@@ -25,7 +25,7 @@ import numpy as np
 
 from skywarden.detections import NO_IDENTITY, Detections
 from skywarden.errors import SkywardenError
-from skywarden.track import clutter_map, fused_step, kalman, kernel_stages
+from skywarden.track import fused_step, kalman, kernel_stages
 from skywarden.track import score as track_score
 from skywarden.track.associate import net_cost
 from skywarden.track.candidates import next_candidates, pair_tracks, predicted_position
@@ -155,10 +155,10 @@ def step(
         moved, early = _confirm_at_hit(moved, t, params)
         confirmed.append(moved.id[early])
     free = (det_trk < 0) & ~blocked
-    born, det_born, candidates, paired = _initiate(
+    born, det_born, candidates = _initiate(
         tracks.candidates, dets, free, t, params, cand_pairs, moved, end_of_scan, pd, lam
     )
-    learnt = _learn(tracks, moved, dets, det_trk, det_born, paired, end_of_scan, params, keys)
+    learnt = _learn(tracks, moved, dets, det_trk, end_of_scan, params, keys)
 
     # the new tracks join the old ones before the scan's close: one close, one survivors
     # test and one selection for both (every step is per row, so the rows come out the same)
@@ -233,39 +233,21 @@ def _learn(
     moved: Tracks,
     dets: Detections,
     det_trk: IntArray,
-    det_born: IntArray,
-    paired: tuple[IntArray, IntArray],
     end_of_scan: bool,
     params: TrackerParams,
     keys: IntArray | None = None,
 ) -> dict[str, object]:
     """The clutter map and Pd estimate after this batch: detections without identity that no
-    track took (confirmed or tentative) and that started no track (``det_born`` < 0) feed the
-    clutter map, and the candidates that started a track with a detection of this batch
-    (``paired``: candidate and detection indices) are taken back from it
-    (:func:`skywarden.track.clutter_map.take_back`); at the end of a scan, the confirmed
-    tracks without identity that were hit the scan before feed the Pd estimate.
-
-    A track's detections are its target's under the hypothesis the assignment chose, the
-    tentative track's as the confirmed one's, and so is the candidate's that started it,
-    counted as clutter when it came (nothing explained it then). Counted as clutter, a new
-    target's own detections (one per scan in its cell) raised the learnt density in its cell
-    several-fold while the map was young (1 per km^2 per scan from the target against 0.125
-    clutter points on the short 4 s-scan test case), and with it the clutter hypothesis of
-    the very track scoring them: targets confirmed a scan later than Stone Soup's 3-point
-    initiation."""
+    confirmed track took feed the clutter map; at the end of a scan, the confirmed tracks
+    without identity that were hit the scan before feed the Pd estimate."""
     if not params.learn:
         return {"clutter": before.clutter, "detection_rate": before.detection_rate}
-    cmap = before.clutter
-    c_idx, d_idx = paired
-    if d_idx.size and keys is not None:
-        cmap = clutter_map.take_back(
-            cmap, keys.take(d_idx), before.candidates.misses.take(c_idx),
-            memory_scans=params.clutter_memory_scans,
-        )  # fmt: skip
-    unexplained = (det_trk < 0) & (det_born < 0) & (dets.identity == NO_IDENTITY)
+    taken = np.zeros(len(dets), bool)
+    used = det_trk >= 0
+    taken[used] = before.status[det_trk[used]] != TENTATIVE
+    unexplained = ~taken & (dets.identity == NO_IDENTITY)
     cmap = kernel_stages.record_clutter(
-        cmap, dets, unexplained, params, keys, end_of_scan=end_of_scan
+        before.clutter, dets, unexplained, params, keys, end_of_scan=end_of_scan
     )
     rate = before.detection_rate
     if end_of_scan:
@@ -321,14 +303,13 @@ def _initiate(
     end_of_scan: bool,
     pd: float,
     lam: FloatArray,
-) -> tuple[Tracks, IntArray, Candidates, tuple[IntArray, IntArray]]:
+) -> tuple[Tracks, IntArray, Candidates]:
     """Start tracks from unused detections.
 
     Detections with a cooperative identity or a reported velocity start a tentative track at
     once; the others first pair with candidates from earlier scans (GNN in the candidates'
     gates), and the rest become candidates. Returns the new tracks, for each detection the
-    index of the new track it started (-1 for none), the next candidates, and the pairs that
-    started tracks (candidate indices, detection indices).
+    index of the new track it started (-1 for none), and the next candidates.
     """
     at_once = free & ((dets.identity != NO_IDENTITY) | np.isfinite(dets.v).all(axis=1))
     if at_once.any():
@@ -358,7 +339,7 @@ def _initiate(
         )  # fmt: skip
         candidates = next_candidates(cands, paired, new, params, end_of_scan)
     if n1 == 0 and d_idx.size == 0:
-        return no_tracks(len(params.models), t, moved.next_id), det_born, candidates, (c_idx, d_idx)
+        return no_tracks(len(params.models), t, moved.next_id), det_born, candidates
     # columns (x, P, t_birth, history, age, identity, rcs, score, evidence) of the tracks
     # started at once, then of those started by pairs; joined only when both exist
     parts = []
@@ -389,7 +370,7 @@ def _initiate(
     )  # fmt: skip
     det_born[np.flatnonzero(at_once)] = np.arange(n1)
     det_born[d_idx] = n1 + np.arange(d_idx.size)
-    return born, det_born, candidates, (c_idx, d_idx)
+    return born, det_born, candidates
 
 
 def _gate_all(
