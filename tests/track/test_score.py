@@ -94,3 +94,20 @@ def test_a_held_track_is_deleted_once_older_than_max_coast_s() -> None:
         if k == 9:
             assert tracks.confirmed.tolist() == [True]
     assert len(tracks) == 0
+
+
+def test_a_held_track_outlives_max_coast_s_for_two_missed_scans_and_keeps_its_id() -> None:
+    """4 s scans, Pd 0.97: after two misses (8 s > max_coast_s) the target has more likely
+    gone, so the track is held (not shown), but kept: its next hit shows it again, same id."""
+    params = TrackerParams(models=(MotionModel(0.0, 1.0),), pd=0.97)
+    tracks = new_tracks(params)
+    seen = [True] * 8 + [False] * 2 + [True] * 2
+    shown, held = [], []
+    for k, hit in enumerate(seen):
+        t = 4.0 * k
+        z = np.array([[80.0 * k, 0.0, 100.0]]) if hit else np.zeros((0, 3))
+        tracks, _ = step(tracks, make_detections(t, z, 3.0), t, params)
+        shown.append(tracks.id[tracks.confirmed].tolist())
+        held.append(tracks.id[tracks.status == HELD].tolist())
+    assert shown[7] == [1] and held[9] == [1] and shown[9] == []
+    assert shown[10] == [1] and shown[11] == [1]

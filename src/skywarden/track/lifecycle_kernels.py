@@ -116,7 +116,7 @@ def _close(
             dead = dead or (tentative and sc <= drop_score)
             dead = dead or (not tentative and odds < log_delete)
         stale = (t - tu) > max_coast_s
-        if by_score and not tentative and st != HELD and m <= MIN_COAST_SCANS:
+        if by_score and not tentative and m <= MIN_COAST_SCANS:
             stale = False
         pos_var = max(max(P[i, 0, 0], P[i, 1, 1]), P[i, 2, 2])
         lost = pos_var > max_pos_var
