@@ -3,9 +3,13 @@
 The score L of a track is the log-likelihood ratio "a target" against "clutter" of the
 detections it took (Blackman & Popoli, Design and Analysis of Modern Tracking Systems, 6.2):
 
-- a detection j taken by the track adds  ln(Pd / lambda_j) - 0.5 (d2 + ln det 2 pi S),
-  which is minus the GNN net cost of the pair (track/associate.py), lambda_j the clutter
-  density at the detection (the clutter map, track/clutter_map.py);
+- a detection j taken by the track adds minus the GNN net cost of the pair
+  (track/associate.py):  ln(Pd / (1 - Pd)) - ln lambda_j - 0.5 (d2 + ln det 2 pi S), with
+  lambda_j the clutter density at the detection (the clutter map, track/clutter_map.py).
+  That is the pair against "the target was missed and j is clutter"; Blackman's increment,
+  the pair against "j is clutter" alone, is ln(Pd / lambda_j) - 0.5 (...), so each hit here
+  adds -ln(1 - Pd) more (2.3 nats at Pd 0.9) and a track confirms sooner than alpha alone
+  would say (the defaults and their measured false-track rates were set with this gain);
 - a scan without a detection adds  ln(1 - Pd).
 
 A tentative track is confirmed when L >= ln((1 - beta) / alpha) (Wald's SPRT) with
