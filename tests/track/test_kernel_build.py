@@ -180,3 +180,25 @@ def test_a_kernel_missing_from_the_build_raises_when_called(tmp_path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "RAISED tracker kernel __main____left_out is not in the module" in out.stdout, out.stdout
+
+
+def test_the_jit_cache_is_named_by_every_kernel_module_s_source(tmp_path, monkeypatch):
+    """numba checks a cached kernel against its own file only: the fused step's cache kept
+    an edited callee's (lifecycle_kernels._close) old code. The JIT cache's folder is named
+    by the digest of every kernel module, so an edit to any of them starts a fresh one."""
+    import shutil
+
+    from skywarden.track import fused_kernels, lifecycle_kernels
+
+    if compiled_kernel.using_aot():
+        pytest.skip("the kernels are the ahead-of-time module's here, not numba's JIT")
+    folder = compiled_kernel.jit_cache_dir()
+    for dispatcher in (fused_kernels.associate_and_manage, lifecycle_kernels._close):
+        assert dispatcher._cache._cache_path.startswith(folder + os.sep)
+    for name in (*compiled_kernel.KERNEL_MODULES, "compiled_kernel"):
+        shutil.copy(Path(compiled_kernel.__file__).with_name(f"{name}.py"), tmp_path)
+    monkeypatch.setattr(compiled_kernel, "_HERE", str(tmp_path))
+    assert Path(compiled_kernel.jit_cache_dir()).name == Path(folder).name
+    with (tmp_path / "lifecycle_kernels.py").open("a") as f:
+        f.write("\n# an edit to a kernel that the fused step calls\n")
+    assert Path(compiled_kernel.jit_cache_dir()).name != Path(folder).name

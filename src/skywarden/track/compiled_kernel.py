@@ -56,6 +56,7 @@ AOT_ENV = "SKYWARDEN_TRACKER_AOT"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _UNSET: Any = object()
 _loaded: Any = _UNSET
+_jit_cache_set = False
 
 
 def source_digest() -> str:
@@ -107,9 +108,31 @@ def kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:
             return _not_built(func) if exported is None else exported
         import numba
 
+        _cache_by_source_digest(numba)
         return numba.njit(cache=True, **options)(func)
 
     return decorate
+
+
+def jit_cache_dir() -> str:
+    """Where numba's JIT caches the kernels: a folder named by :func:`source_digest`, under
+    ``NUMBA_CACHE_DIR`` if that is set, else under this package's ``__pycache__``.
+
+    numba checks a cached function against its own source file only, so a kernel that calls
+    a kernel of another module (the fused step calls them all) kept the callee's old code
+    after an edit there, and the JIT path silently ran it. With the digest of every kernel
+    module in the folder's name, any edit starts a fresh cache. (If the folder cannot be
+    written, numba falls back to its own places, as before.)"""
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(_HERE, "__pycache__")
+    return os.path.join(base, f"numba-kernels-{source_digest()}")
+
+
+def _cache_by_source_digest(numba: ModuleType) -> None:
+    """Points numba's cache at :func:`jit_cache_dir` before the first kernel is compiled."""
+    global _jit_cache_set
+    if not _jit_cache_set:
+        numba.config.CACHE_DIR = jit_cache_dir()
+        _jit_cache_set = True
 
 
 def _not_built(func: Callable[..., Any]) -> Callable[..., Any]:
