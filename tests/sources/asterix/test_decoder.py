@@ -9,7 +9,6 @@ from skywarden.sources.asterix.decoder import (
     AsterixDecoder,
     decode_ast,
     decode_capture,
-    edition_name,
     split_blocks,
 )
 from skywarden.sources.asterix.records import resolve_time_of_day
@@ -95,7 +94,8 @@ def test_cba_trailer_is_counted_and_block_still_decodes(shared_data) -> None:
 
 def test_fds_cat062_count(shared_data) -> None:
     """50,640 CAT062 records: counted with the structure walk; values via libasterix on a part."""
-    from skywarden.sources.asterix.decoder import default_editions, split_blocks
+    from skywarden.sources.asterix.decoder import split_blocks
+    from skywarden.sources.asterix.editions import default_editions
     from skywarden.sources.asterix.structure import compile_record, walk_blocks
     from skywarden.sources.recordings.pcap import iter_frames, udp_datagrams
 
@@ -109,7 +109,7 @@ def test_fds_cat062_count(shared_data) -> None:
     starts, cats, lengths = split_blocks(buf, rejects)
     assert set(cats) == {62} and not rejects
     s, n = np.asarray(starts), np.asarray(lengths)
-    layout = compile_record(default_editions()[62][0].cv_uap.cv_record)
+    layout = compile_record(default_editions()[62][0].spec.cv_uap.cv_record)
     walked = walk_blocks(layout, np.frombuffer(buf + bytes(16), np.uint8), s + 3, s + n)
     assert walked.block_ok.all() and walked.block_supported.all()
     assert walked.block.size == 50640
@@ -171,8 +171,8 @@ def test_jasterix_single_blocks_by_edition(shared_data, name, cat, major) -> Non
     records, decoder = decode_ast(data)
     batch = {21: records.cat021, 34: records.cat034, 48: records.cat048, 62: records.cat062}[cat]
     assert len(batch) == 1 and not decoder.rejects
-    (key, spec), *_ = [(k, s) for k, s in decoder.memory.items() if k[0] == cat]
-    assert spec.cv_edition[0] == major, edition_name(spec)
+    (key, edition), *_ = [(k, s) for k, s in decoder.memory.items() if k[0] == cat]
+    assert edition.version[0] == major, edition.name
 
 
 def test_cat021_editions_decode_to_plausible_values(shared_data) -> None:

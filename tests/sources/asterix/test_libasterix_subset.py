@@ -20,13 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skywarden.sources.asterix.decoder import (
-    AsterixDecoder,
-    AsterixRecords,
-    default_editions,
-    editions_of,
-    split_blocks,
-)
+from skywarden.sources.asterix.decoder import AsterixDecoder, AsterixRecords, split_blocks
+from skywarden.sources.asterix.editions import Edition, default_editions, editions_of
 from skywarden.sources.recordings.pcap import iter_frames, udp_datagrams
 from tests.conftest import recording
 
@@ -56,11 +51,12 @@ RAW = (  # data blocks back to back
     "upc-pgta-lebl/201002-lebl-080001_smr.ast",
     "upc-pgta-lebl/230502-est-080001_BCN_60MN_08_09.ast",
 )
+SUBSET = "skywarden.sources.asterix.libasterix_subset"
 SLOW_PATH_BYTES = 25_000  # the libasterix path decodes ~5k records/s: a part of each file
 
 
 @pytest.fixture(scope="module")
-def full_editions() -> dict[int, tuple[type, ...]]:
+def full_editions() -> dict[int, tuple[Edition, ...]]:
     import asterix.generated
 
     return editions_of(asterix.generated.manifest)
@@ -86,20 +82,53 @@ def _assert_same(a: AsterixRecords, b: AsterixRecords) -> None:
 
 def _assert_same_decoders(a: AsterixDecoder, b: AsterixDecoder) -> None:
     assert a.blocks == b.blocks and a.records == b.records and a.rejects == b.rejects
-    assert {k: v.cv_edition for k, v in a.memory.items()} == {
-        k: v.cv_edition for k, v in b.memory.items()
-    }
+    assert a.memory == b.memory  # the same editions (number and class name) chosen
 
 
 def test_subset_has_every_edition_of_the_full_module(full_editions) -> None:
     subset = default_editions()
     assert subset.keys() == full_editions.keys()
-    for cat, specs in subset.items():
-        assert [s.cv_edition for s in specs] == [s.cv_edition for s in full_editions[cat]]
-        assert [s.__name__ for s in specs] == [s.__name__ for s in full_editions[cat]]
-        assert {s.__module__ for s in specs} == {
-            f"skywarden.sources.asterix.libasterix_subset.cat{cat:03d}"
-        }
+    for cat, editions in subset.items():
+        assert editions == full_editions[cat]  # number and class name, in the same order
+        for ours, theirs in zip(editions, full_editions[cat], strict=True):
+            assert ours.given is None and ours.spec is not theirs.spec
+            assert ours.spec.__module__ == f"{SUBSET}.cat{cat:03d}"
+            assert (ours.spec.__name__, tuple(ours.spec.cv_edition)) == (
+                theirs.spec.__name__,
+                tuple(theirs.spec.cv_edition),
+            )
+
+
+def test_checked_in_layouts_are_those_compiled_from_the_subset_classes() -> None:
+    from skywarden.sources.asterix.editions import edition_layout
+    from skywarden.sources.asterix.layouts import compile_layout
+
+    for cat in (48, 34, 62):
+        for edition in default_editions()[cat]:
+            assert edition_layout(edition) == compile_layout(edition.spec), edition
+
+
+def test_another_libasterix_version_compiles_the_layouts_from_its_classes(
+    shared_data, monkeypatch
+) -> None:
+    """Checked-in layouts of another libasterix are not used: the editions are listed and
+    their layouts compiled from the installed library's classes, with the same records."""
+    from skywarden.sources.asterix import compiled_editions, editions
+
+    data = recording(shared_data, "croatiacontrol-asterix/cat_034_048.pcap").read_bytes()
+    payloads = [d.payload for d in udp_datagrams(iter_frames(data))]
+    times = [0.0] * len(payloads)
+    checked_in = AsterixDecoder()
+    expected = checked_in.decode_datagrams(payloads, times)
+    listed = dict(checked_in.editions)
+    monkeypatch.setattr(compiled_editions, "LIBASTERIX_VERSION", "0.0.0")
+    monkeypatch.setattr(compiled_editions, "LAYOUTS", {})  # would fail if still read
+    editions._layout.cache_clear()
+    compiled = AsterixDecoder()
+    assert dict(compiled.editions) == listed
+    _assert_same(compiled.decode_datagrams(payloads, times), expected)
+    _assert_same_decoders(compiled, checked_in)
+    editions._layout.cache_clear()
 
 
 def test_the_installed_version_is_read_from_its_dist_info() -> None:
@@ -143,7 +172,7 @@ def test_checked_in_subset_is_what_the_script_generates_from_installed_libasteri
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     texts = script.generated_texts()
-    assert len(texts) == 4
+    assert len(texts) == 5  # four category modules and compiled_editions.py
     for path, text in texts.items():
         assert path.read_text(encoding="utf-8") == text, f"{path} is stale"
 
@@ -183,23 +212,20 @@ def test_raw_blocks_decode_record_for_record_as_full_libasterix(
     assert sum(ours.blocks.values()) > 0
 
 
-def test_a_cat034_048_recording_imports_only_those_specs(shared_data) -> None:
-    """Inspecting a radar recording loads neither libasterix's whole module nor CAT021/062's."""
+def test_a_cat034_048_recording_imports_no_spec_classes(shared_data) -> None:
+    """Inspecting a radar recording whose blocks all take the fast paths loads none of
+    libasterix's spec classes (neither the whole module nor any category's subset): the
+    layouts are checked in."""
     path = recording(shared_data, "croatiacontrol-asterix/cat_034_048.pcap")
     code = (
         "import sys\n"
         "from skywarden.sources.asterix.decoder import decode_capture\n"
         f"records, _ = decode_capture(open({str(path)!r}, 'rb').read())\n"
         "assert len(records.cat048) == 128 and len(records.cat034) == 34\n"
-        "print(sorted(m for m in sys.modules if 'generated' in m or 'libasterix_subset.' in m))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('asterix.') or 'subset.' in m))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip() == str(
-        [
-            "skywarden.sources.asterix.libasterix_subset.cat034",
-            "skywarden.sources.asterix.libasterix_subset.cat048",
-        ]
-    )
+    assert out.strip() == "[]"

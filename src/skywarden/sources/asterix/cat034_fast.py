@@ -9,40 +9,19 @@ libasterix), so the records are record-for-record what libasterix gives.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
 from skywarden.sources.asterix.cat048_fast import FastResult, _signed, _uint, decode_walked_blocks
+from skywarden.sources.asterix.editions import Edition
+from skywarden.sources.asterix.layouts import Cat034Layout
 from skywarden.sources.asterix.records import Cat034Records
-from skywarden.sources.asterix.structure import (
-    ColumnWriter,
-    RecordLayout,
-    compile_record,
-    compound_subitem_starts,
-)
+from skywarden.sources.asterix.structure import ColumnWriter, compound_subitem_starts
 from skywarden.units import DEG
 
 
-@dataclass(frozen=True)
-class _Edition:
-    spec: type
-    layout: RecordLayout
-    com: int  # index of the COM subitem in I034/050's compound FSPEC (-1: none)
-
-
-@cache
-def _edition(spec: type) -> _Edition:
-    record = spec.cv_uap.cv_record
-    nsp = record.cv_items_dict.get("050")
-    names = [] if nsp is None else nsp.cv_rule.cv_variation.cv_items_list
-    com = next((k for k, s in enumerate(names) if s is not None and s.cv_name == "COM"), -1)
-    return _Edition(spec, compile_record(record), com)
-
-
 def extract_cat034(
-    ed: _Edition, buf: np.ndarray, starts: np.ndarray, block: np.ndarray
+    ed: Cat034Layout, buf: np.ndarray, starts: np.ndarray, block: np.ndarray
 ) -> Cat034Records:
     """Read the CAT034 columns from walked records (``starts``: (R, n_frn))."""
     n = starts.shape[0]
@@ -78,11 +57,11 @@ def decode_cat034_blocks(
     first: np.ndarray,
     end: np.ndarray,
     source: np.ndarray,
-    editions: Sequence[type],
-    memory: dict[tuple[int, int, int], type],
+    editions: Sequence[Edition],
+    memory: dict[tuple[int, int, int], Edition],
 ) -> FastResult:
     """Decode B CAT034 blocks whose records span ``buf[first:end]`` (arguments as
     :func:`~skywarden.sources.asterix.cat062_fast.decode_cat062_blocks`)."""
     return decode_walked_blocks(
-        34, Cat034Records, _edition, extract_cat034, buf, first, end, source, editions, memory
+        34, Cat034Records, extract_cat034, buf, first, end, source, editions, memory
     )

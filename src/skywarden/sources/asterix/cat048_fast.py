@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
 import numpy as np
-from asterix.base import Signed
 
+from skywarden.sorted_distinct import sorted_distinct
+from skywarden.sources.asterix.editions import Edition, edition_layout
+from skywarden.sources.asterix.layouts import Cat048Layout
 from skywarden.sources.asterix.records import Cat048Records, ColumnRecords, implausible
 from skywarden.sources.asterix.structure import (
     ColumnWriter,
-    RecordLayout,
-    compile_record,
     compound_subitem_starts,
     walk_blocks,
 )
@@ -31,69 +29,6 @@ _ICAO_CHARS = np.zeros(64, dtype=np.uint8)  # 6-bit ICAO alphabet; 0 = dropped c
 _ICAO_CHARS[1:27] = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 _ICAO_CHARS[32] = ord(" ")
 _ICAO_CHARS[48:58] = np.frombuffer(b"0123456789", dtype=np.uint8)
-
-
-# I048/130 radar plot characteristics: subitem -> (column, unit scale to SI)
-_PLOT_CHARACTERISTICS = {
-    "PAM": ("primary_amplitude_dbm", 1.0),
-    "PRL": ("primary_runlength_rad", DEG),
-    "SAM": ("ssr_amplitude_dbm", 1.0),
-    "SRL": ("ssr_runlength_rad", DEG),
-}
-
-
-@dataclass(frozen=True)
-class _Subitem:
-    """One numeric subitem of a compound item, as the edition defines it."""
-
-    column: str
-    index: int  # position in the compound's FSPEC
-    nbytes: int
-    lsb: float  # libasterix's LSB in the item's unit
-    unit: float  # that unit in SI
-    signed: bool
-
-
-@dataclass(frozen=True)
-class _Edition:
-    spec: type  # libasterix AstCat class
-    layout: RecordLayout
-    fl_signed: bool
-    plot_characteristics: tuple[_Subitem, ...]  # of I048/130
-
-
-@cache
-def _edition(spec: type) -> _Edition:
-    record = spec.cv_uap.cv_record
-    fl = record.cv_items_dict["090"].cv_rule.cv_variation.cv_items_dict["FL"]
-    content = fl.cv_variation.cv_rule.cv_content
-    return _Edition(
-        spec,
-        compile_record(record),
-        content.cv_signedness is Signed,
-        _compound_subitems(record, "130", _PLOT_CHARACTERISTICS),
-    )
-
-
-def _compound_subitems(
-    record: type, item: str, wanted: dict[str, tuple[str, float]]
-) -> tuple[_Subitem, ...]:
-    """Layout (index, bytes, LSB, signedness) of the wanted subitems, from libasterix."""
-    nsp = record.cv_items_dict.get(item)
-    if nsp is None:
-        return ()
-    out = []
-    for index, sub in enumerate(nsp.cv_rule.cv_variation.cv_items_list):
-        if sub is None or sub.cv_name not in wanted:
-            continue
-        column, unit = wanted[sub.cv_name]
-        variation = sub.cv_rule.cv_variation
-        content = variation.cv_rule.cv_content
-        if variation.cv_bit_size % 8:  # pragma: no cover - not in any CAT048 edition
-            raise ValueError(f"I048/{item} {sub.cv_name}: not a whole number of bytes")
-        nbytes, signed = variation.cv_bit_size // 8, content.cv_signedness is Signed
-        out.append(_Subitem(column, index, nbytes, content.cv_lsb, unit, signed))
-    return tuple(out)
 
 
 def _uint(buf: np.ndarray, pos: np.ndarray, nbytes: int) -> np.ndarray:
@@ -123,7 +58,7 @@ def _callsigns(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 
 def extract_cat048(
-    ed: _Edition, buf: np.ndarray, starts: np.ndarray, block: np.ndarray
+    ed: Cat048Layout, buf: np.ndarray, starts: np.ndarray, block: np.ndarray
 ) -> Cat048Records:
     """Read the tracker's CAT048 items from walked records (``starts``: (R, n_frn))."""
     n = starts.shape[0]
@@ -191,8 +126,8 @@ def decode_cat048_blocks(
     first: np.ndarray,
     end: np.ndarray,
     source: np.ndarray,
-    editions: Sequence[type],
-    memory: dict[tuple[int, int, int], type],
+    editions: Sequence[Edition],
+    memory: dict[tuple[int, int, int], Edition],
 ) -> FastResult:
     """Decode B CAT048 blocks whose records span ``buf[first:end]``.
 
@@ -200,42 +135,42 @@ def decode_cat048_blocks(
         buf: the whole input as a uint8 array.
         first, end: (B,) byte offsets of each block's first record and of its end.
         source: (B,) SAC*256+SIC of the block's first record, -1 if unknown.
-        editions: libasterix CAT048 classes in order of preference.
+        editions: the CAT048 editions in order of preference.
         memory: (48, SAC, SIC) -> edition that decoded this source before; tried first
             and updated with the editions chosen here.
     """
     return decode_walked_blocks(
-        48, Cat048Records, _edition, extract_cat048, buf, first, end, source, editions, memory
+        48, Cat048Records, extract_cat048, buf, first, end, source, editions, memory
     )
 
 
 def decode_walked_blocks(
     cat: int,
     record_type: type[ColumnRecords],
-    edition: Callable[[type], Any],
-    extract: Callable[[Any, np.ndarray, np.ndarray, np.ndarray], ColumnRecords],
+    extract: Callable[..., ColumnRecords],
     buf: np.ndarray,
     first: np.ndarray,
     end: np.ndarray,
     source: np.ndarray,
-    editions: Sequence[type],
-    memory: dict[tuple[int, int, int], type],
+    editions: Sequence[Edition],
+    memory: dict[tuple[int, int, int], Edition],
 ) -> FastResult:
     """The edition search of the fast paths, for any category: for each block, the first
     edition (the one its source used before first, then in order) that walks every record
-    cleanly into plausible values, as the libasterix path chooses. ``edition(spec)`` gives
-    an object with a ``layout``; ``extract(ed, buf, starts, block)`` reads the columns."""
+    cleanly into plausible values, as the libasterix path chooses.
+    ``extract(layout, buf, starts, block)`` reads the columns; ``layout`` is the edition's
+    :func:`~skywarden.sources.asterix.editions.edition_layout`."""
     n_blocks = first.shape[0]
     pref = _preference(cat, source, editions, memory)
     undecided = np.ones(n_blocks, dtype=bool)
     fallback = np.zeros(n_blocks, dtype=bool)
     parts: list[ColumnRecords] = []
     for attempt in range(len(editions)):
-        for e_index, spec in enumerate(editions):
+        for e_index, edition in enumerate(editions):
             chosen = np.flatnonzero(undecided & (pref[:, attempt] == e_index))
             if chosen.size == 0:
                 continue
-            ed = edition(spec)
+            ed = edition_layout(edition)
             walked = walk_blocks(ed.layout, buf, first[chosen], end[chosen])
             unsupported = chosen[~walked.block_supported]
             fallback[unsupported] = True
@@ -243,14 +178,14 @@ def decode_walked_blocks(
             clean = walked.block_ok & walked.block_supported
             rows = clean[walked.block]
             records = extract(ed, buf, walked.starts[rows], chosen[walked.block[rows]])
-            bad_blocks = np.unique(records.block[implausible(records)])
+            bad_blocks = records.block[implausible(records)]
             good = chosen[clean & ~np.isin(chosen, bad_blocks)]
             keep = np.isin(records.block, good)
             parts.append(records if keep.all() else records.take(keep))
             undecided[good] = False
-            for s in np.unique(source[good]):
+            for s in sorted_distinct(source[good]):
                 if s >= 0:
-                    memory[(cat, int(s) >> 8, int(s) & 0xFF)] = spec
+                    memory[(cat, int(s) >> 8, int(s) & 0xFF)] = edition
     fallback |= undecided
     merged = record_type.concat(parts)
     if np.any(np.diff(merged.block) < 0):
@@ -261,8 +196,8 @@ def decode_walked_blocks(
 def _preference(
     cat: int,
     source: np.ndarray,
-    editions: Sequence[type],
-    memory: dict[tuple[int, int, int], type],
+    editions: Sequence[Edition],
+    memory: dict[tuple[int, int, int], Edition],
 ) -> np.ndarray:
     """(B, n_editions) order in which to try the editions for each block's source."""
     default = list(range(len(editions)))

@@ -11,8 +11,6 @@ record-for-record what libasterix gives (checked on every real CAT062 file in th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
@@ -23,39 +21,11 @@ from skywarden.sources.asterix.cat048_fast import (
     _uint,
     decode_walked_blocks,
 )
+from skywarden.sources.asterix.editions import Edition
+from skywarden.sources.asterix.layouts import CAT062_SUBITEMS, Cat062Layout
 from skywarden.sources.asterix.records import Cat062Records
-from skywarden.sources.asterix.structure import (
-    ColumnWriter,
-    RecordLayout,
-    compile_record,
-    compound_subitem_starts,
-)
+from skywarden.sources.asterix.structure import ColumnWriter, compound_subitem_starts
 from skywarden.units import FL, FT
-
-_SUB_380 = {"ADR": 3, "ID": 6}  # subitem -> bytes
-_SUB_390 = {"CS": 7, "FCT": 1, "TAC": 4, "WTC": 1}
-_SUB_500 = {"APC": 4}
-
-
-@dataclass(frozen=True)
-class _Edition:
-    spec: type
-    layout: RecordLayout
-    has_sfc: bool  # I062/080 has the SFC (surface target) bit: editions 1.17 and later
-    sub: dict[str, dict[str, int]]  # item -> subitem name -> index in its compound FSPEC
-
-
-@cache
-def _edition(spec: type) -> _Edition:
-    record = spec.cv_uap.cv_record
-    sub: dict[str, dict[str, int]] = {}
-    for item, wanted in (("380", _SUB_380), ("390", _SUB_390), ("500", _SUB_500)):
-        nsp = record.cv_items_dict.get(item)
-        names = [] if nsp is None else nsp.cv_rule.cv_variation.cv_items_list
-        sub[item] = {
-            s.cv_name: k for k, s in enumerate(names) if s is not None and s.cv_name in wanted
-        }
-    return _Edition(spec, compile_record(record), tuple(spec.cv_edition) >= (1, 17), sub)
 
 
 def _text(buf: np.ndarray, pos: np.ndarray, nbytes: int) -> np.ndarray:
@@ -74,7 +44,7 @@ def _extension_octet(buf: np.ndarray, pos: np.ndarray, k: int) -> tuple[np.ndarr
 
 
 def extract_cat062(
-    ed: _Edition, buf: np.ndarray, starts: np.ndarray, block: np.ndarray
+    ed: Cat062Layout, buf: np.ndarray, starts: np.ndarray, block: np.ndarray
 ) -> Cat062Records:
     """Read the CAT062 columns from walked records (``starts``: (R, n_frn))."""
     n = starts.shape[0]
@@ -137,7 +107,7 @@ def extract_cat062(
     text_columns = (("CS", "plan_callsign"), ("TAC", "aircraft_type"), ("WTC", "wake_category"))
     for name, column in text_columns:
         s = sub.get(name, np.full(idx.size, -1))
-        put(column, idx[s >= 0], _text(buf, s[s >= 0], _SUB_390[name]))
+        put(column, idx[s >= 0], _text(buf, s[s >= 0], CAT062_SUBITEMS["390"][name]))
     s = sub.get("FCT", np.full(idx.size, -1))
     put("flight_rules", idx[s >= 0], (buf[s[s >= 0]] >> 4) & 0x03)
     idx, sub = subitems("500")
@@ -152,8 +122,8 @@ def decode_cat062_blocks(
     first: np.ndarray,
     end: np.ndarray,
     source: np.ndarray,
-    editions: Sequence[type],
-    memory: dict[tuple[int, int, int], type],
+    editions: Sequence[Edition],
+    memory: dict[tuple[int, int, int], Edition],
 ) -> FastResult:
     """Decode B CAT062 blocks whose records span ``buf[first:end]``.
 
@@ -163,5 +133,5 @@ def decode_cat062_blocks(
     memory (tried first, updated here).
     """
     return decode_walked_blocks(
-        62, Cat062Records, _edition, extract_cat062, buf, first, end, source, editions, memory
+        62, Cat062Records, extract_cat062, buf, first, end, source, editions, memory
     )

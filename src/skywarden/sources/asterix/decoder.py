@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from asterix.base import Bits
 
 from skywarden.sources.asterix.cat034_fast import decode_cat034_blocks
 from skywarden.sources.asterix.cat048_fast import decode_cat048_blocks
 from skywarden.sources.asterix.cat062_fast import decode_cat062_blocks
-from skywarden.sources.asterix.libasterix_subset import category_manifest
+from skywarden.sources.asterix.editions import (
+    SUPPORTED_CATEGORIES,
+    Edition,
+    default_editions,
+)
 from skywarden.sources.asterix.records import (
     RECORD_TYPES,
     ROW_EXTRACTORS,
@@ -46,60 +49,8 @@ from skywarden.sources.asterix.records import (
 )
 from skywarden.sources.recordings.pcap import iter_frames, udp_datagrams
 
-SUPPORTED_CATEGORIES = (21, 34, 48, 62)
 TRAILER_MAX_BYTES = 16  # leftovers up to this size after good blocks count as a trailer
 _PAD = b"\x00" * 16
-
-
-def _newest_first(manifest: dict, cat: int, major: int | None = None) -> tuple[type, ...]:
-    specs = [s for s in manifest["CATS"][cat] if major is None or s.cv_edition[0] == major]
-    return tuple(sorted(specs, key=lambda s: s.cv_edition, reverse=True))
-
-
-def _ordered(manifest: dict, cat: int) -> tuple[type, ...]:
-    if cat == 21:  # CAT021: 2.x before 0.2x
-        return _newest_first(manifest, 21, 2) + _newest_first(manifest, 21, 0)
-    return _newest_first(manifest, cat)
-
-
-def editions_of(manifest: dict) -> dict[int, tuple[type, ...]]:
-    """Editions tried per category, in order (newest first; CAT021: 2.x before 0.2x), from a
-    libasterix ``manifest`` (e.g. the whole ``asterix.generated`` one, the reference)."""
-    return {cat: _ordered(manifest, cat) for cat in (48, 21, 62, 34)}
-
-
-class CategoryEditions(Mapping[int, tuple[type, ...]]):
-    """The default editions: every edition libasterix ships of CAT048, 021, 062 and 034, as
-    :func:`editions_of` orders them, taken from the generated per-category subset
-    (:mod:`skywarden.sources.asterix.libasterix_subset`, the same classes as libasterix's)
-    and imported the first time a category is looked up, so that a CAT048 file does not
-    pay for CAT062's specs (nor anything for libasterix's 6.4 MB ``asterix.generated``)."""
-
-    def __init__(self) -> None:
-        self._loaded: dict[int, tuple[type, ...]] = {}
-
-    def __getitem__(self, cat: int) -> tuple[type, ...]:
-        if cat not in self._loaded:
-            if cat not in SUPPORTED_CATEGORIES:
-                raise KeyError(cat)
-            self._loaded[cat] = _ordered(category_manifest(cat), cat)
-        return self._loaded[cat]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter((48, 21, 62, 34))
-
-    def __len__(self) -> int:
-        return 4
-
-
-def default_editions() -> Mapping[int, tuple[type, ...]]:
-    """Editions tried per category, in order: :class:`CategoryEditions`."""
-    return CategoryEditions()
-
-
-def edition_name(spec: type) -> str:
-    """'1.32' for a libasterix category class."""
-    return "{}.{}".format(*spec.cv_edition)
 
 
 @dataclass(frozen=True)
@@ -194,15 +145,17 @@ class AsterixDecoder:
     Args:
         fast: use the vectorised CAT048, CAT062 and CAT034 paths (same records as libasterix,
             one to two orders of magnitude faster).
-        editions: category -> libasterix classes to try, in order (default: all shipped).
+        editions: category -> editions to try, in order (default: all libasterix ships;
+            :func:`~skywarden.sources.asterix.editions.editions_of` makes them from a
+            libasterix manifest).
     """
 
     fast: bool = True
-    editions: Mapping[int, tuple[type, ...]] = field(default_factory=default_editions)
+    editions: Mapping[int, tuple[Edition, ...]] = field(default_factory=default_editions)
     rejects: Counter[str] = field(default_factory=Counter)
     blocks: Counter[int] = field(default_factory=Counter)
     records: Counter[int] = field(default_factory=Counter)
-    memory: dict[tuple[int, int, int], type] = field(default_factory=dict)
+    memory: dict[tuple[int, int, int], Edition] = field(default_factory=dict)
     _stream: bytes = b""
 
     def decode(self, data: bytes, reference_t: float = math.nan) -> AsterixRecords:
@@ -329,11 +282,13 @@ class AsterixDecoder:
         order = self.editions[cat]
         if known is not None and known in order:
             order = (known, *(e for e in order if e is not known))
+        from asterix.base import Bits  # libasterix is imported only for a block that needs it
+
         bits = Bits.from_bytes(payload)
         parsed_any = False
-        for spec in order:
+        for edition in order:
             try:
-                parsed = spec.cv_uap.parse(bits)
+                parsed = edition.spec.cv_uap.parse(bits)
             except (RecursionError, ValueError, TypeError, IndexError):
                 continue
             if isinstance(parsed, ValueError):
@@ -343,7 +298,7 @@ class AsterixDecoder:
             if implausible(recs).any():
                 continue
             if source >= 0:
-                self.memory[key] = spec
+                self.memory[key] = edition
             self.records[cat] += len(recs)
             return recs
         self.rejects["implausible_values" if parsed_any else "undecodable_block"] += 1

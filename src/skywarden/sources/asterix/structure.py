@@ -7,6 +7,9 @@ starts. The layout of every item is read from libasterix's generated classes for
 category edition, so the accept/reject decision is the same as libasterix's strict parse:
 a block is accepted only if every record in it walks cleanly to the block's end.
 
+libasterix is imported by the compile functions only: the decoder's default layouts are
+compiled ahead of time (:mod:`skywarden.sources.asterix.compiled_editions`).
+
 Items we cannot walk with arrays (random field sequencing, repetitive items of variable
 elements) mark their records as unsupported; the caller hands those blocks to libasterix.
 """
@@ -17,19 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from asterix.base import (
-    Compound,
-    Element,
-    Explicit,
-    Extended,
-    Group,
-    NonSpare,
-    Repetitive,
-    RuleVariationContextFree,
-    UapItem,
-    UapItemRFS,
-    UapItemSpare,
-)
 
 _FIXED, _EXTENDED, _REPETITIVE, _REPETITIVE_FX, _EXPLICIT, _COMPOUND, _UNSUPPORTED = range(7)
 
@@ -46,7 +36,9 @@ class Node:
     items: tuple[Node | None, ...] = ()  # COMPOUND: subitem layouts (None = undefined)
 
 
-def _variation_of(nsp: type[NonSpare]) -> type:
+def _variation_of(nsp: type) -> type:
+    from asterix.base import RuleVariationContextFree
+
     rule = nsp.cv_rule
     if issubclass(rule, RuleVariationContextFree):
         return rule.cv_variation
@@ -55,6 +47,8 @@ def _variation_of(nsp: type[NonSpare]) -> type:
 
 def compile_variation(var: type) -> Node:
     """Layout of a libasterix variation class."""
+    from asterix.base import Compound, Element, Explicit, Extended, Group, Repetitive
+
     if issubclass(var, (Element, Group)):
         if var.cv_bit_size % 8:
             return Node(_UNSUPPORTED)
@@ -105,6 +99,8 @@ class RecordLayout:
 
 def compile_record(record_cls: type) -> RecordLayout:
     """Compile the UAP of a libasterix ``Record`` class (single-UAP categories)."""
+    from asterix.base import UapItem, UapItemRFS, UapItemSpare
+
     names: list[str | None] = []
     nodes: list[Node | None] = []
     for uap_item in record_cls.cv_items_list:
