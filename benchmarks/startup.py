@@ -36,7 +36,7 @@ SMALL_RECORDINGS = (  # (path under ../shared/data, what it is)
     ("croatiacontrol-asterix/cat_034_048.pcap", "ASTERIX CAT034/048 pcap, 13 kB"),
 )
 
-FLOOR_IMPORTS = ("numpy", "pyproj", "dpkt", "rich.console", "asterix.base")
+FLOOR_IMPORTS = ("numpy", "pyproj", "dpkt", "rich.console")
 """Third-party libraries ``inspect`` of an ASTERIX pcap imports (NumPy first): the "floor" rows time
 a bare interpreter importing them, the part of start-up that is not skywarden's own."""
 

@@ -96,7 +96,7 @@ def _print_inventory(data: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(markup=False, emoji=False)  # the values are data: "[x]" is not markup
     span = data["time"]["span_s"]
     head = Table(title=f"{data['path']}", show_header=False)
     rows = [

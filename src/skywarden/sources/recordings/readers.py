@@ -132,7 +132,15 @@ def median_interval(t: FloatArray, group: np.ndarray) -> float:
     same = group[order][1:] == group[order][:-1]
     dt = np.diff(t[order])[same]
     dt = dt[dt > 0]
-    return float(np.median(dt)) if dt.size else math.nan
+    return finite_median(dt) if dt.size else math.nan
+
+
+def finite_median(values: FloatArray) -> float:
+    """``np.median`` of finite values (same value: the middle one, or the mean of the two),
+    without its ``numpy.ma`` import (~18 ms of an ``inspect``'s start-up)."""
+    s = np.sort(values)
+    half = s.size // 2
+    return float(s[half]) if s.size % 2 else float((s[half - 1] + s[half]) / 2.0)
 
 
 # ----------------------------------------------------------------------------------- ASTERIX
@@ -220,14 +228,14 @@ def _asterix_sensors(out: Decoded, records: AsterixRecords, radar: RadarSite | N
     _, first = np.unique(code[order], return_index=True)
     out.sensors = [f"{c >> 8}/{c & 0xFF}" for c in code[order][np.sort(first)].tolist()]
     addresses = np.concatenate([p.address for p in parts[:3]])
-    out.icao = set(np.unique(addresses[addresses >= 0]).tolist())
+    out.icao = set(addresses[addresses >= 0].tolist())
     c048, c021, c062 = records.cat048, records.cat021, records.cat062
     codes = np.concatenate(
         [c048.mode3a[c048.mode3a_valid], c021.mode3a, c062.mode3a[c062.mode3a_valid]]
     )
-    out.mode3a = set(np.unique(codes[codes >= 0]).tolist())
+    out.mode3a = set(codes[codes >= 0].tolist())
     names = np.concatenate([c048.callsign, c021.callsign, c062.callsign, c062.plan_callsign])
-    out.callsigns = set(np.unique(names[names != ""]).tolist())
+    out.callsigns = set(names[names != ""].tolist())
     plots, services = records.cat048, records.cat034
     for sac, sic in sorted(set(zip(plots.sac.tolist(), plots.sic.tolist(), strict=True))):
         key = f"{sac}/{sic}"
@@ -255,7 +263,7 @@ def _asterix_revisit(records: AsterixRecords) -> float:
     track (I048/161, or the Mode S address), else between updates of a CAT062 track."""
     rotation = records.cat034.rotation_period_s
     if np.isfinite(rotation).any():
-        return float(np.nanmedian(rotation))
+        return finite_median(rotation[np.isfinite(rotation)])
     for recs in (records.cat048, records.cat062):
         key = np.where(recs.track_number >= 0, recs.track_number, -2 - recs.address)
         key = (recs.sac.astype(np.int64) << 40) | (recs.sic.astype(np.int64) << 32) | key
