@@ -118,9 +118,10 @@ def summary_lines(
     labels: list[str], p_class: FloatArray, reasons: list[tuple[str, ...]]
 ) -> list[str]:
     """skywarden.classify.decision.summary_line for every track at once: p_class (N, 4)
-    [drone, bird, aircraft, unknown], clipped into [0, 1] as there."""
+    [drone, bird, aircraft, unknown], clipped into [0, 1] and rounded to 3 decimals as
+    there (the probabilities the picture carries: its words survive a decode)."""
     p = np.nan_to_num(np.asarray(p_class, dtype=np.float64).reshape(-1, len(CLASSES)))
-    p = np.clip(p, 0.0, 1.0)
+    p = np.round(np.clip(p, 0.0, 1.0), 3)
     order = np.argsort(-p, axis=1, kind="stable").tolist()
     values = p.tolist()
     out = []

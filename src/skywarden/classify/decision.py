@@ -266,8 +266,12 @@ def reason_names(mask: IntArray) -> np.ndarray:
 def summary_line(label: str, p: FloatArray, reasons: tuple[str, ...] = ()) -> str:
     """One track's decision in words: ``"unknown: bird 55 % / drone 45 %, no transponder or
     Remote ID"``; p (4,) [drone, bird, aircraft, unknown], classes under 5 % left out.
-    Values outside [0, 1] (a corrupt vector) are shown clipped into it, NaN as 0."""
+    Values outside [0, 1] (a corrupt vector) are shown clipped into it, NaN as 0. The
+    percentages are those of p rounded to 3 decimals, as a picture carries it (Snapshot's
+    JSON), so a picture decoded and encoded again says the same words (48.504 % was "49 %"
+    here and "48 %" from the carried 0.485)."""
     p = np.clip(np.nan_to_num(np.asarray(p, dtype=np.float64).reshape(-1)), 0.0, 1.0)
+    p = np.round(p, 3)
     order = np.argsort(-p, kind="stable")
     shown = [f"{CLASSES[k]} {100 * p[k]:.0f} %" for k in order if p[k] >= SUMMARY_MIN_P]
     text = f"{label}: {' / '.join(shown) or 'no probabilities'}"
