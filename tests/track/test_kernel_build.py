@@ -202,3 +202,21 @@ def test_the_jit_cache_is_named_by_every_kernel_module_s_source(tmp_path, monkey
     with (tmp_path / "lifecycle_kernels.py").open("a") as f:
         f.write("\n# an edit to a kernel that the fused step calls\n")
     assert Path(compiled_kernel.jit_cache_dir()).name != Path(folder).name
+
+
+def test_the_warm_script_runs_with_the_built_module_present() -> None:
+    """`python -m skywarden.track.imm_kernels --warm` (./quickstart's set-up step) once the
+    module is built: run as a script, the file is module __main__, whose kernels are not in
+    the build under that name; a second ./quickstart stopped here with SkywardenError."""
+    _built()
+    env = {k: v for k, v in os.environ.items() if k != compiled_kernel.AOT_ENV}
+    env["PYTHONPATH"] = str(SRC)
+    done = subprocess.run(
+        [sys.executable, "-m", "skywarden.track.imm_kernels", "--warm"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "tracker kernels compiled or loaded" in done.stdout

@@ -500,4 +500,9 @@ def warm(n_models: int = 3) -> float:
 if __name__ == "__main__":  # python -m skywarden.track.imm_kernels --warm
     if sys.argv[1:] != ["--warm"]:
         sys.exit("usage: python -m skywarden.track.imm_kernels --warm")
-    print(f"tracker kernels compiled or loaded in {warm():.2f} s")
+    # Run as a script, this file is module __main__: with the ahead-of-time module built its
+    # kernels would be looked up as "__main____imm_predict" and not be found. Warm the
+    # package's own module (this file imported again under its name) instead.
+    from skywarden.track import imm_kernels
+
+    print(f"tracker kernels compiled or loaded in {imm_kernels.warm():.2f} s")
