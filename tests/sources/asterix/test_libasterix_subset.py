@@ -122,7 +122,8 @@ def test_another_libasterix_version_compiles_the_layouts_from_its_classes(
     expected = checked_in.decode_datagrams(payloads, times)
     listed = dict(checked_in.editions)
     monkeypatch.setattr(compiled_editions, "LIBASTERIX_VERSION", "0.0.0")
-    monkeypatch.setattr(compiled_editions, "LAYOUTS", {})  # would fail if still read
+    monkeypatch.setattr(compiled_editions, "EDITIONS", {})  # a KeyError if still read
+    monkeypatch.setattr(compiled_editions, "LAYOUTS", {})
     editions._layout.cache_clear()
     compiled = AsterixDecoder()
     assert dict(compiled.editions) == listed

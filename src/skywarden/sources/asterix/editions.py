@@ -64,11 +64,10 @@ def _subset_class(edition: Edition) -> type:
 
 
 def _ordered(editions: list[Edition], cat: int) -> tuple[Edition, ...]:
-    """Newest first; CAT021: the 2.x editions before the 0.2x ones."""
+    """Newest first (so CAT021's 2.x editions come before its 0.2x ones; only those two
+    majors of CAT021 are tried)."""
     if cat == 21:
-        return _ordered([e for e in editions if e.version[0] == 2], 0) + _ordered(
-            [e for e in editions if e.version[0] == 0], 0
-        )
+        editions = [e for e in editions if e.version[0] in (2, 0)]
     return tuple(sorted(editions, key=lambda e: e.version, reverse=True))
 
 
@@ -107,7 +106,10 @@ class CategoryEditions(Mapping[int, tuple[Edition, ...]]):
             if compiled is not None:
                 listed = [Edition(cat, v, n) for v, n in compiled.EDITIONS[cat]]
             else:
-                listed = [Edition(cat, tuple(s.cv_edition), s.__name__) for s in _manifest(cat)]
+                listed = [
+                    Edition(cat, tuple(s.cv_edition), s.__name__)
+                    for s in category_manifest(cat)["CATS"][cat]
+                ]
             self._loaded[cat] = _ordered(listed, cat)
         return self._loaded[cat]
 
@@ -116,10 +118,6 @@ class CategoryEditions(Mapping[int, tuple[Edition, ...]]):
 
     def __len__(self) -> int:
         return len(SEARCH_ORDER)
-
-
-def _manifest(cat: int) -> list[type]:
-    return list(category_manifest(cat)["CATS"][cat])
 
 
 def default_editions() -> Mapping[int, tuple[Edition, ...]]:
