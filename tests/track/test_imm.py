@@ -107,3 +107,34 @@ def test_transition_matrix_is_stochastic_for_any_models(rows, rate, dt, topology
     assert (Pi >= 0.0).all()
     np.testing.assert_allclose(Pi.sum(axis=1), 1.0)
     np.testing.assert_allclose(np.diag(Pi), imm.transition_matrix(len(models), rate, dt).diagonal())
+
+
+def test_birth_prior_gives_the_quiet_mode_its_share_and_the_rest_alike() -> None:
+    """Default models (CV 1, turn left, turn right, quiet CV 0.1) at 0.85: the quiet mode
+    0.85, the other three 0.05 each; models without a quiet mode start uniform."""
+    np.testing.assert_allclose(
+        imm.birth_mode_probabilities(default_models(), 0.85), [0.05, 0.05, 0.05, 0.85]
+    )
+    np.testing.assert_allclose(imm.birth_mode_probabilities(MODELS, 0.85), [1 / 3] * 3)
+    np.testing.assert_allclose(imm.birth_mode_probabilities(MODELS[:1], 0.85), [1.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 0.1, -0.2]), st.floats(0.05, 5.0)), min_size=1, max_size=6
+    ),
+    st.floats(0.01, 0.99),
+)
+def test_birth_prior_is_a_distribution_for_any_models(rows, quiet_probability) -> None:
+    models = tuple(MotionModel(w, a) for w, a in rows)
+    mu = imm.birth_mode_probabilities(models, quiet_probability)
+    quiet = imm.quiet_modes(models)
+    assert mu.shape == (len(models),) and (mu > 0.0).all()
+    np.testing.assert_allclose(mu.sum(), 1.0)
+    if 0 < quiet.sum() < len(models):
+        np.testing.assert_allclose(mu[quiet].sum(), quiet_probability)
+        assert np.ptp(mu[quiet]) < 1e-15 and np.ptp(mu[~quiet]) < 1e-15
+    else:
+        np.testing.assert_allclose(mu, 1.0 / len(models))
+    assert not quiet[0]  # the nominal mode is never a quiet one

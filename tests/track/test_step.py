@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skywarden.detections import icao_identity, make_detections
+from skywarden.errors import ConfigError
 from skywarden.track.params import MotionModel, TrackerParams
 from skywarden.track.step import new_tracks, step
 from skywarden.track.tracks import Status
@@ -125,6 +127,31 @@ def test_lifecycle_confirm_coast_delete() -> None:
     assert statuses[:4] == [None, Status.CONFIRMED, Status.CONFIRMED, Status.COASTING]
     # updated last at t=2, coasting until t - 2 > 3 s: deleted at t = 6
     assert statuses[5] == Status.COASTING and statuses[6] is None
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_confirmed_track_starts_its_modes_with_the_birth_prior(compiled: bool) -> None:
+    """The scan that confirms a track gives its IMM modes the birth prior's probabilities
+    (quiet CV 0.85 with the default models), not equal ones, on the stage path and the
+    fused kernel alike; the next update moves them by the modes' likelihoods."""
+    params = TrackerParams(
+        confirm_m=2, confirm_n=3, confirmation="m_of_n", compiled_kernels=compiled
+    )
+    tracks = new_tracks(params)
+    for k in range(3):
+        z = np.array([[10.0 * k, 0.0, 100.0]])
+        tracks, events = step(tracks, make_detections(float(k), z, 3.0), float(k), params)
+        if k == 1:
+            assert events.confirmed.tolist() == [1]
+            np.testing.assert_allclose(tracks.mu[0], [0.05, 0.05, 0.05, 0.85])
+    assert not np.allclose(tracks.mu[0], [0.05, 0.05, 0.05, 0.85])
+    np.testing.assert_allclose(tracks.mu[0].sum(), 1.0)
+
+
+def test_birth_quiet_probability_must_be_a_probability() -> None:
+    for bad in (0.0, 1.0, 1.5, float("nan")):
+        with pytest.raises(ConfigError, match="birth_quiet_probability"):
+            TrackerParams(birth_quiet_probability=bad)
 
 
 def test_identity_binds_and_never_starts_a_second_track() -> None:

@@ -255,15 +255,16 @@ def blocks(rows: IntArray, size: int = BLOCK_ROWS) -> list[IntArray | slice]:
     return out
 
 
-def start_modes(tracks: Tracks, rows: BoolArray) -> None:
+def start_modes(tracks: Tracks, rows: BoolArray, params: TrackerParams) -> None:
     """Give newly confirmed tracks their IMM modes: every mode starts from the single
-    estimate of the tentative phase, with equal probabilities.
+    estimate of the tentative phase, with the birth prior's mode probabilities
+    (:func:`skywarden.track.imm.birth_mode_probabilities`).
 
     Writes in place: xm, Pm and mu must be arrays the current step made (predict_tracks).
     """
     tracks.xm[rows] = tracks.x[rows, None, :]
     tracks.Pm[rows] = tracks.P[rows, None, :, :]
-    tracks.mu[rows] = 1.0 / tracks.n_models
+    tracks.mu[rows] = imm.birth_mode_probabilities(params.models, params.birth_quiet_probability)
 
 
 def one_point_prior(

@@ -210,6 +210,7 @@ def associate_and_manage(
     max_cells,
     q,
     speed_var,
+    birth_mu,
     tentative_max_misses,
     log_miss,
     by_score,
@@ -226,6 +227,8 @@ def associate_and_manage(
     """Associate, update, start tracks, close the scan and learn, for one whole scan.
 
     xm, Pm, c, x, P: the predicted tracks (predict_and_gate's), updated in place.
+    birth_mu (M,): the mode probabilities of the tracks confirmed in this scan
+    (imm.birth_mode_probabilities).
     ``end_of_scan`` must be True (a whole scan; an argument, not the constant, so that the
     kernels called here get the argument types Python gives them: one compiled signature
     each, which the ahead-of-time build exports). The
@@ -399,14 +402,14 @@ def associate_and_manage(
     n_newly = 0
     n_keep = 0
     for r in range(nj):
-        if newly[r]:  # filtering.start_modes: every mode from the single estimate
-            n_newly += 1
+        if newly[r]:  # filtering.start_modes: every mode from the single estimate, with
+            n_newly += 1  # the birth prior's mode probabilities (birth_mu, (M,))
             for mode in range(m):
                 if r < n:
-                    xm[r, mode], Pm[r, mode], mu[r, mode] = x[r], P[r], uniform
+                    xm[r, mode], Pm[r, mode], mu[r, mode] = x[r], P[r], birth_mu[mode]
                 else:
                     p = r - n
-                    xm_b[p, mode], Pm_b[p, mode], mu_b[p, mode] = x_b[p], P_b[p], uniform
+                    xm_b[p, mode], Pm_b[p, mode], mu_b[p, mode] = x_b[p], P_b[p], birth_mu[mode]
         if keep[r]:
             n_keep += 1
     confirmed = np.empty(n_newly, np.int64)

@@ -99,7 +99,8 @@ def _settings_of(params: TrackerParams) -> tuple:
         math.log(track_score.DELETE_ODDS), float(params.max_coast_s),
         float(params.max_position_sigma) ** 2,
     )  # fmt: skip
-    return initiation_model(params).accel_sigma ** 2, speed_var, grid_area, close
+    birth_mu = imm.birth_mode_probabilities(params.models, params.birth_quiet_probability)
+    return initiation_model(params).accel_sigma ** 2, speed_var, birth_mu, grid_area, close
 
 
 def step_radar_only(
@@ -111,7 +112,7 @@ def step_radar_only(
     where a kernel cannot finish (the caller takes the stages)."""
     from skywarden.track import fused_kernels as kernels
 
-    (q, speed_var, grid_area, close), by_dt = _settings(params)
+    (q, speed_var, birth_mu, grid_area, close), by_dt = _settings(params)
     n = len(tracks)
     mats, F1, Q1 = _predict_matrices(params, by_dt, float(t - tracks.t) if n else 0.0)
     cands, cmap = tracks.candidates, tracks.clutter
@@ -150,7 +151,7 @@ def step_radar_only(
         tracks.score, tracks.evidence, xm, Pm, mode_c, x, P, z, R, c(dets.identity),
         c(dets.rcs_dbsm), c(dets.evidence), keys, sensor, cand_t, cand_z, cand_R,
         c(cands.misses), cmap.keys, cmap.count, cmap.sensors, cmap.height_moments, gamma,
-        float(t), True, int(tracks.next_id), kernels.SMALL_CLUSTER_CELLS, q, speed_var,
+        float(t), True, int(tracks.next_id), kernels.SMALL_CLUSTER_CELLS, q, speed_var, birth_mu,
         int(params.tentative_max_misses), float(np.log1p(-pd)), *close,
     )  # fmt: skip
     if not out[0]:

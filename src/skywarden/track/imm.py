@@ -18,6 +18,31 @@ from skywarden.units import BoolArray, FloatArray
 SWITCH_INTERVAL_CAP_S = 1.0  # updates further apart than this get one switch chance each
 
 
+def quiet_modes(models: tuple[MotionModel, ...]) -> BoolArray:
+    """(M,) True for a quiet mode: constant velocity with accel_sigma below the first
+    (nominal) model's, the mode of targets that fly straight and steady."""
+    nominal = models[0]
+    return np.array(
+        [m.turn_rate == 0.0 and m.accel_sigma < nominal.accel_sigma for m in models], bool
+    )
+
+
+def birth_mode_probabilities(
+    models: tuple[MotionModel, ...], quiet_probability: float
+) -> FloatArray:
+    """Mode probabilities (M,) a track starts its IMM with (TrackerParams
+    .birth_quiet_probability says why): the quiet modes share ``quiet_probability`` and
+    the other modes the rest, each group in equal parts; uniform when either group is
+    empty (no quiet mode, or only quiet ones). A new array on every call (the kernels
+    take it writable)."""
+    quiet = quiet_modes(models)
+    n_quiet = int(np.count_nonzero(quiet))
+    m = len(models)
+    if n_quiet in (0, m):
+        return np.full(m, 1.0 / m)
+    return np.where(quiet, quiet_probability / n_quiet, (1.0 - quiet_probability) / (m - n_quiet))
+
+
 def mode_links(models: tuple[MotionModel, ...], topology: str) -> BoolArray:
     """(M, M) True where mode i may switch to mode j (i != j) under ``topology``.
 
@@ -30,10 +55,7 @@ def mode_links(models: tuple[MotionModel, ...], topology: str) -> BoolArray:
     m = len(models)
     links = ~np.eye(m, dtype=bool)
     if topology == "quiet_from_cv":
-        nominal = models[0]
-        for j, model in enumerate(models[1:], start=1):
-            if model.turn_rate == 0.0 and model.accel_sigma < nominal.accel_sigma:
-                links[1:, j] = False
+        links[1:, quiet_modes(models)] = False  # entered from the nominal mode only
     elif topology != "uniform":
         raise ValueError(f"unknown mode topology {topology!r}")
     return links

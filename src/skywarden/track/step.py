@@ -266,7 +266,7 @@ def _confirm_at_hit(tracks: Tracks, t: float, params: TrackerParams) -> tuple[Tr
     status = tracks.status.copy()
     status[early] = CONFIRMED
     tracks = with_fields(tracks, status=status, t_update=np.where(early, t, tracks.t_update))
-    start_modes(tracks, early)
+    start_modes(tracks, early, params)
     return tracks, early
 
 
@@ -282,13 +282,13 @@ def _close_scan(
 
         tracks, newly, keep = lifecycle_kernels.close_scan(tracks, t, params, pd)
         if newly.any():
-            start_modes(tracks, newly)
+            start_modes(tracks, newly, params)
         return tracks, newly, keep
     was_tentative = tracks.status == TENTATIVE
     tracks, odds = record_scan_odds(tracks, t, params, pd)
     newly = was_tentative & (tracks.status != TENTATIVE)
     if newly.any():
-        start_modes(tracks, newly)
+        start_modes(tracks, newly, params)
     return tracks, newly, survivors(tracks, params, pd, odds)
 
 
