@@ -80,7 +80,8 @@ def test_rules_drone_probability_floor_for_unknown_tracks_round_trips(tmp_path: 
 def _every_tracker_field_changed() -> TrackerParams:
     """TrackerParams with every field away from its default (so a key left out shows)."""
     changed = {
-        "mode_switch_rate": 0.07, "mode_topology": "uniform", "pd": 0.8,
+        "mode_switch_rate": 0.07, "mode_topology": "uniform", "birth_quiet_probability": 0.5,
+        "pd": 0.8,
         "clutter_density": 3e-10,
         "gate_probability": 0.999, "initial_speed_sigma": 30.0,
         "initial_vertical_speed_sigma": 7.0, "confirm_m": 2, "confirm_n": 5,

@@ -132,7 +132,7 @@ def test_lifecycle_confirm_coast_delete() -> None:
 @pytest.mark.parametrize("compiled", [False, True])
 def test_a_confirmed_track_starts_its_modes_with_the_birth_prior(compiled: bool) -> None:
     """The scan that confirms a track gives its IMM modes the birth prior's probabilities
-    (quiet CV 0.85 with the default models), not equal ones, on the stage path and the
+    (quiet CV 0.7 with the default models), not equal ones, on the stage path and the
     fused kernel alike; the next update moves them by the modes' likelihoods."""
     params = TrackerParams(
         confirm_m=2, confirm_n=3, confirmation="m_of_n", compiled_kernels=compiled
@@ -143,8 +143,8 @@ def test_a_confirmed_track_starts_its_modes_with_the_birth_prior(compiled: bool)
         tracks, events = step(tracks, make_detections(float(k), z, 3.0), float(k), params)
         if k == 1:
             assert events.confirmed.tolist() == [1]
-            np.testing.assert_allclose(tracks.mu[0], [0.05, 0.05, 0.05, 0.85])
-    assert not np.allclose(tracks.mu[0], [0.05, 0.05, 0.05, 0.85])
+            np.testing.assert_allclose(tracks.mu[0], [0.1, 0.1, 0.1, 0.7])
+    assert not np.allclose(tracks.mu[0], [0.1, 0.1, 0.1, 0.7])
     np.testing.assert_allclose(tracks.mu[0].sum(), 1.0)
 
 
