@@ -222,6 +222,7 @@ def associate_and_manage(
     drop_score,
     log_delete,
     max_coast_s,
+    min_coast_scans,
     max_pos_var,
 ):  # pragma: no cover - compiled
     """Associate, update, start tracks, close the scan and learn, for one whole scan.
@@ -396,7 +397,7 @@ def associate_and_manage(
         j_pending, j_history, j_age, j_misses, j_hits, j_status, j_t_update, j_score,
         _position_variances(P, P_b), t,
         log_miss, by_score, confirm_score, confirm_m, window, lifetime_s, max_age,
-        tentative_max_misses, drop_score, log_delete, max_coast_s, max_pos_var,
+        tentative_max_misses, drop_score, log_delete, max_coast_s, min_coast_scans, max_pos_var,
         h_c, age_c, miss_c, hits_c, status_c, tu_c, score_c, newly, keep,
     )  # fmt: skip
     n_newly = 0

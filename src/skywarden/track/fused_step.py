@@ -23,6 +23,7 @@ from skywarden.track.associate import net_cost
 from skywarden.track.clutter_map import ClutterMap
 from skywarden.track.filtering import initiation_model
 from skywarden.track.gate import GatedPairs
+from skywarden.track.lifecycle import MIN_COAST_SCANS
 from skywarden.track.params import TrackerParams
 from skywarden.track.score import DetectionRate
 from skywarden.track.tracks import Candidates, Tracks
@@ -96,7 +97,7 @@ def _settings_of(params: TrackerParams) -> tuple:
         by_score, track_score.confirm_threshold(params), int(params.confirm_m),
         np.uint32((1 << params.confirm_n) - 1), float(params.target_lifetime_s),
         int(params.confirm_n + 1 + (2 if by_score else 0)), track_score.drop_threshold(params),
-        math.log(track_score.DELETE_ODDS), float(params.max_coast_s),
+        math.log(track_score.DELETE_ODDS), float(params.max_coast_s), MIN_COAST_SCANS,
         float(params.max_position_sigma) ** 2,
     )  # fmt: skip
     birth_mu = imm.birth_mode_probabilities(params.models, params.birth_quiet_probability)

@@ -63,6 +63,7 @@ def _close(
     drop_score,
     log_delete,
     max_coast_s,
+    min_coast_scans,
     max_pos_var,
     h_out,
     age_out,
@@ -116,7 +117,7 @@ def _close(
             dead = dead or (tentative and sc <= drop_score)
             dead = dead or (not tentative and odds < log_delete)
         stale = (t - tu) > max_coast_s
-        if by_score and not tentative and m <= MIN_COAST_SCANS:
+        if by_score and not tentative and m <= min_coast_scans:
             stale = False
         pos_var = max(max(P[i, 0, 0], P[i, 1, 1]), P[i, 2, 2])
         lost = pos_var > max_pos_var
@@ -144,7 +145,7 @@ def close_scan(
         np.uint32((1 << params.confirm_n) - 1), float(params.target_lifetime_s),
         int(params.confirm_n + 1 + (2 if by_score else 0)), int(params.tentative_max_misses),
         track_score.drop_threshold(params), math.log(track_score.DELETE_ODDS),
-        float(params.max_coast_s), float(params.max_position_sigma) ** 2,
+        float(params.max_coast_s), MIN_COAST_SCANS, float(params.max_position_sigma) ** 2,
         h, age, misses, hits, status, t_update, score, newly, keep,
     )  # fmt: skip
     closed = Tracks(
