@@ -69,3 +69,26 @@ def test_summary_splits_the_10_s_samples_by_radar_noise():
     text = format_report({"real": r, "all": r})
     assert "vs radar noise" in text and "2m: 1.000 (n=2)" in text
     assert "with_rcs: 0.500 (n=2), without_rcs: 1.000 (n=2)" in text
+
+
+def test_amplitude_is_compared_on_the_same_samples_with_their_rcs_removed():
+    from skywarden.classify.dataset import Samples
+    from skywarden.classify.evaluation import evaluate_samples, format_report
+    from skywarden.classify.features import FEATURE_NAMES, N_FEATURES
+
+    # 4 real samples at 10 s, the first two with RCS; without it, the first is called bird
+    y = np.array([0, 2, 0, 2])
+    X = np.full((4, N_FEATURES), np.nan)
+    X[[0, 1], FEATURE_NAMES.index("rcs_mean_dbsm")] = -20.0
+    source = np.array(["real-drone", "real-aircraft", "real-drone", "real-aircraft"], object)
+    s = Samples(X, y, np.full(4, 10.0), np.arange(4), source, np.full(4, 5.0))
+    right = np.eye(4)[y]
+    kinematic = right.copy()
+    kinematic[0] = [0.2, 0.8, 0, 0]
+    result = evaluate_samples(s, right, kinematic)
+    for part in ("real", "all"):
+        amp = result[part]["by_amplitude_10s"]
+        assert amp["with_rcs"] == {"n": 2, "balanced_accuracy": 1.0}
+        assert amp["with_rcs_removed"] == {"n": 2, "balanced_accuracy": 0.5}
+        assert amp["without_rcs"]["n"] == 2
+    assert "with_rcs_removed: 0.500 (n=2)" in format_report(result)

@@ -46,14 +46,24 @@ def test_heldout_real_trajectories_meet_the_targets(report):
 
 
 def test_radar_amplitude_helps_and_kinematics_alone_still_work(report):
-    """Measured: 0.943 with RCS, 0.910 on the chunks without, 0.927 for every real sample with
-    the RCS features removed: the targets hold without amplitude too. Since the model is
-    trained with the simulator's flock tracks (issue 11, round 9) the chunks without RCS are
-    classified almost as well as those with it (0.974 with, 0.970 without; 0.969 / 0.936 with
-    the round-8 model), so amplitude is only required not to hurt."""
-    amp = report["real"]["by_amplitude_10s"]
-    assert amp["with_rcs"]["n"] > 500 and amp["without_rcs"]["n"] > 500
-    assert amp["with_rcs"]["balanced_accuracy"] >= amp["without_rcs"]["balanced_accuracy"]
+    """Amplitude is compared on the same samples, with and without their RCS features
+    (``with_rcs`` against ``with_rcs_removed``): ``without_rcs`` holds other chunks, other
+    trajectories, so it says how hard those were, not what amplitude adds. Measured (balanced
+    accuracy at 10 s, with -> removed), main before issue 12's birth prior / with it: every
+    held-out sample 0.895 -> 0.853 / 0.898 -> 0.856: amplitude helps, most where birds are;
+    the real trajectories (a simulated RCS on real drone and aircraft tracks) 0.974 -> 0.986
+    / 0.974 -> 0.980: there it does not help, and costs at most 0.02 (10 of the ~245 real
+    drone samples at 10 s). (The disjoint chunks gave 0.974 against 0.971 / 0.976: a coin
+    flip of which trajectories fell on which side.) Kinematics alone still meet the targets."""
+    everything = report["all"]["by_amplitude_10s"]
+    assert everything["with_rcs"]["n"] == everything["with_rcs_removed"]["n"] > 1000
+    with_rcs = everything["with_rcs"]["balanced_accuracy"]
+    assert with_rcs >= everything["with_rcs_removed"]["balanced_accuracy"] + 0.02
+    real = report["real"]["by_amplitude_10s"]
+    assert real["with_rcs"]["n"] == real["with_rcs_removed"]["n"] > 500
+    assert real["without_rcs"]["n"] > 500
+    with_rcs = real["with_rcs"]["balanced_accuracy"]
+    assert with_rcs >= real["with_rcs_removed"]["balanced_accuracy"] - 0.02
     kinematic = report["real_kinematics_only"]
     assert kinematic["balanced_accuracy_10s"] >= 0.92 and kinematic["ece_10s"] <= 0.05
 

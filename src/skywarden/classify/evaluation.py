@@ -166,17 +166,26 @@ def evaluate_samples(
     without amplitude."""
     real = np.isin(samples.source, REAL_SOURCES)
     sources = {str(s): int(np.sum(samples.source == s)) for s in np.unique(samples.source)}
-    parts = {}
+    result = {"real": summarise(p[real], samples.take(real))}
     if p_kinematic is not None:
         stripped = replace(samples.take(real), X=without_amplitude(samples.X[real]))
-        parts["real_kinematics_only"] = summarise(p_kinematic[real], stripped)
-    return {
-        "real": summarise(p[real], samples.take(real)),
-        **parts,
-        "all": summarise(p, samples),
-        "sources": sources,
-        "classes": list(CLASSES),
-    }
+        result["real_kinematics_only"] = summarise(p_kinematic[real], stripped)
+    result["all"] = summarise(p, samples)
+    if p_kinematic is not None:
+        for part, rows in (("real", real), ("all", np.ones_like(real))):
+            result[part]["by_amplitude_10s"]["with_rcs_removed"] = _rcs_removed(
+                samples, p_kinematic, rows
+            )
+    return {**result, "sources": sources, "classes": list(CLASSES)}
+
+
+def _rcs_removed(samples: Samples, p_kinematic: FloatArray, rows: np.ndarray) -> dict:
+    """The paired comparison for ``with_rcs``: the same samples at 10 s (those of ``rows``
+    that carry RCS), predicted with their RCS features removed. ``without_rcs`` holds other
+    chunks (other trajectories), so only this pair says what amplitude adds."""
+    k = rows & at_age(samples.age, 10.0) & np.isfinite(samples.X[:, RCS_COLUMNS[0]])
+    pred = np.argmax(p_kinematic[k], axis=1)
+    return {"n": int(k.sum()), "balanced_accuracy": balanced_accuracy(samples.y[k], pred)}
 
 
 def evaluate_classifier(out_png: Path, shared_data: Path) -> dict[str, object]:
@@ -230,7 +239,10 @@ def format_report(result: dict[str, object]) -> str:
             f"{k}: {v['balanced_accuracy']:.3f} (n={v['n']})"
             for k, v in r["by_amplitude_10s"].items()
         )
-        lines.append(f"balanced accuracy at 10 s with / without radar amplitude: {amp}")
+        lines.append(
+            "balanced accuracy at 10 s with / without radar amplitude (with_rcs_removed: the"
+            f" with_rcs samples, their RCS features removed): {amp}"
+        )
     if "decision" in result:
         from skywarden.classify.heldout_decision import format_decision
 
