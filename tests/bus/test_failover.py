@@ -20,6 +20,11 @@ from tests.bus.nats_server import TOKEN, NatsServer
 from tests.bus.processes import CoreWatch, start_role, stop_role, wait_api
 from tests.bus.site_setup import bus_site
 
+# the kill comes after the core has processed this many raw messages: ~9 s of the scenario
+# (30 scans, ~1,900 raw messages), as the fixed 10 s after the stream's start gave when the
+# edge publishes at once
+KILL_AFTER_ACKED = 600
+
 
 @pytest.mark.slow
 def test_kill_core_mid_stream_loses_no_raw_input(tmp_path: Path, nats_server: NatsServer):
@@ -44,7 +49,7 @@ async def _failover(tmp_path, site, subjects, processes, nats_server) -> None:
     streaming = asyncio.create_task(
         stream_scenario(site.scenario, site.setup, site.live, speed=1.0, clock=time.time)
     )
-    await asyncio.sleep(10.0)
+    await _core_has_acknowledged(watch, KILL_AFTER_ACKED)
     processes["core"].kill()  # kill -9, mid-stream
     assert processes["core"].wait(10) == -9
     await asyncio.sleep(2.0)
@@ -57,8 +62,8 @@ async def _failover(tmp_path, site, subjects, processes, nats_server) -> None:
     while time.monotonic() < deadline:
         try:
             messages, floor, pending, ack_pending = await watch.raw_state()
-        except NotFoundError:  # the restarting core re-creates its consumer
-            await asyncio.sleep(0.2)
+        except (NotFoundError, TimeoutError):  # the restarting core re-creates its consumer;
+            await asyncio.sleep(0.2)  # or a loaded server was slow to answer (nats' timeout)
             continue
         if watch.latest and floor == messages and pending == 0 and ack_pending == 0:
             break
@@ -89,6 +94,26 @@ async def _failover(tmp_path, site, subjects, processes, nats_server) -> None:
     assert shown[0] > 5, (shown, tracks["count"])
     assert alerts, "alerts flow again after the restart"
     assert acted is not None and acted.status_code == 200, acted.text if acted else None
+
+
+async def _core_has_acknowledged(watch: CoreWatch, count: int, timeout_s: float = 90.0) -> None:
+    """Wait until the core has acknowledged ``count`` raw messages (processed them): the kill
+    is then mid-stream whatever the machine's load. A fixed 10 s was not: under load (3 busy
+    processes beside the test on 2 cores) the raw stream was still empty 10 s after the
+    scenario began to stream, so the restarted core had no window to warm up from."""
+    deadline = time.monotonic() + timeout_s
+    floor = 0
+    while time.monotonic() < deadline:
+        try:
+            _, floor, _, _ = await watch.raw_state()
+        except NotFoundError:  # the core has not created its consumer yet
+            floor = 0
+        except TimeoutError:  # nats' own (a subclass): a loaded server can be slow to answer
+            pass
+        if floor >= count:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"the core acknowledged {floor} raw messages in {timeout_s} s, not {count}")
 
 
 async def _picture_time(base: str) -> float:
