@@ -106,10 +106,8 @@ async def _core_has_acknowledged(watch: CoreWatch, count: int, timeout_s: float 
     while time.monotonic() < deadline:
         try:
             _, floor, _, _ = await watch.raw_state()
-        except NotFoundError:  # the core has not created its consumer yet
-            floor = 0
-        except TimeoutError:  # nats' own (a subclass): a loaded server can be slow to answer
-            pass
+        except (NotFoundError, TimeoutError):  # no consumer yet; or a loaded server was slow
+            pass  # to answer (nats' timeout)
         if floor >= count:
             return
         await asyncio.sleep(0.2)
